@@ -1,0 +1,47 @@
+/* dacc: the command-line entry point. Dispatches to a subcommand; one table,
+ * so --help, unknown-command errors and the README list stay in step. */
+#include "commands.h"
+#include <stdio.h>
+#include <string.h>
+
+#ifndef DACC_VERSION
+#define DACC_VERSION "0.1.0"
+#endif
+
+static const dacc_command commands[] = {
+    {"run", cmd_run, "the study: train all variants, evaluate clean and AlignMNIST, report"},
+    {"train", cmd_train, "train one variant and save a checkpoint"},
+    {"eval", cmd_eval, "evaluate a checkpoint on MNIST (and AlignMNIST)"},
+    {"info", cmd_info, "CPU, chosen kernels, build, data found"},
+    {"data", cmd_data, "fetch and verify MNIST"},
+    {"export", cmd_export, "write a checkpoint's weights as .npz with PyTorch names"},
+    {"import", cmd_import, "read PyTorch-named weights from .npz into a checkpoint"},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "dacc %s: how robust are small image classifiers?\n\n"
+               "usage: dacc <command> [options]   (dacc <command> --help for details)\n\n"
+               "commands:\n", DACC_VERSION);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("dacc %s\n", DACC_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "dacc: unknown command '%s' (try dacc --help)\n", argv[1]);
+    return 2;
+}
