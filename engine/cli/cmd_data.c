@@ -71,7 +71,7 @@ int cmd_data(int argc, char **argv) {
     dacc_err e = {{0}};
     char where[4096];
     if (force_fetch) {
-        char cache[4096];
+        char cache[4000];
         if (dacc_data_cache_dir(cache, sizeof cache, &e) == 0) {
             snprintf(where, sizeof where, "%s/mnist", cache);
             fprintf(stderr, "dacc data: fetching MNIST into %s\n", where);
