@@ -16,6 +16,7 @@ static const dacc_command commands[] = {
     {"data", cmd_data, "fetch and verify MNIST"},
     {"export", cmd_export, "write a checkpoint's weights as .npz with PyTorch names"},
     {"import", cmd_import, "read PyTorch-named weights from .npz into a checkpoint"},
+    {"watch", cmd_watch, "live dashboard over a run directory (read-only; --plain for logs)"},
 };
 
 static void usage(FILE *f) {

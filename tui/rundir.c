@@ -1,0 +1,475 @@
+/* Reading the run directory. Every reader tolerates missing, partial and
+ * malformed files: the engine may be writing them while we look. */
+#include "rundir.h"
+#include "json.h"
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+int tr_fail(dacc_err *e, const char *fmt, ...) {
+    if (e) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+/* Truncating copy (snprintf would warn about the truncation we want). */
+static void copy_str(char *dst, size_t n, const char *src) {
+    if (!n) return;
+    if (!src) src = "";
+    size_t l = strnlen(src, n - 1);
+    memcpy(dst, src, l);
+    dst[l] = 0;
+}
+
+int tr_read_file(const char *path, size_t max, char **buf, size_t *len, dacc_err *e) {
+    *buf = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return tr_fail(e, "%s: %s", path, strerror(errno));
+    size_t cap = 4096, n = 0;
+    char *b = malloc(cap + 1);
+    if (!b) { fclose(f); return tr_fail(e, "%s: out of memory", path); }
+    for (;;) {
+        if (n == cap) {
+            if (cap >= max) { free(b); fclose(f); return tr_fail(e, "%s: larger than %zu bytes", path, max); }
+            size_t nc = cap * 2 > max ? max : cap * 2;
+            char *nb = realloc(b, nc + 1);
+            if (!nb) { free(b); fclose(f); return tr_fail(e, "%s: out of memory", path); }
+            b = nb;
+            cap = nc;
+        }
+        size_t got = fread(b + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) { free(b); return tr_fail(e, "%s: read error", path); }
+    b[n] = 0;
+    *buf = b;
+    *len = n;
+    return 0;
+}
+
+/* Returns 1 when the file's stamp differs from *st (and updates it). */
+static int stamp_changed(const char *path, tr_stamp *st) {
+    struct stat sb;
+    tr_stamp now = {0, 0, 0};
+    if (stat(path, &sb) == 0) {
+        now.exists = 1;
+        now.size = (long long)sb.st_size;
+        now.mtime_ns = (long long)sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec;
+    }
+    if (now.exists == st->exists && now.size == st->size && now.mtime_ns == st->mtime_ns) return 0;
+    *st = now;
+    return 1;
+}
+
+static double num_or_nan(const tj_value *v) {
+    return v && v->type == TJ_NUM ? v->num : NAN;
+}
+
+static tj_doc *load_json(tr_run *r, const char *path, size_t max) {
+    char *buf;
+    size_t len;
+    dacc_err e;
+    if (tr_read_file(path, max, &buf, &len, &e)) {
+        copy_str(r->warning, sizeof r->warning, e.msg);
+        return NULL;
+    }
+    char msg[160];
+    tj_doc *d = tj_parse(buf, len, msg, sizeof msg);
+    free(buf);
+    if (!d) snprintf(r->warning, sizeof r->warning, "%.180s: %.60s", path, msg);
+    return d;
+}
+
+/* ---- metrics.jsonl ---- */
+
+int tr_parse_metrics(const char *buf, size_t n, tr_epoch *out, int max, int *bad) {
+    int count = 0, nbad = 0;
+    size_t i = 0;
+    while (i < n) {
+        const char *nl = memchr(buf + i, '\n', n - i);
+        if (!nl) break; /* being written */
+        size_t len = (size_t)(nl - (buf + i));
+        const char *line = buf + i;
+        i += len + 1;
+        size_t k = 0;
+        while (k < len && (line[k] == ' ' || line[k] == '\t' || line[k] == '\r')) k++;
+        if (k == len) continue; /* blank */
+        tj_doc *d = tj_parse(line, len, NULL, 0);
+        const tj_value *o = tj_root(d);
+        const tj_value *ev = tj_get(o, "epoch");
+        if (!o || o->type != TJ_OBJ || !ev || ev->type != TJ_NUM || !(ev->num >= 0) ||
+            ev->num > 1e6) {
+            nbad++;
+            tj_free(d);
+            continue;
+        }
+        tr_epoch ep = {(int)ev->num, num_or_nan(tj_get(o, "lr")), num_or_nan(tj_get(o, "loss")),
+                       num_or_nan(tj_get(o, "train_acc")), num_or_nan(tj_get(o, "test_acc")),
+                       num_or_nan(tj_get(o, "seconds"))};
+        tj_free(d);
+        int slot = count;
+        for (int j = 0; j < count; j++)
+            if (out[j].epoch == ep.epoch) { slot = j; break; }
+        if (slot == count) {
+            if (count >= max) continue;
+            count++;
+        }
+        out[slot] = ep;
+    }
+    if (bad) *bad = nbad;
+    return count;
+}
+
+/* ---- results.json ---- */
+
+static void parse_proto(const tj_value *o, tr_proto *p) {
+    memset(p, 0, sizeof *p);
+    p->clean = p->xhat = p->delta = NAN;
+    if (!o || o->type != TJ_OBJ) return;
+    p->has = 1;
+    p->clean = num_or_nan(tj_get(o, "clean"));
+    const tj_value *y = tj_get(o, "y");
+    for (size_t i = 0; i < tj_len(y) && p->ny < TR_MAX_Y; i++) p->y[p->ny++] = num_or_nan(tj_at(y, i));
+    p->xhat = num_or_nan(tj_get(o, "xhat"));
+    p->delta = num_or_nan(tj_get(o, "delta"));
+    /* eq. 1 and 2 when the file has the y's but not the summary */
+    if (isnan(p->xhat) && p->ny > 0) {
+        double s = 0;
+        for (int i = 0; i < p->ny; i++) s += p->y[i];
+        p->xhat = s / p->ny;
+    }
+    if (isnan(p->delta) && !isnan(p->xhat) && !isnan(p->clean)) p->delta = p->xhat - p->clean;
+    p->n = tj_int(tj_get(o, "n"), 0, 0, 1L << 40);
+}
+
+int tr_parse_results(const char *buf, size_t n, tr_proto proto[TR_NPROTO]) {
+    tj_doc *d = tj_parse(buf, n, NULL, 0);
+    const tj_value *o = tj_root(d);
+    if (!o || o->type != TJ_OBJ) {
+        tj_free(d);
+        parse_proto(NULL, &proto[TR_HELDOUT]);
+        parse_proto(NULL, &proto[TR_PAPER]);
+        return -1;
+    }
+    parse_proto(tj_get(o, "heldout"), &proto[TR_HELDOUT]);
+    parse_proto(tj_get(o, "paper"), &proto[TR_PAPER]);
+    tj_free(d);
+    return 0;
+}
+
+/* ---- study.json ---- */
+
+static int safe_id(const char *id) {
+    if (!id[0] || strstr(id, "..") || strchr(id, '/') || strchr(id, '\\')) return 0;
+    return 1;
+}
+
+static int variant_index(const tr_run *r, const char *name) {
+    for (int i = 0; i < r->nvariants; i++)
+        if (!strcmp(r->variants[i], name)) return i;
+    return -1;
+}
+
+static void read_study(tr_run *r) {
+    char path[1200];
+    snprintf(path, sizeof path, "%s/study.json", r->dir);
+    tj_doc *d = load_json(r, path, 4u << 20);
+    const tj_value *o = tj_root(d);
+    free(r->tasks);
+    r->tasks = NULL;
+    r->ntasks = r->nvariants = r->nseeds = r->nkernels = 0;
+    r->have_study = 0;
+    if (!o || o->type != TJ_OBJ) { tj_free(d); return; }
+    r->have_study = 1;
+    copy_str(r->dacc_version, sizeof r->dacc_version, tj_str(tj_get(o, "dacc_version"), "?"));
+    copy_str(r->isa, sizeof r->isa, tj_str(tj_get(o, "isa"), "?"));
+    copy_str(r->protocol, sizeof r->protocol, tj_str(tj_get(o, "protocol"), "?"));
+    r->threads = (int)tj_int(tj_get(o, "threads"), 0, 0, 1 << 20);
+    r->epochs = (int)tj_int(tj_get(o, "epochs"), 0, 0, 1 << 20);
+    r->batch = (int)tj_int(tj_get(o, "batch"), 0, 0, 1 << 24);
+    r->blocks = (int)tj_int(tj_get(o, "blocks"), 0, 0, TR_MAX_Y);
+    const tj_value *vs = tj_get(o, "variants");
+    for (size_t i = 0; i < tj_len(vs) && r->nvariants < TR_MAX_VARIANTS; i++) {
+        const char *s = tj_str(tj_at(vs, i), NULL);
+        if (s && s[0]) copy_str(r->variants[r->nvariants++], TR_NAME, s);
+    }
+    const tj_value *ss = tj_get(o, "seeds");
+    for (size_t i = 0; i < tj_len(ss) && r->nseeds < TR_MAX_SEEDS; i++)
+        r->seeds[r->nseeds++] = (int)tj_int(tj_at(ss, i), 0, -2147483647L, 2147483647L);
+    const tj_value *ks = tj_get(o, "kernels");
+    if (ks && ks->type == TJ_OBJ)
+        for (const tj_value *k = ks->child; k && r->nkernels < TR_MAX_KERNELS; k = k->next) {
+            copy_str(r->kernel_op[r->nkernels], TR_NAME, k->key);
+            copy_str(r->kernel_impl[r->nkernels], 96, tj_str(k, "?"));
+            r->nkernels++;
+        }
+    const tj_value *ts = tj_get(o, "tasks");
+    size_t nt = tj_len(ts);
+    if (nt > TR_MAX_TASKS) nt = TR_MAX_TASKS;
+    if (nt) r->tasks = calloc(nt, sizeof *r->tasks);
+    for (size_t i = 0; r->tasks && i < nt; i++) {
+        const tj_value *t = tj_at(ts, i);
+        const char *id = tj_str(tj_get(t, "id"), NULL);
+        const char *var = tj_str(tj_get(t, "variant"), NULL);
+        if (!id || !var || !safe_id(id)) continue;
+        tr_task *k = &r->tasks[r->ntasks++];
+        copy_str(k->id, sizeof k->id, id);
+        copy_str(k->variant, sizeof k->variant, var);
+        k->seed = (int)tj_int(tj_get(t, "seed"), 0, -2147483647L, 2147483647L);
+        k->vidx = variant_index(r, var);
+        if (k->vidx < 0 && r->nvariants < TR_MAX_VARIANTS) { /* not listed: add it */
+            copy_str(r->variants[r->nvariants], TR_NAME, var);
+            k->vidx = r->nvariants++;
+        }
+        parse_proto(NULL, &k->proto[TR_HELDOUT]);
+        parse_proto(NULL, &k->proto[TR_PAPER]);
+    }
+    tj_free(d);
+}
+
+/* ---- progress.json ---- */
+
+static void read_progress(tr_run *r) {
+    char path[1200];
+    snprintf(path, sizeof path, "%s/progress.json", r->dir);
+    tj_doc *d = load_json(r, path, 1u << 20);
+    const tj_value *o = tj_root(d);
+    tr_progress *p = &r->progress;
+    if (!o || o->type != TJ_OBJ) {
+        /* keep the last good state: a torn read must not blank the screen */
+        tj_free(d);
+        return;
+    }
+    memset(p, 0, sizeof *p);
+    p->valid = 1;
+    copy_str(p->state, sizeof p->state, tj_str(tj_get(o, "state"), "?"));
+    copy_str(p->task, sizeof p->task, tj_str(tj_get(o, "task"), ""));
+    copy_str(p->variant, sizeof p->variant, tj_str(tj_get(o, "variant"), ""));
+    p->task_index = (int)tj_int(tj_get(o, "task_index"), 0, 0, 1 << 20);
+    p->tasks = (int)tj_int(tj_get(o, "tasks"), 0, 0, 1 << 20);
+    p->seed = (int)tj_int(tj_get(o, "seed"), 0, -2147483647L, 2147483647L);
+    p->epoch = (int)tj_int(tj_get(o, "epoch"), 0, 0, 1 << 20);
+    p->epochs = (int)tj_int(tj_get(o, "epochs"), 0, 0, 1 << 20);
+    p->batch = tj_int(tj_get(o, "batch"), 0, 0, 1L << 40);
+    p->batches = tj_int(tj_get(o, "batches"), 0, 0, 1L << 40);
+    p->images_per_s = num_or_nan(tj_get(o, "images_per_s"));
+    p->eta_s = num_or_nan(tj_get(o, "eta_s"));
+    p->elapsed_s = num_or_nan(tj_get(o, "elapsed_s"));
+    p->updated = num_or_nan(tj_get(o, "updated"));
+    tj_free(d);
+}
+
+/* ---- inspect.json ---- */
+
+static void free_digits(tr_run *r) {
+    for (int i = 0; i < r->ndigits; i++) free(r->digits[i].img);
+    free(r->digits);
+    r->digits = NULL;
+    r->ndigits = 0;
+}
+
+static int decode_hex(const char *s, size_t len, unsigned char *out, size_t n) {
+    if (len != 2 * n) return -1;
+    for (size_t i = 0; i < n; i++) {
+        int hi = s[2 * i], lo = s[2 * i + 1], h, l;
+        h = hi >= '0' && hi <= '9' ? hi - '0' : (hi | 32) >= 'a' && (hi | 32) <= 'f' ? (hi | 32) - 'a' + 10 : -1;
+        l = lo >= '0' && lo <= '9' ? lo - '0' : (lo | 32) >= 'a' && (lo | 32) <= 'f' ? (lo | 32) - 'a' + 10 : -1;
+        if (h < 0 || l < 0) return -1;
+        out[i] = (unsigned char)(h * 16 + l);
+    }
+    return 0;
+}
+
+static void read_inspect(tr_run *r) {
+    char path[1200];
+    snprintf(path, sizeof path, "%s/inspect.json", r->dir);
+    tj_doc *d = load_json(r, path, 64u << 20);
+    const tj_value *o = tj_root(d);
+    if (!o || o->type != TJ_OBJ) { tj_free(d); return; } /* keep the last good one */
+    free_digits(r);
+    r->rows = (int)tj_int(tj_get(o, "rows"), 28, 1, TR_MAX_SIDE);
+    r->cols = (int)tj_int(tj_get(o, "cols"), 28, 1, TR_MAX_SIDE);
+    r->iblocks = (int)tj_int(tj_get(o, "blocks"), 1, 1, TR_MAX_BLOCKS);
+    const tj_value *ds = tj_get(o, "digits");
+    size_t nd = tj_len(ds);
+    if (nd > TR_MAX_DIGITS) nd = TR_MAX_DIGITS;
+    size_t px = (size_t)r->rows * (size_t)r->cols;
+    if (nd) r->digits = calloc(nd, sizeof *r->digits);
+    for (size_t i = 0; r->digits && i < nd; i++) {
+        const tj_value *dv = tj_at(ds, i);
+        const tj_value *imgs = tj_get(dv, "images");
+        size_t nb = tj_len(imgs);
+        if (nb > (size_t)r->iblocks) nb = (size_t)r->iblocks;
+        if (!nb) continue;
+        tr_digit *g = &r->digits[r->ndigits];
+        g->img = calloc(nb, px);
+        if (!g->img) break;
+        int ok = 1;
+        for (size_t b = 0; b < nb && ok; b++) {
+            const tj_value *s = tj_at(imgs, b);
+            if (!s || s->type != TJ_STR || decode_hex(s->str, s->len, g->img + b * px, px)) ok = 0;
+        }
+        if (!ok) { free(g->img); g->img = NULL; continue; }
+        g->nblocks = (int)nb;
+        g->index = (int)tj_int(tj_get(dv, "index"), -1, -1, 2147483647L);
+        g->label = (int)tj_int(tj_get(dv, "label"), -1, -1, 9);
+        copy_str(g->split, sizeof g->split, tj_str(tj_get(dv, "split"), "?"));
+        for (int v = 0; v < TR_MAX_VARIANTS; v++)
+            for (int b = 0; b < TR_MAX_BLOCKS; b++) { g->pred[v][b] = -1; g->conf[v][b] = NAN; }
+        const tj_value *pred = tj_get(dv, "pred");
+        if (pred && pred->type == TJ_OBJ)
+            for (const tj_value *pv = pred->child; pv; pv = pv->next) {
+                int vi = variant_index(r, pv->key);
+                if (vi < 0) continue;
+                for (size_t b = 0; b < tj_len(pv) && b < TR_MAX_BLOCKS; b++) {
+                    const tj_value *pair = tj_at(pv, b);
+                    long cls = tj_int(tj_at(pair, 0), -1, -1, 9);
+                    g->pred[vi][b] = (int)cls;
+                    g->conf[vi][b] = (float)tj_num(tj_at(pair, 1), NAN);
+                }
+            }
+        r->ndigits++;
+    }
+    tj_free(d);
+}
+
+/* ---- the run ---- */
+
+int tr_run_open(tr_run **out, const char *dir, dacc_err *e) {
+    struct stat sb;
+    *out = NULL;
+    if (stat(dir, &sb) != 0) return tr_fail(e, "%s: %s", dir, strerror(errno));
+    if (!S_ISDIR(sb.st_mode)) return tr_fail(e, "%s: not a directory", dir);
+    if (strlen(dir) >= sizeof((tr_run *)0)->dir) return tr_fail(e, "%s: path too long", dir);
+    tr_run *r = calloc(1, sizeof *r);
+    if (!r) return tr_fail(e, "%s: out of memory", dir);
+    copy_str(r->dir, sizeof r->dir, dir);
+    *out = r;
+    return 0;
+}
+
+int tr_run_refresh(tr_run *r) {
+    char path[1400];
+    int ch = 0;
+    snprintf(path, sizeof path, "%s/study.json", r->dir);
+    if (stamp_changed(path, &r->st_study)) {
+        read_study(r);
+        ch |= TR_CH_STUDY;
+        /* a new plan invalidates what we know of inspect.json's variants */
+        r->st_inspect = (tr_stamp){0, 0, 0};
+    }
+    snprintf(path, sizeof path, "%s/progress.json", r->dir);
+    if (stamp_changed(path, &r->st_progress)) {
+        read_progress(r);
+        ch |= TR_CH_PROGRESS;
+    }
+    for (int i = 0; i < r->ntasks; i++) {
+        tr_task *t = &r->tasks[i];
+        snprintf(path, sizeof path, "%s/tasks/%s/metrics.jsonl", r->dir, t->id);
+        if (stamp_changed(path, &t->st_metrics)) {
+            char *buf;
+            size_t len;
+            t->nep = 0;
+            if (t->st_metrics.exists && tr_read_file(path, 16u << 20, &buf, &len, NULL) == 0) {
+                t->nep = tr_parse_metrics(buf, len, t->ep, TR_MAX_EPOCHS, &t->bad_lines);
+                free(buf);
+            }
+            ch |= TR_CH_METRICS;
+        }
+        snprintf(path, sizeof path, "%s/tasks/%s/results.json", r->dir, t->id);
+        if (stamp_changed(path, &t->st_results)) {
+            char *buf;
+            size_t len;
+            t->has_results = 0;
+            if (t->st_results.exists && tr_read_file(path, 1u << 20, &buf, &len, NULL) == 0) {
+                t->has_results = tr_parse_results(buf, len, t->proto) == 0;
+                free(buf);
+            }
+            if (!t->has_results) {
+                parse_proto(NULL, &t->proto[TR_HELDOUT]);
+                parse_proto(NULL, &t->proto[TR_PAPER]);
+            }
+            ch |= TR_CH_RESULTS;
+        }
+        snprintf(path, sizeof path, "%s/tasks/%s/DONE", r->dir, t->id);
+        struct stat sb;
+        int done = stat(path, &sb) == 0;
+        if (done != t->done) { t->done = done; ch |= TR_CH_RESULTS; }
+    }
+    snprintf(path, sizeof path, "%s/inspect.json", r->dir);
+    if (stamp_changed(path, &r->st_inspect)) {
+        read_inspect(r);
+        ch |= TR_CH_INSPECT;
+    }
+    return ch;
+}
+
+void tr_run_free(tr_run *r) {
+    if (!r) return;
+    free(r->tasks);
+    free_digits(r);
+    free(r);
+}
+
+void tr_variant_stats(const tr_run *r, int vidx, int proto, tr_stats *s) {
+    memset(s, 0, sizeof *s);
+    s->clean = s->xhat = s->delta = s->delta_sd = NAN;
+    for (int k = 0; k < TR_MAX_Y; k++) s->y[k] = NAN;
+    double sc = 0, sx = 0, sd = 0, sdd = 0, sy[TR_MAX_Y] = {0};
+    int nc = 0, nx = 0, nd = 0, ny[TR_MAX_Y] = {0};
+    for (int i = 0; i < r->ntasks; i++) {
+        const tr_task *t = &r->tasks[i];
+        if (t->vidx != vidx || !t->has_results || !t->proto[proto].has) continue;
+        const tr_proto *p = &t->proto[proto];
+        s->nseeds++;
+        if (!isnan(p->clean)) { sc += p->clean; nc++; }
+        if (!isnan(p->xhat)) { sx += p->xhat; nx++; }
+        if (!isnan(p->delta)) { sd += p->delta; sdd += p->delta * p->delta; nd++; }
+        for (int k = 0; k < p->ny; k++)
+            if (!isnan(p->y[k])) { sy[k] += p->y[k]; ny[k]++; }
+        if (p->ny > s->ny) s->ny = p->ny;
+    }
+    if (nc) s->clean = sc / nc;
+    if (nx) s->xhat = sx / nx;
+    if (nd) s->delta = sd / nd;
+    if (nd > 1) {
+        double var = (sdd - sd * sd / nd) / (nd - 1);
+        s->delta_sd = var > 0 ? sqrt(var) : 0;
+    }
+    for (int k = 0; k < TR_MAX_Y; k++)
+        if (ny[k]) s->y[k] = sy[k] / ny[k];
+}
+
+int tr_state_final(const char *state) {
+    return !strcmp(state, "done") || !strcmp(state, "failed") || !strcmp(state, "interrupted");
+}
+
+double tr_study_fraction(const tr_run *r) {
+    const tr_progress *p = &r->progress;
+    int ntasks = p->tasks > 0 ? p->tasks : r->ntasks;
+    if (!p->valid || ntasks <= 0) return 0;
+    if (!strcmp(p->state, "done")) return 1;
+    double within = 0;
+    if (p->epochs > 0) {
+        double ep = p->epoch > 0 ? p->epoch - 1 : 0;
+        if (p->batches > 0) ep += (double)p->batch / (double)p->batches;
+        if (!strcmp(p->state, "evaluating")) ep = p->epochs;
+        within = ep / p->epochs;
+    }
+    if (within < 0) within = 0;
+    if (within > 1) within = 1;
+    double f = (p->task_index + within) / ntasks;
+    return f < 0 ? 0 : f > 1 ? 1 : f;
+}

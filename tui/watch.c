@@ -1,0 +1,59 @@
+/* dacc_tui_watch: resolves the options (locale, NO_COLOR, terminal or not),
+ * installs flag-only signal handlers, and runs the curses dashboard or the
+ * plain line-oriented watcher. */
+#include "internal.h"
+#include <langinfo.h>
+#include <locale.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+volatile sig_atomic_t tui_stop_flag;
+
+static void on_signal(int sig) {
+    (void)sig;
+    tui_stop_flag = 1;
+}
+
+int dacc_tui_watch(const char *run_dir, const dacc_tui_options *opt_in, dacc_err *e) {
+    dacc_tui_options opt = {0, 0, 0, 0, 0};
+    if (opt_in) opt = *opt_in;
+    if (!run_dir || !run_dir[0]) return tr_fail(e, "watch: no run directory given");
+    if (opt.refresh_ms <= 0) opt.refresh_ms = 500;
+    if (opt.refresh_ms < 50) opt.refresh_ms = 50;
+    if (opt.refresh_ms > 10000) opt.refresh_ms = 10000;
+
+    /* The user's locale decides UTF-8 or not; numbers stay in the C locale
+     * so strtod/printf keep '.' as the decimal point. */
+    setlocale(LC_ALL, "");
+    setlocale(LC_NUMERIC, "C");
+    const char *cs = nl_langinfo(CODESET);
+    if (!cs || (strcasecmp(cs, "UTF-8") && strcasecmp(cs, "utf8"))) opt.ascii = 1;
+    const char *nc = getenv("NO_COLOR");
+    if (nc && nc[0]) opt.no_color = 1;
+#ifndef DACC_HAVE_TUI
+    opt.plain = 1; /* built without ncurses */
+#endif
+    if (!isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO)) opt.plain = 1;
+
+    tr_run *r;
+    if (tr_run_open(&r, run_dir, e)) return -1;
+
+    struct sigaction sa, old_int, old_term, old_hup;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    tui_stop_flag = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGHUP, &sa, &old_hup);
+
+    int rc = opt.plain ? tt_plain_watch(r, &opt, stdout, e) : td_dashboard(r, &opt, e);
+
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGHUP, &old_hup, NULL);
+    tr_run_free(r);
+    return rc;
+}
