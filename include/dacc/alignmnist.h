@@ -1,0 +1,36 @@
+/* AlignMNIST (Hauberg et al. 2016) on top of the npz reader: x (N,28,28)
+ * images as |u1, <f4 or <f8 (floats must hold integers 0..255), y (N labels,
+ * any integer or float dtype). N = blocks * base: block 0 is the base MNIST
+ * set in file order, block b >= 1 one deformation of every base image, so
+ * y[k] == y[k mod base].
+ *
+ * Open checks the shapes, N, every label (cheap), and when the MNIST images
+ * are given, that block 0 equals them (streamed, never the whole file in
+ * memory). The pixels of the other blocks are checked lazily, as they are
+ * read. Every error says what is wrong and where (block, index). */
+#ifndef DACC_ALIGNMNIST_H
+#define DACC_ALIGNMNIST_H
+
+#include <stdint.h>
+
+#include "dacc/data.h"
+#include "dacc/err.h"
+
+typedef struct dacc_alignmnist dacc_alignmnist;
+
+/* base: the MNIST set block 0 must equal (its n is the base count: 60000 for
+ * a training-set file, 10000 for a test-set file). NULL: base count 60000,
+ * block 0 not compared. base may be freed after open returns. */
+int dacc_alignmnist_open(const char *path, const dacc_images *base, dacc_alignmnist **out,
+                         dacc_err *e);
+int dacc_alignmnist_blocks(const dacc_alignmnist *a); /* including block 0 */
+int64_t dacc_alignmnist_base(const dacc_alignmnist *a);
+int dacc_alignmnist_rows(const dacc_alignmnist *a);
+int dacc_alignmnist_cols(const dacc_alignmnist *a);
+/* Images [first, first+count) of block b as uint8 (count*rows*cols bytes,
+ * row-major) and their labels (count bytes; either pointer may be NULL). */
+int dacc_alignmnist_read(dacc_alignmnist *a, int block, int64_t first, int64_t count,
+                         uint8_t *pixels, uint8_t *labels, dacc_err *e);
+void dacc_alignmnist_close(dacc_alignmnist *a);
+
+#endif
