@@ -228,10 +228,9 @@ static void draw_progress(const view *v, const dacc_rect *rc) {
     set_attr(v, A_NORMAL, 0);
     char ips[32] = "-";
     if (isfinite(p->images_per_s)) snprintf(ips, sizeof ips, "%.0f", p->images_per_s);
-    putf(v, y, x + used, w - used, "  seed %d  epoch %d/%d  batch %ld/%ld  %s img/s  elapsed %s  ETA %s",
-         p->seed, p->epoch, p->epochs, p->batch, p->batches, ips, tf_duration(p->elapsed_s, el, sizeof el),
-         tf_duration(p->eta_s, eta, sizeof eta));
-    int bw = w - 16;
+    putf(v, y, x + used, w - used, "  seed %d  epoch %d/%d  batch %ld/%ld  %s img/s", p->seed,
+         p->epoch, p->epochs, p->batch, p->batches, ips);
+    int bw = w - 6 - 8 - 16;
     if (bw < 10) bw = 10;
     double fs = tr_study_fraction(r);
     double fe = p->batches > 0 ? (double)p->batch / (double)p->batches : 0;
@@ -239,12 +238,12 @@ static void draw_progress(const view *v, const dacc_rect *rc) {
     if (lines >= 2) {
         put(v, y + 1, x, 6, "study");
         hbar(v, y + 1, x + 6, bw, fs, C_BAR1, 1);
-        putf(v, y + 1, x + 7 + bw, 9, "%5.1f%%", 100 * fs);
+        putf(v, y + 1, x + 7 + bw, 24, "%5.1f%%  elapsed %s", 100 * fs, tf_duration(p->elapsed_s, el, sizeof el));
     }
     if (lines >= 3) {
         put(v, y + 2, x, 6, "epoch");
         hbar(v, y + 2, x + 6, bw, fe, C_BAR2, 1);
-        putf(v, y + 2, x + 7 + bw, 9, "%5.1f%%", 100 * fe);
+        putf(v, y + 2, x + 7 + bw, 24, "%5.1f%%  ETA %s", 100 * fe, tf_duration(p->eta_s, eta, sizeof eta));
     }
     if (lines >= 4) {
         int done = 0;
@@ -442,7 +441,8 @@ static void draw_bars(const view *v, const dacc_rect *rc, int focused) {
     set_attr(v, A_BOLD, 0);
     putf(v, y, x, w, "accuracy %%, axis %.1f..100   ", 100 * axis);
     set_attr(v, A_NORMAL, C_BAR1);
-    put(v, y, x + 31, 10, v->ascii ? "# clean" : "\xe2\x96\x88 clean");
+    if (two_lines) put(v, y, x + 31, 10, v->ascii ? "# clean" : "\xe2\x96\x88 clean");
+    else put(v, y, x + 31, 10, v->ascii ? "# clean" : "\xe2\x96\x92 clean");
     set_attr(v, A_NORMAL, C_BAR2);
     put(v, y, x + 41, 20, v->ascii ? "= x^ (transformed)" : "\xe2\x96\x88 x^ (transformed)");
     set_attr(v, A_NORMAL, 0);
@@ -488,7 +488,7 @@ static void draw_bars(const view *v, const dacc_rect *rc, int focused) {
     /* Fig. 4: delta bars growing left from a zero line near the right edge */
     row++;
     set_attr(v, A_BOLD, 0);
-    putf(v, y + row, x, w, "%s in points (x^ - clean), zero line at %s; closer to zero = more robust",
+    putf(v, y + row, x, w, "%s = x^ - clean in points, zero at %s (nearer zero = more robust)",
          v->ascii ? "delta" : "\xce\x94" "accuracy", v->ascii ? "|" : "\xe2\x94\x82");
     set_attr(v, A_NORMAL, 0);
     row++;
@@ -538,7 +538,7 @@ static void draw_digit(const view *v, int y, int x, int iw, int ih, const unsign
                 int k = (int)(lv[0] * 9 + 0.5);
                 mvaddch(y + cy, x + cx, (chtype)(unsigned char)ramp[k < 0 ? 0 : k > 9 ? 9 : k]);
             } else {
-                int top = lv[0] >= 0.35, bot = lv[1] >= 0.35;
+                int top = lv[0] >= 0.3, bot = lv[1] >= 0.3;
                 wchar_t g = top && bot ? L'\x2588' : top ? L'\x2580' : bot ? L'\x2584' : L' ';
                 mvaddnwstr(y + cy, x + cx, &g, 1);
             }
@@ -565,16 +565,20 @@ static void draw_inspect(const view *v, const dacc_rect *rc, int focused) {
     put(v, y, x + used, w - used, "   n/p step  d next disagreement");
     set_attr(v, A_NORMAL, 0);
     /* left column 12 for names, then nb images with one space between */
-    int iw = (w - 12) / nb - 1;
-    int ih_room = h - 1 - 1 - nv;
-    int ih = v->ascii ? iw / 2 : iw / 2;
-    if (ih > ih_room) ih = ih_room;
+    /* Square pixels would need iw = 2*ih (a cell is twice as tall as wide,
+     * half blocks give two pixel rows per cell); when short of width we
+     * accept digits up to about 1.5x too tall rather than tiny ones. */
+    int colw = (w - 12) / nb;
+    if (colw > r->cols + 1) colw = r->cols + 1;
+    if (colw < 2) colw = 2;
+    int iw = colw - 1;
+    int ih = h - 1 - 1 - nv;
+    int ih_max = (iw * 3 + 3) / 4;
+    if (ih > ih_max) ih = ih_max;
     if (ih > r->rows / (v->ascii ? 1 : 2)) ih = r->rows / (v->ascii ? 1 : 2);
     if (ih < 1) ih = 1;
-    iw = ih * 2;
-    int colw = iw + 1 > 7 ? iw + 1 : 7;
-    if (12 + nb * colw > w) colw = (w - 12) / nb;
-    if (iw > colw - 1) iw = colw - 1;
+    if (iw > 2 * ih) iw = 2 * ih;
+    if (colw < 7 && 12 + nb * 7 <= w) colw = 7; /* room for "7 99%" */
     size_t px = (size_t)r->rows * (size_t)r->cols;
     for (int b = 0; b < nb; b++) draw_digit(v, y + 1, x + 12 + b * colw, iw, ih, g->img + b * px, r->rows, r->cols);
     int ly = y + 1 + ih;
@@ -597,7 +601,7 @@ static void draw_inspect(const view *v, const dacc_rect *rc, int focused) {
             int right = p == g->label;
             set_attr(v, right ? A_NORMAL : A_BOLD | (v->color ? 0 : A_REVERSE), right ? C_GOOD : C_BAD);
             float c = g->conf[vi][b];
-            if (isfinite(c) && colw - 1 >= 6) putf(v, row, cx, colw - 1, "%d %2.0f%%%s", p, c >= 1 ? 99.0 : 100.0 * c, right ? "" : "!");
+            if (isfinite(c) && colw - 1 >= 6) putf(v, row, cx, colw - 1, "%d %2.0f%%%s", p, 100.0 * c > 99 ? 99.0 : 100.0 * c, right ? "" : "!");
             else putf(v, row, cx, colw - 1, "%d%s", p, right ? "" : "!");
         }
         set_attr(v, A_NORMAL, 0);
@@ -621,9 +625,14 @@ static void draw_system(const view *v, const dacc_rect *rc, int focused) {
         o += snprintf(seeds + o, sizeof seeds - (size_t)o, i ? ",%d" : "%d", r->seeds[i]);
     putf(v, y, x + used, w - used, "  threads %d  batch %d  epochs %d  protocol %s  seeds %s  dacc %s", r->threads,
          r->batch, r->epochs, r->protocol, seeds, r->dacc_version);
-    int colw = 0;
+    int colw = 0, opw = 0;
     for (int k = 0; k < r->nkernels; k++) {
-        int l = (int)(strlen(r->kernel_op[k]) + strlen(r->kernel_impl[k])) + 4;
+        int l = (int)strlen(r->kernel_op[k]);
+        if (l > opw) opw = l;
+    }
+    if (opw > 16) opw = 16;
+    for (int k = 0; k < r->nkernels; k++) {
+        int l = opw + (int)strlen(r->kernel_impl[k]) + 3;
         if (l > colw) colw = l;
     }
     if (colw > w) colw = w;
@@ -637,7 +646,7 @@ static void draw_system(const view *v, const dacc_rect *rc, int focused) {
             break;
         }
         set_attr(v, A_NORMAL, C_DIM);
-        int u = putf(v, y + 1 + row, x + col * colw, colw, "%s ", r->kernel_op[k]);
+        int u = putf(v, y + 1 + row, x + col * colw, colw, "%-*s ", opw, r->kernel_op[k]);
         set_attr(v, A_NORMAL, 0);
         put(v, y + 1 + row, x + col * colw + u, colw - u - 1, r->kernel_impl[k]);
     }

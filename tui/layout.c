@@ -37,8 +37,9 @@ int dacc_tui_layout(int cols, int rows, int focus, dacc_rect out[], int max) {
         int top = 6;                      /* progress | system */
         int mid = 11;                     /* training | results */
         int bot = body - top - mid;       /* robustness | inspector: >= 25 */
-        /* extra rows go to the bottom row of panels until the middle row
-         * can show several seeds, then are split */
+        /* extra rows: a few to the top row (more kernels visible), then
+         * split between the middle and bottom rows */
+        if (bot > 30) { int extra = bot - 30 > 3 ? 3 : bot - 30; top += extra; bot -= extra; }
         if (bot > 34) { int extra = (bot - 34) / 2; mid += extra; bot -= extra; }
         if (put(out, &n, max, DACC_P_PROGRESS, 0, 1, lw, top) ||
             put(out, &n, max, DACC_P_SYSTEM, lw, 1, rw, top) ||
