@@ -1,0 +1,146 @@
+/* Indirect GEMM engine of the x86 convolution kernels (forward, and the
+ * dy x W^T product of backward-data), compiled once per ISA through
+ * f32-conv-vec.h.
+ *
+ * C[p][j] = init[j] + sum_{r < rows} sum_{k < K} A_p[r*rs + k] * W[(r*K + k)*ldw + j]
+ *
+ * for a set of "pixels" p. A_p points into a source of NHWC rows: for the
+ * forward convolution A_p is the input at the output pixel's window corner,
+ * r runs over the kernel rows and k over kw*ic, which is contiguous in NHWC
+ * (the source is zero-padded beforehand, so no bounds checks remain). The
+ * register tile is MR pixels x NR vectors of output channels (channels in
+ * lanes); each step loads NR weight vectors and broadcasts MR input values. */
+#ifndef DACC_F32_CONV_IGEMM_H
+#define DACC_F32_CONV_IGEMM_H
+#include "f32-conv-fwd/f32-conv-vec.h"
+#include <string.h>
+
+typedef struct igemm_args {
+    size_t rows, rs;      /* tap rows, floats between tap rows in the source */
+    size_t K;             /* contiguous reduction length of one tap row */
+    const float *w;       /* packed weights, offset to the column block */
+    size_t ldw;           /* floats between consecutive k of w (>= the block) */
+    const float *init;    /* NR*VL start values (bias) or NULL for zero */
+    int last;             /* valid lanes of the last vector when storing, 1..VL */
+} igemm_args;
+
+/* One register tile. A macro, not an inline function, so MR and NR are
+ * integer constants and the accumulator arrays have a fixed size: GCC keeps
+ * fixed-size arrays of vectors in registers once the loops are unrolled, but
+ * leaves variable-length ones in memory. */
+#define IGEMM_DEFINE(MR, NR)                                                       \
+    static __attribute__((noinline)) void igemm_##MR##x##NR(                      \
+        const float *const *a, float *const *c, const igemm_args *g) {             \
+        vf acc[MR][NR];                                                            \
+        _Pragma("GCC unroll 16") for (int v = 0; v < NR; v++) {                    \
+            vf b0 = g->init ? v_load(g->init + v * VL) : v_zero();                 \
+            _Pragma("GCC unroll 16") for (int m = 0; m < MR; m++) acc[m][v] = b0;  \
+        }                                                                          \
+        const float *ap[MR];                                                       \
+        _Pragma("GCC unroll 16") for (int m = 0; m < MR; m++) ap[m] = a[m];        \
+        const float *w = g->w;                                                     \
+        const size_t K = g->K, ldw = g->ldw, rs = g->rs;                           \
+        for (size_t r = 0; r < g->rows; r++) {                                     \
+            for (size_t k = 0; k < K; k++) {                                       \
+                vf wv[NR];                                                         \
+                _Pragma("GCC unroll 16") for (int v = 0; v < NR; v++)              \
+                    wv[v] = v_load(w + v * VL);                                    \
+                _Pragma("GCC unroll 16") for (int m = 0; m < MR; m++) {            \
+                    vf xb = v_bcast(ap[m] + k);                                    \
+                    _Pragma("GCC unroll 16") for (int v = 0; v < NR; v++)          \
+                        acc[m][v] = v_fma(xb, wv[v], acc[m][v]);                   \
+                }                                                                  \
+                w += ldw;                                                          \
+            }                                                                      \
+            _Pragma("GCC unroll 16") for (int m = 0; m < MR; m++) ap[m] += rs;     \
+        }                                                                          \
+        _Pragma("GCC unroll 16") for (int m = 0; m < MR; m++) {                    \
+            _Pragma("GCC unroll 16") for (int v = 0; v < NR - 1; v++)              \
+                v_store(c[m] + v * VL, acc[m][v]);                                 \
+            if (g->last == VL)                                                     \
+                v_store(c[m] + (NR - 1) * VL, acc[m][NR - 1]);                     \
+            else                                                                   \
+                v_storen(c[m] + (NR - 1) * VL, acc[m][NR - 1], g->last);           \
+        }                                                                          \
+    }
+
+/* Tiles per column-block width (in vectors): as many accumulators as the
+ * register file holds next to the NR weight vectors and one broadcast. */
+#if defined(DACC_CONV_AVX512)
+IGEMM_DEFINE(12, 1)
+IGEMM_DEFINE(12, 2)
+IGEMM_DEFINE(8, 3)
+IGEMM_DEFINE(6, 4)
+#define IGEMM_NR_MAX 4
+static const int igemm_mr[IGEMM_NR_MAX + 1] = {0, 12, 12, 8, 6};
+typedef void igemm_fn(const float *const *, float *const *, const igemm_args *);
+static igemm_fn *const igemm_fns[IGEMM_NR_MAX + 1] = {0, igemm_12x1, igemm_12x2, igemm_8x3,
+                                                      igemm_6x4};
+#else
+IGEMM_DEFINE(8, 1)
+IGEMM_DEFINE(6, 2)
+IGEMM_DEFINE(4, 3)
+#define IGEMM_NR_MAX 3
+static const int igemm_mr[IGEMM_NR_MAX + 1] = {0, 8, 6, 4};
+typedef void igemm_fn(const float *const *, float *const *, const igemm_args *);
+static igemm_fn *const igemm_fns[IGEMM_NR_MAX + 1] = {0, igemm_8x1, igemm_6x2, igemm_4x3};
+#endif
+#define IGEMM_MR_MAX 12
+
+/* A set of pixels laid out as nimg images of oh x ow outputs; pixel (i,y,x)
+ * reads the source at src + i*img_stride + (y*stride*sw + x*stride)*ch and
+ * writes C at out + pixel_index*ldc. */
+typedef struct igemm_pixels {
+    const float *src;
+    size_t img_stride;
+    int nimg, oh, ow, sw, stride, ch;
+    float *out;
+    size_t ldc;
+} igemm_pixels;
+
+/* Column width of the next block: full blocks of IGEMM_NR_MAX vectors, the
+ * remainder in one block. */
+static int igemm_block_nr(int nvec_left) {
+    return nvec_left < IGEMM_NR_MAX ? nvec_left : IGEMM_NR_MAX;
+}
+
+/* C for every pixel of px, columns [0, N); w is [rows*K][ldw] with ldw >=
+ * round_up(N, VL) and zeros past N; init (if not NULL) likewise padded.
+ * Columns past N are not written when store_pad is 0. */
+static void igemm_run(const igemm_pixels *px, size_t rows, size_t K, const float *w,
+                      size_t ldw, int N, const float *init, int store_pad) {
+    const size_t P = (size_t)px->nimg * px->oh * px->ow;
+    const size_t rs = (size_t)px->sw * px->ch;
+    float dummy[IGEMM_NR_MAX * VL] __attribute__((aligned(64)));
+    const int nvec = (N + VL - 1) / VL;
+    for (int v0 = 0; v0 < nvec;) {
+        const int NR = igemm_block_nr(nvec - v0), MR = igemm_mr[NR];
+        const int cols_left = N - v0 * VL;
+        igemm_args g = {rows, rs, K, w + (size_t)v0 * VL, ldw,
+                        init ? init + (size_t)v0 * VL : NULL,
+                        store_pad || cols_left >= NR * VL ? VL : cols_left - (NR - 1) * VL};
+        const float *a[IGEMM_MR_MAX];
+        float *c[IGEMM_MR_MAX];
+        int img = 0, y = 0, x = 0;
+        for (size_t p0 = 0; p0 < P; p0 += MR) {
+            int m = 0;
+            for (; m < MR && p0 + m < P; m++) {
+                a[m] = px->src + (size_t)img * px->img_stride +
+                       ((size_t)y * px->stride * px->sw + (size_t)x * px->stride) * px->ch;
+                c[m] = px->out + (p0 + m) * px->ldc + (size_t)v0 * VL;
+                if (++x == px->ow) {
+                    x = 0;
+                    if (++y == px->oh) y = 0, img++;
+                }
+            }
+            for (int t = m; t < MR; t++) { /* tail: repeat the last pixel into a dummy row */
+                a[t] = a[m - 1];
+                c[t] = dummy;
+            }
+            igemm_fns[NR](a, c, &g);
+        }
+        v0 += NR;
+    }
+}
+
+#endif
