@@ -488,6 +488,45 @@ int main(void) {
         CHECK(1, "corruption survived (%d of 400 still opened)", opened);
     }
 
+    /* files written by numpy (savez / savez_compressed; ZIP64 local extras) */
+    {
+        char fp[1024];
+        dacc_npz *z;
+        test_source_path("tests/fixtures/npz_numpy_deflate.npz", fp, sizeof fp);
+        CHECK(dacc_npz_open(fp, &z, &e) == 0, "numpy deflate fixture: %s", e.msg);
+        if (z) {
+            const dacc_npy_array *x = dacc_npz_find(z, "x"), *y = dacc_npz_find(z, "y");
+            const dacc_npy_array *i2 = dacc_npz_find(z, "i2"), *be = dacc_npz_find(z, "be");
+            const dacc_npy_array *b = dacc_npz_find(z, "b");
+            uint8_t u[24];
+            double d[3];
+            int ok = x && y && i2 && be && b && dacc_npz_count(z) == 5;
+            CHECK(ok, "numpy fixture arrays");
+            if (ok) {
+                CHECK(x->ndim == 3 && x->shape[2] == 4 && dacc_npz_read_u8(z, x, 0, 24, u, &e) == 0 &&
+                          u[0] == 0 && u[23] == 23,
+                      "numpy x: %s", e.msg);
+                CHECK(dacc_npz_read_f64(z, y, 0, 3, d, &e) == 0 && d[2] == 9.0, "numpy y");
+                CHECK(dacc_npz_read_f64(z, i2, 0, 2, d, &e) == 0 && d[0] == -3 && d[1] == 300,
+                      "numpy i2");
+                CHECK(dacc_npz_read_f64(z, be, 0, 2, d, &e) == 0 && d[0] == 1.5 && d[1] == 2.5,
+                      "numpy big-endian f8");
+                CHECK(dacc_npz_read_u8(z, b, 0, 2, u, &e) == 0 && u[0] == 1 && u[1] == 0,
+                      "numpy bool");
+            }
+            dacc_npz_close(z);
+        }
+        test_source_path("tests/fixtures/npz_numpy_stored.npz", fp, sizeof fp);
+        CHECK(dacc_npz_open(fp, &z, &e) == 0, "numpy stored fixture: %s", e.msg);
+        if (z) {
+            const dacc_npy_array *x = dacc_npz_find(z, "x");
+            uint8_t u[24];
+            CHECK(x && dacc_npz_read_u8(z, x, 0, 24, u, &e) == 0 && u[5] == 5 && u[23] == 23,
+                  "numpy stored x: %s", e.msg);
+            dacc_npz_close(z);
+        }
+    }
+
     /* writer misuse */
     {
         dacc_npz_writer *w;
