@@ -1,0 +1,138 @@
+/* Per-channel reductions and affine maps over rows x c, channels in 8
+ * lanes (maskload/maskstore tail). Reductions sum float lanes over blocks of
+ * ROWS_BLOCK rows (a block of c <= 64 channels stays in L1) and add each
+ * block's partial sums to the double outputs. */
+#include "dacc/kernels.h"
+#include <immintrin.h>
+
+#define ROWS_BLOCK 32
+
+static inline __m256i lanes(int left) {
+    static const int32_t tab[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+    return _mm256_loadu_si256((const __m256i *)(tab + 8 - (left >= 8 ? 8 : left)));
+}
+
+static inline void add_to_double(double *out, __m256 acc, int left) {
+    __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(acc));
+    __m256d hi = _mm256_cvtps_pd(_mm256_extractf128_ps(acc, 1));
+    if (left >= 8) {
+        _mm256_storeu_pd(out, _mm256_add_pd(_mm256_loadu_pd(out), lo));
+        _mm256_storeu_pd(out + 4, _mm256_add_pd(_mm256_loadu_pd(out + 4), hi));
+        return;
+    }
+    double t[8];
+    _mm256_storeu_pd(t, lo);
+    _mm256_storeu_pd(t + 4, hi);
+    for (int i = 0; i < left; i++) out[i] += t[i];
+}
+
+void dacc_f32_channel_sum__avx2(size_t rows, int c, const float *x, double *out) {
+    for (size_t r0 = 0; r0 < rows; r0 += ROWS_BLOCK) {
+        size_t r1 = rows - r0 < ROWS_BLOCK ? rows : r0 + ROWS_BLOCK;
+        for (int j = 0; j < c; j += 8) {
+            __m256i m = lanes(c - j);
+            __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+            const float *xp = x + r0 * (size_t)c + j;
+            size_t r = r0;
+            for (; r + 2 <= r1; r += 2, xp += 2 * (size_t)c) {
+                a0 = _mm256_add_ps(a0, _mm256_maskload_ps(xp, m));
+                a1 = _mm256_add_ps(a1, _mm256_maskload_ps(xp + c, m));
+            }
+            if (r < r1) a0 = _mm256_add_ps(a0, _mm256_maskload_ps(xp, m));
+            add_to_double(out + j, _mm256_add_ps(a0, a1), c - j);
+        }
+    }
+}
+
+void dacc_f32_channel_sqdev__avx2(size_t rows, int c, const float *x, const float *mean,
+                                  double *out) {
+    for (size_t r0 = 0; r0 < rows; r0 += ROWS_BLOCK) {
+        size_t r1 = rows - r0 < ROWS_BLOCK ? rows : r0 + ROWS_BLOCK;
+        for (int j = 0; j < c; j += 8) {
+            __m256i m = lanes(c - j);
+            const __m256 mu = _mm256_maskload_ps(mean + j, m);
+            __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+            const float *xp = x + r0 * (size_t)c + j;
+            size_t r = r0;
+            for (; r + 2 <= r1; r += 2, xp += 2 * (size_t)c) {
+                __m256 d0 = _mm256_sub_ps(_mm256_maskload_ps(xp, m), mu);
+                __m256 d1 = _mm256_sub_ps(_mm256_maskload_ps(xp + c, m), mu);
+                a0 = _mm256_fmadd_ps(d0, d0, a0);
+                a1 = _mm256_fmadd_ps(d1, d1, a1);
+            }
+            if (r < r1) {
+                __m256 d0 = _mm256_sub_ps(_mm256_maskload_ps(xp, m), mu);
+                a0 = _mm256_fmadd_ps(d0, d0, a0);
+            }
+            add_to_double(out + j, _mm256_add_ps(a0, a1), c - j);
+        }
+    }
+}
+
+void dacc_f32_channel_dot__avx2(size_t rows, int c, const float *dy, const float *x,
+                                const float *mean, double *sum_dy, double *sum_dyx) {
+    for (size_t r0 = 0; r0 < rows; r0 += ROWS_BLOCK) {
+        size_t r1 = rows - r0 < ROWS_BLOCK ? rows : r0 + ROWS_BLOCK;
+        for (int j = 0; j < c; j += 8) {
+            __m256i m = lanes(c - j);
+            const __m256 mu = _mm256_maskload_ps(mean + j, m);
+            __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+            __m256 p0 = _mm256_setzero_ps(), p1 = _mm256_setzero_ps();
+            size_t off = r0 * (size_t)c + j, r = r0;
+            for (; r + 2 <= r1; r += 2, off += 2 * (size_t)c) {
+                __m256 g0 = _mm256_maskload_ps(dy + off, m);
+                __m256 g1 = _mm256_maskload_ps(dy + off + c, m);
+                s0 = _mm256_add_ps(s0, g0);
+                s1 = _mm256_add_ps(s1, g1);
+                p0 = _mm256_fmadd_ps(g0, _mm256_sub_ps(_mm256_maskload_ps(x + off, m), mu), p0);
+                p1 = _mm256_fmadd_ps(g1, _mm256_sub_ps(_mm256_maskload_ps(x + off + c, m), mu), p1);
+            }
+            if (r < r1) {
+                __m256 g0 = _mm256_maskload_ps(dy + off, m);
+                s0 = _mm256_add_ps(s0, g0);
+                p0 = _mm256_fmadd_ps(g0, _mm256_sub_ps(_mm256_maskload_ps(x + off, m), mu), p0);
+            }
+            add_to_double(sum_dy + j, _mm256_add_ps(s0, s1), c - j);
+            add_to_double(sum_dyx + j, _mm256_add_ps(p0, p1), c - j);
+        }
+    }
+}
+
+void dacc_f32_channel_affine__avx2(size_t rows, int c, const float *x, const float *a,
+                                   const float *b, float *y) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * (size_t)c;
+        float *yr = y + r * (size_t)c;
+        int j = 0;
+        for (; j + 8 <= c; j += 8)
+            _mm256_storeu_ps(yr + j, _mm256_fmadd_ps(_mm256_loadu_ps(xr + j), _mm256_loadu_ps(a + j),
+                                                     _mm256_loadu_ps(b + j)));
+        if (j < c) {
+            __m256i m = lanes(c - j);
+            __m256 v = _mm256_fmadd_ps(_mm256_maskload_ps(xr + j, m), _mm256_maskload_ps(a + j, m),
+                                       _mm256_maskload_ps(b + j, m));
+            _mm256_maskstore_ps(yr + j, m, v);
+        }
+    }
+}
+
+void dacc_f32_channel_affine2__avx2(size_t rows, int c, const float *p, const float *q,
+                                    const float *a, const float *b, const float *k, float *out) {
+    for (size_t r = 0; r < rows; r++) {
+        size_t o = r * (size_t)c;
+        int j = 0;
+        for (; j + 8 <= c; j += 8) {
+            __m256 t = _mm256_fmadd_ps(_mm256_loadu_ps(q + o + j), _mm256_loadu_ps(b + j),
+                                       _mm256_loadu_ps(k + j));
+            _mm256_storeu_ps(out + o + j,
+                             _mm256_fmadd_ps(_mm256_loadu_ps(p + o + j), _mm256_loadu_ps(a + j), t));
+        }
+        if (j < c) {
+            __m256i m = lanes(c - j);
+            __m256 t = _mm256_fmadd_ps(_mm256_maskload_ps(q + o + j, m), _mm256_maskload_ps(b + j, m),
+                                       _mm256_maskload_ps(k + j, m));
+            __m256 v = _mm256_fmadd_ps(_mm256_maskload_ps(p + o + j, m), _mm256_maskload_ps(a + j, m), t);
+            _mm256_maskstore_ps(out + o + j, m, v);
+        }
+    }
+}

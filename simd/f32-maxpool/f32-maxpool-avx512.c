@@ -1,0 +1,109 @@
+/* Max pooling forward/backward, channels in 16 lanes (masked tail), up to
+ * four channel vectors per pass so that four compare/blend chains overlap.
+ * Forward keeps the reference's rules exactly: a lane takes v when
+ * v > best (strict: the first maximum in window order wins) or v is NaN (so
+ * the last NaN wins); padding never wins. Backward is a gather-add-scatter
+ * per output pixel: the lanes of one pixel hit distinct inputs (each lane
+ * indexes its own channel, as maxpool_fwd's idx does), and pixels go in
+ * order, so every input receives its sums in the reference's order. */
+#include "dacc/kernels.h"
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+static inline __attribute__((always_inline)) void
+pool_block(const float *xi, int iw_, int C, int c0, int nb, const __mmask16 *m, int h0, int w0,
+           int kh0, int kh1, int kw0, int kw1, float *y, int32_t *idx) {
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    __m512 best[4];
+    __m512i bi[4];
+    int32_t j0 = ((h0 + kh0) * iw_ + (w0 + kw0)) * C + c0;
+    for (int b = 0; b < nb; b++) {
+        best[b] = _mm512_set1_ps(-INFINITY);
+        bi[b] = _mm512_add_epi32(_mm512_set1_epi32(j0 + 16 * b), iota);
+    }
+    for (int kh = kh0; kh < kh1; kh++)
+        for (int kw = kw0; kw < kw1; kw++) {
+            int32_t j = ((h0 + kh) * iw_ + (w0 + kw)) * C + c0;
+            for (int b = 0; b < nb; b++) {
+                __m512 v = _mm512_maskz_loadu_ps(m[b], xi + j + 16 * b);
+                __mmask16 k = _mm512_cmp_ps_mask(v, best[b], _CMP_GT_OQ) |
+                              _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+                best[b] = _mm512_mask_mov_ps(best[b], k, v);
+                bi[b] = _mm512_mask_mov_epi32(bi[b], k,
+                                              _mm512_add_epi32(_mm512_set1_epi32(j + 16 * b), iota));
+            }
+        }
+    for (int b = 0; b < nb; b++) {
+        _mm512_mask_storeu_ps(y + c0 + 16 * b, m[b], best[b]);
+        _mm512_mask_storeu_epi32(idx + c0 + 16 * b, m[b], bi[b]);
+    }
+}
+
+void dacc_f32_maxpool_fwd__avx512(const dacc_pool_shape *s, const float *x, float *y,
+                                  int32_t *idx) {
+    const int C = s->c;
+    const size_t in_plane = (size_t)s->ih * s->iw * C;
+    for (int n = 0; n < s->n; n++) {
+        const float *xi = x + n * in_plane;
+        for (int oh = 0; oh < s->oh; oh++)
+            for (int ow = 0; ow < s->ow; ow++) {
+                size_t o = (((size_t)n * s->oh + oh) * s->ow + ow) * C;
+                int h0 = oh * s->stride - s->pad, w0 = ow * s->stride - s->pad;
+                int kh0 = h0 < 0 ? -h0 : 0, kw0 = w0 < 0 ? -w0 : 0;
+                int kh1 = s->ih - h0 < s->k ? s->ih - h0 : s->k;
+                int kw1 = s->iw - w0 < s->k ? s->iw - w0 : s->k;
+                if (kh0 >= kh1 || kw0 >= kw1) { /* window entirely in the padding */
+                    for (int c = 0; c < C; c++) {
+                        y[o + c] = -INFINITY;
+                        idx[o + c] = -1;
+                    }
+                    continue;
+                }
+                int c0 = 0;
+                for (; c0 + 64 <= C; c0 += 64) {
+                    static const __mmask16 full[4] = {0xffff, 0xffff, 0xffff, 0xffff};
+                    pool_block(xi, s->iw, C, c0, 4, full, h0, w0, kh0, kh1, kw0, kw1, y + o, idx + o);
+                }
+                if (c0 < C) {
+                    __mmask16 m[4];
+                    int left = C - c0;
+                    for (int b = 0; b < 4; b++) {
+                        int l = left - 16 * b;
+                        m[b] = l >= 16 ? (__mmask16)0xffff : l <= 0 ? 0 : (__mmask16)((1u << l) - 1u);
+                    }
+                    if (left > 32)
+                        pool_block(xi, s->iw, C, c0, 4, m, h0, w0, kh0, kh1, kw0, kw1, y + o, idx + o);
+                    else if (left > 16)
+                        pool_block(xi, s->iw, C, c0, 2, m, h0, w0, kh0, kh1, kw0, kw1, y + o, idx + o);
+                    else
+                        pool_block(xi, s->iw, C, c0, 1, m, h0, w0, kh0, kh1, kw0, kw1, y + o, idx + o);
+                }
+            }
+    }
+}
+
+void dacc_f32_maxpool_bwd__avx512(const dacc_pool_shape *s, const float *dy, const int32_t *idx,
+                                  float *dx) {
+    const int C = s->c;
+    const size_t in_plane = (size_t)s->ih * s->iw * C;
+    const size_t pixels = (size_t)s->oh * s->ow;
+    const __m512i zero = _mm512_setzero_si512();
+    memset(dx, 0, sizeof(float) * in_plane * s->n);
+    for (int n = 0; n < s->n; n++) {
+        float *dxn = dx + n * in_plane;
+        const float *dyn = dy + n * pixels * C;
+        const int32_t *in = idx + n * pixels * C;
+        for (size_t p = 0; p < pixels; p++)
+            for (int c0 = 0; c0 < C; c0 += 16) {
+                int l = C - c0;
+                __mmask16 m = l >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << l) - 1u);
+                size_t o = p * C + c0;
+                __m512i iv = _mm512_maskz_loadu_epi32(m, in + o);
+                m = _mm512_mask_cmpge_epi32_mask(m, iv, zero);
+                __m512 g = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, iv, dxn, 4);
+                g = _mm512_add_ps(g, _mm512_maskz_loadu_ps(m, dyn + o));
+                _mm512_mask_i32scatter_ps(dxn, m, iv, g, 4);
+            }
+    }
+}
