@@ -1,0 +1,200 @@
+/* Backward-weights convolution, shared by the AVX-512 and AVX2 kernels.
+ * For each kernel row kh, dw[kh] (kw*ic rows x oc columns) is a GEMM over
+ * output pixels: dw[kh][m][oc] += x_window(p, kh)[m] * dy[p][oc], where m
+ * runs over kw*ic values that are contiguous in NHWC. The register tile is MR
+ * consecutive m (broadcast from x) x NR vectors of oc (loaded from dy); the
+ * pixel loop runs over a chunk of output rows of one image that stays in
+ * cache while every (kh, m, oc) tile passes over it. The input is zero-
+ * padded into scratch when a window can leave the image; dy and dw are
+ * padded to whole vectors when oc is not a multiple of the vector width, so
+ * the hot loop has no masks. Define CONV_BWD_FILTER_NAME. */
+#include "f32-conv-fwd/f32-conv-vec.h"
+#include "dacc/kernels.h"
+#include <string.h>
+
+void dacc_f32_conv_bwd_filter__scalar(const dacc_conv_shape *s, const float *x, const float *dy,
+                                      float *dw, float *db);
+
+typedef struct wgrad_args {
+    size_t rows;          /* output rows in the chunk */
+    int ow;               /* pixels per row */
+    const float *a;       /* x at (first row, this kh, first pixel, m0) */
+    size_t a_rs, a_ps;    /* floats between rows / pixels in x */
+    const float *b;       /* dy at (first row, first pixel, n0) */
+    size_t b_rs, b_ps;    /* floats between rows / pixels in dy */
+    float *c;             /* dw at (m0, n0), accumulated into */
+    size_t ldc;
+} wgrad_args;
+
+/* A macro for fixed-size accumulator arrays (see f32-conv-igemm.h). */
+#define WGRAD_DEFINE(MR, NR)                                                       \
+    static __attribute__((noinline)) void wgrad_##MR##x##NR(const wgrad_args *g) { \
+        vf acc[MR][NR];                                                            \
+        _Pragma("GCC unroll 16") for (int m = 0; m < MR; m++)                      \
+            _Pragma("GCC unroll 16") for (int v = 0; v < NR; v++)                  \
+                acc[m][v] = v_load(g->c + m * g->ldc + v * VL);                    \
+        const int ow = g->ow;                                                      \
+        const size_t a_ps = g->a_ps, b_ps = g->b_ps;                               \
+        for (size_t r = 0; r < g->rows; r++) {                                     \
+            const float *ap = g->a + r * g->a_rs, *bp = g->b + r * g->b_rs;        \
+            for (int x = 0; x < ow; x++) {                                         \
+                vf bv[NR];                                                         \
+                _Pragma("GCC unroll 16") for (int v = 0; v < NR; v++)              \
+                    bv[v] = v_load(bp + v * VL);                                   \
+                _Pragma("GCC unroll 16") for (int m = 0; m < MR; m++) {            \
+                    vf xb = v_bcast(ap + m);                                       \
+                    _Pragma("GCC unroll 16") for (int v = 0; v < NR; v++)          \
+                        acc[m][v] = v_fma(xb, bv[v], acc[m][v]);                   \
+                }                                                                  \
+                ap += a_ps;                                                        \
+                bp += b_ps;                                                        \
+            }                                                                      \
+        }                                                                          \
+        _Pragma("GCC unroll 16") for (int m = 0; m < MR; m++)                      \
+            _Pragma("GCC unroll 16") for (int v = 0; v < NR; v++)                  \
+                v_store(g->c + m * g->ldc + v * VL, acc[m][v]);                    \
+    }
+
+typedef void wgrad_fn(const wgrad_args *);
+#define WGRAD_ROW(NR)                                                              \
+    WGRAD_DEFINE(1, NR) WGRAD_DEFINE(2, NR) WGRAD_DEFINE(3, NR) WGRAD_DEFINE(4, NR) \
+    WGRAD_DEFINE(5, NR) WGRAD_DEFINE(6, NR)
+#define WGRAD_PTRS6(NR) wgrad_1x##NR, wgrad_2x##NR, wgrad_3x##NR, wgrad_4x##NR, \
+                        wgrad_5x##NR, wgrad_6x##NR
+
+#if defined(DACC_CONV_AVX512)
+/* MR (broadcast rows) x NR (vectors of oc): 6x4, 8x3, 12x2, 12x1 */
+WGRAD_ROW(1) WGRAD_ROW(2) WGRAD_ROW(3) WGRAD_ROW(4)
+WGRAD_DEFINE(7, 1) WGRAD_DEFINE(8, 1) WGRAD_DEFINE(9, 1) WGRAD_DEFINE(10, 1)
+WGRAD_DEFINE(11, 1) WGRAD_DEFINE(12, 1)
+WGRAD_DEFINE(7, 2) WGRAD_DEFINE(8, 2) WGRAD_DEFINE(9, 2) WGRAD_DEFINE(10, 2)
+WGRAD_DEFINE(11, 2) WGRAD_DEFINE(12, 2)
+WGRAD_DEFINE(7, 3) WGRAD_DEFINE(8, 3)
+#define WGRAD_NR_MAX 4
+#define WGRAD_MR_MAX 12
+static const int wgrad_mr[WGRAD_NR_MAX + 1] = {0, 12, 12, 8, 6};
+static wgrad_fn *const wgrad_fns[WGRAD_NR_MAX + 1][WGRAD_MR_MAX + 1] = {
+    {0},
+    {0, WGRAD_PTRS6(1), wgrad_7x1, wgrad_8x1, wgrad_9x1, wgrad_10x1, wgrad_11x1, wgrad_12x1},
+    {0, WGRAD_PTRS6(2), wgrad_7x2, wgrad_8x2, wgrad_9x2, wgrad_10x2, wgrad_11x2, wgrad_12x2},
+    {0, WGRAD_PTRS6(3), wgrad_7x3, wgrad_8x3},
+    {0, WGRAD_PTRS6(4)},
+};
+#else
+/* 16 registers: MR x NR accumulators + NR dy vectors + 1 broadcast */
+WGRAD_ROW(1) WGRAD_ROW(2) WGRAD_DEFINE(1, 3) WGRAD_DEFINE(2, 3) WGRAD_DEFINE(3, 3)
+WGRAD_DEFINE(4, 3) WGRAD_DEFINE(7, 1) WGRAD_DEFINE(8, 1)
+#define WGRAD_NR_MAX 3
+#define WGRAD_MR_MAX 8
+static const int wgrad_mr[WGRAD_NR_MAX + 1] = {0, 8, 6, 4};
+static wgrad_fn *const wgrad_fns[WGRAD_NR_MAX + 1][WGRAD_MR_MAX + 1] = {
+    {0},
+    {0, WGRAD_PTRS6(1), wgrad_7x1, wgrad_8x1},
+    {0, WGRAD_PTRS6(2)},
+    {0, wgrad_1x3, wgrad_2x3, wgrad_3x3, wgrad_4x3},
+};
+#endif
+
+void CONV_BWD_FILTER_NAME(const dacc_conv_shape *s, const float *x, const float *dy, float *dw,
+                          float *db) {
+    const int IC = s->ic, OC = s->oc, KH = s->kh, KW = s->kw, st = s->stride;
+    const int OH = s->oh, OW = s->ow;
+    const size_t nw = (size_t)KH * KW * IC * OC, M = (size_t)KW * IC;
+    if (OC <= 0) return;
+    const size_t P = (size_t)s->n * OH * OW;
+    if (db) {
+        for (int o0 = 0; o0 < OC; o0 += VL) {
+            const int len = OC - o0 < VL ? OC - o0 : VL;
+            vf acc0 = v_zero(), acc1 = v_zero();
+            size_t p = 0;
+            for (; p + 2 <= P; p += 2) {
+                acc0 = v_add(acc0, v_loadn(dy + p * OC + o0, len));
+                acc1 = v_add(acc1, v_loadn(dy + (p + 1) * OC + o0, len));
+            }
+            if (p < P) acc0 = v_add(acc0, v_loadn(dy + p * OC + o0, len));
+            v_storen(db + o0, v_add(acc0, acc1), len);
+        }
+    }
+    if (nw == 0) return;
+    if (P == 0) {
+        memset(dw, 0, sizeof(float) * nw);
+        return;
+    }
+    const int sh = (OH - 1) * st + KH, sw = (OW - 1) * st + KW;
+    const int need_pad = s->pad > 0 || sh > s->ih || sw > s->iw;
+    const size_t img_floats = (size_t)sh * sw * IC;
+    const int pad_oc = OC % VL != 0;
+    const size_t Np = round_up((size_t)OC, VL);
+    /* output rows per chunk: about 256 pixels, at least one row */
+    int rows = 256 / OW;
+    if (rows < 1) rows = 1;
+    if (rows > OH) rows = OH;
+    const size_t ldc = pad_oc ? Np : (size_t)OC;
+    float *scratch = conv_alloc((need_pad ? img_floats : 0) +
+                                (pad_oc ? (size_t)rows * OW * Np + KH * M * Np : 0));
+    if (!scratch) {
+        dacc_f32_conv_bwd_filter__scalar(s, x, dy, dw, db);
+        return;
+    }
+    float *xs = scratch, *dyp = xs + (need_pad ? img_floats : 0);
+    float *dwp = pad_oc ? dyp + (size_t)rows * OW * Np : dw;
+    memset(dwp, 0, sizeof(float) * KH * M * ldc);
+    const int nvec = (int)(Np / VL);
+    for (int img = 0; img < s->n; img++) {
+        const float *src = x + (size_t)img * s->ih * s->iw * IC;
+        int srow = s->iw; /* source row width in pixels */
+        if (need_pad) {
+            /* the forward kernel's padding, one image at a time */
+            for (int r = 0; r < sh; r++) {
+                float *dst = xs + (size_t)r * sw * IC;
+                const int ih = r - s->pad;
+                if (ih < 0 || ih >= s->ih) {
+                    memset(dst, 0, sizeof(float) * sw * IC);
+                    continue;
+                }
+                int c0 = s->pad < sw ? s->pad : sw;
+                int c1 = s->pad + s->iw < sw ? s->pad + s->iw : sw;
+                if (c1 < c0) c1 = c0;
+                memset(dst, 0, sizeof(float) * c0 * IC);
+                memcpy(dst + (size_t)c0 * IC, src + ((size_t)ih * s->iw + (c0 - s->pad)) * IC,
+                       sizeof(float) * (c1 - c0) * IC);
+                memset(dst + (size_t)c1 * IC, 0, sizeof(float) * (sw - c1) * IC);
+            }
+            src = xs;
+            srow = sw;
+        }
+        for (int oh0 = 0; oh0 < OH; oh0 += rows) {
+            const int nr = OH - oh0 < rows ? OH - oh0 : rows;
+            const float *dyc = dy + ((size_t)img * OH + oh0) * OW * OC;
+            size_t b_ps = OC;
+            if (pad_oc) {
+                for (size_t p = 0; p < (size_t)nr * OW; p++) {
+                    memcpy(dyp + p * Np, dyc + p * OC, sizeof(float) * OC);
+                    memset(dyp + p * Np + OC, 0, sizeof(float) * (Np - OC));
+                }
+                dyc = dyp;
+                b_ps = Np;
+            }
+            for (int kh = 0; kh < KH; kh++) {
+                const float *a0 = src + ((size_t)oh0 * st + kh) * srow * IC;
+                for (int v0 = 0; v0 < nvec;) {
+                    const int NR = nvec - v0 < WGRAD_NR_MAX ? nvec - v0 : WGRAD_NR_MAX;
+                    for (size_t m0 = 0; m0 < M;) {
+                        int MR = wgrad_mr[NR];
+                        if ((size_t)MR > M - m0) MR = (int)(M - m0);
+                        wgrad_args g = {(size_t)nr, OW, a0 + m0, (size_t)st * srow * IC,
+                                        (size_t)st * IC, dyc + (size_t)v0 * VL, (size_t)OW * b_ps,
+                                        b_ps, dwp + ((size_t)kh * M + m0) * ldc + (size_t)v0 * VL,
+                                        ldc};
+                        wgrad_fns[NR][MR](&g);
+                        m0 += MR;
+                    }
+                    v0 += NR;
+                }
+            }
+        }
+    }
+    if (pad_oc)
+        for (size_t r = 0; r < KH * M; r++) memcpy(dw + r * OC, dwp + r * Np, sizeof(float) * OC);
+    free(scratch);
+}
