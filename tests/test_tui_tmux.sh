@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# End-to-end test of the real `dacc watch` in tmux: drives it with keys and
+# asserts on the screen text at 80x24 and 200x60, after a resize, in the help
+# overlay and the inspector, below 80x24, with NO_COLOR, in ASCII mode, live
+# updates of the run directory, low idle CPU, and plain mode through a pipe.
+# Works on a copy of tests/fixtures/run-sample (a fixture, not a real run).
+# Env: DACC_BIN (the dacc executable), DACC_SOURCE_DIR (the source tree).
+set -u
+
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+finish() {
+    echo "$pass passed, $fail failed"
+    [ "$fail" -eq 0 ]
+    exit $?
+}
+
+if ! command -v tmux >/dev/null 2>&1; then
+    echo "tmux not found: skipping" >&2
+    echo "0 passed, 0 failed, 1 skipped"
+    exit 0
+fi
+SRC=${DACC_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
+BIN=${DACC_BIN:-$SRC/build/dacc}
+if [ ! -x "$BIN" ]; then
+    echo "FAIL: dacc binary not found at $BIN (set DACC_BIN)" >&2
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/dacc-tui-tmux.XXXXXX")
+SOCK="dacc-tui-test-$$-$RANDOM"
+T() { tmux -u -L "$SOCK" "$@"; }
+cleanup() {
+    tmux -L "$SOCK" kill-server >/dev/null 2>&1
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+RUN="$WORK/run"
+cp -r "$SRC/tests/fixtures/run-sample" "$RUN"
+UTF="env LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=screen-256color"
+# a clean tmux config: no user settings may change what we see
+CONF="$WORK/tmux.conf"
+printf 'set -g default-terminal screen-256color\nset -g status off\n' >"$CONF"
+
+screen() { T capture-pane -p -t "$1"; }
+# wait_for SESSION PATTERN [seconds]: polls the screen until grep -F finds it
+wait_for() {
+    local s=$1 pat=$2 secs=${3:-6} i
+    for ((i = 0; i < secs * 10; i++)); do
+        screen "$s" 2>/dev/null | grep -qF -- "$pat" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+wait_gone() {
+    local s=$1 pat=$2 i
+    for ((i = 0; i < 40; i++)); do
+        screen "$s" 2>/dev/null | grep -qF -- "$pat" || return 0
+        sleep 0.1
+    done
+    return 1
+}
+expect() { # expect SESSION PATTERN DESCRIPTION
+    if wait_for "$1" "$2"; then ok; else bad "$3: '$2' not on screen"; screen "$1" >&2; fi
+}
+expect_not() {
+    if screen "$1" | grep -qF -- "$2"; then bad "$3: '$2' unexpectedly on screen"; else ok; fi
+}
+start() { # start SESSION COLS ROWS COMMAND...
+    local s=$1 c=$2 r=$3
+    shift 3
+    T -f "$CONF" new-session -d -s "$s" -x "$c" -y "$r" "$*"
+}
+
+# ---- 80x24: header, progress, the results page, footer
+start a 80 24 "$UTF $BIN watch $RUN; echo \$? >$WORK/a.status; sleep 30"
+expect a "state: done" "80x24 header"
+expect a "Results: held-out protocol" "80x24 results page"
+expect a "task 6/6  AveragePool" "80x24 progress"
+expect a "ConvPool         99.25" "80x24 ConvPool row"
+expect a "-2.07" "80x24 ConvPool delta"
+expect a "q quit" "80x24 footer"
+lines=$(screen a | wc -l)
+wide=$(screen a | LC_ALL=C.UTF-8 wc -L)
+[ "$lines" -eq 24 ] && [ "$wide" -le 80 ] && ok || bad "80x24: $lines lines, widest $wide columns"
+expect a "┌─ Progress" "UTF-8 box lines"
+
+# protocol toggle
+T send-keys -t a t
+expect a "Results: paper protocol" "t toggles to the paper protocol"
+expect a "-2.00" "paper protocol ConvPool delta"
+T send-keys -t a t
+expect a "Results: held-out protocol" "t toggles back"
+
+# help overlay, closed by any key
+T send-keys -t a '?'
+expect a "dacc watch: keys" "help overlay"
+expect a "next digit the variants disagree on" "help lists d"
+T send-keys -t a x
+wait_gone a "dacc watch: keys" && ok || bad "help overlay did not close"
+
+# panels: training (1), robustness (3), system (5)
+T send-keys -t a 1
+expect a "Training: loss and test accuracy" "training panel"
+screen a | grep -qE 'AveragePool [▁▂▃▄▅▆▇█]{3} ' && ok || bad "training sparkline"
+T send-keys -t a 3
+expect a "Robustness (held-out)" "robustness panel"
+expect a "zero at │" "Fig. 4 zero line"
+T send-keys -t a 5
+expect a "ISA avx2" "system panel ISA"
+expect a "dacc_f32_conv_fwd__avx2_8x8" "system panel kernels"
+T send-keys -t a Tab
+expect a "Training: loss" "Tab wraps to the first panel"
+
+# inspector: step, disagreement, colours of right/wrong marked with '!'
+T send-keys -t a 4
+expect a "digit 1/8  #1000 (test)  label 7" "inspector first digit"
+expect a "predicted   clean" "inspector prediction table"
+screen a | grep -qE '[▀▄█]' && ok || bad "inspector draws the digit with half blocks"
+T send-keys -t a n
+expect a "digit 2/8" "n steps to the next digit"
+T send-keys -t a p
+expect a "digit 1/8" "p steps back"
+T send-keys -t a d
+expect a "variants disagree" "d jumps to a digit the variants disagree on"
+expect a "digit 3/8" "d goes to digit 3"
+screen a | grep -qE '[0-9] [0-9]+%!' && ok || bad "wrong predictions are marked"
+T send-keys -t a Right
+expect a "digit 4/8" "Right steps digits in the inspector"
+
+# resize to 200x60: every panel at once
+T resize-window -t a -x 200 -y 60
+expect a "Training: loss and test accuracy" "200x60 training"
+expect a "Robustness (held-out)" "200x60 robustness"
+expect a "Inspector: a digit" "200x60 inspector"
+expect a "System: ISA and kernels" "200x60 system"
+expect a "Results: held-out protocol" "200x60 results"
+lines=$(screen a | wc -l)
+[ "$lines" -eq 60 ] && ok || bad "200x60: $lines lines"
+
+# below 80x24: one message, and back
+T resize-window -t a -x 70 -y 20
+expect a "enlarge the terminal (need 80x24, have 70x20)" "too small message"
+expect_not a "Progress" "too small shows nothing else"
+T resize-window -t a -x 80 -y 24
+expect a "┌─ Progress" "back to 80x24"
+wait_gone a "enlarge the terminal" && ok || bad "message gone after enlarging"
+
+# q quits below 80x24 too, with status 0
+T resize-window -t a -x 60 -y 15
+expect a "have 60x15" "60x15 message"
+T send-keys -t a q
+for _ in $(seq 50); do [ -s "$WORK/a.status" ] && break; sleep 0.1; done
+[ "$(cat "$WORK/a.status" 2>/dev/null)" = "0" ] && ok || bad "q below 80x24: exit status '$(cat "$WORK/a.status" 2>/dev/null)'"
+
+# ---- NO_COLOR: capture-pane -e shows no colour escape codes
+has_colour() { # any SGR parameter that sets a colour (30-38, 40-48, 90-107; 39/49 = default)?
+    T capture-pane -e -p -t "$1" | grep -oE $'\e\\[[0-9;:]*m' |
+        tr -d '\033[m' | tr ';:' '\n\n' | grep -qxE '3[0-8]|4[0-8]|9[0-7]|10[0-7]'
+}
+start c 80 24 "$UTF $BIN watch $RUN"
+expect c "Results: held-out" "colour session up"
+T send-keys -t c 4
+T send-keys -t c d
+expect c "variants disagree" "colour inspector"
+has_colour c && ok || bad "the colour session shows colour (the check can fail)"
+start n 80 24 "$UTF NO_COLOR=1 $BIN watch $RUN"
+expect n "Results: held-out" "NO_COLOR session up"
+T send-keys -t n 4
+T send-keys -t n d
+expect n "variants disagree" "NO_COLOR inspector"
+has_colour n && bad "NO_COLOR: colour escape codes on screen" || ok
+start m 80 24 "$UTF $BIN watch --no-color $RUN"
+expect m "Results: held-out" "--no-color session up"
+T send-keys -t m 3
+expect m "Robustness" "--no-color bars"
+has_colour m && bad "--no-color: colour escape codes on screen" || ok
+
+# ---- ASCII: explicit, and automatic in a non-UTF-8 locale
+start s 80 24 "$UTF $BIN watch --ascii $RUN"
+expect s "+- Progress" "--ascii box"
+T send-keys -t s 4
+expect s "label 7" "--ascii inspector"
+screen s | LC_ALL=C grep -q $'[\x80-\xff]' && bad "--ascii: non-ASCII bytes on screen" || ok
+start l 80 24 "env LANG=C LC_ALL=C TERM=screen-256color $BIN watch $RUN"
+expect l "+- Progress" "C locale falls back to ASCII"
+screen l | LC_ALL=C grep -q $'[\x80-\xff]' && bad "C locale: non-ASCII bytes on screen" || ok
+
+# ---- live: a running study updates the screen as files change
+LIVE="$WORK/live"
+cp -r "$RUN" "$LIVE"
+cat >"$LIVE/progress.json" <<'EOF'
+{"state":"training","task":"05-AveragePool-s1","task_index":5,"tasks":6,"variant":"AveragePool","seed":1,"epoch":2,"epochs":3,"batch":469,"batches":938,"images_per_s":1999.0,"eta_s":754.0,"elapsed_s":1400.0,"updated":1764071234.5}
+EOF
+head -n 1 "$RUN/tasks/05-AveragePool-s1/metrics.jsonl" >"$LIVE/tasks/05-AveragePool-s1/metrics.jsonl"
+rm -f "$LIVE/tasks/05-AveragePool-s1/results.json" "$LIVE/tasks/05-AveragePool-s1/DONE"
+start v 80 24 "exec $UTF $BIN watch $LIVE"
+expect v "state: training" "live: training state"
+expect v "1999 img/s" "live: images/s"
+expect v "ETA 12:34" "live: ETA"
+expect v "AveragePool          -" "live: no results yet for the running task"
+# idle CPU: the UI sleeps in getch between polls
+pid=$(T display-message -p -t v '#{pane_pid}')
+t0=$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)
+sleep 3
+t1=$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)
+hz=$(getconf CLK_TCK)
+[ $(((t1 - t0) * 100 / hz)) -lt 30 ] && ok || bad "idle CPU: $((t1 - t0)) ticks in 3 s"
+# a line being written does not show, a finished one does
+printf '%s' "$(sed -n 2p "$RUN/tasks/05-AveragePool-s1/metrics.jsonl" | head -c 40)" >>"$LIVE/tasks/05-AveragePool-s1/metrics.jsonl"
+T send-keys -t v 1
+expect v "Training: loss" "live: training panel"
+expect v "98.57   1" "live: AveragePool has one epoch"
+sed -n 2p "$RUN/tasks/05-AveragePool-s1/metrics.jsonl" | tail -c +41 >>"$LIVE/tasks/05-AveragePool-s1/metrics.jsonl"
+expect v "98.80   2" "live: the completed line appears"
+cp "$RUN/tasks/05-AveragePool-s1/results.json" "$LIVE/tasks/05-AveragePool-s1/results.json.tmp"
+mv "$LIVE/tasks/05-AveragePool-s1/results.json.tmp" "$LIVE/tasks/05-AveragePool-s1/results.json"
+cp "$RUN/progress.json" "$LIVE/progress.json.tmp"
+mv "$LIVE/progress.json.tmp" "$LIVE/progress.json"
+T send-keys -t v 2
+expect v "state: done" "live: done"
+expect v "AveragePool      99.15" "live: results appear"
+
+# ---- plain mode: stdout is a pipe
+out="$WORK/plain.txt"
+timeout 20 env LANG=C.UTF-8 "$BIN" watch --exit-when-done "$RUN" </dev/null | cat >"$out"
+rc=${PIPESTATUS[0]}
+[ "$rc" -eq 0 ] && ok || bad "plain mode exit status $rc"
+grep -q "Held-out protocol" "$out" && grep -q "Paper protocol" "$out" && ok || bad "plain: final tables missing"
+# every variant's held-out numbers (tests/fixtures/make_run_sample.py)
+for row in "Original +1 +99.21 .* 98.46 +-0.75" "StepLR +1 +99.07 .* 98.12 +-0.95" \
+    "BatchNorm +1 +98.74 .* 97.33 +-1.41" "Dropout +1 +99.32 .* 98.29 +-1.03" \
+    "ConvPool +1 +99.25 .* 97.18 +-2.07" "AveragePool +1 +99.15 .* 98.51 +-0.64"; do
+    grep -qE "^$row\$" "$out" && ok || bad "plain: no line matching '$row'"
+done
+[ "$(grep -c ' epoch  .* seed 1 epoch ' "$out")" -eq 18 ] && ok || bad "plain: expected 18 epoch lines, got $(grep -c ' epoch  .* seed 1 epoch ' "$out")"
+LC_ALL=C grep -q $'\e' "$out" && bad "plain: escape codes in piped output" || ok
+"$BIN" watch --plain --exit-when-done "$WORK/nonexistent" >/dev/null 2>"$WORK/err.txt"
+rc=$?
+[ "$rc" -eq 1 ] && grep -q "nonexistent" "$WORK/err.txt" && ok || bad "missing dir: status $rc, '$(cat "$WORK/err.txt")'"
+"$BIN" watch --bogus "$RUN" >/dev/null 2>&1
+[ $? -eq 2 ] && ok || bad "unknown option is a usage error"
+"$BIN" watch --help | grep -q -- "--exit-when-done" && ok || bad "--help"
+
+finish
