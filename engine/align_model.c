@@ -1,0 +1,557 @@
+/* The per-class deformation model: fitting (random same-class pairs aligned
+ * in parallel, worst pairs trimmed, zero-mean covariance of theta and -theta,
+ * Cholesky), the class-model file, and sampling. Every random choice comes
+ * from a dacc_rng stream keyed by (seed, class, pair) or (seed, image, block),
+ * so results do not depend on the thread count. */
+#include "dacc/align.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "dacc/rng.h"
+#include "dacc/threadpool.h"
+
+static const char MODEL_MAGIC[8] = {'D', 'A', 'C', 'C', 'A', 'L', 'G', 'N'};
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t n) {
+    const uint8_t *p = data;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+#define FNV_INIT 0xcbf29ce484222325ULL
+
+uint64_t dacc_images_hash(const dacc_images *d) {
+    uint64_t h = FNV_INIT;
+    int64_t shape[3] = {d->n, d->rows, d->cols};
+    h = fnv1a(h, shape, sizeof shape);
+    h = fnv1a(h, d->pixels, (size_t)d->n * d->rows * d->cols);
+    h = fnv1a(h, d->labels, (size_t)d->n);
+    return h;
+}
+
+uint64_t dacc_align_tag(int split, int block) {
+    return ((uint64_t)(split + 1) << 32) | (uint32_t)block;
+}
+
+void dacc_align_model_free(dacc_align_model *m) {
+    if (!m) return;
+    free(m->chol);
+    memset(m, 0, sizeof *m);
+}
+
+/* ---- serialisation: little-endian, field by field ----------------------- */
+typedef struct buf {
+    uint8_t *p;
+    size_t n, cap;
+    int oom;
+} buf;
+
+static void put(buf *b, const void *v, size_t n) {
+    if (b->oom) return;
+    if (b->n + n > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 4096;
+        while (cap < b->n + n) cap *= 2;
+        uint8_t *q = realloc(b->p, cap);
+        if (!q) {
+            b->oom = 1;
+            return;
+        }
+        b->p = q;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, v, n);
+    b->n += n;
+}
+static void put_u32(buf *b, uint32_t v) {
+    uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    put(b, x, 4);
+}
+static void put_u64(buf *b, uint64_t v) {
+    put_u32(b, (uint32_t)v);
+    put_u32(b, (uint32_t)(v >> 32));
+}
+static void put_f64(buf *b, double v) {
+    uint64_t u;
+    memcpy(&u, &v, 8);
+    put_u64(b, u);
+}
+
+typedef struct rd {
+    const uint8_t *p;
+    size_t n, off;
+    int short_read;
+} rd;
+static uint32_t get_u32(rd *r) {
+    if (r->off + 4 > r->n) {
+        r->short_read = 1;
+        return 0;
+    }
+    const uint8_t *x = r->p + r->off;
+    r->off += 4;
+    return (uint32_t)x[0] | (uint32_t)x[1] << 8 | (uint32_t)x[2] << 16 | (uint32_t)x[3] << 24;
+}
+static uint64_t get_u64(rd *r) {
+    uint64_t lo = get_u32(r);
+    return lo | (uint64_t)get_u32(r) << 32;
+}
+static double get_f64(rd *r) {
+    uint64_t u = get_u64(r);
+    double v;
+    memcpy(&v, &u, 8);
+    return v;
+}
+
+static void put_settings(buf *b, const dacc_align_settings *s) {
+    put_u32(b, (uint32_t)s->nx);
+    put_u32(b, (uint32_t)s->ny);
+    put_u32(b, (uint32_t)s->pairs_per_class);
+    put_u64(b, s->seed);
+    put_f64(b, s->lambda);
+    put_f64(b, s->noise);
+    put_f64(b, s->blur);
+    put_f64(b, s->trim);
+    put_f64(b, s->eps);
+    put_u32(b, (uint32_t)s->max_iter);
+    put_u32(b, (uint32_t)s->coarse_to_fine);
+    put_u32(b, (uint32_t)s->nsteps);
+    put_u32(b, (uint32_t)s->nsub);
+}
+
+static void get_settings(rd *r, dacc_align_settings *s) {
+    s->nx = (int)get_u32(r);
+    s->ny = (int)get_u32(r);
+    s->pairs_per_class = (int)get_u32(r);
+    s->seed = get_u64(r);
+    s->lambda = get_f64(r);
+    s->noise = get_f64(r);
+    s->blur = get_f64(r);
+    s->trim = get_f64(r);
+    s->eps = get_f64(r);
+    s->max_iter = (int)get_u32(r);
+    s->coarse_to_fine = (int)get_u32(r);
+    s->nsteps = (int)get_u32(r);
+    s->nsub = (int)get_u32(r);
+}
+
+uint64_t dacc_align_settings_hash(const dacc_align_settings *s, uint64_t train_hash) {
+    buf b = {0};
+    put_u32(&b, DACC_ALIGN_MODEL_VERSION);
+    put_settings(&b, s);
+    put_u64(&b, train_hash);
+    uint64_t h = b.oom ? 0 : fnv1a(FNV_INIT, b.p, b.n);
+    free(b.p);
+    return h;
+}
+
+static int serialise(const dacc_align_model *m, buf *b) {
+    put(b, MODEL_MAGIC, 8);
+    put_u32(b, DACC_ALIGN_MODEL_VERSION);
+    put_u32(b, (uint32_t)m->rows);
+    put_u32(b, (uint32_t)m->cols);
+    put_u32(b, (uint32_t)m->d);
+    put_u32(b, (uint32_t)m->nclasses);
+    put_settings(b, &m->fit);
+    put_u64(b, m->train_hash);
+    for (int k = 0; k < m->nclasses; k++) {
+        put_u32(b, (uint32_t)m->pairs[k]);
+        put_u32(b, (uint32_t)m->kept[k]);
+        put_f64(b, m->rms_before[k]);
+        put_f64(b, m->rms_after[k]);
+        put_f64(b, m->theta_rms[k]);
+    }
+    int d = m->d;
+    for (int k = 0; k < m->nclasses; k++)
+        for (int i = 0; i < d; i++)
+            for (int j = 0; j <= i; j++) put_f64(b, m->chol[((size_t)k * d + i) * d + j]);
+    uint32_t crc = b->oom ? 0 : (uint32_t)crc32(0L, b->p, (uInt)b->n);
+    put_u32(b, crc);
+    return b->oom ? -1 : 0;
+}
+
+uint64_t dacc_align_model_hash(const dacc_align_model *m) {
+    buf b = {0};
+    uint64_t h = serialise(m, &b) ? 0 : fnv1a(FNV_INIT, b.p, b.n);
+    free(b.p);
+    return h;
+}
+
+int dacc_align_model_save(const dacc_align_model *m, const char *path, dacc_err *e) {
+    buf b = {0};
+    if (serialise(m, &b)) {
+        free(b.p);
+        return dacc_fail(e, "%s: out of memory serialising the class model", path);
+    }
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
+        free(b.p);
+        return dacc_fail(e, "%s: path too long", path);
+    }
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        int err = errno;
+        free(b.p);
+        return dacc_fail(e, "%s: cannot create: %s", tmp, strerror(err));
+    }
+    size_t w = fwrite(b.p, 1, b.n, f);
+    int bad = w != b.n || fflush(f) != 0 || fsync(fileno(f)) != 0;
+    int err = errno;
+    if (fclose(f) != 0) bad = 1;
+    free(b.p);
+    if (bad) {
+        remove(tmp);
+        return dacc_fail(e, "%s: write failed: %s", tmp, strerror(err));
+    }
+    if (rename(tmp, path) != 0) {
+        err = errno;
+        remove(tmp);
+        return dacc_fail(e, "%s: cannot rename %s into place: %s", path, tmp, strerror(err));
+    }
+    return 0;
+}
+
+int dacc_align_model_load(const char *path, dacc_align_model *m, dacc_err *e) {
+    memset(m, 0, sizeof *m);
+    FILE *f = fopen(path, "rb");
+    if (!f) return dacc_fail(e, "%s: cannot open class model: %s", path, strerror(errno));
+    uint8_t *data = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 1 << 18;
+            if (cap > ((size_t)64 << 20)) {
+                free(data);
+                fclose(f);
+                return dacc_fail(e, "%s: too large for a class model (> 64 MB)", path);
+            }
+            uint8_t *q = realloc(data, cap);
+            if (!q) {
+                free(data);
+                fclose(f);
+                return dacc_fail(e, "%s: out of memory", path);
+            }
+            data = q;
+        }
+        size_t got = fread(data + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) break;
+    }
+    int rerr = ferror(f);
+    fclose(f);
+    if (rerr) {
+        free(data);
+        return dacc_fail(e, "%s: read error", path);
+    }
+    int rc = -1;
+    if (n < 8 + 4 + 4 || memcmp(data, MODEL_MAGIC, 8) != 0) {
+        dacc_fail(e, "%s: not a dacc class model (bad magic)", path);
+        goto out;
+    }
+    uint32_t want = (uint32_t)crc32(0L, data, (uInt)(n - 4));
+    rd r = {data, n, 8, 0};
+    uint32_t version = get_u32(&r);
+    if (version != DACC_ALIGN_MODEL_VERSION) {
+        dacc_fail(e, "%s: class model version %u, this dacc reads version %d", path, version,
+                  DACC_ALIGN_MODEL_VERSION);
+        goto out;
+    }
+    rd tail = {data, n, n - 4, 0};
+    uint32_t have = get_u32(&tail);
+    if (have != want) {
+        dacc_fail(e, "%s: CRC32 mismatch (stored %08x, computed %08x): file is damaged", path,
+                  have, want);
+        goto out;
+    }
+    m->rows = (int)get_u32(&r);
+    m->cols = (int)get_u32(&r);
+    m->d = (int)get_u32(&r);
+    m->nclasses = (int)get_u32(&r);
+    get_settings(&r, &m->fit);
+    m->train_hash = get_u64(&r);
+    if (r.short_read || m->nclasses < 1 || m->nclasses > DACC_ALIGN_CLASSES || m->d < 1 ||
+        m->rows < 2 || m->cols < 2 || m->fit.nx < 1 || m->fit.ny < 1 ||
+        m->fit.nx > DACC_CPAB_MAX_SIDE || m->fit.ny > DACC_CPAB_MAX_SIDE) {
+        dacc_fail(e, "%s: implausible header (classes %d, d %d, image %dx%d, tessellation %dx%d)",
+                  path, m->nclasses, m->d, m->rows, m->cols, m->fit.nx, m->fit.ny);
+        goto out;
+    }
+    {
+        dacc_cpab t;
+        dacc_err e2;
+        if (dacc_cpab_init(&t, m->fit.nx, m->fit.ny, &e2)) {
+            dacc_fail(e, "%s: %s", path, e2.msg);
+            goto out;
+        }
+        int dt = t.d;
+        dacc_cpab_free(&t);
+        if (dt != m->d) {
+            dacc_fail(e, "%s: d = %d but tessellation [%d,%d] has d = %d", path, m->d, m->fit.nx,
+                      m->fit.ny, dt);
+            goto out;
+        }
+    }
+    for (int k = 0; k < m->nclasses; k++) {
+        m->pairs[k] = (int32_t)get_u32(&r);
+        m->kept[k] = (int32_t)get_u32(&r);
+        m->rms_before[k] = get_f64(&r);
+        m->rms_after[k] = get_f64(&r);
+        m->theta_rms[k] = get_f64(&r);
+    }
+    size_t d = (size_t)m->d;
+    size_t expect = r.off + (size_t)m->nclasses * d * (d + 1) / 2 * 8 + 4;
+    if (expect != n) {
+        dacc_fail(e, "%s: size %zu bytes, the header implies %zu", path, n, expect);
+        goto out;
+    }
+    m->chol = calloc((size_t)m->nclasses * d * d, sizeof(double));
+    if (!m->chol) {
+        dacc_fail(e, "%s: out of memory", path);
+        goto out;
+    }
+    for (int k = 0; k < m->nclasses; k++)
+        for (size_t i = 0; i < d; i++)
+            for (size_t j = 0; j <= i; j++) m->chol[((size_t)k * d + i) * d + j] = get_f64(&r);
+    for (int k = 0; k < m->nclasses; k++)
+        for (size_t i = 0; i < d; i++) {
+            double v = m->chol[((size_t)k * d + i) * d + i];
+            if (!(v > 0) || !isfinite(v)) {
+                dacc_fail(e, "%s: class %d: Cholesky factor has diagonal %g at %zu", path, k, v, i);
+                goto out;
+            }
+        }
+    rc = 0;
+out:
+    free(data);
+    if (rc) dacc_align_model_free(m);
+    return rc;
+}
+
+int dacc_align_sample(const dacc_align_model *m, int cls, double scale, uint64_t seed,
+                      uint64_t index, uint64_t tag, double *theta) {
+    if (cls < 0 || cls >= m->nclasses) return -1;
+    int d = m->d;
+    double z[4 * DACC_CPAB_MAX_SIDE * DACC_CPAB_MAX_SIDE * 2];
+    dacc_rng r;
+    dacc_rng_seed(&r, seed, DACC_STREAM_ALIGN, index, tag);
+    for (int j = 0; j < d; j++) z[j] = dacc_rng_normal(&r);
+    const double *L = m->chol + (size_t)cls * d * d;
+    for (int i = 0; i < d; i++) {
+        double s = 0;
+        for (int j = 0; j <= i; j++) s += L[(size_t)i * d + j] * z[j];
+        theta[i] = scale * s;
+    }
+    return 0;
+}
+
+/* ---- fitting ------------------------------------------------------------- */
+#define FIT_CHUNK 16
+#define FIT_TAG (UINT64_C(0xF17) << 40)
+
+typedef struct fit_ctx {
+    const dacc_align_settings *s;
+    const dacc_images *train;
+    int32_t *idx[DACC_ALIGN_CLASSES];
+    int64_t nidx[DACC_ALIGN_CLASSES];
+    int npairs, d;
+    double *theta, *rms0, *rms1;
+    int *failed; /* per chunk */
+    int verbose;
+    pthread_mutex_t mu;
+    int done;
+    double t0, last;
+} fit_ctx;
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void fit_task(void *vctx, int task, int ntasks) {
+    (void)ntasks;
+    fit_ctx *c = vctx;
+    dacc_aligner *al;
+    dacc_err e;
+    int total = DACC_ALIGN_CLASSES * c->npairs;
+    int lo = task * FIT_CHUNK, hi = lo + FIT_CHUNK < total ? lo + FIT_CHUNK : total;
+    if (dacc_aligner_new(c->s, c->train->rows, c->train->cols, &al, &e)) {
+        c->failed[task] = 1;
+        return;
+    }
+    size_t px = (size_t)c->train->rows * c->train->cols;
+    for (int i = lo; i < hi; i++) {
+        int k = i / c->npairs, p = i % c->npairs;
+        dacc_rng r;
+        dacc_rng_seed(&r, c->s->seed, DACC_STREAM_ALIGN, ((uint64_t)k << 32) | (uint32_t)p, FIT_TAG);
+        uint32_t n = (uint32_t)c->nidx[k];
+        uint32_t a = dacc_rng_below(&r, n), b = dacc_rng_below(&r, n - 1);
+        if (b >= a) b++; /* a distinct second image */
+        const uint8_t *ia = c->train->pixels + (size_t)c->idx[k][a] * px;
+        const uint8_t *ib = c->train->pixels + (size_t)c->idx[k][b] * px;
+        dacc_align_result res;
+        dacc_aligner_pair_u8(al, ia, ib, c->theta + (size_t)i * c->d, &res);
+        c->rms0[i] = res.rms_before;
+        c->rms1[i] = res.rms_after;
+        if (c->verbose) {
+            pthread_mutex_lock(&c->mu);
+            c->done++;
+            double t = now_s();
+            if (t - c->last >= 5.0 || c->done == total) {
+                c->last = t;
+                double el = t - c->t0;
+                fprintf(stderr, "align: fit %d/%d pairs (%.0f%%), %.0f s elapsed, ~%.0f s left\n",
+                        c->done, total, 100.0 * c->done / total, el,
+                        el / c->done * (total - c->done));
+            }
+            pthread_mutex_unlock(&c->mu);
+        }
+    }
+    dacc_aligner_free(al);
+}
+
+typedef struct rank_item {
+    double rms;
+    int i;
+} rank_item;
+
+static int cmp_rank(const void *a, const void *b) {
+    const rank_item *x = a, *y = b;
+    if (x->rms < y->rms) return -1;
+    if (x->rms > y->rms) return 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+int dacc_align_model_fit(const dacc_align_settings *s, const dacc_images *train, int threads,
+                         int verbose, dacc_align_model *m, dacc_err *e) {
+    memset(m, 0, sizeof *m);
+    if (s->pairs_per_class < 2)
+        return dacc_fail(e, "align fit: pairs per class %d (need >= 2)", s->pairs_per_class);
+    if (!(s->trim >= 0 && s->trim < 0.5))
+        return dacc_fail(e, "align fit: trim %g must be in [0, 0.5)", s->trim);
+    fit_ctx c;
+    memset(&c, 0, sizeof c);
+    c.s = s;
+    c.train = train;
+    c.npairs = s->pairs_per_class;
+    c.verbose = verbose;
+    int rc = -1;
+    dacc_pool *pool = NULL;
+    rank_item *rank = NULL;
+    double *sig = NULL;
+    dacc_aligner *probe;
+    if (dacc_aligner_new(s, train->rows, train->cols, &probe, e)) return dacc_fail_wrap(e, "align fit");
+    c.d = dacc_aligner_cpab(probe)->d;
+    dacc_aligner_free(probe);
+    for (int64_t i = 0; i < train->n; i++)
+        if (train->labels[i] < DACC_ALIGN_CLASSES) c.nidx[train->labels[i]]++;
+    for (int k = 0; k < DACC_ALIGN_CLASSES; k++) {
+        if (c.nidx[k] < 2) {
+            dacc_fail(e, "align fit: class %d has %lld training images (need >= 2)", k,
+                      (long long)c.nidx[k]);
+            goto out;
+        }
+        c.idx[k] = malloc(sizeof(int32_t) * (size_t)c.nidx[k]);
+        if (!c.idx[k]) goto oom;
+        c.nidx[k] = 0;
+    }
+    for (int64_t i = 0; i < train->n; i++) {
+        int k = train->labels[i];
+        if (k < DACC_ALIGN_CLASSES) c.idx[k][c.nidx[k]++] = (int32_t)i;
+    }
+    int total = DACC_ALIGN_CLASSES * c.npairs;
+    int ntasks = (total + FIT_CHUNK - 1) / FIT_CHUNK;
+    c.theta = malloc(sizeof(double) * (size_t)total * c.d);
+    c.rms0 = malloc(sizeof(double) * (size_t)total);
+    c.rms1 = malloc(sizeof(double) * (size_t)total);
+    c.failed = calloc((size_t)ntasks, sizeof(int));
+    rank = malloc(sizeof(rank_item) * (size_t)c.npairs);
+    sig = malloc(sizeof(double) * (size_t)c.d * c.d);
+    m->chol = calloc((size_t)DACC_ALIGN_CLASSES * c.d * c.d, sizeof(double));
+    if (!c.theta || !c.rms0 || !c.rms1 || !c.failed || !rank || !sig || !m->chol) goto oom;
+    pool = dacc_pool_create(threads < 1 ? 1 : threads);
+    if (!pool) goto oom;
+    pthread_mutex_init(&c.mu, NULL);
+    c.t0 = c.last = now_s();
+    if (verbose)
+        fprintf(stderr, "align: fitting the class model: %d pairs per class, tessellation [%d,%d], %d threads\n",
+                c.npairs, s->nx, s->ny, dacc_pool_threads(pool));
+    dacc_pool_run(pool, fit_task, &c, ntasks);
+    pthread_mutex_destroy(&c.mu);
+    for (int t = 0; t < ntasks; t++)
+        if (c.failed[t]) {
+            dacc_fail(e, "align fit: out of memory in a worker");
+            goto out;
+        }
+
+    m->fit = *s;
+    m->rows = train->rows;
+    m->cols = train->cols;
+    m->d = c.d;
+    m->nclasses = DACC_ALIGN_CLASSES;
+    m->train_hash = dacc_images_hash(train);
+    int d = c.d;
+    int keep = c.npairs - (int)floor(s->trim * c.npairs);
+    for (int k = 0; k < DACC_ALIGN_CLASSES; k++) {
+        for (int p = 0; p < c.npairs; p++) {
+            rank[p].rms = c.rms1[k * c.npairs + p];
+            rank[p].i = k * c.npairs + p;
+        }
+        qsort(rank, (size_t)c.npairs, sizeof *rank, cmp_rank);
+        memset(sig, 0, sizeof(double) * (size_t)d * d);
+        double r0 = 0, r1 = 0;
+        for (int q = 0; q < keep; q++) {
+            const double *th = c.theta + (size_t)rank[q].i * d;
+            for (int i = 0; i < d; i++)
+                for (int j = 0; j <= i; j++) sig[(size_t)i * d + j] += th[i] * th[j];
+            r0 += c.rms0[rank[q].i];
+            r1 += c.rms1[rank[q].i];
+        }
+        double tr = 0;
+        for (int i = 0; i < d; i++)
+            for (int j = 0; j <= i; j++) {
+                double v = sig[(size_t)i * d + j] / keep;
+                sig[(size_t)i * d + j] = sig[(size_t)j * d + i] = v;
+            }
+        for (int i = 0; i < d; i++) tr += sig[(size_t)i * d + i];
+        double jitter = s->eps * tr / d + 1e-12;
+        for (int i = 0; i < d; i++) sig[(size_t)i * d + i] += jitter;
+        if (dacc_cholesky(sig, d)) {
+            dacc_fail(e, "align fit: class %d: covariance is not positive definite", k);
+            goto out;
+        }
+        memcpy(m->chol + (size_t)k * d * d, sig, sizeof(double) * (size_t)d * d);
+        m->pairs[k] = c.npairs;
+        m->kept[k] = keep;
+        m->rms_before[k] = r0 / keep;
+        m->rms_after[k] = r1 / keep;
+        m->theta_rms[k] = sqrt(tr / d);
+        if (verbose)
+            fprintf(stderr, "align: class %d: kept %d/%d pairs, rms %.4f -> %.4f, theta rms %.4f\n", k,
+                    keep, c.npairs, m->rms_before[k], m->rms_after[k], m->theta_rms[k]);
+    }
+    if (verbose) fprintf(stderr, "align: fit done in %.1f s\n", now_s() - c.t0);
+    rc = 0;
+    goto out;
+oom:
+    dacc_fail(e, "align fit: out of memory");
+out:
+    dacc_pool_destroy(pool);
+    for (int k = 0; k < DACC_ALIGN_CLASSES; k++) free(c.idx[k]);
+    free(c.theta);
+    free(c.rms0);
+    free(c.rms1);
+    free(c.failed);
+    free(rank);
+    free(sig);
+    if (rc) dacc_align_model_free(m);
+    return rc;
+}

@@ -1,0 +1,400 @@
+/* CPA velocity fields on a triangulated unit square and their integration.
+ * The field is parametrised by vertex velocities (continuity is then free);
+ * zero boundary removes the normal component at border vertices; the basis
+ * is orthonormalised (modified Gram-Schmidt, twice) in the space of stacked
+ * A_c so that an isotropic prior on theta means the same in every direction. */
+#include "dacc/cpab.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int corner_id(const dacc_cpab *t, int i, int j) { return j * (t->nx + 1) + i; }
+
+/* Inverse of a 3x3 matrix (row-major); returns 0 if singular. */
+static int inv3(const double *m, double *out) {
+    double c00 = m[4] * m[8] - m[5] * m[7], c01 = m[5] * m[6] - m[3] * m[8],
+           c02 = m[3] * m[7] - m[4] * m[6];
+    double det = m[0] * c00 + m[1] * c01 + m[2] * c02;
+    if (fabs(det) < 1e-300) return 0;
+    double id = 1.0 / det;
+    out[0] = c00 * id;
+    out[1] = (m[2] * m[7] - m[1] * m[8]) * id;
+    out[2] = (m[1] * m[5] - m[2] * m[4]) * id;
+    out[3] = c01 * id;
+    out[4] = (m[0] * m[8] - m[2] * m[6]) * id;
+    out[5] = (m[2] * m[3] - m[0] * m[5]) * id;
+    out[6] = c02 * id;
+    out[7] = (m[1] * m[6] - m[0] * m[7]) * id;
+    out[8] = (m[0] * m[4] - m[1] * m[3]) * id;
+    return 1;
+}
+
+void dacc_cpab_free(dacc_cpab *t) {
+    if (!t) return;
+    free(t->vert);
+    free(t->tri);
+    free(t->pinv);
+    free(t->basis);
+    free(t->basis_t);
+    memset(t, 0, sizeof *t);
+}
+
+int dacc_cpab_init(dacc_cpab *t, int nx, int ny, dacc_err *e) {
+    memset(t, 0, sizeof *t);
+    if (nx < 1 || ny < 1 || nx > DACC_CPAB_MAX_SIDE || ny > DACC_CPAB_MAX_SIDE)
+        return dacc_fail(e, "tessellation [%d,%d]: each side must be 1..%d", nx, ny,
+                         DACC_CPAB_MAX_SIDE);
+    t->nx = nx;
+    t->ny = ny;
+    t->nc = 4 * nx * ny;
+    int ncorner = (nx + 1) * (ny + 1);
+    t->nv = ncorner + nx * ny;
+    int nrow = 6 * t->nc;
+    t->vert = malloc(sizeof(double) * 2 * (size_t)t->nv);
+    t->tri = malloc(sizeof(int) * 3 * (size_t)t->nc);
+    t->pinv = malloc(sizeof(double) * 9 * (size_t)t->nc);
+    /* free vertex components: at most 2 per vertex */
+    int *free_v = malloc(sizeof(int) * 2 * (size_t)t->nv);
+    int *free_k = malloc(sizeof(int) * 2 * (size_t)t->nv);
+    double *M = NULL;
+    if (!t->vert || !t->tri || !t->pinv || !free_v || !free_k) goto oom;
+
+    for (int j = 0; j <= ny; j++)
+        for (int i = 0; i <= nx; i++) {
+            int v = corner_id(t, i, j);
+            t->vert[2 * v] = (double)i / nx;
+            t->vert[2 * v + 1] = (double)j / ny;
+        }
+    for (int j = 0; j < ny; j++)
+        for (int i = 0; i < nx; i++) {
+            int v = ncorner + j * nx + i;
+            t->vert[2 * v] = (i + 0.5) / nx;
+            t->vert[2 * v + 1] = (j + 0.5) / ny;
+        }
+    for (int j = 0; j < ny; j++)
+        for (int i = 0; i < nx; i++) {
+            int c00 = corner_id(t, i, j), c10 = corner_id(t, i + 1, j);
+            int c11 = corner_id(t, i + 1, j + 1), c01 = corner_id(t, i, j + 1);
+            int cen = ncorner + j * nx + i;
+            int tv[4][3] = {{c00, c10, cen}, {c10, c11, cen}, {c11, c01, cen}, {c01, c00, cen}};
+            for (int k = 0; k < 4; k++) {
+                int c = 4 * (j * nx + i) + k;
+                double P[9];
+                for (int m = 0; m < 3; m++) {
+                    t->tri[3 * c + m] = tv[k][m];
+                    P[3 * m] = t->vert[2 * tv[k][m]];
+                    P[3 * m + 1] = t->vert[2 * tv[k][m] + 1];
+                    P[3 * m + 2] = 1.0;
+                }
+                if (!inv3(P, t->pinv + 9 * c)) {
+                    dacc_cpab_free(t);
+                    free(free_v);
+                    free(free_k);
+                    return dacc_fail(e, "tessellation [%d,%d]: degenerate triangle %d", nx, ny, c);
+                }
+            }
+        }
+
+    int nfree = 0;
+    for (int v = 0; v < t->nv; v++) {
+        double x = t->vert[2 * v], y = t->vert[2 * v + 1];
+        int on_x = v < ncorner && (x == 0.0 || x == 1.0);
+        int on_y = v < ncorner && (y == 0.0 || y == 1.0);
+        if (!on_x) { free_v[nfree] = v; free_k[nfree++] = 0; }
+        if (!on_y) { free_v[nfree] = v; free_k[nfree++] = 1; }
+    }
+    t->d = nfree;
+
+    /* M: column f = the stacked A of the field whose only non-zero vertex
+     * velocity component is (free_v[f], free_k[f]) = 1. */
+    M = calloc((size_t)nrow * (size_t)nfree, sizeof(double));
+    t->basis = malloc(sizeof(double) * (size_t)nrow * (size_t)nfree);
+    t->basis_t = malloc(sizeof(double) * (size_t)nrow * (size_t)nfree);
+    if (!M || !t->basis || !t->basis_t) goto oom;
+    for (int c = 0; c < t->nc; c++)
+        for (int m = 0; m < 3; m++) {
+            int v = t->tri[3 * c + m];
+            for (int f = 0; f < nfree; f++) {
+                if (free_v[f] != v) continue;
+                int k = free_k[f];
+                /* row k of A_c = Pinv * (vertex values of component k) */
+                for (int q = 0; q < 3; q++)
+                    M[(size_t)(6 * c + 3 * k + q) * nfree + f] = t->pinv[9 * c + 3 * q + m];
+            }
+        }
+    /* Modified Gram-Schmidt, two passes, column by column; in a fixed order
+     * so the basis is identical on every machine. */
+    for (int f = 0; f < nfree; f++) {
+        for (int pass = 0; pass < 2; pass++)
+            for (int g = 0; g < f; g++) {
+                double dot = 0;
+                for (int r = 0; r < nrow; r++) dot += M[(size_t)r * nfree + g] * M[(size_t)r * nfree + f];
+                for (int r = 0; r < nrow; r++) M[(size_t)r * nfree + f] -= dot * M[(size_t)r * nfree + g];
+            }
+        double nrm = 0;
+        for (int r = 0; r < nrow; r++) nrm += M[(size_t)r * nfree + f] * M[(size_t)r * nfree + f];
+        nrm = sqrt(nrm);
+        if (nrm < 1e-12) {
+            free(M);
+            free(free_v);
+            free(free_k);
+            dacc_cpab_free(t);
+            return dacc_fail(e, "tessellation [%d,%d]: basis is rank deficient", nx, ny);
+        }
+        for (int r = 0; r < nrow; r++) M[(size_t)r * nfree + f] /= nrm;
+    }
+    memcpy(t->basis, M, sizeof(double) * (size_t)nrow * (size_t)nfree);
+    for (int r = 0; r < nrow; r++)
+        for (int f = 0; f < nfree; f++) t->basis_t[(size_t)f * nrow + r] = M[(size_t)r * nfree + f];
+    free(M);
+    free(free_v);
+    free(free_k);
+    return 0;
+oom:
+    free(M);
+    free(free_v);
+    free(free_k);
+    dacc_cpab_free(t);
+    return dacc_fail(e, "tessellation [%d,%d]: out of memory", nx, ny);
+}
+
+void dacc_cpab_theta_to_A(const dacc_cpab *t, const double *theta, double *A) {
+    int nrow = 6 * t->nc, d = t->d;
+    for (int r = 0; r < nrow; r++) {
+        const double *b = t->basis + (size_t)r * d;
+        double s = 0;
+        for (int j = 0; j < d; j++) s += b[j] * theta[j];
+        A[r] = s;
+    }
+}
+
+void dacc_cpab_A_to_theta(const dacc_cpab *t, const double *A, double *theta) {
+    int nrow = 6 * t->nc, d = t->d;
+    for (int j = 0; j < d; j++) {
+        const double *b = t->basis_t + (size_t)j * nrow;
+        double s = 0;
+        for (int r = 0; r < nrow; r++) s += b[r] * A[r];
+        theta[j] = s;
+    }
+}
+
+void dacc_cpab_velocity(const dacc_cpab *t, const double *A, int c, double x, double y,
+                        double v[2]) {
+    if (c < 0) c = dacc_cpab_cell(t, x, y);
+    const double *a = A + 6 * c;
+    v[0] = a[0] * x + a[1] * y + a[2];
+    v[1] = a[3] * x + a[4] * y + a[5];
+}
+
+void dacc_cpab_project(const dacc_cpab *from, const double *theta_from, const dacc_cpab *to,
+                       double *theta_to) {
+    enum { MAXC = 4 * DACC_CPAB_MAX_SIDE * DACC_CPAB_MAX_SIDE,
+           MAXV = (DACC_CPAB_MAX_SIDE + 1) * (DACC_CPAB_MAX_SIDE + 1) + DACC_CPAB_MAX_SIDE * DACC_CPAB_MAX_SIDE };
+    double Af[6 * MAXC], At[6 * MAXC], vv[2 * MAXV];
+    dacc_cpab_theta_to_A(from, theta_from, Af);
+    for (int v = 0; v < to->nv; v++)
+        dacc_cpab_velocity(from, Af, -1, to->vert[2 * v], to->vert[2 * v + 1], vv + 2 * v);
+    for (int c = 0; c < to->nc; c++) {
+        const double *pi = to->pinv + 9 * c;
+        for (int k = 0; k < 2; k++)
+            for (int q = 0; q < 3; q++) {
+                double s = 0;
+                for (int m = 0; m < 3; m++) s += pi[3 * q + m] * vv[2 * to->tri[3 * c + m] + k];
+                At[6 * c + 3 * k + q] = s;
+            }
+    }
+    dacc_cpab_A_to_theta(to, At, theta_to);
+}
+
+static void mul3(const double *a, const double *b, double *out) {
+    double r[9];
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++)
+            r[3 * i + j] = a[3 * i] * b[j] + a[3 * i + 1] * b[3 + j] + a[3 * i + 2] * b[6 + j];
+    memcpy(out, r, sizeof r);
+}
+
+void dacc_expm3(const double *M, double *out) {
+    double norm = 0;
+    for (int i = 0; i < 3; i++) {
+        double s = fabs(M[3 * i]) + fabs(M[3 * i + 1]) + fabs(M[3 * i + 2]);
+        if (s > norm) norm = s;
+    }
+    int sq = 0;
+    double scale = 1;
+    while (norm * scale > 0.25 && sq < 60) {
+        scale *= 0.5;
+        sq++;
+    }
+    double X[9], term[9], S[9];
+    for (int i = 0; i < 9; i++) X[i] = M[i] * scale;
+    /* Taylor to order 12: with |X| <= 1/4 the remainder is below 1e-16. */
+    static const double I3[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1};
+    memcpy(S, I3, sizeof S);
+    memcpy(term, I3, sizeof term);
+    for (int k = 1; k <= 12; k++) {
+        mul3(term, X, term);
+        for (int i = 0; i < 9; i++) term[i] /= k;
+        for (int i = 0; i < 9; i++) S[i] += term[i];
+    }
+    for (int s = 0; s < sq; s++) mul3(S, S, S);
+    memcpy(out, S, sizeof S);
+}
+
+int dacc_cpab_field_init(dacc_cpab_field *f, const dacc_cpab *t, int nsteps, int nsub,
+                         dacc_err *e) {
+    memset(f, 0, sizeof *f);
+    if (nsteps < 1 || nsub < 1)
+        return dacc_fail(e, "cpab integration: steps %d and substeps %d must be >= 1", nsteps, nsub);
+    f->t = t;
+    f->nsteps = nsteps;
+    f->nsub = nsub;
+    f->A = calloc(6 * (size_t)t->nc, sizeof(double));
+    f->E = calloc(6 * (size_t)t->nc, sizeof(double));
+    if (!f->A || !f->E) {
+        dacc_cpab_field_free(f);
+        return dacc_fail(e, "cpab integration: out of memory");
+    }
+    for (int c = 0; c < t->nc; c++) {
+        f->E[6 * c] = 1;
+        f->E[6 * c + 4] = 1;
+    }
+    return 0;
+}
+
+void dacc_cpab_field_free(dacc_cpab_field *f) {
+    if (!f) return;
+    free(f->A);
+    free(f->E);
+    memset(f, 0, sizeof *f);
+}
+
+void dacc_cpab_field_set_A(dacc_cpab_field *f, const double *A) {
+    const dacc_cpab *t = f->t;
+    double h = 1.0 / f->nsteps;
+    if (A != f->A) memcpy(f->A, A, sizeof(double) * 6 * (size_t)t->nc);
+    for (int c = 0; c < t->nc; c++) {
+        double M[9] = {0}, X[9];
+        for (int i = 0; i < 6; i++) M[i] = f->A[6 * c + i] * h;
+        dacc_expm3(M, X);
+        memcpy(f->E + 6 * c, X, 6 * sizeof(double));
+    }
+}
+
+void dacc_cpab_field_set(dacc_cpab_field *f, const double *theta, double sign_scale) {
+    dacc_cpab_theta_to_A(f->t, theta, f->A);
+    if (sign_scale != 1.0)
+        for (int i = 0; i < 6 * f->t->nc; i++) f->A[i] *= sign_scale;
+    dacc_cpab_field_set_A(f, f->A);
+}
+
+void dacc_cpab_transform(const dacc_cpab_field *f, double p[2]) {
+    const dacc_cpab *t = f->t;
+    double x = p[0], y = p[1];
+    int c = dacc_cpab_cell(t, x, y);
+    double dt = 1.0 / ((double)f->nsteps * f->nsub);
+    for (int n = 0; n < f->nsteps; n++) {
+        const double *E = f->E + 6 * c;
+        double x1 = E[0] * x + E[1] * y + E[2];
+        double y1 = E[3] * x + E[4] * y + E[5];
+        int c1 = dacc_cpab_cell(t, x1, y1);
+        if (c1 == c) {
+            x = x1;
+            y = y1;
+            continue;
+        }
+        /* the exact step left the triangle: midpoint substeps across the edge */
+        for (int k = 0; k < f->nsub; k++) {
+            const double *a = f->A + 6 * dacc_cpab_cell(t, x, y);
+            double xm = x + 0.5 * dt * (a[0] * x + a[1] * y + a[2]);
+            double ym = y + 0.5 * dt * (a[3] * x + a[4] * y + a[5]);
+            a = f->A + 6 * dacc_cpab_cell(t, xm, ym);
+            x += dt * (a[0] * xm + a[1] * ym + a[2]);
+            y += dt * (a[3] * xm + a[4] * ym + a[5]);
+        }
+        c = dacc_cpab_cell(t, x, y);
+    }
+    p[0] = x;
+    p[1] = y;
+}
+
+void dacc_cpab_transform_grid(const dacc_cpab_field *f, int rows, int cols, double *pts) {
+    double sx = cols > 1 ? 1.0 / (cols - 1) : 0, sy = rows > 1 ? 1.0 / (rows - 1) : 0;
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++) {
+            double *p = pts + 2 * ((size_t)r * cols + c);
+            p[0] = c * sx;
+            p[1] = r * sy;
+            dacc_cpab_transform(f, p);
+        }
+}
+
+/* Coordinates within 1e-9 px of a pixel centre are taken as that centre, so
+ * the identity transformation reproduces an image exactly although c/(C-1)
+ * times (C-1) need not be c in floating point. */
+static double snap(double p) {
+    double r = nearbyint(p);
+    return fabs(p - r) < 1e-9 ? r : p;
+}
+
+float dacc_bilinear_f32(const float *img, int rows, int cols, double px, double py, double *gx,
+                        double *gy) {
+    int clamp_x = 0, clamp_y = 0;
+    if (!(px > 0)) { px = 0; clamp_x = 1; }
+    if (px > cols - 1) { px = cols - 1; clamp_x = 1; }
+    if (!(py > 0)) { py = 0; clamp_y = 1; }
+    if (py > rows - 1) { py = rows - 1; clamp_y = 1; }
+    px = snap(px);
+    py = snap(py);
+    int x0 = (int)px, y0 = (int)py;
+    if (x0 > cols - 2) x0 = cols - 2;
+    if (y0 > rows - 2) y0 = rows - 2;
+    if (x0 < 0) x0 = 0;
+    if (y0 < 0) y0 = 0;
+    double fx = px - x0, fy = py - y0;
+    int x1 = x0 + 1 < cols ? x0 + 1 : x0, y1 = y0 + 1 < rows ? y0 + 1 : y0;
+    double v00 = img[(size_t)y0 * cols + x0], v01 = img[(size_t)y0 * cols + x1];
+    double v10 = img[(size_t)y1 * cols + x0], v11 = img[(size_t)y1 * cols + x1];
+    double top = v00 + fx * (v01 - v00), bot = v10 + fx * (v11 - v10);
+    if (gx) *gx = clamp_x ? 0 : (1 - fy) * (v01 - v00) + fy * (v11 - v10);
+    if (gy) *gy = clamp_y ? 0 : bot - top;
+    return (float)(top + fy * (bot - top));
+}
+
+void dacc_cpab_warp_f32(const dacc_cpab_field *f, const float *in, int rows, int cols, float *out) {
+    double sx = cols > 1 ? 1.0 / (cols - 1) : 0, sy = rows > 1 ? 1.0 / (rows - 1) : 0;
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++) {
+            double p[2] = {c * sx, r * sy};
+            dacc_cpab_transform(f, p);
+            out[(size_t)r * cols + c] =
+                dacc_bilinear_f32(in, rows, cols, p[0] * (cols - 1), p[1] * (rows - 1), NULL, NULL);
+        }
+}
+
+void dacc_cpab_warp_u8(const dacc_cpab_field *f, const uint8_t *in, int rows, int cols,
+                       uint8_t *out) {
+    double sx = cols > 1 ? 1.0 / (cols - 1) : 0, sy = rows > 1 ? 1.0 / (rows - 1) : 0;
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++) {
+            double p[2] = {c * sx, r * sy};
+            dacc_cpab_transform(f, p);
+            double px = p[0] * (cols - 1), py = p[1] * (rows - 1);
+            if (!(px > 0)) px = 0;
+            if (px > cols - 1) px = cols - 1;
+            if (!(py > 0)) py = 0;
+            if (py > rows - 1) py = rows - 1;
+            px = snap(px);
+            py = snap(py);
+            int x0 = (int)px, y0 = (int)py;
+            int x1 = x0 + 1 < cols ? x0 + 1 : x0, y1 = y0 + 1 < rows ? y0 + 1 : y0;
+            double fx = px - x0, fy = py - y0;
+            double v00 = in[(size_t)y0 * cols + x0], v01 = in[(size_t)y0 * cols + x1];
+            double v10 = in[(size_t)y1 * cols + x0], v11 = in[(size_t)y1 * cols + x1];
+            double top = v00 + fx * (v01 - v00), bot = v10 + fx * (v11 - v10);
+            double v = top + fy * (bot - top);
+            long q = lround(v);
+            out[(size_t)r * cols + c] = (uint8_t)(q < 0 ? 0 : q > 255 ? 255 : q);
+        }
+}
