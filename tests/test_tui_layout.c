@@ -52,7 +52,12 @@ static int check_size(int cols, int rows, int focus, char *why, size_t n) {
     int full = cols >= DACC_FULL_COLS && rows >= DACC_FULL_ROWS;
     for (int p = DACC_FIRST_CONTENT; p <= DACC_LAST_CONTENT; p++)
         if (full && !seen[p]) { snprintf(why, n, "%dx%d: %s missing in the full layout", cols, rows, dacc_tui_panel_name(p)); return 1; }
-    if (!full && k != 4) { snprintf(why, n, "%dx%d: page layout has %d panels", cols, rows, k); return 1; }
+    if (!full && rows >= DACC_STACK_ROWS) {
+        if (k != 5 || !seen[DACC_P_TABLE]) { snprintf(why, n, "%dx%d: stacked layout has %d panels", cols, rows, k); return 1; }
+    } else if (!full && k != 4) {
+        snprintf(why, n, "%dx%d: page layout has %d panels", cols, rows, k);
+        return 1;
+    }
     return 0;
 }
 
@@ -92,8 +97,13 @@ int main(void) {
     /* the page shows the focused panel; a bad focus falls back to results */
     CHECK(dacc_tui_layout(80, 24, DACC_P_INSPECT, r, DACC_P_COUNT) == 4 && r[2].panel == DACC_P_INSPECT,
           "80x24 page shows the inspector when focused");
-    CHECK(dacc_tui_layout(120, 40, 999, r, DACC_P_COUNT) == 4 && r[2].panel == DACC_P_TABLE,
+    CHECK(dacc_tui_layout(120, 30, 999, r, DACC_P_COUNT) == 4 && r[2].panel == DACC_P_TABLE,
           "unknown focus -> results table");
+    /* tall: table plus a page; with the table focused the page shows the bars */
+    CHECK(dacc_tui_layout(120, 40, DACC_P_TABLE, r, DACC_P_COUNT) == 5 && r[2].panel == DACC_P_TABLE &&
+          r[3].panel == DACC_P_BARS, "120x40: table and bars");
+    CHECK(dacc_tui_layout(120, 40, DACC_P_INSPECT, r, DACC_P_COUNT) == 5 && r[3].panel == DACC_P_INSPECT,
+          "120x40: table and the focused inspector");
     /* the full layout at 200x60 shows every panel */
     int k = dacc_tui_layout(200, 60, DACC_P_TRAIN, r, DACC_P_COUNT);
     CHECK(k == DACC_P_COUNT, "200x60 shows all %d panels, got %d", DACC_P_COUNT, k);

@@ -182,12 +182,14 @@ static void draw_header(const view *v, const dacc_rect *rc) {
     mvhline(rc->y, rc->x, ' ', rc->w);
     int state_pair = !p->valid ? 0 : !strcmp(p->state, "done") ? C_GOOD
                    : (!strcmp(p->state, "failed") || !strcmp(p->state, "interrupted")) ? C_BAD : 0;
-    int used = putf(v, rc->y, rc->x, rc->w, " dacc watch  %s", v->r->dir);
-    used += put(v, rc->y, rc->x + used, rc->w - used, "  state: ");
+    /* the state first: a long path must not push it off a narrow screen */
+    int used = put(v, rc->y, rc->x, rc->w, " dacc watch  state: ");
     set_attr(v, A_REVERSE | A_BOLD, state_pair);
     used += put(v, rc->y, rc->x + used, rc->w - used, p->valid ? p->state : "waiting");
     set_attr(v, A_REVERSE | A_BOLD, 0);
     tf_now(ts, sizeof ts);
+    int room = rc->w - used - (int)strlen(ts) - 4;
+    if (room > 8) putf(v, rc->y, rc->x + used, room, "  %s", v->r->dir);
     int tl = (int)strlen(ts) + 1;
     if (rc->w - used > tl + 2) put(v, rc->y, rc->x + rc->w - tl, tl, ts);
     set_attr(v, A_NORMAL, 0);
@@ -562,7 +564,8 @@ static void draw_inspect(const view *v, const dacc_rect *rc, int focused) {
     set_attr(v, A_NORMAL, dis ? C_BAD : C_DIM);
     used += put(v, y, x + used, w - used, dis ? "  variants disagree" : "  variants agree");
     set_attr(v, A_NORMAL, C_DIM);
-    put(v, y, x + used, w - used, "   n/p step  d next disagreement");
+    static const char hint[] = "   n/p step  d next disagreement";
+    if (w - used >= (int)sizeof hint - 1) put(v, y, x + used, w - used, hint);
     set_attr(v, A_NORMAL, 0);
     /* left column 12 for names, then nb images with one space between */
     /* Square pixels would need iw = 2*ih (a cell is twice as tall as wide,
@@ -667,7 +670,7 @@ static void draw_help(const view *v, int cols, int rows) {
         "d          next digit the variants disagree on",
         "Ctrl-L     redraw the screen",
         "",
-        "Below 160x44 one content panel is shown at a time.",
+        "Below 160x44 one panel (plus the results from 38 rows) shows.",
     };
     int n = (int)(sizeof lines / sizeof lines[0]);
     int w = 64, h = n + 2;
@@ -699,7 +702,8 @@ static void draw(view *v) {
         return;
     }
     for (int i = 0; i < n; i++) {
-        int f = rc[i].panel == v->focus && n > 4; /* highlight only when several are visible */
+        /* highlight the focused panel only when several are visible */
+        int f = n > 4 && rc[i].panel == v->focus;
         switch (rc[i].panel) {
         case DACC_P_HEADER: draw_header(v, &rc[i]); break;
         case DACC_P_FOOTER: draw_footer(v, &rc[i]); break;

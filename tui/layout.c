@@ -1,5 +1,6 @@
-/* Two arrangements: a full grid from 160x44 on, otherwise header, progress,
- * one page for the focused content panel, and footer. Rectangles tile the
+/* Three arrangements: a full grid from 160x44 on; from 38 rows the results
+ * table plus one page; otherwise header, progress, one page for the focused
+ * content panel, and footer. Rectangles tile the
  * screen, so drawing each one completely never needs an erase. */
 #include "layout.h"
 
@@ -47,6 +48,15 @@ int dacc_tui_layout(int cols, int rows, int focus, dacc_rect out[], int max) {
             put(out, &n, max, DACC_P_TABLE, lw, 1 + top, rw, mid) ||
             put(out, &n, max, DACC_P_BARS, 0, 1 + top + mid, lw, bot) ||
             put(out, &n, max, DACC_P_INSPECT, lw, 1 + top + mid, rw, bot))
+            return -1;
+    } else if (rows >= DACC_STACK_ROWS) {
+        /* tall but not wide: the results table stays, the page below it
+         * shows the focused panel (the bars when the table has focus) */
+        int top = 5, table = 10;
+        int page = focus == DACC_P_TABLE ? DACC_P_BARS : focus;
+        if (put(out, &n, max, DACC_P_PROGRESS, 0, 1, cols, top) ||
+            put(out, &n, max, DACC_P_TABLE, 0, 1 + top, cols, table) ||
+            put(out, &n, max, page, 0, 1 + top + table, cols, rows - 2 - top - table))
             return -1;
     } else {
         int top = 5;

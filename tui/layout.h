@@ -25,6 +25,9 @@ enum {
  * panels share one "page" that shows the focused one. */
 #define DACC_FULL_COLS 160
 #define DACC_FULL_ROWS 44
+/* Below the full size but at least this tall: the results table stays and
+ * one page below it shows the focused panel. */
+#define DACC_STACK_ROWS 38
 
 typedef struct dacc_rect {
     int x, y, w, h; /* top-left corner, size in cells */
