@@ -1,0 +1,282 @@
+/* Checkpoint writer and reader. Little-endian, every tensor named, CRC32 over
+ * the whole file; a checkpoint is only ever replaced by rename, so a kill at
+ * any moment leaves the previous one intact. */
+#include "dacc/checkpoint.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+static const char MAGIC[8] = {'D', 'A', 'C', 'C', 'C', 'K', 'P', 'T'};
+
+typedef struct buf { uint8_t *p; size_t n, cap; int oom; } buf;
+
+static void put(buf *b, const void *d, size_t n) {
+    if (b->oom) return;
+    if (b->n + n > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 1 << 16;
+        while (cap < b->n + n) cap *= 2;
+        uint8_t *p = realloc(b->p, cap);
+        if (!p) { b->oom = 1; return; }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, d, n);
+    b->n += n;
+}
+static void put_u32(buf *b, uint32_t v) { put(b, &v, 4); }
+static void put_u64(buf *b, uint64_t v) { put(b, &v, 8); }
+static void put_f32(buf *b, float v) { put(b, &v, 4); }
+
+static void put_tensor(buf *b, const char *name, int kind, int ndim, const int64_t *shape,
+                       uint64_t count, const void *data) {
+    uint16_t len = (uint16_t)strlen(name);
+    put(b, &len, 2);
+    put(b, name, len);
+    uint8_t k = (uint8_t)kind, nd = (uint8_t)ndim;
+    put(b, &k, 1);
+    put(b, &nd, 1);
+    for (int i = 0; i < ndim; i++) put_u64(b, (uint64_t)shape[i]);
+    put_u64(b, count);
+    put(b, data, count * (kind ? 8 : 4));
+}
+
+int dacc_write_file_atomic(const char *path, const void *data, size_t n, dacc_err *e) {
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return dacc_fail(e, "%s: path too long", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return dacc_fail(e, "%s: cannot create: %s", tmp, strerror(errno));
+    const uint8_t *p = data;
+    size_t left = n;
+    while (left) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            int err = errno;
+            close(fd);
+            unlink(tmp);
+            return dacc_fail(e, "%s: write failed: %s", tmp, strerror(err));
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    if (fsync(fd) != 0 || close(fd) != 0) {
+        int err = errno;
+        unlink(tmp);
+        return dacc_fail(e, "%s: cannot flush to disk: %s", tmp, strerror(err));
+    }
+    if (rename(tmp, path) != 0) {
+        int err = errno;
+        unlink(tmp);
+        return dacc_fail(e, "%s: cannot rename into place: %s", path, strerror(err));
+    }
+    return 0;
+}
+
+int dacc_checkpoint_save(const char *path, dacc_model *m, const dacc_train_config *cfg,
+                         int epochs_done, dacc_err *e) {
+    buf b = {0};
+    put(&b, MAGIC, 8);
+    put_u32(&b, DACC_CKPT_VERSION);
+    const dacc_variant *v = &cfg->variant;
+    put(&b, v->name, sizeof v->name);
+    put_u32(&b, (uint32_t)v->bn);
+    put_u32(&b, (uint32_t)v->dropout);
+    put_u32(&b, (uint32_t)v->pool);
+    put_u32(&b, (uint32_t)v->lr_decay);
+    put_u32(&b, (uint32_t)cfg->epochs);
+    put_u32(&b, (uint32_t)cfg->batch);
+    put_f32(&b, cfg->lr);
+    put_f32(&b, cfg->gamma);
+    put_u64(&b, cfg->seed);
+    put_u32(&b, (uint32_t)cfg->paper);
+    put_u32(&b, (uint32_t)cfg->threads);
+    put_u64(&b, (uint64_t)cfg->train_limit);
+    put_u32(&b, (uint32_t)epochs_done);
+    put_u64(&b, (uint64_t)m->adam_step);
+    uint32_t count = (uint32_t)(m->n_tensors + m->n_bn);
+    for (int i = 0; i < m->n_tensors; i++) count += m->tensors[i].role == DACC_T_PARAM ? 2 : 0;
+    put_u32(&b, count);
+    char name[80];
+    for (int i = 0; i < m->n_tensors; i++) {
+        const dacc_tensor_ref *t = &m->tensors[i];
+        put_tensor(&b, t->name, 0, t->ndim, t->shape, t->count, dacc_model_tensor_data(m, t));
+        if (t->role != DACC_T_PARAM) continue;
+        snprintf(name, sizeof name, "%s#adam_m", t->name);
+        put_tensor(&b, name, 0, t->ndim, t->shape, t->count, m->adam_m + t->off);
+        snprintf(name, sizeof name, "%s#adam_v", t->name);
+        put_tensor(&b, name, 0, t->ndim, t->shape, t->count, m->adam_v + t->off);
+    }
+    for (int i = 0; i < m->n_layers; i++) {
+        const dacc_layer *l = &m->layers[i];
+        if (l->kind != DACC_L_BN) continue;
+        snprintf(name, sizeof name, "%s.num_batches_tracked", l->name);
+        put_tensor(&b, name, 1, 0, NULL, 1, &m->bn_batches[l->bn_index]);
+    }
+    uint32_t crc = (uint32_t)crc32(0L, b.p, (uInt)b.n);
+    put_u32(&b, crc);
+    if (b.oom) {
+        free(b.p);
+        return dacc_fail(e, "%s: out of memory building the checkpoint", path);
+    }
+    int rc = dacc_write_file_atomic(path, b.p, b.n, e);
+    free(b.p);
+    return rc;
+}
+
+typedef struct rd { const uint8_t *p; size_t n, at; int bad; } rd;
+static void get(rd *r, void *d, size_t n) {
+    if (r->bad || r->at + n > r->n) { r->bad = 1; memset(d, 0, n); return; }
+    memcpy(d, r->p + r->at, n);
+    r->at += n;
+}
+static uint32_t get_u32(rd *r) { uint32_t v; get(r, &v, 4); return v; }
+static uint64_t get_u64(rd *r) { uint64_t v; get(r, &v, 8); return v; }
+static float get_f32(rd *r) { float v; get(r, &v, 4); return v; }
+
+void dacc_checkpoint_free(dacc_checkpoint *c) {
+    if (c->tensors)
+        for (int i = 0; i < c->n_tensors; i++) free(c->tensors[i].data);
+    free(c->tensors);
+    memset(c, 0, sizeof *c);
+}
+
+int dacc_checkpoint_read(const char *path, dacc_checkpoint *c, dacc_err *e) {
+    memset(c, 0, sizeof *c);
+    FILE *f = fopen(path, "rb");
+    if (!f) return dacc_fail(e, "%s: cannot open: %s", path, strerror(errno));
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    if (size < 0 || size > (1L << 30)) {
+        fclose(f);
+        return dacc_fail(e, "%s: not a dacc checkpoint (size %ld)", path, size);
+    }
+    uint8_t *data = malloc((size_t)size + 1);
+    if (!data || fread(data, 1, (size_t)size, f) != (size_t)size) {
+        fclose(f);
+        free(data);
+        return dacc_fail(e, "%s: cannot read", path);
+    }
+    fclose(f);
+    int rc = -1;
+    if (size < 16 || memcmp(data, MAGIC, 8)) {
+        dacc_fail(e, "%s: not a dacc checkpoint (bad magic)", path);
+        goto out;
+    }
+    uint32_t stored, version;
+    memcpy(&version, data + 8, 4);
+    if (version != DACC_CKPT_VERSION) {
+        dacc_fail(e, "%s: checkpoint version %u, this dacc reads version %d", path, version, DACC_CKPT_VERSION);
+        goto out;
+    }
+    memcpy(&stored, data + size - 4, 4);
+    if ((uint32_t)crc32(0L, data, (uInt)(size - 4)) != stored) {
+        dacc_fail(e, "%s: checkpoint is damaged (CRC32 mismatch): truncated or corrupted", path);
+        goto out;
+    }
+    rd r = {data, (size_t)size - 4, 12, 0};
+    dacc_train_config *cfg = &c->cfg;
+    get(&r, cfg->variant.name, sizeof cfg->variant.name);
+    cfg->variant.name[sizeof cfg->variant.name - 1] = 0;
+    cfg->variant.bn = (int)get_u32(&r);
+    cfg->variant.dropout = (dacc_dropout_kind)get_u32(&r);
+    cfg->variant.pool = (dacc_pool_kind)get_u32(&r);
+    cfg->variant.lr_decay = (int)get_u32(&r);
+    cfg->epochs = (int)get_u32(&r);
+    cfg->batch = (int)get_u32(&r);
+    cfg->lr = get_f32(&r);
+    cfg->gamma = get_f32(&r);
+    cfg->seed = get_u64(&r);
+    cfg->paper = (int)get_u32(&r);
+    cfg->threads = (int)get_u32(&r);
+    cfg->train_limit = (int64_t)get_u64(&r);
+    c->epochs_done = (int)get_u32(&r);
+    c->adam_step = (int64_t)get_u64(&r);
+    uint32_t count = get_u32(&r);
+    if (r.bad || count > 4096 || cfg->variant.dropout > 2 || cfg->variant.pool > 2 ||
+        cfg->batch < 1 || cfg->batch > 65536) {
+        dacc_fail(e, "%s: checkpoint header is malformed", path);
+        goto out;
+    }
+    c->tensors = calloc(count ? count : 1, sizeof *c->tensors);
+    if (!c->tensors) { dacc_fail(e, "%s: out of memory", path); goto out; }
+    for (uint32_t i = 0; i < count; i++) {
+        dacc_ckpt_tensor *t = &c->tensors[c->n_tensors];
+        uint16_t len;
+        get(&r, &len, 2);
+        if (r.bad || len == 0 || len >= sizeof t->name) break;
+        get(&r, t->name, len);
+        uint8_t kind, nd;
+        get(&r, &kind, 1);
+        get(&r, &nd, 1);
+        if (kind > 1 || nd > 4) { r.bad = 1; break; }
+        t->kind = kind;
+        t->ndim = nd;
+        for (int d = 0; d < nd; d++) t->shape[d] = (int64_t)get_u64(&r);
+        t->count = get_u64(&r);
+        size_t bytes = t->count * (kind ? 8 : 4);
+        if (r.bad || t->count > (r.n - r.at) / (kind ? 8 : 4)) { r.bad = 1; break; }
+        t->data = malloc(bytes ? bytes : 1);
+        if (!t->data) { r.bad = 1; break; }
+        get(&r, t->data, bytes);
+        c->n_tensors++;
+    }
+    if (r.bad || c->n_tensors != (int)count || r.at != r.n) {
+        dacc_fail(e, "%s: checkpoint structure is malformed (tensor %d of %u)", path, c->n_tensors, count);
+        goto out;
+    }
+    rc = 0;
+out:
+    free(data);
+    if (rc) dacc_checkpoint_free(c);
+    return rc;
+}
+
+static const dacc_ckpt_tensor *find(const dacc_checkpoint *c, const char *name) {
+    for (int i = 0; i < c->n_tensors; i++)
+        if (!strcmp(c->tensors[i].name, name)) return &c->tensors[i];
+    return NULL;
+}
+
+static int take(const dacc_checkpoint *c, const char *name, const dacc_tensor_ref *ref, float *dst,
+                const char *path, dacc_err *e) {
+    const dacc_ckpt_tensor *t = find(c, name);
+    if (!t) return dacc_fail(e, "%s: tensor %s is missing", path, name);
+    if (t->kind != 0 || t->count != ref->count || t->ndim != ref->ndim)
+        return dacc_fail(e, "%s: tensor %s has the wrong shape for variant %s", path, name,
+                         c->cfg.variant.name);
+    for (int d = 0; d < t->ndim; d++)
+        if (t->shape[d] != ref->shape[d])
+            return dacc_fail(e, "%s: tensor %s has the wrong shape", path, name);
+    memcpy(dst, t->data, t->count * sizeof(float));
+    return 0;
+}
+
+int dacc_checkpoint_apply(const dacc_checkpoint *c, dacc_model *m, int with_optimizer,
+                          const char *path, dacc_err *e) {
+    char name[80];
+    for (int i = 0; i < m->n_tensors; i++) {
+        const dacc_tensor_ref *t = &m->tensors[i];
+        if (take(c, t->name, t, dacc_model_tensor_data(m, t), path, e)) return -1;
+        if (!with_optimizer || t->role != DACC_T_PARAM) continue;
+        snprintf(name, sizeof name, "%s#adam_m", t->name);
+        if (take(c, name, t, m->adam_m + t->off, path, e)) return -1;
+        snprintf(name, sizeof name, "%s#adam_v", t->name);
+        if (take(c, name, t, m->adam_v + t->off, path, e)) return -1;
+    }
+    for (int i = 0; i < m->n_layers; i++) {
+        const dacc_layer *l = &m->layers[i];
+        if (l->kind != DACC_L_BN) continue;
+        snprintf(name, sizeof name, "%s.num_batches_tracked", l->name);
+        const dacc_ckpt_tensor *t = find(c, name);
+        if (!t || t->kind != 1 || t->count != 1) return dacc_fail(e, "%s: tensor %s is missing", path, name);
+        memcpy(&m->bn_batches[l->bn_index], t->data, 8);
+    }
+    if (with_optimizer) m->adam_step = c->adam_step;
+    return 0;
+}

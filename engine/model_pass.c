@@ -1,0 +1,342 @@
+/* Forward, loss, backward and the Adam step over the layer list. Each layer's
+ * work is split by images into one task per thread; per-channel and weight
+ * reductions are kept per task and summed in task order, so a result depends
+ * on the thread count but never on scheduling. */
+#include "dacc/model.h"
+#include "dacc/batchnorm.h"
+#include "dacc/rng.h"
+#include "dacc/threadpool.h"
+#include <math.h>
+#include <string.h>
+
+typedef struct pass {
+    dacc_model *m;
+    const dacc_layer *l;
+    int n;                 /* images in the batch */
+    int train;
+    uint64_t seed;         /* dropout stream */
+    int layer_index;
+    const uint8_t *images;
+    const float *a, *b, *k; /* per-channel coefficients for affine ops */
+    int phase;             /* BN forward: 0 sums, 1 squared deviations, 2 apply;
+                              BN backward: 0 sums, 1 apply */
+} pass;
+
+static float *act(dacc_model *m, int id) { return m->acts + m->act_off[id]; }
+static float *dact(dacc_model *m, int id) { return m->dacts + m->act_off[id]; }
+static void range(int n, int task, int ntasks, int *lo, int *hi) {
+    *lo = (int)((long)n * task / ntasks);
+    *hi = (int)((long)n * (task + 1) / ntasks);
+}
+static int ntasks(const dacc_model *m, int n) {
+    int t = dacc_pool_threads(m->pool);
+    return t < n ? t : n;
+}
+static dacc_conv_shape conv_shape(const dacc_layer *l, int n) {
+    dacc_conv_shape s = {n, l->h, l->w, l->c, l->oh, l->ow, l->oc, l->k, l->k, l->stride, l->pad};
+    return s;
+}
+static dacc_pool_shape pool_shape(const dacc_layer *l, int n) {
+    dacc_pool_shape s = {n, l->h, l->w, l->c, l->oh, l->ow, l->k, l->stride, l->pad};
+    return s;
+}
+static uint8_t *aux(dacc_model *m, const dacc_layer *l) {
+    return m->aux + l->aux_off * (size_t)m->max_batch;
+}
+
+/* ---- tasks ---- */
+
+static void t_input(void *ctx, int t, int nt) {
+    pass *p = ctx;
+    int lo, hi;
+    range(p->n, t, nt, &lo, &hi);
+    const float scale = 1.0f / (255.0f * DACC_NORM_STD), shift = -DACC_NORM_MEAN / DACC_NORM_STD;
+    p->m->k->u8_normalize((size_t)(hi - lo) * 784, p->images + (size_t)lo * 784, scale, shift,
+                          act(p->m, 0) + (size_t)lo * 784);
+}
+
+static void t_fwd(void *ctx, int t, int nt) {
+    pass *p = ctx;
+    dacc_model *m = p->m;
+    const dacc_layer *l = p->l;
+    const dacc_kernels *k = m->k;
+    int lo, hi;
+    range(p->n, t, nt, &lo, &hi);
+    int n = hi - lo;
+    if (n <= 0) return;
+    size_t in_sz = m->act_size[l->in], out_sz = m->act_size[l->out];
+    const float *x = act(m, l->in) + lo * in_sz;
+    float *y = act(m, l->out) + lo * out_sz;
+    switch (l->kind) {
+    case DACC_L_CONV: {
+        dacc_conv_shape s = conv_shape(l, n);
+        k->conv_fwd(&s, x, m->params + l->w_off, m->params + l->b_off, y);
+        break;
+    }
+    case DACC_L_RELU:
+        k->relu_fwd(n * in_sz, x, y);
+        break;
+    case DACC_L_MAXPOOL: {
+        dacc_pool_shape s = pool_shape(l, n);
+        k->maxpool_fwd(&s, x, y, (int32_t *)aux(m, l) + lo * out_sz);
+        break;
+    }
+    case DACC_L_AVGPOOL: {
+        dacc_pool_shape s = pool_shape(l, n);
+        k->avgpool_fwd(&s, x, y);
+        break;
+    }
+    case DACC_L_DROPOUT: {
+        uint8_t *mask = aux(m, l) + lo * in_sz;
+        uint64_t keep = (uint64_t)((1.0 - l->p) * 18446744073709551616.0);
+        for (int i = 0; i < n; i++) {
+            dacc_rng r;
+            dacc_rng_seed(&r, p->seed, DACC_STREAM_DROPOUT, (uint64_t)p->layer_index,
+                          (uint64_t)(lo + i));
+            for (size_t j = 0; j < in_sz; j++) mask[i * in_sz + j] = dacc_rng_u64(&r) < keep;
+        }
+        k->dropout(n * in_sz, x, mask, 1.0f / (1.0f - l->p), y);
+        break;
+    }
+    case DACC_L_BN: /* eval mode only; training BN is done in phases */
+        k->channel_affine(n * in_sz / l->c, l->c, x, p->a, p->b, y);
+        break;
+    }
+}
+
+static void t_bn(void *ctx, int t, int nt) {
+    pass *p = ctx;
+    dacc_model *m = p->m;
+    const dacc_layer *l = p->l;
+    int lo, hi;
+    range(p->n, t, nt, &lo, &hi);
+    size_t sz = m->act_size[l->in];
+    size_t rows = (size_t)(hi - lo) * sz / l->c;
+    const float *x = act(m, l->in) + lo * sz;
+    double *red = m->red + (size_t)t * 256;
+    const float *mean = m->stats + l->stat_off;
+    if (p->phase == 0) {
+        memset(red, 0, sizeof(double) * l->c);
+        m->k->channel_sum(rows, l->c, x, red);
+    } else if (p->phase == 1) {
+        memset(red, 0, sizeof(double) * l->c);
+        m->k->channel_sqdev(rows, l->c, x, mean, red);
+    } else {
+        m->k->channel_affine(rows, l->c, x, p->a, p->b, act(m, l->out) + lo * sz);
+    }
+}
+
+static void bn_forward_train(pass *p) {
+    dacc_model *m = p->m;
+    const dacc_layer *l = p->l;
+    int nt = ntasks(m, p->n), c = l->c;
+    double cnt = (double)p->n * m->act_size[l->in] / c;
+    float *mean = m->stats + l->stat_off, *invstd = mean + c;
+    float a[128], b[128];
+    double tot[128];
+    p->phase = 0;
+    dacc_pool_run(m->pool, t_bn, p, nt);
+    memset(tot, 0, sizeof tot);
+    for (int t = 0; t < nt; t++)
+        for (int j = 0; j < c; j++) tot[j] += m->red[(size_t)t * 256 + j];
+    dacc_bn_mean(c, cnt, tot, mean);
+    p->phase = 1;
+    dacc_pool_run(m->pool, t_bn, p, nt);
+    memset(tot, 0, sizeof tot);
+    for (int t = 0; t < nt; t++)
+        for (int j = 0; j < c; j++) tot[j] += m->red[(size_t)t * 256 + j];
+    dacc_bn_train_coeffs(c, cnt, tot, mean, m->params + l->w_off, m->params + l->b_off, invstd,
+                         a, b, m->buffers + l->rm_off, m->buffers + l->rv_off);
+    m->bn_batches[l->bn_index]++;
+    p->a = a;
+    p->b = b;
+    p->phase = 2;
+    dacc_pool_run(m->pool, t_bn, p, nt);
+}
+
+const float *dacc_model_forward(dacc_model *m, const uint8_t *images, int n, int train,
+                                uint64_t dropout_seed) {
+    pass p = {m, NULL, n, train, dropout_seed, 0, images, NULL, NULL, NULL, 0};
+    int nt = ntasks(m, n);
+    dacc_pool_run(m->pool, t_input, &p, nt);
+    for (int i = 0; i < m->n_layers; i++) {
+        const dacc_layer *l = &m->layers[i];
+        p.l = l;
+        p.layer_index = i;
+        if (l->kind == DACC_L_DROPOUT && !train) continue; /* identity, in place */
+        if (l->kind == DACC_L_BN) {
+            if (train) {
+                bn_forward_train(&p);
+                continue;
+            }
+            float a[128], b[128];
+            dacc_bn_eval_coeffs(l->c, m->params + l->w_off, m->params + l->b_off,
+                                m->buffers + l->rm_off, m->buffers + l->rv_off, a, b);
+            p.a = a;
+            p.b = b;
+            dacc_pool_run(m->pool, t_fwd, &p, nt);
+            continue;
+        }
+        dacc_pool_run(m->pool, t_fwd, &p, nt);
+    }
+    return act(m, m->layers[m->n_layers - 1].out);
+}
+
+const float *dacc_model_logits(const dacc_model *m) {
+    return m->acts + m->act_off[m->layers[m->n_layers - 1].out];
+}
+
+double dacc_model_loss(dacc_model *m, const uint8_t *labels, int n, int paper, int *correct) {
+    const int K = DACC_CLASSES;
+    int last = m->layers[m->n_layers - 1].out;
+    const float *logits = act(m, last);
+    float *d = dact(m, last);
+    float p[DACC_CLASSES], r[DACC_CLASSES];
+    double loss = 0;
+    int ok = 0;
+    for (int i = 0; i < n; i++) {
+        const float *z = logits + (size_t)i * K;
+        float *dz = d + (size_t)i * K;
+        int y = labels[i], best = 0;
+        for (int j = 1; j < K; j++)
+            if (z[j] > z[best]) best = j;
+        ok += best == y;
+        m->k->softmax(1, K, z, p);
+        if (!paper) {
+            loss -= log(p[y] > 1e-30f ? p[y] : 1e-30f);
+            for (int j = 0; j < K; j++) dz[j] = (p[j] - (j == y)) / n;
+        } else {
+            /* the notebook: CrossEntropyLoss(softmax(z)) = a second softmax */
+            m->k->softmax(1, K, p, r);
+            loss -= log(r[y]);
+            float dq[DACC_CLASSES], dot = 0;
+            for (int j = 0; j < K; j++) {
+                dq[j] = (r[j] - (j == y)) / n;
+                dot += dq[j] * p[j];
+            }
+            for (int j = 0; j < K; j++) dz[j] = p[j] * (dq[j] - dot);
+        }
+    }
+    if (correct) *correct = ok;
+    return loss / n;
+}
+
+/* ---- backward ---- */
+
+static void t_bwd(void *ctx, int t, int nt) {
+    pass *p = ctx;
+    dacc_model *m = p->m;
+    const dacc_layer *l = p->l;
+    const dacc_kernels *k = m->k;
+    int lo, hi;
+    range(p->n, t, nt, &lo, &hi);
+    int n = hi - lo;
+    size_t in_sz = m->act_size[l->in], out_sz = m->act_size[l->out];
+    const float *x = act(m, l->in) + lo * in_sz;
+    const float *y = act(m, l->out) + lo * out_sz;
+    const float *dy = dact(m, l->out) + lo * out_sz;
+    float *dx = dact(m, l->in) + lo * in_sz;
+    if (n <= 0) return;
+    switch (l->kind) {
+    case DACC_L_CONV: {
+        dacc_conv_shape s = conv_shape(l, n);
+        float *part = m->scratch + (size_t)t * m->scratch_per_thread;
+        size_t nw = (size_t)l->k * l->k * l->c * l->oc;
+        k->conv_bwd_filter(&s, x, dy, part, part + nw);
+        if (l->in != 0) k->conv_bwd_data(&s, dy, m->params + l->w_off, dx);
+        break;
+    }
+    case DACC_L_RELU:
+        k->relu_bwd(n * in_sz, y, dy, dx);
+        break;
+    case DACC_L_MAXPOOL: {
+        dacc_pool_shape s = pool_shape(l, n);
+        k->maxpool_bwd(&s, dy, (const int32_t *)aux(m, l) + lo * out_sz, dx);
+        break;
+    }
+    case DACC_L_AVGPOOL: {
+        dacc_pool_shape s = pool_shape(l, n);
+        k->avgpool_bwd(&s, dy, dx);
+        break;
+    }
+    case DACC_L_DROPOUT:
+        k->dropout(n * in_sz, dy, aux(m, l) + lo * in_sz, 1.0f / (1.0f - l->p), dx);
+        break;
+    case DACC_L_BN: {
+        size_t rows = (size_t)n * in_sz / l->c;
+        const float *mean = m->stats + l->stat_off;
+        if (p->phase == 0) {
+            double *red = m->red + (size_t)t * 256;
+            memset(red, 0, sizeof(double) * 2 * l->c);
+            k->channel_dot(rows, l->c, dy, x, mean, red, red + l->c);
+        } else {
+            k->channel_affine2(rows, l->c, dy, x, p->a, p->b, p->k, dx);
+        }
+        break;
+    }
+    }
+}
+
+/* Sums the per-task weight-gradient partials in task order, split by
+ * element ranges so the reduction itself runs in parallel. */
+static void t_reduce(void *ctx, int t, int nt) {
+    pass *p = ctx;
+    dacc_model *m = p->m;
+    const dacc_layer *l = p->l;
+    int parts = ntasks(m, p->n);
+    size_t nw = (size_t)l->k * l->k * l->c * l->oc, total = nw + l->oc;
+    size_t lo = total * t / nt, hi = total * (t + 1) / nt;
+    for (size_t j = lo; j < hi; j++) {
+        float s = 0;
+        for (int q = 0; q < parts; q++) s += m->scratch[(size_t)q * m->scratch_per_thread + j];
+        if (j < nw) m->grads[l->w_off + j] = s;
+        else m->grads[l->b_off + (j - nw)] = s;
+    }
+}
+
+void dacc_model_backward(dacc_model *m, int n) {
+    pass p = {m, NULL, n, 1, 0, 0, NULL, NULL, NULL, NULL, 0};
+    int nt = ntasks(m, n);
+    for (int i = m->n_layers - 1; i >= 0; i--) {
+        const dacc_layer *l = &m->layers[i];
+        p.l = l;
+        if (l->kind == DACC_L_BN) {
+            int c = l->c;
+            double cnt = (double)n * m->act_size[l->in] / c;
+            p.phase = 0;
+            dacc_pool_run(m->pool, t_bwd, &p, nt);
+            double sdy[128] = {0}, sdyx[128] = {0};
+            for (int t = 0; t < nt; t++)
+                for (int j = 0; j < c; j++) {
+                    sdy[j] += m->red[(size_t)t * 256 + j];
+                    sdyx[j] += m->red[(size_t)t * 256 + c + j];
+                }
+            const float *mean = m->stats + l->stat_off, *invstd = mean + c;
+            float a[128], b[128], kk[128];
+            dacc_bn_backward_coeffs(c, cnt, sdy, sdyx, mean, invstd, m->params + l->w_off,
+                                    m->grads + l->w_off, m->grads + l->b_off, a, b, kk);
+            p.a = a; p.b = b; p.k = kk;
+            p.phase = 1;
+            dacc_pool_run(m->pool, t_bwd, &p, nt);
+            continue;
+        }
+        dacc_pool_run(m->pool, t_bwd, &p, nt);
+        if (l->kind == DACC_L_CONV) dacc_pool_run(m->pool, t_reduce, &p, dacc_pool_threads(m->pool));
+    }
+}
+
+typedef struct adam_ctx { dacc_model *m; dacc_adam_args a; } adam_ctx;
+static void t_adam(void *ctx, int t, int nt) {
+    adam_ctx *c = ctx;
+    dacc_model *m = c->m;
+    size_t lo = m->n_params * t / nt, hi = m->n_params * (t + 1) / nt;
+    m->k->adam(hi - lo, m->params + lo, m->grads + lo, m->adam_m + lo, m->adam_v + lo, &c->a);
+}
+
+void dacc_model_adam_step(dacc_model *m, float lr) {
+    m->adam_step++;
+    adam_ctx c = {m, {lr, 0.9f, 0.999f, 1e-8f, 0, 0}};
+    c.a.bc1 = (float)(1.0 - pow(0.9, (double)m->adam_step));
+    c.a.bc2 = (float)(1.0 - pow(0.999, (double)m->adam_step));
+    dacc_pool_run(m->pool, t_adam, &c, dacc_pool_threads(m->pool));
+}

@@ -1,0 +1,120 @@
+/* The training loop (Adam, StepLR, shuffled or file-order batches) and the
+ * evaluation loop. */
+#include "dacc/train.h"
+#include "dacc/rng.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void dacc_train_config_default(dacc_train_config *c) {
+    memset(c, 0, sizeof *c);
+    dacc_variant_preset("Original", &c->variant);
+    c->epochs = 20;
+    c->batch = 64;
+    c->lr = 1e-3f;
+    c->gamma = 0.7f;
+    c->seed = 1;
+    c->threads = 0;
+}
+
+float dacc_train_lr(const dacc_train_config *c, int epoch) {
+    if (!c->variant.lr_decay) return c->lr;
+    return (float)(c->lr * pow(c->gamma, epoch));
+}
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int dacc_train_run(dacc_model *m, const dacc_train_config *cfg, const dacc_images *train,
+                   const dacc_images *test, int start_epoch, const dacc_train_hooks *hooks,
+                   int *epochs_done, dacc_err *e) {
+    int64_t n = train->n;
+    if (cfg->train_limit > 0 && cfg->train_limit < n) n = cfg->train_limit;
+    if (n <= 0) return dacc_fail(e, "no training images");
+    if (cfg->batch > m->max_batch) return dacc_fail(e, "batch %d exceeds the model's %d", cfg->batch, m->max_batch);
+    const size_t img = 784;
+    int32_t *order = malloc(sizeof(int32_t) * n);
+    uint8_t *bx = malloc(img * cfg->batch), *by = malloc(cfg->batch);
+    if (!order || !bx || !by) {
+        free(order); free(bx); free(by);
+        return dacc_fail(e, "out of memory for the training batches");
+    }
+    int batches = (int)((n + cfg->batch - 1) / cfg->batch), rc = 0;
+    if (epochs_done) *epochs_done = start_epoch;
+    for (int ep = start_epoch; ep < cfg->epochs && rc == 0; ep++) {
+        for (int64_t i = 0; i < n; i++) order[i] = (int32_t)i;
+        if (!cfg->paper) {
+            dacc_rng r;
+            dacc_rng_seed(&r, cfg->seed, DACC_STREAM_SHUFFLE, (uint64_t)ep, 0);
+            dacc_rng_shuffle(&r, order, n);
+        }
+        float lr = dacc_train_lr(cfg, ep);
+        double t0 = now(), loss_sum = 0;
+        int64_t correct = 0, seen = 0;
+        for (int b = 0; b < batches; b++) {
+            if (hooks && hooks->stop && *hooks->stop) {
+                rc = 1;
+                break;
+            }
+            int bs = (int)((b + 1) * (int64_t)cfg->batch > n ? n - (int64_t)b * cfg->batch : cfg->batch);
+            for (int i = 0; i < bs; i++) {
+                int32_t k = order[(int64_t)b * cfg->batch + i];
+                memcpy(bx + i * img, train->pixels + (size_t)k * img, img);
+                by[i] = train->labels[k];
+            }
+            /* dropout stream per (epoch, batch): resumable from any epoch */
+            uint64_t dseed = cfg->seed * 1000003ULL + (uint64_t)ep * 100003ULL + (uint64_t)b;
+            dacc_model_forward(m, bx, bs, 1, dseed);
+            int ok = 0;
+            double loss = dacc_model_loss(m, by, bs, cfg->paper, &ok);
+            dacc_model_backward(m, bs);
+            dacc_model_adam_step(m, lr);
+            if (!isfinite(loss)) {
+                rc = dacc_fail(e, "training diverged: loss is %g at epoch %d batch %d", loss, ep + 1, b + 1);
+                break;
+            }
+            loss_sum += loss * bs;
+            correct += ok;
+            seen += bs;
+            if (hooks && hooks->batch)
+                hooks->batch(hooks->user, ep + 1, b + 1, batches, loss, seen / (now() - t0 + 1e-9));
+        }
+        if (rc) break;
+        dacc_epoch_stats s = {ep + 1, cfg->epochs, lr, loss_sum / seen, (double)correct / seen, NAN, 0};
+        if (test && test->n > 0)
+            s.test_acc = (double)dacc_evaluate(m, test->pixels, test->labels, test->n, NULL, NULL) / test->n;
+        s.seconds = now() - t0;
+        if (epochs_done) *epochs_done = ep + 1;
+        if (hooks && hooks->epoch && hooks->epoch(hooks->user, &s, e)) rc = -1;
+    }
+    free(order); free(bx); free(by);
+    return rc;
+}
+
+int64_t dacc_evaluate(dacc_model *m, const uint8_t *pixels, const uint8_t *labels, int64_t n,
+                      uint8_t *pred, float *conf) {
+    int64_t correct = 0;
+    const int K = DACC_CLASSES;
+    for (int64_t i0 = 0; i0 < n; i0 += m->max_batch) {
+        int bs = (int)(n - i0 < m->max_batch ? n - i0 : m->max_batch);
+        const float *z = dacc_model_forward(m, pixels + (size_t)i0 * 784, bs, 0, 0);
+        for (int i = 0; i < bs; i++) {
+            const float *zi = z + (size_t)i * K;
+            int best = 0;
+            for (int j = 1; j < K; j++)
+                if (zi[j] > zi[best]) best = j;
+            if (labels) correct += best == labels[i0 + i];
+            if (pred) pred[i0 + i] = (uint8_t)best;
+            if (conf) {
+                double s = 0;
+                for (int j = 0; j < K; j++) s += exp((double)zi[j] - zi[best]);
+                conf[i0 + i] = (float)(1.0 / s);
+            }
+        }
+    }
+    return correct;
+}

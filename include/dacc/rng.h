@@ -1,0 +1,21 @@
+/* Counter-based random streams: every stream is derived from (seed, purpose,
+ * indices) by hashing, so initialisation, shuffling and dropout are
+ * independent, reproducible and do not depend on the thread count or on
+ * where a resumed run restarted. */
+#ifndef DACC_RNG_H
+#define DACC_RNG_H
+#include <stdint.h>
+
+typedef struct dacc_rng { uint64_t s[4]; } dacc_rng;
+
+enum { DACC_STREAM_INIT = 1, DACC_STREAM_SHUFFLE = 2, DACC_STREAM_DROPOUT = 3,
+       DACC_STREAM_ALIGN = 4, DACC_STREAM_INSPECT = 5 };
+
+void dacc_rng_seed(dacc_rng *r, uint64_t seed, uint64_t stream, uint64_t a, uint64_t b);
+uint64_t dacc_rng_u64(dacc_rng *r);
+double dacc_rng_uniform(dacc_rng *r);           /* [0,1) */
+uint32_t dacc_rng_below(dacc_rng *r, uint32_t n); /* [0,n), unbiased */
+double dacc_rng_normal(dacc_rng *r);
+void dacc_rng_shuffle(dacc_rng *r, int32_t *a, int64_t n);
+
+#endif
