@@ -240,6 +240,14 @@ for row in "Original +1 +99.21 .* 98.46 +-0.75" "StepLR +1 +99.07 .* 98.12 +-0.9
 done
 [ "$(grep -c ' epoch  .* seed 1 epoch ' "$out")" -eq 18 ] && ok || bad "plain: expected 18 epoch lines, got $(grep -c ' epoch  .* seed 1 epoch ' "$out")"
 LC_ALL=C grep -q $'\e' "$out" && bad "plain: escape codes in piped output" || ok
+# without --exit-when-done, SIGTERM ends plain mode cleanly, with the tables
+"$BIN" watch --plain "$LIVE" </dev/null >"$WORK/term.txt" 2>&1 &
+wpid=$!
+sleep 1
+kill -TERM "$wpid"
+wait "$wpid"
+rc=$?
+[ "$rc" -eq 0 ] && grep -q "Paper protocol" "$WORK/term.txt" && ok || bad "SIGTERM in plain mode: status $rc"
 "$BIN" watch --plain --exit-when-done "$WORK/nonexistent" >/dev/null 2>"$WORK/err.txt"
 rc=$?
 [ "$rc" -eq 1 ] && grep -q "nonexistent" "$WORK/err.txt" && ok || bad "missing dir: status $rc, '$(cat "$WORK/err.txt")'"

@@ -83,9 +83,9 @@ static void print_epochs(const tr_run *r, FILE *out) {
 
 void tt_print_summary(const tr_run *r, FILE *out) {
     const tr_progress *p = &r->progress;
-    fprintf(out, "dacc study %s: %s, %d tasks, %d variants x %d seeds, %d epochs, ISA %s\n\n", r->dir,
-            p->valid ? p->state : "no progress.json", r->ntasks, r->nvariants, r->nseeds, r->epochs,
-            r->isa[0] ? r->isa : "?");
+    fprintf(out, "dacc study %s: %s, %d tasks, %d variants x %d seed%s, %d epochs, ISA %s\n\n", r->dir,
+            p->valid ? p->state : "no progress.json", r->ntasks, r->nvariants, r->nseeds,
+            r->nseeds == 1 ? "" : "s", r->epochs, r->isa[0] ? r->isa : "?");
     if (!r->have_study) {
         fprintf(out, "no readable study.json yet\n");
         return;

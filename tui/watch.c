@@ -40,20 +40,24 @@ int dacc_tui_watch(const char *run_dir, const dacc_tui_options *opt_in, dacc_err
     tr_run *r;
     if (tr_run_open(&r, run_dir, e)) return -1;
 
-    struct sigaction sa, old_int, old_term, old_hup;
+    /* Flag-only handlers, but only where nobody handles the signal yet: a
+     * caller such as `dacc run` keeps its own Ctrl-C handling (it marks the
+     * run interrupted, which ends a watch with exit_when_done). */
+    static const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
+    struct sigaction sa, old[3];
+    int mine[3] = {0, 0, 0};
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     tui_stop_flag = 0;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    sigaction(SIGHUP, &sa, &old_hup);
+    for (int i = 0; i < 3; i++)
+        if (sigaction(sigs[i], NULL, &old[i]) == 0 && old[i].sa_handler == SIG_DFL)
+            mine[i] = sigaction(sigs[i], &sa, NULL) == 0;
 
     int rc = opt.plain ? tt_plain_watch(r, &opt, stdout, e) : td_dashboard(r, &opt, e);
 
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    sigaction(SIGHUP, &old_hup, NULL);
+    for (int i = 0; i < 3; i++)
+        if (mine[i]) sigaction(sigs[i], &old[i], NULL);
     tr_run_free(r);
     return rc;
 }
