@@ -463,6 +463,9 @@ static int find_cd(dacc_npz *z, uint64_t *cd_off, uint64_t *cd_size, uint64_t *n
     if (size > MAX_CD_BYTES || n > MAX_MEMBERS)
         return dacc_fail(e, "%s: central directory too large (%llu entries, %llu bytes)", z->path,
                          (unsigned long long)n, (unsigned long long)size);
+    if (n * 46 > size)
+        return dacc_fail(e, "%s: corrupt central directory: %llu entries cannot fit in %llu bytes",
+                         z->path, (unsigned long long)n, (unsigned long long)size);
     *cd_off = off;
     *cd_size = size;
     *n_entries = n;
