@@ -42,7 +42,12 @@ trap 'exit 130' INT TERM
 
 RUN="$WORK/run"
 cp -r "$SRC/tests/fixtures/run-sample" "$RUN"
-UTF="env LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=screen-256color"
+unset TMUX # our own server on a private socket, also when run inside tmux
+UTFLOC=C.UTF-8
+for l in C.UTF-8 C.utf8 en_US.UTF-8 en_US.utf8; do
+    if locale -a 2>/dev/null | grep -qx "$l"; then UTFLOC=$l; break; fi
+done
+UTF="env LANG=$UTFLOC LC_ALL=$UTFLOC TERM=screen-256color"
 # a clean tmux config: no user settings may change what we see
 CONF="$WORK/tmux.conf"
 printf 'set -g default-terminal screen-256color\nset -g status off\n' >"$CONF"
@@ -86,7 +91,7 @@ expect a "ConvPool         99.25" "80x24 ConvPool row"
 expect a "-2.07" "80x24 ConvPool delta"
 expect a "q quit" "80x24 footer"
 lines=$(screen a | wc -l)
-wide=$(screen a | LC_ALL=C.UTF-8 wc -L)
+wide=$(screen a | LC_ALL=$UTFLOC wc -L)
 [ "$lines" -eq 24 ] && [ "$wide" -le 80 ] && ok || bad "80x24: $lines lines, widest $wide columns"
 expect a "┌─ Progress" "UTF-8 box lines"
 
@@ -228,7 +233,7 @@ expect v "AveragePool      99.15" "live: results appear"
 
 # ---- plain mode: stdout is a pipe
 out="$WORK/plain.txt"
-timeout 20 env LANG=C.UTF-8 "$BIN" watch --exit-when-done "$RUN" </dev/null | cat >"$out"
+timeout 20 env LANG=$UTFLOC "$BIN" watch --exit-when-done "$RUN" </dev/null | cat >"$out"
 rc=${PIPESTATUS[0]}
 [ "$rc" -eq 0 ] && ok || bad "plain mode exit status $rc"
 grep -q "Held-out protocol" "$out" && grep -q "Paper protocol" "$out" && ok || bad "plain: final tables missing"
