@@ -16,12 +16,12 @@ void dacc_f32_conv_bwd_filter__scalar(const dacc_conv_shape *s, const float *x, 
                                       float *dw, float *db);
 
 typedef struct wgrad_args {
-    size_t rows;          /* output rows in the chunk */
+    size_t nimg, rows;    /* images, and output rows of each, in the chunk */
     int ow;               /* pixels per row */
-    const float *a;       /* x at (first row, this kh, first pixel, m0) */
-    size_t a_rs, a_ps;    /* floats between rows / pixels in x */
-    const float *b;       /* dy at (first row, first pixel, n0) */
-    size_t b_rs, b_ps;    /* floats between rows / pixels in dy */
+    const float *a;       /* x at (first image and row, this kh, first pixel, m0) */
+    size_t a_is, a_rs, a_ps; /* floats between images / rows / pixels in x */
+    const float *b;       /* dy at (first image, row and pixel, n0) */
+    size_t b_is, b_rs, b_ps; /* floats between images / rows / pixels in dy */
     float *c;             /* dw at (m0, n0), accumulated into */
     size_t ldc;
 } wgrad_args;
@@ -35,8 +35,10 @@ typedef struct wgrad_args {
                 acc[m][v] = v_load(g->c + m * g->ldc + v * VL);                    \
         const int ow = g->ow;                                                      \
         const size_t a_ps = g->a_ps, b_ps = g->b_ps;                               \
-        for (size_t r = 0; r < g->rows; r++) {                                     \
-            const float *ap = g->a + r * g->a_rs, *bp = g->b + r * g->b_rs;        \
+        for (size_t ir = 0; ir < g->nimg * g->rows; ir++) {                        \
+            const size_t i = ir / g->rows, r = ir % g->rows;                       \
+            const float *ap = g->a + i * g->a_is + r * g->a_rs;                    \
+            const float *bp = g->b + i * g->b_is + r * g->b_rs;                    \
             for (int x = 0; x < ow; x++) {                                         \
                 vf bv[NR];                                                         \
                 _Pragma("GCC unroll 16") for (int v = 0; v < NR; v++)              \
@@ -122,77 +124,96 @@ void CONV_BWD_FILTER_NAME(const dacc_conv_shape *s, const float *x, const float 
     }
     const int sh = (OH - 1) * st + KH, sw = (OW - 1) * st + KW;
     const int need_pad = s->pad > 0 || sh > s->ih || sw > s->iw;
-    const size_t img_floats = (size_t)sh * sw * IC;
+    const size_t img_floats = need_pad ? (size_t)sh * sw * IC : (size_t)s->ih * s->iw * IC;
+    const int srow = need_pad ? sw : s->iw; /* source row width in pixels */
     const int pad_oc = OC % VL != 0;
     const size_t Np = round_up((size_t)OC, VL);
-    /* output rows per chunk: about 256 pixels, at least one row */
-    int rows = 256 / OW;
+    /* A chunk of about 256 output pixels (their dy rows and x windows stay
+     * in cache while every (kh, m, oc) tile passes over them): rows of one
+     * image, or whole images when an image has fewer pixels. */
+    const size_t img_px = (size_t)OH * OW;
+    int rows = img_px >= 256 ? (int)(256 / OW) : OH, imgs = img_px >= 256 ? 1 : (int)(256 / img_px);
     if (rows < 1) rows = 1;
-    if (rows > OH) rows = OH;
+    if (imgs > s->n) imgs = s->n;
+    /* images per padded group: a whole number of chunks, about 256 KB */
+    int group = s->n;
+    if (need_pad) {
+        group = (int)(65536 / img_floats);
+        group = group < imgs ? imgs : group / imgs * imgs;
+        if (group > s->n) group = s->n;
+    }
+    const size_t chunk_px = (size_t)imgs * rows * OW;
     const size_t ldc = pad_oc ? Np : (size_t)OC;
-    float *scratch = conv_alloc((need_pad ? img_floats : 0) +
-                                (pad_oc ? (size_t)rows * OW * Np + KH * M * Np : 0));
+    float *scratch = conv_alloc((need_pad ? (size_t)group * img_floats : 0) +
+                                (pad_oc ? chunk_px * Np + KH * M * Np : 0));
     if (!scratch) {
         dacc_f32_conv_bwd_filter__scalar(s, x, dy, dw, db);
         return;
     }
-    float *xs = scratch, *dyp = xs + (need_pad ? img_floats : 0);
-    float *dwp = pad_oc ? dyp + (size_t)rows * OW * Np : dw;
+    float *xs = scratch, *dyp = xs + (need_pad ? (size_t)group * img_floats : 0);
+    float *dwp = pad_oc ? dyp + chunk_px * Np : dw;
     memset(dwp, 0, sizeof(float) * KH * M * ldc);
     const int nvec = (int)(Np / VL);
-    for (int img = 0; img < s->n; img++) {
-        const float *src = x + (size_t)img * s->ih * s->iw * IC;
-        int srow = s->iw; /* source row width in pixels */
+    for (int g0 = 0; g0 < s->n; g0 += group) {
+        const int gn = s->n - g0 < group ? s->n - g0 : group;
+        const float *src = x + (size_t)g0 * s->ih * s->iw * IC;
         if (need_pad) {
-            /* the forward kernel's padding, one image at a time */
-            for (int r = 0; r < sh; r++) {
-                float *dst = xs + (size_t)r * sw * IC;
-                const int ih = r - s->pad;
-                if (ih < 0 || ih >= s->ih) {
-                    memset(dst, 0, sizeof(float) * sw * IC);
-                    continue;
-                }
-                int c0 = s->pad < sw ? s->pad : sw;
-                int c1 = s->pad + s->iw < sw ? s->pad + s->iw : sw;
-                if (c1 < c0) c1 = c0;
-                memset(dst, 0, sizeof(float) * c0 * IC);
-                memcpy(dst + (size_t)c0 * IC, src + ((size_t)ih * s->iw + (c0 - s->pad)) * IC,
-                       sizeof(float) * (c1 - c0) * IC);
-                memset(dst + (size_t)c1 * IC, 0, sizeof(float) * (sw - c1) * IC);
-            }
-            src = xs;
-            srow = sw;
-        }
-        for (int oh0 = 0; oh0 < OH; oh0 += rows) {
-            const int nr = OH - oh0 < rows ? OH - oh0 : rows;
-            const float *dyc = dy + ((size_t)img * OH + oh0) * OW * OC;
-            size_t b_ps = OC;
-            if (pad_oc) {
-                for (size_t p = 0; p < (size_t)nr * OW; p++) {
-                    memcpy(dyp + p * Np, dyc + p * OC, sizeof(float) * OC);
-                    memset(dyp + p * Np + OC, 0, sizeof(float) * (Np - OC));
-                }
-                dyc = dyp;
-                b_ps = Np;
-            }
-            for (int kh = 0; kh < KH; kh++) {
-                const float *a0 = src + ((size_t)oh0 * st + kh) * srow * IC;
-                for (int v0 = 0; v0 < nvec;) {
-                    const int NR = nvec - v0 < WGRAD_NR_MAX ? nvec - v0 : WGRAD_NR_MAX;
-                    for (size_t m0 = 0; m0 < M;) {
-                        int MR = wgrad_mr[NR];
-                        if ((size_t)MR > M - m0) MR = (int)(M - m0);
-                        wgrad_args g = {(size_t)nr, OW, a0 + m0, (size_t)st * srow * IC,
-                                        (size_t)st * IC, dyc + (size_t)v0 * VL, (size_t)OW * b_ps,
-                                        b_ps, dwp + ((size_t)kh * M + m0) * ldc + (size_t)v0 * VL,
-                                        ldc};
-                        wgrad_fns[NR][MR](&g);
-                        m0 += MR;
+            /* the forward kernel's zero padding */
+            for (int i = 0; i < gn; i++)
+                for (int r = 0; r < sh; r++) {
+                    float *dst = xs + ((size_t)i * sh + r) * sw * IC;
+                    const int ih = r - s->pad;
+                    if (ih < 0 || ih >= s->ih) {
+                        memset(dst, 0, sizeof(float) * sw * IC);
+                        continue;
                     }
-                    v0 += NR;
+                    int c0 = s->pad < sw ? s->pad : sw;
+                    int c1 = s->pad + s->iw < sw ? s->pad + s->iw : sw;
+                    if (c1 < c0) c1 = c0;
+                    memset(dst, 0, sizeof(float) * c0 * IC);
+                    memcpy(dst + (size_t)c0 * IC,
+                           src + (((size_t)i * s->ih + ih) * s->iw + (c0 - s->pad)) * IC,
+                           sizeof(float) * (c1 - c0) * IC);
+                    memset(dst + (size_t)c1 * IC, 0, sizeof(float) * (sw - c1) * IC);
+                }
+            src = xs;
+        }
+        for (int i0 = 0; i0 < gn; i0 += imgs)
+            for (int oh0 = 0; oh0 < OH; oh0 += rows) {
+                const int ni = gn - i0 < imgs ? gn - i0 : imgs;
+                const int nr = OH - oh0 < rows ? OH - oh0 : rows;
+                const float *dyc = dy + (((size_t)(g0 + i0) * OH + oh0) * OW) * OC;
+                size_t b_ps = OC;
+                if (pad_oc) { /* rows of whole vectors; the chunk's pixels are contiguous */
+                    const size_t cnt = (size_t)ni * nr * OW;
+                    for (size_t p = 0; p < cnt; p++) {
+                        memcpy(dyp + p * Np, dyc + p * OC, sizeof(float) * OC);
+                        memset(dyp + p * Np + OC, 0, sizeof(float) * (Np - OC));
+                    }
+                    dyc = dyp;
+                    b_ps = Np;
+                }
+                for (int kh = 0; kh < KH; kh++) {
+                    const float *a0 =
+                        src + (size_t)i0 * img_floats + ((size_t)oh0 * st + kh) * srow * IC;
+                    for (int v0 = 0; v0 < nvec;) {
+                        const int NR = nvec - v0 < WGRAD_NR_MAX ? nvec - v0 : WGRAD_NR_MAX;
+                        for (size_t m0 = 0; m0 < M;) {
+                            int MR = wgrad_mr[NR];
+                            if ((size_t)MR > M - m0) MR = (int)(M - m0);
+                            wgrad_args g = {(size_t)ni, (size_t)nr, OW, a0 + m0, img_floats,
+                                            (size_t)st * srow * IC, (size_t)st * IC,
+                                            dyc + (size_t)v0 * VL, img_px * b_ps,
+                                            (size_t)OW * b_ps, b_ps,
+                                            dwp + ((size_t)kh * M + m0) * ldc + (size_t)v0 * VL,
+                                            ldc};
+                            wgrad_fns[NR][MR](&g);
+                            m0 += MR;
+                        }
+                        v0 += NR;
+                    }
                 }
             }
-        }
     }
     if (pad_oc)
         for (size_t r = 0; r < KH * M; r++) memcpy(dw + r * OC, dwp + r * Np, sizeof(float) * OC);

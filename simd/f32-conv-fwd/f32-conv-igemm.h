@@ -22,6 +22,7 @@ typedef struct igemm_args {
     size_t ldw;           /* floats between consecutive k of w (>= the block) */
     const float *init;    /* NR*VL start values (bias) or NULL for zero */
     int last;             /* valid lanes of the last vector when storing, 1..VL */
+    int accum;            /* start from the values at c (adds into C; init unused) */
 } igemm_args;
 
 /* One register tile. A macro, not an inline function, so MR and NR are
@@ -32,9 +33,17 @@ typedef struct igemm_args {
     static __attribute__((noinline)) void igemm_##MR##x##NR(                      \
         const float *const *a, float *const *c, const igemm_args *g) {             \
         vf acc[MR][NR];                                                            \
-        _Pragma("GCC unroll 16") for (int v = 0; v < NR; v++) {                    \
-            vf b0 = g->init ? v_load(g->init + v * VL) : v_zero();                 \
-            _Pragma("GCC unroll 16") for (int m = 0; m < MR; m++) acc[m][v] = b0;  \
+        if (g->accum) {                                                            \
+            _Pragma("GCC unroll 16") for (int m = 0; m < MR; m++) {                \
+                _Pragma("GCC unroll 16") for (int v = 0; v < NR - 1; v++)          \
+                    acc[m][v] = v_load(c[m] + v * VL);                             \
+                acc[m][NR - 1] = v_loadn(c[m] + (NR - 1) * VL, g->last);           \
+            }                                                                      \
+        } else {                                                                   \
+            _Pragma("GCC unroll 16") for (int v = 0; v < NR; v++) {                \
+                vf b0 = g->init ? v_load(g->init + v * VL) : v_zero();             \
+                _Pragma("GCC unroll 16") for (int m = 0; m < MR; m++) acc[m][v] = b0; \
+            }                                                                      \
         }                                                                          \
         const float *ap[MR];                                                       \
         _Pragma("GCC unroll 16") for (int m = 0; m < MR; m++) ap[m] = a[m];        \
@@ -66,6 +75,9 @@ typedef struct igemm_args {
 
 /* Tiles per column-block width (in vectors): as many accumulators as the
  * register file holds next to the NR weight vectors and one broadcast. */
+#ifdef IGEMM_CUSTOM_TILES /* tuning experiments: a file with their own tile table */
+#include IGEMM_CUSTOM_TILES
+#else
 #if defined(DACC_CONV_AVX512)
 IGEMM_DEFINE(12, 1)
 IGEMM_DEFINE(12, 2)
@@ -85,7 +97,10 @@ static const int igemm_mr[IGEMM_NR_MAX + 1] = {0, 8, 6, 4};
 typedef void igemm_fn(const float *const *, float *const *, const igemm_args *);
 static igemm_fn *const igemm_fns[IGEMM_NR_MAX + 1] = {0, igemm_8x1, igemm_6x2, igemm_4x3};
 #endif
+#endif
+#ifndef IGEMM_MR_MAX
 #define IGEMM_MR_MAX 12
+#endif
 
 /* A set of pixels laid out as nimg images of oh x ow outputs; pixel (i,y,x)
  * reads the source at src + i*img_stride + (y*stride*sw + x*stride)*ch and
@@ -118,7 +133,7 @@ static void igemm_run(const igemm_pixels *px, size_t rows, size_t K, const float
         const int cols_left = N - v0 * VL;
         igemm_args g = {rows, rs, K, w + (size_t)v0 * VL, ldw,
                         init ? init + (size_t)v0 * VL : NULL,
-                        store_pad || cols_left >= NR * VL ? VL : cols_left - (NR - 1) * VL};
+                        store_pad || cols_left >= NR * VL ? VL : cols_left - (NR - 1) * VL, 0};
         const float *a[IGEMM_MR_MAX];
         float *c[IGEMM_MR_MAX];
         int img = 0, y = 0, x = 0;

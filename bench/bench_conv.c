@@ -1,0 +1,205 @@
+/* Convolution kernels of every ISA on the network's layer shapes: forward,
+ * backward-data and backward-weights. For each one it first checks the
+ * result against the scalar reference, then warms up, repeats, and prints
+ * the median time, GFLOP/s and the fraction of this machine's FMA peak for
+ * that ISA (bench_peak.h: best of 7 runs, measured right before the kernel so
+ * that both see the same load on a shared machine). It prints the best
+ * sample too: on a shared machine the median mostly measures the neighbours. Single thread, then 2 threads each
+ * running half of the batch (as the engine does; for backward-weights each
+ * thread writes its own dw, the sum is not timed).
+ *
+ * FLOPs are 2 x (n * oh * ow * oc * ic * kh * kw), the full window even
+ * where padding makes taps zero (the ConvPool layers), the usual convention.
+ *
+ * usage: bench_conv [-n batch] [-r repeats] [-t threads(1|2|12)] [-l layer] [-i isa]
+ *   defaults: -n 32 -r 9 -t 12 (both), every layer, every supported ISA */
+#include "bench_peak.h"
+#include "dacc/kernels.h"
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct layer {
+    const char *name;
+    int ih, ic, oc, k, stride, pad;
+} layer;
+
+static const layer layers[] = {
+    {"conv32_1", 28, 1, 32, 3, 1, 0},  {"conv32_2", 26, 32, 32, 3, 1, 0},
+    {"conv64_1", 12, 32, 64, 3, 1, 0}, {"conv64_2", 10, 64, 64, 3, 1, 0},
+    {"conv128", 4, 64, 128, 4, 1, 0},  {"fc", 1, 128, 10, 1, 1, 0},
+    {"pool_1", 24, 32, 32, 5, 2, 2},   {"pool_2", 8, 64, 64, 5, 2, 2},
+};
+
+enum { OP_FWD, OP_BWD_DATA, OP_BWD_FILTER, OP_N };
+static const char *const op_names[OP_N] = {"fwd", "bwd-data", "bwd-filter"};
+
+typedef struct buffers {
+    dacc_conv_shape s;
+    float *x, *w, *b, *dy, *y, *dx, *dw, *db;
+} buffers;
+
+typedef struct call {
+    const dacc_kernels *k;
+    int op;
+    buffers *buf;
+    int img0, nimg; /* the images this thread runs */
+    float *dw, *db; /* this thread's weight gradients */
+} call;
+
+static void run_call(const call *c) {
+    dacc_conv_shape s = c->buf->s;
+    s.n = c->nimg;
+    const size_t xo = (size_t)c->img0 * s.ih * s.iw * s.ic, yo = (size_t)c->img0 * s.oh * s.ow * s.oc;
+    const buffers *b = c->buf;
+    switch (c->op) {
+    case OP_FWD: c->k->conv_fwd(&s, b->x + xo, b->w, b->b, b->y + yo); break;
+    case OP_BWD_DATA: c->k->conv_bwd_data(&s, b->dy + yo, b->w, b->dx + xo); break;
+    default: c->k->conv_bwd_filter(&s, b->x + xo, b->dy + yo, c->dw, c->db); break;
+    }
+}
+
+typedef struct thread_job {
+    call c;
+    long iters;
+} thread_job;
+
+static void *thread_main(void *p) {
+    thread_job *j = p;
+    for (long i = 0; i < j->iters; i++) run_call(&j->c);
+    return NULL;
+}
+
+/* Wall time of `iters` calls on each of `threads` threads. */
+static double time_calls(call *cs, int threads, long iters) {
+    thread_job jobs[2];
+    pthread_t th[2];
+    double t0 = bench_now();
+    for (int t = 0; t < threads; t++) {
+        jobs[t] = (thread_job){cs[t], iters};
+        if (t == threads - 1)
+            thread_main(&jobs[t]);
+        else
+            pthread_create(&th[t], NULL, thread_main, &jobs[t]);
+    }
+    for (int t = 0; t < threads - 1; t++) pthread_join(th[t], NULL);
+    return bench_now() - t0;
+}
+
+static float *rand_buf(size_t n, uint64_t *st) {
+    float *p = aligned_alloc(64, ((n ? n : 1) * sizeof(float) + 63) / 64 * 64);
+    for (size_t i = 0; i < n; i++) {
+        *st ^= *st << 13; *st ^= *st >> 7; *st ^= *st << 17;
+        p[i] = (float)((*st >> 40) * (2.0 / 16777216.0) - 1.0);
+    }
+    return p;
+}
+
+/* max |a-r| / max(1e-30, max |r|): a loose sanity check (the real test is
+ * tests/test_conv_kernels.c). */
+static double rel_err(const float *a, const float *r, size_t n) {
+    double md = 0, mr = 1e-30;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - r[i]);
+        if (!(d <= md)) md = d; /* NaN propagates */
+        if (fabs(r[i]) > mr) mr = fabs(r[i]);
+    }
+    return md / mr;
+}
+
+int main(int argc, char **argv) {
+    int batch = 32, reps = 9, thread_mode = 12;
+    const char *only_layer = NULL, *only_isa = NULL;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "-n")) batch = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "-r")) reps = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "-t")) thread_mode = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "-l")) only_layer = argv[i + 1];
+        else if (!strcmp(argv[i], "-i")) only_isa = argv[i + 1];
+        else {
+            fprintf(stderr, "usage: %s [-n batch] [-r repeats] [-t 1|2|12] [-l layer] [-i isa]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (batch < 1 || reps < 1) return 2;
+    dacc_kernels ref;
+    dacc_kernels_for_isa(DACC_ISA_SCALAR, &ref);
+    printf("cpu: %s\nbatch %d; median and best of %d samples; %%peak = GFLOP/s / (threads x that ISA's\n"
+           "FMA peak per core, the best of 7 runs of bench_peak's loop just before each row)\n\n",
+           dacc_cpu_description(), batch, reps);
+    printf("%-9s %-10s %-7s %2s %9s %9s %6s %9s %6s %8s\n", "layer", "op", "isa", "th", "med ms",
+           "GFLOP/s", "%peak", "best GF/s", "%peak", "peak/core");
+    uint64_t st = 0x9e3779b97f4a7c15ull;
+    for (size_t li = 0; li < sizeof layers / sizeof layers[0]; li++) {
+        const layer *L = &layers[li];
+        if (only_layer && strcmp(only_layer, L->name)) continue;
+        buffers b;
+        dacc_conv_shape *s = &b.s;
+        *s = (dacc_conv_shape){batch, L->ih, L->ih, L->ic, 0, 0, L->oc, L->k, L->k, L->stride, L->pad};
+        s->oh = s->ow = (L->ih + 2 * L->pad - L->k) / L->stride + 1;
+        const size_t nx = (size_t)batch * s->ih * s->iw * s->ic, ny = (size_t)batch * s->oh * s->ow * s->oc,
+                     nw = (size_t)s->kh * s->kw * s->ic * s->oc;
+        b.x = rand_buf(nx, &st); b.w = rand_buf(nw, &st); b.b = rand_buf(s->oc, &st);
+        b.dy = rand_buf(ny, &st); b.y = rand_buf(ny, &st); b.dx = rand_buf(nx, &st);
+        b.dw = rand_buf(2 * (nw + s->oc), &st);
+        const double flops = 2.0 * ny * s->ic * s->kh * s->kw;
+        /* references */
+        float *ry = rand_buf(ny, &st), *rdx = rand_buf(nx, &st), *rdw = rand_buf(nw + s->oc, &st);
+        ref.conv_fwd(s, b.x, b.w, b.b, ry);
+        ref.conv_bwd_data(s, b.dy, b.w, rdx);
+        ref.conv_bwd_filter(s, b.x, b.dy, rdw, rdw + nw);
+        for (int op = 0; op < OP_N; op++)
+            for (int isa = DACC_ISA_AVX512; isa >= DACC_ISA_SCALAR; isa--) {
+                if (isa == DACC_ISA_SCALAR && !(only_isa && !strcmp(only_isa, "scalar"))) continue;
+                if (only_isa && strcmp(only_isa, dacc_isa_name((dacc_isa)isa))) continue;
+                dacc_kernels k;
+                if (dacc_kernels_for_isa((dacc_isa)isa, &k)) continue;
+                call c1 = {&k, op, &b, 0, batch, b.dw, b.dw + nw};
+                /* check before timing */
+                run_call(&c1);
+                double e = op == OP_FWD ? rel_err(b.y, ry, ny)
+                         : op == OP_BWD_DATA ? rel_err(b.dx, rdx, nx)
+                         : fmax(rel_err(b.dw, rdw, nw), rel_err(b.dw + nw, rdw + nw, s->oc));
+                if (!(e < 1e-4)) {
+                    printf("%-9s %-10s %-7s WRONG RESULT (rel err %g), not timed\n", L->name, op_names[op],
+                           dacc_isa_name((dacc_isa)isa), e);
+                    continue;
+                }
+                for (int threads = 1; threads <= 2; threads++) {
+                    if (thread_mode != 12 && thread_mode != threads) continue;
+                    if (threads == 2 && batch < 2) continue;
+                    call cs[2] = {c1, c1};
+                    if (threads == 2) {
+                        cs[0].nimg = batch / 2;
+                        cs[1].img0 = batch / 2;
+                        cs[1].nimg = batch - batch / 2;
+                        cs[1].dw = b.dw + nw + s->oc;
+                        cs[1].db = cs[1].dw + nw;
+                    }
+                    /* iterations per sample: about 20 ms */
+                    double t1 = time_calls(cs, threads, 1);
+                    long iters = (long)(0.02 / (t1 > 1e-7 ? t1 : 1e-7));
+                    if (iters < 1) iters = 1;
+                    time_calls(cs, threads, iters); /* warm-up */
+                    double peak = peak_per_core((dacc_isa)isa, threads, 7, 1000000L, 1);
+                    double *ts = malloc(sizeof(double) * reps);
+                    for (int r = 0; r < reps; r++) ts[r] = time_calls(cs, threads, iters) / iters;
+                    qsort(ts, reps, sizeof(double), cmp_double);
+                    double med = ts[reps / 2], best = ts[0];
+                    free(ts);
+                    double g = flops / med * 1e-9, gb = flops / best * 1e-9;
+                    if (peak > 0)
+                        printf("%-9s %-10s %-7s %2d %9.3f %9.1f %5.0f%% %9.1f %5.0f%% %8.1f\n", L->name,
+                               op_names[op], dacc_isa_name((dacc_isa)isa), threads, med * 1e3, g,
+                               100.0 * g / (peak * threads), gb, 100.0 * gb / (peak * threads), peak);
+                    else
+                        printf("%-9s %-10s %-7s %2d %9.3f %9.1f %6s %9.1f %6s %8s\n", L->name, op_names[op],
+                               dacc_isa_name((dacc_isa)isa), threads, med * 1e3, g, "-", gb, "-", "-");
+                    fflush(stdout);
+                }
+            }
+        free(b.x); free(b.w); free(b.b); free(b.dy); free(b.y); free(b.dx); free(b.dw);
+        free(ry); free(rdx); free(rdw);
+    }
+    return 0;
+}
