@@ -1,6 +1,7 @@
 /* Export/import of weights under PyTorch names (see include/dacc/interop.h). */
 #include "dacc/interop.h"
 #include "dacc/npz.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

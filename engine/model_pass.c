@@ -88,12 +88,14 @@ static void t_fwd(void *ctx, int t, int nt) {
     }
     case DACC_L_DROPOUT: {
         uint8_t *mask = aux(m, l) + lo * in_sz;
-        uint64_t keep = (uint64_t)((1.0 - l->p) * 18446744073709551616.0);
+        /* keep when a uniform 64-bit draw falls below (1-p) * 2^64 */
+        uint64_t keep = l->p <= 0 ? UINT64_MAX : (uint64_t)((1.0 - l->p) * 18446744073709551615.0);
         for (int i = 0; i < n; i++) {
             dacc_rng r;
             dacc_rng_seed(&r, p->seed, DACC_STREAM_DROPOUT, (uint64_t)p->layer_index,
                           (uint64_t)(lo + i));
-            for (size_t j = 0; j < in_sz; j++) mask[i * in_sz + j] = dacc_rng_u64(&r) < keep;
+            for (size_t j = 0; j < in_sz; j++)
+                mask[i * in_sz + j] = l->p <= 0 || dacc_rng_u64(&r) < keep;
         }
         k->dropout(n * in_sz, x, mask, 1.0f / (1.0f - l->p), y);
         break;

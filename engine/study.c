@@ -1,0 +1,640 @@
+/* The study runner (see include/dacc/study.h and docs/RUNDIR.md). */
+#include "dacc/study.h"
+#include "dacc/alignmnist.h"
+#include "dacc/checkpoint.h"
+#include "dacc/kernels.h"
+#include "dacc/rng.h"
+#include "dacc/robustness.h"
+#include "dacc/threadpool.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define INSPECT_DIGITS 48
+
+typedef struct runner {
+    const dacc_study_config *c;
+    const dacc_images *train, *test;
+    dacc_task *tasks;
+    int n_tasks;
+    int cur;               /* index into tasks */
+    double t_start, last_progress;
+    double work_total, work_done; /* in epochs; evaluation counts as one */
+    int epoch, batch, batches;
+    double ips;
+    char state[16];
+    volatile sig_atomic_t *stop;
+    int64_t inspect_idx[INSPECT_DIGITS];
+    int n_inspect;
+} runner;
+
+static double now_wall(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int mkdirs(const char *path, dacc_err *e) {
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(buf, 0755) && errno != EEXIST) return dacc_fail(e, "%s: cannot create: %s", buf, strerror(errno));
+            *p = '/';
+        }
+    if (mkdir(buf, 0755) && errno != EEXIST) return dacc_fail(e, "%s: cannot create: %s", buf, strerror(errno));
+    return 0;
+}
+
+/* A growing string for JSON documents. */
+typedef struct sbuf { char *p; size_t n; FILE *f; } sbuf;
+static FILE *sb_open(sbuf *s) { s->p = NULL; s->n = 0; return s->f = open_memstream(&s->p, &s->n); }
+static int sb_write(sbuf *s, const char *path, dacc_err *e) {
+    fclose(s->f);
+    int rc = dacc_write_file_atomic(path, s->p, s->n, e);
+    free(s->p);
+    return rc;
+}
+
+static int append_line(const char *path, const char *line, dacc_err *e) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd < 0) return dacc_fail(e, "%s: cannot open for appending: %s", path, strerror(errno));
+    size_t n = strlen(line);
+    ssize_t w = write(fd, line, n); /* one write: a reader sees whole lines */
+    int err = errno;
+    if (fsync(fd) != 0 && w == (ssize_t)n) err = errno, w = -1;
+    close(fd);
+    if (w != (ssize_t)n) return dacc_fail(e, "%s: write failed: %s", path, strerror(err));
+    return 0;
+}
+
+static void json_num(FILE *f, double v) {
+    if (isfinite(v)) fprintf(f, "%.6g", v);
+    else fputs("null", f);
+}
+
+int dacc_study_tasks(const dacc_study_config *c, dacc_task *out, int max) {
+    int n = 0;
+    for (int s = 0; s < c->n_seeds; s++)
+        for (int v = 0; v < c->n_variants; v++) {
+            if (n >= max) return n;
+            dacc_task *t = &out[n];
+            t->index = n;
+            t->variant = c->variants[v];
+            t->seed = c->seeds[s];
+            snprintf(t->id, sizeof t->id, "%02d-%s-s%llu", n, t->variant.name, (unsigned long long)t->seed);
+            n++;
+        }
+    return n;
+}
+
+static int mine(const dacc_study_config *c, int index) {
+    return c->shard_n <= 1 || index % c->shard_n == c->shard_i;
+}
+
+/* ---- progress.json ---- */
+
+static void write_progress(runner *r, int force) {
+    double t = now_wall();
+    if (!force && t - r->last_progress < 1.0) return;
+    r->last_progress = t;
+    const dacc_task *k = r->cur < r->n_tasks ? &r->tasks[r->cur] : NULL;
+    double elapsed = t - r->t_start;
+    double eta = r->work_done > 0 ? elapsed / r->work_done * (r->work_total - r->work_done) : -1;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/progress.json", r->c->out_dir);
+    sbuf s;
+    FILE *f = sb_open(&s);
+    if (!f) return;
+    fprintf(f, "{\"state\":\"%s\",\"task\":\"%s\",\"task_index\":%d,\"tasks\":%d,"
+               "\"variant\":\"%s\",\"seed\":%llu,\"epoch\":%d,\"epochs\":%d,\"batch\":%d,"
+               "\"batches\":%d,\"images_per_s\":",
+            r->state, k ? k->id : "", k ? k->index : r->n_tasks, r->n_tasks, k ? k->variant.name : "",
+            (unsigned long long)(k ? k->seed : 0), r->epoch, r->c->train.epochs, r->batch, r->batches);
+    json_num(f, r->ips);
+    fputs(",\"eta_s\":", f);
+    json_num(f, eta);
+    fprintf(f, ",\"elapsed_s\":%.1f,\"updated\":%.1f,\"pid\":%d}\n", elapsed, t, (int)getpid());
+    dacc_err e;
+    sb_write(&s, path, &e); /* progress is advisory: a failed write is not fatal */
+}
+
+/* ---- per-task files ---- */
+
+static void task_path(const runner *r, const dacc_task *t, const char *file, char *out, size_t n) {
+    snprintf(out, n, "%s/tasks/%s/%s", r->c->out_dir, t->id, file);
+}
+
+/* The settings a task's results depend on; a finished task is reused only
+ * when these match exactly. */
+static void task_key(const runner *r, const dacc_task *t, char *out, size_t n) {
+    const dacc_train_config *c = &r->c->train;
+    char sw[128];
+    dacc_variant_switches(&t->variant, sw, sizeof sw);
+    snprintf(out, n, "variant=%s;%s;seed=%llu;epochs=%d;batch=%d;lr=%g;gamma=%g;protocol=%s;"
+                     "train_limit=%lld;blocks=%d;align_train=%s;align_test=%s;threads=%d",
+             t->variant.name, sw, (unsigned long long)t->seed, c->epochs, c->batch, c->lr, c->gamma,
+             c->paper ? "paper" : "default", (long long)c->train_limit, r->c->blocks,
+             r->c->align_train ? r->c->align_train : "", r->c->align_test ? r->c->align_test : "",
+             c->threads);
+}
+
+static int write_config(runner *r, const dacc_task *t, dacc_err *e) {
+    char path[4200], key[1024], sw[128];
+    task_path(r, t, "config.json", path, sizeof path);
+    task_key(r, t, key, sizeof key);
+    dacc_variant_switches(&t->variant, sw, sizeof sw);
+    const dacc_kernels *k = dacc_kernels_get();
+    const dacc_train_config *c = &r->c->train;
+    sbuf s;
+    FILE *f = sb_open(&s);
+    if (!f) return dacc_fail(e, "out of memory");
+    fprintf(f, "{\"key\":\"%s\",\"variant\":\"%s\",\"switches\":\"%s\",\"seed\":%llu,"
+               "\"epochs\":%d,\"batch\":%d,\"lr\":%g,\"gamma\":%g,\"protocol\":\"%s\","
+               "\"train_limit\":%lld,\"threads\":%d,\"blocks\":%d,\"mnist\":\"%s\","
+               "\"align_train\":\"%s\",\"align_test\":\"%s\",\"isa\":\"%s\",\"kernels\":{",
+            key, t->variant.name, sw, (unsigned long long)t->seed, c->epochs, c->batch, c->lr,
+            c->gamma, c->paper ? "paper" : "default", (long long)c->train_limit, c->threads,
+            r->c->blocks, r->c->mnist_dir ? r->c->mnist_dir : "",
+            r->c->align_train ? r->c->align_train : "", r->c->align_test ? r->c->align_test : "",
+            dacc_isa_name(k->isa));
+    for (int i = 0; i < DACC_OP_COUNT; i++)
+        fprintf(f, "%s\"%s\":\"%s\"", i ? "," : "", dacc_op_name((dacc_op)i), k->names[i]);
+    fprintf(f, "},\"dacc_version\":\"0.1.0\"}\n");
+    return sb_write(&s, path, e);
+}
+
+/* Is the task finished with the same settings? */
+static int task_done(const runner *r, const dacc_task *t) {
+    char path[4200], key[1024], buf[8192];
+    task_path(r, t, "DONE", path, sizeof path);
+    if (access(path, F_OK)) return 0;
+    task_path(r, t, "config.json", path, sizeof path);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    task_key(r, t, key, sizeof key);
+    char want[1100];
+    snprintf(want, sizeof want, "{\"key\":\"%s\"", key);
+    return !strncmp(buf, want, strlen(want));
+}
+
+/* Keeps the metrics lines of epochs <= upto (a resumed task redoes the rest). */
+static int trim_metrics(runner *r, const dacc_task *t, int upto, dacc_err *e) {
+    const char *files[2] = {"metrics.jsonl", "metrics.csv"};
+    for (int k = 0; k < 2; k++) {
+        char path[4200];
+        task_path(r, t, files[k], path, sizeof path);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        sbuf s;
+        FILE *o = sb_open(&s);
+        char line[2048];
+        int kept = 0;
+        while (fgets(line, sizeof line, f)) {
+            if (!strchr(line, '\n')) break; /* a half-written last line */
+            int ep = 0;
+            const char *p = strstr(line, "\"epoch\":");
+            if (k == 0) ep = p ? atoi(p + 8) : 1 << 30;
+            else ep = kept == 0 ? 0 : atoi(line); /* csv: header, then epoch first */
+            if (ep <= upto) fputs(line, o);
+            kept++;
+        }
+        fclose(f);
+        if (sb_write(&s, path, e)) return -1;
+    }
+    return 0;
+}
+
+typedef struct epoch_ctx { runner *r; const dacc_task *t; dacc_model *m; dacc_train_config *cfg; } epoch_ctx;
+
+static void on_batch(void *u, int epoch, int b, int nb, double loss, double ips) {
+    (void)loss;
+    runner *r = ((epoch_ctx *)u)->r;
+    r->epoch = epoch;
+    r->batch = b;
+    r->batches = nb;
+    r->ips = ips;
+    write_progress(r, 0);
+}
+
+static int on_epoch(void *u, const dacc_epoch_stats *s, dacc_err *e) {
+    epoch_ctx *x = u;
+    runner *r = x->r;
+    char path[4200], line[1024];
+    snprintf(line, sizeof line,
+             "{\"variant\":\"%s\",\"seed\":%llu,\"epoch\":%d,\"lr\":%.8g,\"loss\":%.6g,"
+             "\"train_acc\":%.6g,\"test_acc\":%.6g,\"seconds\":%.2f}\n",
+             x->t->variant.name, (unsigned long long)x->t->seed, s->epoch, s->lr, s->loss,
+             s->train_acc, s->test_acc, s->seconds);
+    task_path(r, x->t, "metrics.jsonl", path, sizeof path);
+    if (append_line(path, line, e)) return -1;
+    task_path(r, x->t, "metrics.csv", path, sizeof path);
+    if (access(path, F_OK) && append_line(path, "epoch,lr,loss,train_acc,test_acc,seconds\n", e)) return -1;
+    snprintf(line, sizeof line, "%d,%.8g,%.6g,%.6g,%.6g,%.2f\n", s->epoch, s->lr, s->loss, s->train_acc,
+             s->test_acc, s->seconds);
+    if (append_line(path, line, e)) return -1;
+    task_path(r, x->t, "checkpoint.dacc", path, sizeof path);
+    if (dacc_checkpoint_save(path, x->m, x->cfg, s->epoch, e)) return -1;
+    r->work_done += 1;
+    if (r->c->log) {
+        fprintf(r->c->log, "[%s] %s epoch %d/%d  lr %.6f  loss %.4f  train %.2f%%  test %.2f%%  %.1f s  %.0f img/s\n",
+                x->t->id, x->t->variant.name, s->epoch, s->epochs, s->lr, s->loss, 100 * s->train_acc,
+                100 * s->test_acc, s->seconds, r->ips);
+        fflush(r->c->log);
+    }
+    write_progress(r, 1);
+    return 0;
+}
+
+static int write_predictions(const char *path, const uint8_t *pred, const uint8_t *labels,
+                             int blocks, int64_t n, dacc_err *e) {
+    size_t size = 8 + 12 + (size_t)blocks * n * 2 + 4;
+    uint8_t *b = malloc(size);
+    if (!b) return dacc_fail(e, "out of memory");
+    memcpy(b, "DACCPRED", 8);
+    uint32_t hdr[3] = {1, (uint32_t)blocks, (uint32_t)n};
+    memcpy(b + 8, hdr, 12);
+    uint8_t *p = b + 20;
+    for (int k = 0; k < blocks; k++)
+        for (int64_t i = 0; i < n; i++) {
+            *p++ = pred[(size_t)k * n + i];
+            *p++ = labels[i];
+        }
+    uint32_t crc = (uint32_t)crc32(0L, b, (uInt)(size - 4));
+    memcpy(p, &crc, 4);
+    int rc = dacc_write_file_atomic(path, b, size, e);
+    free(b);
+    return rc;
+}
+
+static void json_protocol(FILE *f, const char *name, const dacc_robustness *r) {
+    fprintf(f, "\"%s\":{\"clean\":", name);
+    json_num(f, r->acc[0]);
+    if (r->blocks > 0) {
+        fputs(",\"y\":[", f);
+        for (int b = 1; b <= r->blocks; b++) {
+            if (b > 1) fputc(',', f);
+            json_num(f, r->acc[b]);
+        }
+        fputs("],\"xhat\":", f);
+        json_num(f, r->xhat);
+        fputs(",\"delta\":", f);
+        json_num(f, r->delta);
+    }
+    fprintf(f, ",\"n\":%lld,\"per_class\":{\"clean\":[", (long long)r->n);
+    for (int c = 0; c < DACC_CLASSES; c++) fprintf(f, "%s%.6g", c ? "," : "", r->class_clean[c]);
+    fputs("]", f);
+    if (r->blocks > 0) {
+        fputs(",\"xhat\":[", f);
+        for (int c = 0; c < DACC_CLASSES; c++) fprintf(f, "%s%.6g", c ? "," : "", r->class_xhat[c]);
+        fputs("]", f);
+    }
+    fputs("}}", f);
+}
+
+/* ---- inspector digits ---- */
+
+/* Digits for the inspector: half with the largest mean deformation (pixel
+ * distance of their transformations to the clean image: the hard ones),
+ * half random; chosen from the data alone so every shard agrees. */
+static void choose_inspect(runner *r, const uint8_t *blocks_px, int nb, int64_t n) {
+    int half = INSPECT_DIGITS / 2;
+    double best[INSPECT_DIGITS / 2];
+    int64_t idx[INSPECT_DIGITS / 2];
+    int have = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double d = 0;
+        for (int b = 1; b <= nb; b++)
+            for (int p = 0; p < 784; p++) {
+                double v = (double)blocks_px[((size_t)b * n + i) * 784 + p] - blocks_px[(size_t)i * 784 + p];
+                d += v * v;
+            }
+        if (have < half) {
+            best[have] = d;
+            idx[have++] = i;
+            continue;
+        }
+        int lo = 0;
+        for (int k = 1; k < half; k++)
+            if (best[k] < best[lo]) lo = k;
+        if (d > best[lo]) best[lo] = d, idx[lo] = i;
+    }
+    r->n_inspect = 0;
+    for (int k = 0; k < have; k++) r->inspect_idx[r->n_inspect++] = idx[k];
+    dacc_rng g;
+    dacc_rng_seed(&g, 12345, DACC_STREAM_INSPECT, 0, 0);
+    while (r->n_inspect < INSPECT_DIGITS && r->n_inspect < n) {
+        int64_t i = dacc_rng_below(&g, (uint32_t)n);
+        int dup = 0;
+        for (int k = 0; k < r->n_inspect; k++) dup |= r->inspect_idx[k] == i;
+        if (!dup) r->inspect_idx[r->n_inspect++] = i;
+    }
+}
+
+/* Images of the inspector digits, all blocks: [digit][block][784]. */
+static uint8_t *inspect_images(runner *r, int *nb_out, uint8_t *labels, dacc_err *e) {
+    const dacc_images *test = r->test;
+    int nb = 0;
+    uint8_t *all = NULL;
+    if (r->c->align_test) {
+        dacc_alignmnist *a;
+        if (dacc_alignmnist_open(r->c->align_test, test, &a, e)) return NULL;
+        nb = dacc_alignmnist_blocks(a) - 1;
+        if (nb > r->c->blocks) nb = r->c->blocks;
+        all = malloc((size_t)(nb + 1) * test->n * 784);
+        uint8_t *lb = malloc((size_t)test->n);
+        int bad = !all || !lb;
+        for (int b = 0; b <= nb && !bad; b++)
+            bad = dacc_alignmnist_read(a, b, 0, test->n, all + (size_t)b * test->n * 784, lb, e);
+        free(lb);
+        dacc_alignmnist_close(a);
+        if (bad) {
+            free(all);
+            return NULL;
+        }
+    } else {
+        all = malloc((size_t)test->n * 784);
+        if (!all) return NULL;
+        memcpy(all, test->pixels, (size_t)test->n * 784);
+    }
+    choose_inspect(r, all, nb, test->n);
+    uint8_t *out = malloc((size_t)r->n_inspect * (nb + 1) * 784);
+    for (int k = 0; out && k < r->n_inspect; k++) {
+        labels[k] = test->labels[r->inspect_idx[k]];
+        for (int b = 0; b <= nb; b++)
+            memcpy(out + ((size_t)k * (nb + 1) + b) * 784, all + ((size_t)b * test->n + r->inspect_idx[k]) * 784, 784);
+    }
+    free(all);
+    *nb_out = nb;
+    return out;
+}
+
+/* inspect.txt of a task: "block digit pred conf" per line. */
+static int write_task_inspect(runner *r, const dacc_task *t, dacc_model *m, const uint8_t *imgs,
+                              int nb, dacc_err *e) {
+    int count = r->n_inspect * (nb + 1);
+    uint8_t *pred = malloc((size_t)count);
+    float *conf = malloc(sizeof(float) * count);
+    uint8_t *batch = malloc((size_t)count * 784);
+    if (!pred || !conf || !batch) {
+        free(pred); free(conf); free(batch);
+        return dacc_fail(e, "out of memory");
+    }
+    memcpy(batch, imgs, (size_t)count * 784);
+    dacc_evaluate(m, batch, NULL, count, pred, conf);
+    char path[4200];
+    task_path(r, t, "inspect.txt", path, sizeof path);
+    sbuf s;
+    FILE *f = sb_open(&s);
+    for (int k = 0; k < r->n_inspect; k++)
+        for (int b = 0; b <= nb; b++)
+            fprintf(f, "%d %d %d %.4f\n", k, b, pred[k * (nb + 1) + b], conf[k * (nb + 1) + b]);
+    free(pred); free(conf); free(batch);
+    return sb_write(&s, path, e);
+}
+
+/* inspect.json from every task folder that has an inspect.txt (also other
+ * shards'), the lowest seed per variant. */
+static int write_inspect_json(runner *r, const uint8_t *imgs, const uint8_t *labels, int nb, dacc_err *e) {
+    char path[4200];
+    sbuf s;
+    FILE *f = sb_open(&s);
+    fprintf(f, "{\"rows\":28,\"cols\":28,\"blocks\":%d,\"digits\":[", nb + 1);
+    /* preds[task][digit][block] */
+    int per = r->n_inspect * (nb + 1);
+    int *pv = malloc(sizeof(int) * per * r->n_tasks);
+    float *cv = malloc(sizeof(float) * per * r->n_tasks);
+    char *have = calloc((size_t)r->n_tasks, 1);
+    for (int t = 0; pv && cv && have && t < r->n_tasks; t++) {
+        task_path(r, &r->tasks[t], "inspect.txt", path, sizeof path);
+        FILE *in = fopen(path, "r");
+        if (!in) continue;
+        int k, b, p, got = 0;
+        float c;
+        while (fscanf(in, "%d %d %d %f", &k, &b, &p, &c) == 4)
+            if (k >= 0 && k < r->n_inspect && b >= 0 && b <= nb) {
+                pv[t * per + k * (nb + 1) + b] = p;
+                cv[t * per + k * (nb + 1) + b] = c;
+                got++;
+            }
+        fclose(in);
+        have[t] = got == per;
+    }
+    for (int k = 0; k < r->n_inspect; k++) {
+        fprintf(f, "%s{\"index\":%lld,\"label\":%d,\"split\":\"test\",\"images\":[", k ? "," : "",
+                (long long)r->inspect_idx[k], labels[k]);
+        for (int b = 0; b <= nb; b++) {
+            fputs(b ? ",\"" : "\"", f);
+            const uint8_t *im = imgs + ((size_t)k * (nb + 1) + b) * 784;
+            for (int p = 0; p < 784; p++) fprintf(f, "%02x", im[p]);
+            fputc('"', f);
+        }
+        fputs("],\"pred\":{", f);
+        int first = 1;
+        for (int t = 0; have && t < r->n_tasks; t++) {
+            if (!have[t]) continue;
+            int dup = 0; /* lowest seed per variant: tasks are seed-major */
+            for (int u = 0; u < t; u++) dup |= have[u] && !strcmp(r->tasks[u].variant.name, r->tasks[t].variant.name);
+            if (dup) continue;
+            fprintf(f, "%s\"%s\":[", first ? "" : ",", r->tasks[t].variant.name);
+            first = 0;
+            for (int b = 0; b <= nb; b++)
+                fprintf(f, "%s[%d,%.4f]", b ? "," : "", pv[t * per + k * (nb + 1) + b], cv[t * per + k * (nb + 1) + b]);
+            fputc(']', f);
+        }
+        fputs("}}", f);
+    }
+    fputs("]}\n", f);
+    free(pv); free(cv); free(have);
+    snprintf(path, sizeof path, "%s/inspect.json", r->c->out_dir);
+    return sb_write(&s, path, e);
+}
+
+static int write_study_json(runner *r, dacc_err *e) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/study.json", r->c->out_dir);
+    const dacc_kernels *k = dacc_kernels_get();
+    const dacc_train_config *c = &r->c->train;
+    sbuf s;
+    FILE *f = sb_open(&s);
+    fprintf(f, "{\"format\":\"dacc-run\",\"version\":1,\"dacc_version\":\"0.1.0\",\"isa\":\"%s\",\"kernels\":{",
+            dacc_isa_name(k->isa));
+    for (int i = 0; i < DACC_OP_COUNT; i++)
+        fprintf(f, "%s\"%s\":\"%s\"", i ? "," : "", dacc_op_name((dacc_op)i), k->names[i]);
+    fprintf(f, "},\"cpu\":\"%s\",\"threads\":%d,\"epochs\":%d,\"batch\":%d,\"protocol\":\"%s\",\"variants\":[",
+            dacc_cpu_description(), c->threads, c->epochs, c->batch, c->paper ? "paper" : "default");
+    for (int v = 0; v < r->c->n_variants; v++) fprintf(f, "%s\"%s\"", v ? "," : "", r->c->variants[v].name);
+    fputs("],\"seeds\":[", f);
+    for (int v = 0; v < r->c->n_seeds; v++) fprintf(f, "%s%llu", v ? "," : "", (unsigned long long)r->c->seeds[v]);
+    fprintf(f, "],\"blocks\":%d,\"alignmnist\":%s,\"tasks\":[", r->c->blocks, r->c->align_test ? "true" : "false");
+    for (int t = 0; t < r->n_tasks; t++)
+        fprintf(f, "%s{\"id\":\"%s\",\"variant\":\"%s\",\"seed\":%llu}", t ? "," : "", r->tasks[t].id,
+                r->tasks[t].variant.name, (unsigned long long)r->tasks[t].seed);
+    fputs("]}\n", f);
+    return sb_write(&s, path, e);
+}
+
+/* ---- one task ---- */
+
+static int run_task(runner *r, const dacc_task *t, const uint8_t *insp, int insp_nb, dacc_err *e) {
+    char path[4200];
+    task_path(r, t, "", path, sizeof path);
+    if (mkdirs(path, e)) return -1;
+    dacc_train_config cfg = r->c->train;
+    cfg.variant = t->variant;
+    cfg.seed = t->seed;
+    dacc_model m;
+    if (dacc_model_init(&m, &cfg.variant, cfg.batch, cfg.threads, cfg.seed, e)) return -1;
+    int start = 0, rc = 0;
+    char key_ok = 0;
+    {
+        /* resume from the checkpoint when the settings are the same */
+        char cfgpath[4200], buf[8192], key[1024], want[1100];
+        task_path(r, t, "config.json", cfgpath, sizeof cfgpath);
+        FILE *f = fopen(cfgpath, "r");
+        if (f) {
+            size_t n = fread(buf, 1, sizeof buf - 1, f);
+            fclose(f);
+            buf[n] = 0;
+            task_key(r, t, key, sizeof key);
+            snprintf(want, sizeof want, "{\"key\":\"%s\"", key);
+            key_ok = !strncmp(buf, want, strlen(want));
+        }
+        task_path(r, t, "checkpoint.dacc", path, sizeof path);
+        dacc_checkpoint ck;
+        dacc_err ce;
+        if (key_ok && access(path, F_OK) == 0) {
+            if (dacc_checkpoint_read(path, &ck, &ce) == 0 && dacc_checkpoint_apply(&ck, &m, 1, path, &ce) == 0) {
+                start = ck.epochs_done;
+                if (r->c->log) fprintf(r->c->log, "[%s] resuming after epoch %d\n", t->id, start);
+            } else if (r->c->log) {
+                fprintf(r->c->log, "[%s] checkpoint unusable (%s): starting over\n", t->id, ce.msg);
+            }
+            if (start == 0) dacc_model_init_params(&m, cfg.seed);
+            dacc_checkpoint_free(&ck);
+        }
+    }
+    if (rc == 0) rc = trim_metrics(r, t, start, e);
+    if (rc == 0) rc = write_config(r, t, e);
+    r->work_done += start;
+    if (rc == 0 && start < cfg.epochs) {
+        snprintf(r->state, sizeof r->state, "training");
+        write_progress(r, 1);
+        epoch_ctx x = {r, t, &m, &cfg};
+        dacc_train_hooks hooks = {&x, on_batch, on_epoch, r->stop};
+        int done = start;
+        rc = dacc_train_run(&m, &cfg, r->train, r->test, start, &hooks, &done, e);
+    }
+    if (rc == 0) {
+        snprintf(r->state, sizeof r->state, "evaluating");
+        write_progress(r, 1);
+        int nb = r->c->blocks;
+        dacc_robustness held, paper;
+        int64_t nt = r->test->n, ntr = r->train->n;
+        uint8_t *ph = malloc((size_t)(nb + 1) * nt), *pp = malloc((size_t)(nb + 1) * ntr);
+        if (!ph || !pp) rc = dacc_fail(e, "out of memory");
+        if (rc == 0) {
+            if (r->c->align_test) rc = dacc_eval_alignmnist(&m, r->c->align_test, r->test, nb, &held, ph, NULL, e);
+            else dacc_eval_clean(&m, r->test, &held, ph, NULL);
+        }
+        if (rc == 0) {
+            if (r->c->align_train) rc = dacc_eval_alignmnist(&m, r->c->align_train, r->train, nb, &paper, pp, NULL, e);
+            else dacc_eval_clean(&m, r->train, &paper, pp, NULL);
+        }
+        if (rc == 0) {
+            task_path(r, t, "predictions.bin", path, sizeof path);
+            rc = write_predictions(path, ph, r->test->labels, held.blocks + 1, nt, e);
+        }
+        if (rc == 0) {
+            task_path(r, t, "predictions-paper.bin", path, sizeof path);
+            rc = write_predictions(path, pp, r->train->labels, paper.blocks + 1, ntr, e);
+        }
+        free(ph);
+        free(pp);
+        if (rc == 0) {
+            sbuf s;
+            FILE *f = sb_open(&s);
+            fprintf(f, "{\"variant\":\"%s\",\"seed\":%llu,", t->variant.name, (unsigned long long)t->seed);
+            json_protocol(f, "paper", &paper);
+            fputc(',', f);
+            json_protocol(f, "heldout", &held);
+            fputs("}\n", f);
+            task_path(r, t, "results.json", path, sizeof path);
+            rc = sb_write(&s, path, e);
+            if (r->c->log && rc == 0) {
+                fprintf(r->c->log, "[%s] %s: held-out clean %.2f%%", t->id, t->variant.name, 100 * held.acc[0]);
+                if (held.blocks) fprintf(r->c->log, "  x^ %.2f%%  delta %+.2f", 100 * held.xhat, 100 * held.delta);
+                fprintf(r->c->log, " | paper clean %.2f%%", 100 * paper.acc[0]);
+                if (paper.blocks) fprintf(r->c->log, "  x^ %.2f%%  delta %+.2f", 100 * paper.xhat, 100 * paper.delta);
+                fputc('\n', r->c->log);
+                fflush(r->c->log);
+            }
+        }
+        if (rc == 0 && insp) rc = write_task_inspect(r, t, &m, insp, insp_nb, e);
+        if (rc == 0) {
+            task_path(r, t, "DONE", path, sizeof path);
+            rc = dacc_write_file_atomic(path, "", 0, e);
+        }
+        r->work_done += 1;
+    }
+    dacc_model_free(&m);
+    return rc;
+}
+
+int dacc_study_run(const dacc_study_config *c, const dacc_images *train, const dacc_images *test,
+                   volatile sig_atomic_t *stop, dacc_err *e) {
+    runner r;
+    memset(&r, 0, sizeof r);
+    r.c = c;
+    r.train = train;
+    r.test = test;
+    r.stop = stop;
+    r.tasks = calloc(DACC_MAX_VARIANTS * DACC_MAX_SEEDS, sizeof *r.tasks);
+    if (!r.tasks) return dacc_fail(e, "out of memory");
+    r.n_tasks = dacc_study_tasks(c, r.tasks, DACC_MAX_VARIANTS * DACC_MAX_SEEDS);
+    r.t_start = now_wall();
+    snprintf(r.state, sizeof r.state, "starting");
+    int rc = mkdirs(c->out_dir, e);
+    char tdir[4200];
+    snprintf(tdir, sizeof tdir, "%s/tasks", c->out_dir);
+    if (rc == 0) rc = mkdirs(tdir, e);
+    if (rc == 0) rc = write_study_json(&r, e);
+    for (int t = 0; t < r.n_tasks; t++)
+        if (mine(c, t) && !task_done(&r, &r.tasks[t])) r.work_total += c->train.epochs + 1;
+    write_progress(&r, 1);
+    uint8_t labels[INSPECT_DIGITS];
+    int nb = 0;
+    uint8_t *insp = rc == 0 ? inspect_images(&r, &nb, labels, e) : NULL;
+    if (rc == 0 && !insp) rc = -1;
+    for (int t = 0; t < r.n_tasks && rc == 0; t++) {
+        if (!mine(c, t)) continue;
+        r.cur = t;
+        const dacc_task *k = &r.tasks[t];
+        if (task_done(&r, k)) {
+            if (c->log) fprintf(c->log, "[%s] already done\n", k->id);
+            continue;
+        }
+        rc = run_task(&r, k, insp, nb, e);
+        if (rc == 0) rc = write_inspect_json(&r, insp, labels, nb, e);
+        if (rc == 0 && stop && *stop) rc = 1;
+    }
+    if (rc == 0 && insp) rc = write_inspect_json(&r, insp, labels, nb, e);
+    r.cur = r.n_tasks;
+    snprintf(r.state, sizeof r.state, "%s", rc == 0 ? "done" : rc > 0 ? "interrupted" : "failed");
+    write_progress(&r, 1);
+    free(insp);
+    free(r.tasks);
+    return rc;
+}
