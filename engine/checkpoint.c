@@ -257,9 +257,29 @@ static int take(const dacc_checkpoint *c, const char *name, const dacc_tensor_re
     return 0;
 }
 
+/* Does the model have a place for this checkpoint tensor? */
+static int model_has(const dacc_model *m, const char *ck_name) {
+    char base[64];
+    snprintf(base, sizeof base, "%s", ck_name);
+    char *hash = strchr(base, '#');
+    if (hash) *hash = 0;
+    if (dacc_model_find_tensor(m, base)) return 1;
+    const char *dot = strrchr(base, '.');
+    if (!hash && dot && !strcmp(dot, ".num_batches_tracked"))
+        for (int i = 0; i < m->n_layers; i++)
+            if (m->layers[i].kind == DACC_L_BN && !strncmp(base, m->layers[i].name, (size_t)(dot - base)) &&
+                m->layers[i].name[dot - base] == 0)
+                return 1;
+    return 0;
+}
+
 int dacc_checkpoint_apply(const dacc_checkpoint *c, dacc_model *m, int with_optimizer,
                           const char *path, dacc_err *e) {
     char name[80];
+    for (int i = 0; i < c->n_tensors; i++)
+        if (!model_has(m, c->tensors[i].name))
+            return dacc_fail(e, "%s: tensor %s does not belong to variant %s (checkpoint of variant %s)",
+                             path, c->tensors[i].name, m->variant.name, c->cfg.variant.name);
     for (int i = 0; i < m->n_tensors; i++) {
         const dacc_tensor_ref *t = &m->tensors[i];
         if (take(c, t->name, t, dacc_model_tensor_data(m, t), path, e)) return -1;
