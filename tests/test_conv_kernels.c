@@ -240,6 +240,21 @@ int main(void) {
                                        net[i][3], net[i][4], net[i][5]);
         test_shape(&ks, &s);
     }
+    /* Stride-1 shapes where the output covers most of the input: backward-
+     * data takes its gather path here (a flipped forward convolution over
+     * padded dy), including "same" padding and padding >= the kernel. */
+    static const int gather[][7] = {
+        /* ih, ic, oc, k, stride, pad, n */
+        {16, 33, 17, 3, 1, 1, 2}, {20, 17, 33, 3, 1, 0, 3}, {14, 32, 32, 5, 1, 2, 2},
+        {9, 16, 5, 1, 1, 1, 2},   {12, 64, 3, 2, 1, 1, 1},  {18, 5, 64, 3, 1, 2, 2},
+        {26, 32, 32, 3, 1, 0, 3}, {11, 48, 48, 4, 1, 3, 1},
+    };
+    for (size_t i = 0; i < sizeof gather / sizeof gather[0]; i++) {
+        dacc_conv_shape s = make_shape(gather[i][6], gather[i][0], gather[i][0] + 1, gather[i][1],
+                                       gather[i][2], gather[i][3], gather[i][4], gather[i][5]);
+        s.ow = (s.iw + 2 * s.pad - s.kw) / s.stride + 1;
+        test_shape(&ks, &s);
+    }
     /* Odd channel counts against every kernel size, stride and padding. */
     static const int chans[] = {1, 3, 5, 17, 33};
     for (int a = 0; a < 5; a++)

@@ -7,6 +7,8 @@
  * dx pixels its taps hit (taps outside the image go to a dummy row); else a
  * chunk of pixels is written to a dcol buffer that is then added into dx. A
  * 1x1, stride-1, unpadded convolution (the linear layer) just stores dx.
+ * For stride 1 a gather form (the forward engine over padded dy) is used
+ * instead when it is cheaper (bwd_data_use_gather).
  * Define CONV_BWD_DATA_NAME. */
 #include "f32-conv-fwd/f32-conv-igemm.h"
 #include "dacc/kernels.h"
@@ -21,9 +23,156 @@ static void add_row(float *dst, const float *src, int n) {
     if (i < n) v_storen(dst + i, v_add(v_loadn(dst + i, n - i), v_loadn(src + i, n - i)), n - i);
 }
 
-/* dx += dy x wt, tap by tap, straight into dx (ic a multiple of VL). Pixels
- * go in chunks of about 256 so that their dy rows stay in cache across taps. */
+/* dx += dy x wt straight into dx (ic a multiple of VL): for each tile of MR
+ * output pixels, every tap and column block adds its products into the dx
+ * pixels the tap hits. The tile's dy rows stay in L1 across the taps and the
+ * pointer set-up is paid once per tile; taps that fall outside the image go
+ * to a dummy row (checked only when some window can leave the image). */
 static void bwd_data_accumulate(const dacc_conv_shape *s, const float *dy, const float *wt,
+                                size_t Np, float *dx) {
+    const int IC = s->ic, OC = s->oc, KH = s->kh, KW = s->kw, st = s->stride;
+    const size_t P = (size_t)s->n * s->oh * s->ow;
+    const int icv = IC / VL;
+    const int inside = s->pad == 0 && (s->oh - 1) * st + KH <= s->ih &&
+                       (s->ow - 1) * st + KW <= s->iw;
+    const int NR0 = igemm_block_nr(icv), MR = igemm_mr[NR0];
+    float dummy[IGEMM_NR_MAX * VL] __attribute__((aligned(64)));
+    memset(dummy, 0, sizeof dummy);
+    const float *a[IGEMM_MR_MAX];
+    float *base[IGEMM_MR_MAX], *c[IGEMM_MR_MAX];
+    int ih0[IGEMM_MR_MAX], iw0[IGEMM_MR_MAX];
+    int img = 0, oh = 0, ow = 0;
+    for (size_t p0 = 0; p0 < P; p0 += MR) {
+        int m = 0;
+        for (; m < MR && p0 + m < P; m++) {
+            a[m] = dy + (p0 + m) * OC;
+            ih0[m] = oh * st - s->pad;
+            iw0[m] = ow * st - s->pad;
+            /* dx at the window's corner; may point outside dx when padded, it
+             * is only dereferenced after the bounds check below */
+            base[m] = dx + (size_t)img * s->ih * s->iw * IC;
+            if (++ow == s->ow) {
+                ow = 0;
+                if (++oh == s->oh) oh = 0, img++;
+            }
+        }
+        const int mv = m;
+        for (; m < MR; m++) a[m] = a[mv - 1];
+        for (int kh = 0; kh < KH; kh++)
+            for (int kw = 0; kw < KW; kw++) {
+                for (m = 0; m < MR; m++) {
+                    const int ih = ih0[m < mv ? m : 0] + kh, iw = iw0[m < mv ? m : 0] + kw;
+                    c[m] = m < mv && (inside || (ih >= 0 && ih < s->ih && iw >= 0 && iw < s->iw))
+                               ? base[m] + ((size_t)ih * s->iw + iw) * IC
+                               : dummy;
+                }
+                int any = 0;
+                for (m = 0; m < MR; m++) any |= c[m] != dummy;
+                if (!any) continue; /* the tap misses the image for the whole tile */
+                const size_t tap = (size_t)kh * KW + kw;
+                for (int v0 = 0; v0 < icv;) {
+                    const int NR = igemm_block_nr(icv - v0);
+                    igemm_args g = {1, 0, (size_t)OC, wt + tap * IC + (size_t)v0 * VL, Np,
+                                    NULL, VL, 1};
+                    float *cb[IGEMM_MR_MAX];
+                    for (m = 0; m < MR; m++) cb[m] = c[m] == dummy ? dummy : c[m] + (size_t)v0 * VL;
+                    if (NR == NR0)
+                        igemm_fns[NR](a, cb, &g);
+                    else { /* a narrower last block has a different tile height */
+                        const int MR2 = igemm_mr[NR];
+                        for (int q = 0; q < MR; q += MR2) {
+                            const float *a2[IGEMM_MR_MAX];
+                            float *c2[IGEMM_MR_MAX];
+                            for (int t = 0; t < MR2; t++) {
+                                const int src = q + t < MR ? q + t : MR - 1;
+                                a2[t] = a[src];
+                                c2[t] = q + t < MR ? cb[src] : dummy;
+                            }
+                            igemm_fns[NR](a2, c2, &g);
+                        }
+                    }
+                    v0 += NR;
+                }
+            }
+    }
+}
+
+/* Stride 1 in gather form: dx is the forward convolution of dy, zero-padded
+ * by kh-1-pad rows and kw-1-pad columns, with the kernel flipped and ic/oc
+ * swapped: wf[a][b][oc][ic] = w[kh-1-a][kw-1-b][ic][oc]. It runs on the
+ * forward engine (long reductions of kw*oc, plain stores) but computes the
+ * padded border too; see bwd_data_use_gather. Returns 0, or -1 without
+ * touching dx if scratch cannot be had. */
+static int bwd_data_gather(const dacc_conv_shape *s, const float *dy, const float *w, float *dx) {
+    const int IC = s->ic, OC = s->oc, KH = s->kh, KW = s->kw;
+    const size_t ICp = round_up((size_t)IC, VL), taps = (size_t)KH * KW;
+    const int sh = s->ih + KH - 1, sw = s->iw + KW - 1;
+    const int offh = KH - 1 - s->pad, offw = KW - 1 - s->pad; /* dyp(r,c) = dy(r-offh, c-offw) */
+    const size_t img_floats = (size_t)sh * sw * OC;
+    int group = (int)(65536 / img_floats);
+    if (group < 1) group = 1;
+    if (group > s->n) group = s->n;
+    float *wf = conv_alloc(taps * OC * ICp + (size_t)group * img_floats);
+    if (!wf) return -1;
+    float *dyp = wf + taps * OC * ICp;
+    for (int a = 0; a < KH; a++)
+        for (int b = 0; b < KW; b++) {
+            const float *src = w + ((size_t)(KH - 1 - a) * KW + (KW - 1 - b)) * IC * OC;
+            float *dst = wf + ((size_t)a * KW + b) * OC * ICp;
+            for (int o = 0; o < OC; o++) memset(dst + (size_t)o * ICp + IC, 0, sizeof(float) * (ICp - IC));
+            for (int i0 = 0; i0 < IC; i0 += 16) /* blocked transpose, see below */
+                for (int o0 = 0; o0 < OC; o0 += 16) {
+                    const int i1 = i0 + 16 < IC ? i0 + 16 : IC, o1 = o0 + 16 < OC ? o0 + 16 : OC;
+                    for (int o = o0; o < o1; o++)
+                        for (int i = i0; i < i1; i++) dst[(size_t)o * ICp + i] = src[(size_t)i * OC + o];
+                }
+        }
+    for (int i0 = 0; i0 < s->n; i0 += group) {
+        const int cnt = s->n - i0 < group ? s->n - i0 : group;
+        for (int i = 0; i < cnt; i++)
+            for (int r = 0; r < sh; r++) {
+                float *dst = dyp + ((size_t)i * sh + r) * sw * OC;
+                const int oh = r - offh;
+                if (oh < 0 || oh >= s->oh) {
+                    memset(dst, 0, sizeof(float) * sw * OC);
+                    continue;
+                }
+                int c0 = offw < 0 ? 0 : offw > sw ? sw : offw;
+                int c1 = offw + s->ow < sw ? offw + s->ow : sw;
+                if (c1 < c0) c1 = c0;
+                memset(dst, 0, sizeof(float) * c0 * OC);
+                memcpy(dst + (size_t)c0 * OC,
+                       dy + (((size_t)(i0 + i) * s->oh + oh) * s->ow + (c0 - offw)) * OC,
+                       sizeof(float) * (c1 - c0) * OC);
+                memset(dst + (size_t)c1 * OC, 0, sizeof(float) * (sw - c1) * OC);
+            }
+        igemm_pixels px = {dyp, img_floats, cnt, s->ih, s->iw, sw, 1, OC,
+                           dx + (size_t)i0 * s->ih * s->iw * IC, (size_t)IC};
+        igemm_run(&px, KH, (size_t)KW * OC, wf, ICp, IC, NULL, 0);
+    }
+    free(wf);
+    return 0;
+}
+
+/* Gather (stride 1) computes n*ih*iw output pixels at the forward engine's
+ * ~90% of peak; scatter computes n*oh*ow but its reduction is only oc long,
+ * which costs about 20 MAC-steps of set-up and accumulator traffic per
+ * tile. conv32_2 (26x26 from 24x24, oc 32) gathers; conv64_1/conv64_2
+ * (12x12 from 10x10, 10x10 from 8x8) scatter. */
+static int bwd_data_use_gather(const dacc_conv_shape *s) {
+    if (s->stride != 1) return 0;
+    const double lanes = (double)s->ic / (double)round_up((size_t)s->ic, VL);
+    const double gather = (double)s->ih * s->iw / (0.92 * lanes);
+    const double scatter = (double)s->oh * s->ow * (s->oc + 20.0) / s->oc /
+                           (s->ic % VL == 0 ? 1.0 : 0.5);
+    return gather < scatter;
+}
+
+/* The same, tap by tap, for windows that can leave the image (padding): each
+ * tile holds only pixels whose tap hits the image, so padded taps cost
+ * nothing. Pixels go in chunks of about 256 so that their dy rows stay in
+ * cache across taps. */
+static void bwd_data_accumulate_taps(const dacc_conv_shape *s, const float *dy, const float *wt,
                                 size_t Np, float *dx) {
     const int IC = s->ic, OC = s->oc, KH = s->kh, KW = s->kw, st = s->stride;
     const size_t P = (size_t)s->n * s->oh * s->ow;
@@ -84,6 +233,7 @@ void CONV_BWD_DATA_NAME(const dacc_conv_shape *s, const float *dy, const float *
     const size_t taps = (size_t)KH * KW, N = taps * IC, Np = round_up(N, VL);
     const int direct = KH == 1 && KW == 1 && st == 1 && s->pad == 0 && s->oh == s->ih &&
                        s->ow == s->iw;
+    if (!direct && bwd_data_use_gather(s) && bwd_data_gather(s, dy, w, dx) == 0) return;
     /* pixels per chunk: dcol about 32 KB (L1), a multiple of every tile height */
     size_t chunk = 8192 / Np;
     chunk = chunk < 24 ? 24 : round_up(chunk, 24);
@@ -112,7 +262,10 @@ void CONV_BWD_DATA_NAME(const dacc_conv_shape *s, const float *dy, const float *
     }
     memset(dx, 0, sizeof(float) * nx);
     if (IC % VL == 0) {
-        bwd_data_accumulate(s, dy, wt, Np, dx);
+        if (s->pad == 0 && (s->oh - 1) * st + KH <= s->ih && (s->ow - 1) * st + KW <= s->iw)
+            bwd_data_accumulate(s, dy, wt, Np, dx);
+        else
+            bwd_data_accumulate_taps(s, dy, wt, Np, dx);
         free(wt);
         return;
     }
