@@ -1,17 +1,34 @@
-/* Average pooling forward/backward, channels in 16 lanes (masked tail).
- * Forward sums the window in the reference's order then scales once, as
- * the reference does; backward spreads dy/divisor over the window. */
+/* Average pooling forward/backward, channels in 16 lanes (masked tail), up
+ * to four channel vectors per pass. Forward sums the window in the
+ * reference's order then scales once. Backward gathers instead of
+ * scattering: each input pixel sums dy/divisor over the outputs whose
+ * window covers it (in output order, as the reference adds them), one store
+ * per input and no zeroing pass. */
 #include "f32-avgpool-common.h"
 #include <immintrin.h>
-#include <string.h>
+#include <stdlib.h>
 
 static inline __mmask16 lanes(int left) {
     return left >= 16 ? (__mmask16)0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1u);
 }
 
+static inline __attribute__((always_inline)) void
+fwd_block(const float *xn, int iw_, int C, int c0, int nb, const __mmask16 *m, int h0, int w0,
+          int kh0, int kh1, int kw0, int kw1, __m512 inv, float *yp) {
+    __m512 acc[4];
+    for (int b = 0; b < nb; b++) acc[b] = _mm512_setzero_ps();
+    for (int kh = kh0; kh < kh1; kh++)
+        for (int kw = kw0; kw < kw1; kw++) {
+            const float *xp = xn + ((size_t)(h0 + kh) * iw_ + w0 + kw) * C + c0;
+            for (int b = 0; b < nb; b++) acc[b] = _mm512_add_ps(acc[b], _mm512_maskz_loadu_ps(m[b], xp + 16 * b));
+        }
+    for (int b = 0; b < nb; b++) _mm512_mask_storeu_ps(yp + c0 + 16 * b, m[b], _mm512_mul_ps(acc[b], inv));
+}
+
 void dacc_f32_avgpool_fwd__avx512(const dacc_pool_shape *s, const float *x, float *y) {
     const int C = s->c;
-    for (int n = 0; n < s->n; n++)
+    for (int n = 0; n < s->n; n++) {
+        const float *xn = x + (size_t)n * s->ih * s->iw * C;
         for (int oh = 0; oh < s->oh; oh++)
             for (int ow = 0; ow < s->ow; ow++) {
                 float *yp = y + (((size_t)n * s->oh + oh) * s->ow + ow) * C;
@@ -21,51 +38,49 @@ void dacc_f32_avgpool_fwd__avx512(const dacc_pool_shape *s, const float *x, floa
                 int kh1 = s->ih - h0 < s->k ? s->ih - h0 : s->k;
                 int kw1 = s->iw - w0 < s->k ? s->iw - w0 : s->k;
                 for (int c0 = 0; c0 < C; c0 += 64) {
-                    __mmask16 m[4];
-                    __m512 acc[4];
-                    for (int b = 0; b < 4; b++) {
-                        m[b] = lanes(C - c0 - 16 * b);
-                        acc[b] = _mm512_setzero_ps();
-                    }
-                    for (int kh = kh0; kh < kh1; kh++)
-                        for (int kw = kw0; kw < kw1; kw++) {
-                            const float *xp =
-                                x + (((size_t)n * s->ih + h0 + kh) * s->iw + w0 + kw) * C + c0;
-                            for (int b = 0; b < 4; b++)
-                                acc[b] = _mm512_add_ps(acc[b], _mm512_maskz_loadu_ps(m[b], xp + 16 * b));
-                        }
-                    for (int b = 0; b < 4; b++)
-                        _mm512_mask_storeu_ps(yp + c0 + 16 * b, m[b], _mm512_mul_ps(acc[b], inv));
+                    int left = C - c0;
+                    __mmask16 m[4] = {lanes(left), lanes(left - 16), lanes(left - 32), lanes(left - 48)};
+                    if (left > 32)
+                        fwd_block(xn, s->iw, C, c0, 4, m, h0, w0, kh0, kh1, kw0, kw1, inv, yp);
+                    else if (left > 16)
+                        fwd_block(xn, s->iw, C, c0, 2, m, h0, w0, kh0, kh1, kw0, kw1, inv, yp);
+                    else
+                        fwd_block(xn, s->iw, C, c0, 1, m, h0, w0, kh0, kh1, kw0, kw1, inv, yp);
                 }
             }
+    }
 }
 
 void dacc_f32_avgpool_bwd__avx512(const dacc_pool_shape *s, const float *dy, float *dx) {
-    const int C = s->c;
-    memset(dx, 0, sizeof(float) * (size_t)s->n * s->ih * s->iw * C);
-    for (int n = 0; n < s->n; n++)
-        for (int oh = 0; oh < s->oh; oh++)
-            for (int ow = 0; ow < s->ow; ow++) {
-                const float *dyp = dy + (((size_t)n * s->oh + oh) * s->ow + ow) * C;
-                const __m512 inv = _mm512_set1_ps(1.0f / (float)dacc_avgpool_divisor(s, oh, ow));
-                int h0 = oh * s->stride - s->pad, w0 = ow * s->stride - s->pad;
-                int kh0 = h0 < 0 ? -h0 : 0, kw0 = w0 < 0 ? -w0 : 0;
-                int kh1 = s->ih - h0 < s->k ? s->ih - h0 : s->k;
-                int kw1 = s->iw - w0 < s->k ? s->iw - w0 : s->k;
-                for (int c0 = 0; c0 < C; c0 += 64) {
-                    __mmask16 m[4];
-                    __m512 g[4];
-                    for (int b = 0; b < 4; b++) {
-                        m[b] = lanes(C - c0 - 16 * b);
-                        g[b] = _mm512_mul_ps(_mm512_maskz_loadu_ps(m[b], dyp + c0 + 16 * b), inv);
-                    }
-                    for (int kh = kh0; kh < kh1; kh++)
-                        for (int kw = kw0; kw < kw1; kw++) {
-                            float *xp = dx + (((size_t)n * s->ih + h0 + kh) * s->iw + w0 + kw) * C + c0;
-                            for (int b = 0; b < 4; b++)
-                                _mm512_mask_storeu_ps(xp + 16 * b, m[b],
-                                                      _mm512_add_ps(_mm512_maskz_loadu_ps(m[b], xp + 16 * b), g[b]));
+    const int C = s->c, K = s->k, S = s->stride, P = s->pad;
+    float *inv = malloc(sizeof(float) * ((size_t)s->oh * s->ow + 1));
+    if (!inv) return;
+    for (int oh = 0; oh < s->oh; oh++)
+        for (int ow = 0; ow < s->ow; ow++) inv[oh * s->ow + ow] = 1.0f / (float)dacc_avgpool_divisor(s, oh, ow);
+    for (int n = 0; n < s->n; n++) {
+        const float *dyn = dy + (size_t)n * s->oh * s->ow * C;
+        for (int ih = 0; ih < s->ih; ih++) {
+            int lo = ih + P - K + 1, oh0 = lo <= 0 ? 0 : (lo + S - 1) / S;
+            int oh1 = (ih + P) / S;
+            if (oh1 > s->oh - 1) oh1 = s->oh - 1;
+            for (int iw = 0; iw < s->iw; iw++) {
+                int lw = iw + P - K + 1, ow0 = lw <= 0 ? 0 : (lw + S - 1) / S;
+                int ow1 = (iw + P) / S;
+                if (ow1 > s->ow - 1) ow1 = s->ow - 1;
+                float *dxp = dx + (((size_t)n * s->ih + ih) * s->iw + iw) * C;
+                for (int c0 = 0; c0 < C; c0 += 16) {
+                    __mmask16 m = lanes(C - c0);
+                    __m512 acc = _mm512_setzero_ps();
+                    for (int oh = oh0; oh <= oh1; oh++)
+                        for (int ow = ow0; ow <= ow1; ow++) {
+                            const float *g = dyn + ((size_t)oh * s->ow + ow) * C + c0;
+                            acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, g),
+                                                                   _mm512_set1_ps(inv[oh * s->ow + ow])));
                         }
+                    _mm512_mask_storeu_ps(dxp + c0, m, acc);
                 }
             }
+        }
+    }
+    free(inv);
 }
