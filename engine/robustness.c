@@ -54,8 +54,8 @@ void dacc_eval_clean(dacc_model *m, const dacc_images *d, dacc_robustness *r, ui
 }
 
 int dacc_eval_alignmnist(dacc_model *m, const char *path, const dacc_images *base,
-                         int max_blocks, dacc_robustness *r, uint8_t *pred, float *conf,
-                         dacc_err *e) {
+                         int max_blocks, int64_t limit, dacc_robustness *r, uint8_t *pred,
+                         float *conf, dacc_err *e) {
     memset(r, 0, sizeof *r);
     dacc_alignmnist *a;
     if (dacc_alignmnist_open(path, base, &a, e)) return -1;
@@ -63,6 +63,7 @@ int dacc_eval_alignmnist(dacc_model *m, const char *path, const dacc_images *bas
     r->blocks = have < max_blocks ? have : max_blocks;
     if (r->blocks > DACC_MAX_BLOCKS - 1) r->blocks = DACC_MAX_BLOCKS - 1;
     r->n = dacc_alignmnist_base(a);
+    if (limit > 0 && limit < r->n) r->n = limit;
     const int64_t chunk = 10000;
     uint8_t *px = malloc((size_t)chunk * 784), *lb = malloc((size_t)chunk), *pr = malloc((size_t)chunk);
     int rc = 0;

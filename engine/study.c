@@ -542,16 +542,21 @@ static int run_task(runner *r, const dacc_task *t, const uint8_t *insp, int insp
         write_progress(r, 1);
         int nb = r->c->blocks;
         dacc_robustness held, paper;
-        int64_t nt = r->test->n, ntr = r->train->n;
+        /* the paper protocol measures on the images trained on: with
+         * --train-limit, on those only */
+        int64_t nt = r->test->n, ntr = r->train->n, lim = r->c->train.train_limit;
+        if (lim > 0 && lim < ntr) ntr = lim;
+        dacc_images train_part = *r->train;
+        train_part.n = ntr;
         uint8_t *ph = malloc((size_t)(nb + 1) * nt), *pp = malloc((size_t)(nb + 1) * ntr);
         if (!ph || !pp) rc = dacc_fail(e, "out of memory");
         if (rc == 0) {
-            if (r->c->align_test) rc = dacc_eval_alignmnist(&m, r->c->align_test, r->test, nb, &held, ph, NULL, e);
+            if (r->c->align_test) rc = dacc_eval_alignmnist(&m, r->c->align_test, r->test, nb, 0, &held, ph, NULL, e);
             else dacc_eval_clean(&m, r->test, &held, ph, NULL);
         }
         if (rc == 0) {
-            if (r->c->align_train) rc = dacc_eval_alignmnist(&m, r->c->align_train, r->train, nb, &paper, pp, NULL, e);
-            else dacc_eval_clean(&m, r->train, &paper, pp, NULL);
+            if (r->c->align_train) rc = dacc_eval_alignmnist(&m, r->c->align_train, r->train, nb, ntr, &paper, pp, NULL, e);
+            else dacc_eval_clean(&m, &train_part, &paper, pp, NULL);
         }
         if (rc == 0) {
             task_path(r, t, "predictions.bin", path, sizeof path);

@@ -85,14 +85,14 @@ int cmd_eval(int argc, char **argv) {
         if (rc == 0) {
             printf("%s: variant %s, %d of %d epochs trained\n", ckpt, c.cfg.variant.name, c.epochs_done, c.cfg.epochs);
             dacc_robustness r;
-            if (atest) rc = dacc_eval_alignmnist(&m, atest, &test, blocks, &r, NULL, NULL, &e);
+            if (atest) rc = dacc_eval_alignmnist(&m, atest, &test, blocks, 0, &r, NULL, NULL, &e);
             else dacc_eval_clean(&m, &test, &r, NULL, NULL);
             if (rc == 0) {
                 print_row(atest ? "held-out (test set)" : "test set", &r);
                 print_classes(&r);
             }
             if (rc == 0 && (atrain || train_too)) {
-                if (atrain) rc = dacc_eval_alignmnist(&m, atrain, &train, blocks, &r, NULL, NULL, &e);
+                if (atrain) rc = dacc_eval_alignmnist(&m, atrain, &train, blocks, 0, &r, NULL, NULL, &e);
                 else dacc_eval_clean(&m, &train, &r, NULL, NULL);
                 if (rc == 0) {
                     print_row(atrain ? "paper (training set)" : "training set", &r);

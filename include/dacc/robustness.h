@@ -21,11 +21,12 @@ typedef struct dacc_robustness {
 void dacc_robustness_finish(dacc_robustness *r);
 
 /* Evaluates blocks 0..max_blocks of path (checked against base when given:
- * block 0 must equal base). pred/conf (may be NULL) receive
- * (blocks+1) * n entries, block-major. */
+ * block 0 must equal base), on the first `limit` images of each block
+ * (0 = all). pred/conf (may be NULL) receive (blocks+1) * n entries,
+ * block-major. */
 int dacc_eval_alignmnist(dacc_model *m, const char *path, const dacc_images *base,
-                         int max_blocks, dacc_robustness *r, uint8_t *pred, float *conf,
-                         dacc_err *e);
+                         int max_blocks, int64_t limit, dacc_robustness *r, uint8_t *pred,
+                         float *conf, dacc_err *e);
 /* Clean-only evaluation of images (no transformed blocks). */
 void dacc_eval_clean(dacc_model *m, const dacc_images *d, dacc_robustness *r, uint8_t *pred,
                      float *conf);
