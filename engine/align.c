@@ -40,6 +40,7 @@ struct dacc_aligner {
     dacc_cpab tess[MAX_LEVELS];
     dacc_cpab_field field[MAX_LEVELS];
     float *a, *b, *tmp;
+    double *pts;   /* npix x 2 transformed grid */
     double *J;     /* npix x d rows (only rows with a non-zero image gradient) */
     double *r;     /* residual per stored row */
     double *H, *M, *g, *theta, *theta_new, *delta, *theta_prev;
@@ -223,6 +224,7 @@ void dacc_aligner_free(dacc_aligner *al) {
     free(al->b);
     free(al->tmp);
     free(al->J);
+    free(al->pts);
     free(al->r);
     free(al->H);
     free(al->M);
@@ -271,6 +273,7 @@ int dacc_aligner_new(const dacc_align_settings *s, int rows, int cols, dacc_alig
     al->b = malloc(sizeof(float) * np);
     al->tmp = malloc(sizeof(float) * np);
     al->J = malloc(sizeof(double) * np * d);
+    al->pts = malloc(sizeof(double) * np * 2);
     al->r = malloc(sizeof(double) * np);
     al->H = malloc(sizeof(double) * d * d);
     al->M = malloc(sizeof(double) * d * d);
@@ -279,7 +282,7 @@ int dacc_aligner_new(const dacc_align_settings *s, int rows, int cols, dacc_alig
     al->theta_new = malloc(sizeof(double) * d);
     al->delta = malloc(sizeof(double) * d);
     al->theta_prev = malloc(sizeof(double) * d);
-    if (!al->a || !al->b || !al->tmp || !al->J || !al->r || !al->H || !al->M || !al->g ||
+    if (!al->a || !al->b || !al->tmp || !al->J || !al->pts || !al->r || !al->H || !al->M || !al->g ||
         !al->theta || !al->theta_new || !al->delta || !al->theta_prev) {
         dacc_aligner_free(al);
         return dacc_fail(e, "align: out of memory");
@@ -292,17 +295,15 @@ const dacc_cpab *dacc_aligner_cpab(const dacc_aligner *al) { return &al->tess[al
 
 /* Data term sum_u r_u^2 of the current field of level l. */
 static double data_ssd(dacc_aligner *al, int l) {
-    const dacc_cpab_field *f = &al->field[l];
     int R = al->rows, C = al->cols;
+    dacc_cpab_transform_grid(&al->field[l], R, C, al->pts);
     double ssd = 0;
-    for (int r = 0; r < R; r++)
-        for (int c = 0; c < C; c++) {
-            double p[2] = {(double)c / (C - 1), (double)r / (R - 1)};
-            dacc_cpab_transform(f, p);
-            double v = dacc_bilinear_f32(al->a, R, C, p[0] * (C - 1), p[1] * (R - 1), NULL, NULL);
-            double d = v - al->b[(size_t)r * C + c];
-            ssd += d * d;
-        }
+    for (int i = 0; i < R * C; i++) {
+        double v = dacc_bilinear_f32(al->a, R, C, al->pts[2 * i] * (C - 1), al->pts[2 * i + 1] * (R - 1),
+                                     NULL, NULL);
+        double d = v - al->b[i];
+        ssd += d * d;
+    }
     return ssd;
 }
 
@@ -319,12 +320,13 @@ static double linearise(dacc_aligner *al, int l, const double *theta) {
     const dacc_cpab_field *f = &al->field[l];
     int R = al->rows, C = al->cols, d = t->d;
     double inv_s2 = 1.0 / (al->s.noise * al->s.noise);
+    double sx = 1.0 / (C - 1), sy = 1.0 / (R - 1); /* as dacc_cpab_transform_grid */
     track tr;
     int nrow = 0;
     double ssd = 0;
     for (int r = 0; r < R; r++)
         for (int c = 0; c < C; c++) {
-            double p[2] = {(double)c / (C - 1), (double)r / (R - 1)};
+            double p[2] = {c * sx, r * sy};
             transform_tracked(f, p, &tr);
             double gx, gy;
             double v = dacc_bilinear_f32(al->a, R, C, p[0] * (C - 1), p[1] * (R - 1), &gx, &gy);

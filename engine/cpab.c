@@ -160,12 +160,15 @@ oom:
 }
 
 void dacc_cpab_theta_to_A(const dacc_cpab *t, const double *theta, double *A) {
+    /* column order (axpy with basis_t rows): independent multiply-adds
+     * instead of 6nc dependent dot products */
     int nrow = 6 * t->nc, d = t->d;
-    for (int r = 0; r < nrow; r++) {
-        const double *b = t->basis + (size_t)r * d;
-        double s = 0;
-        for (int j = 0; j < d; j++) s += b[j] * theta[j];
-        A[r] = s;
+    for (int r = 0; r < nrow; r++) A[r] = 0;
+    for (int j = 0; j < d; j++) {
+        const double *b = t->basis_t + (size_t)j * nrow;
+        double th = theta[j];
+        if (th == 0) continue;
+        for (int r = 0; r < nrow; r++) A[r] += b[r] * th;
     }
 }
 
@@ -270,15 +273,48 @@ void dacc_cpab_field_free(dacc_cpab_field *f) {
     memset(f, 0, sizeof *f);
 }
 
+/* expm of the affine 3x3 matrix [a0 a1 a2; a3 a4 a5; 0 0 0]: the bottom
+ * row stays zero, so powers are [M^k, M^(k-1) v; 0 0 0] with M 2x2 and v the
+ * translation; 2x2 arithmetic only. Top two rows written to out. */
+static void expm_affine(const double *a, double *out) {
+    double m00 = a[0], m01 = a[1], m10 = a[3], m11 = a[4], v0 = a[2], v1 = a[5];
+    double norm = fmax(fabs(m00) + fabs(m01) + fabs(v0), fabs(m10) + fabs(m11) + fabs(v1));
+    int sq = 0;
+    double scale = 1;
+    while (norm * scale > 0.25 && sq < 60) {
+        scale *= 0.5;
+        sq++;
+    }
+    m00 *= scale, m01 *= scale, m10 *= scale, m11 *= scale, v0 *= scale, v1 *= scale;
+    /* S = sum X^k/k!, term T_k = T_{k-1} X / k, with T = [P, w; 0, 0] for k >= 1 */
+    double p00 = m00, p01 = m01, p10 = m10, p11 = m11, w0 = v0, w1 = v1;
+    double s00 = 1 + p00, s01 = p01, s10 = p10, s11 = 1 + p11, u0 = w0, u1 = w1;
+    for (int k = 2; k <= 12; k++) {
+        double ik = 1.0 / k;
+        double n00 = (p00 * m00 + p01 * m10) * ik, n01 = (p00 * m01 + p01 * m11) * ik;
+        double n10 = (p10 * m00 + p11 * m10) * ik, n11 = (p10 * m01 + p11 * m11) * ik;
+        double nw0 = (p00 * v0 + p01 * v1) * ik, nw1 = (p10 * v0 + p11 * v1) * ik;
+        p00 = n00, p01 = n01, p10 = n10, p11 = n11, w0 = nw0, w1 = nw1;
+        s00 += p00, s01 += p01, s10 += p10, s11 += p11, u0 += w0, u1 += w1;
+    }
+    /* square: [S, u]^2 = [S S, S u + u] */
+    for (int k = 0; k < sq; k++) {
+        double n00 = s00 * s00 + s01 * s10, n01 = s00 * s01 + s01 * s11;
+        double n10 = s10 * s00 + s11 * s10, n11 = s10 * s01 + s11 * s11;
+        double nu0 = s00 * u0 + s01 * u1 + u0, nu1 = s10 * u0 + s11 * u1 + u1;
+        s00 = n00, s01 = n01, s10 = n10, s11 = n11, u0 = nu0, u1 = nu1;
+    }
+    out[0] = s00, out[1] = s01, out[2] = u0, out[3] = s10, out[4] = s11, out[5] = u1;
+}
+
 void dacc_cpab_field_set_A(dacc_cpab_field *f, const double *A) {
     const dacc_cpab *t = f->t;
     double h = 1.0 / f->nsteps;
     if (A != f->A) memcpy(f->A, A, sizeof(double) * 6 * (size_t)t->nc);
     for (int c = 0; c < t->nc; c++) {
-        double M[9] = {0}, X[9];
+        double M[6];
         for (int i = 0; i < 6; i++) M[i] = f->A[6 * c + i] * h;
-        dacc_expm3(M, X);
-        memcpy(f->E + 6 * c, X, 6 * sizeof(double));
+        expm_affine(M, f->E + 6 * c);
     }
 }
 
@@ -289,45 +325,70 @@ void dacc_cpab_field_set(dacc_cpab_field *f, const double *theta, double sign_sc
     dacc_cpab_field_set_A(f, f->A);
 }
 
-void dacc_cpab_transform(const dacc_cpab_field *f, double p[2]) {
+/* Up to BATCH points, step-interleaved: each point's integration is one long
+ * dependency chain (cell lookup -> load A -> step -> cell lookup ...), so
+ * advancing many points at a time lets the CPU overlap them. Points whose
+ * exact step left their triangle are collected and redone together as
+ * midpoint substeps, again interleaved. Every point sees exactly the
+ * arithmetic of a one-point call, so results do not depend on batching. */
+#define BATCH 64
+static void transform_batch(const dacc_cpab_field *f, double *xs, double *ys, int n) {
     const dacc_cpab *t = f->t;
-    double x = p[0], y = p[1];
-    int c = dacc_cpab_cell(t, x, y);
+    const double *A = f->A;
     double dt = 1.0 / ((double)f->nsteps * f->nsub);
-    for (int n = 0; n < f->nsteps; n++) {
-        const double *E = f->E + 6 * c;
-        double x1 = E[0] * x + E[1] * y + E[2];
-        double y1 = E[3] * x + E[4] * y + E[5];
-        int c1 = dacc_cpab_cell(t, x1, y1);
-        if (c1 == c) {
-            x = x1;
-            y = y1;
-            continue;
+    int c[BATCH], cross[BATCH];
+    for (int k = 0; k < n; k++) c[k] = dacc_cpab_cell(t, xs[k], ys[k]);
+    for (int s = 0; s < f->nsteps; s++) {
+        int nc = 0;
+        for (int k = 0; k < n; k++) {
+            const double *E = f->E + 6 * c[k];
+            double x = xs[k], y = ys[k];
+            double x1 = E[0] * x + E[1] * y + E[2];
+            double y1 = E[3] * x + E[4] * y + E[5];
+            if (dacc_cpab_cell(t, x1, y1) == c[k]) {
+                xs[k] = x1;
+                ys[k] = y1;
+            } else {
+                cross[nc++] = k;
+            }
         }
+        if (!nc) continue;
         /* the exact step left the triangle: midpoint substeps across the edge */
-        for (int k = 0; k < f->nsub; k++) {
-            const double *a = f->A + 6 * dacc_cpab_cell(t, x, y);
-            double xm = x + 0.5 * dt * (a[0] * x + a[1] * y + a[2]);
-            double ym = y + 0.5 * dt * (a[3] * x + a[4] * y + a[5]);
-            a = f->A + 6 * dacc_cpab_cell(t, xm, ym);
-            x += dt * (a[0] * xm + a[1] * ym + a[2]);
-            y += dt * (a[3] * xm + a[4] * ym + a[5]);
-        }
-        c = dacc_cpab_cell(t, x, y);
+        for (int sub = 0; sub < f->nsub; sub++)
+            for (int q = 0; q < nc; q++) {
+                int k = cross[q];
+                double x = xs[k], y = ys[k];
+                const double *a = A + 6 * dacc_cpab_cell(t, x, y);
+                double xm = x + 0.5 * dt * (a[0] * x + a[1] * y + a[2]);
+                double ym = y + 0.5 * dt * (a[3] * x + a[4] * y + a[5]);
+                a = A + 6 * dacc_cpab_cell(t, xm, ym);
+                xs[k] = x + dt * (a[0] * xm + a[1] * ym + a[2]);
+                ys[k] = y + dt * (a[3] * xm + a[4] * ym + a[5]);
+            }
+        for (int q = 0; q < nc; q++) c[cross[q]] = dacc_cpab_cell(t, xs[cross[q]], ys[cross[q]]);
     }
-    p[0] = x;
-    p[1] = y;
+}
+
+void dacc_cpab_transform(const dacc_cpab_field *f, double p[2]) {
+    transform_batch(f, &p[0], &p[1], 1);
 }
 
 void dacc_cpab_transform_grid(const dacc_cpab_field *f, int rows, int cols, double *pts) {
     double sx = cols > 1 ? 1.0 / (cols - 1) : 0, sy = rows > 1 ? 1.0 / (rows - 1) : 0;
-    for (int r = 0; r < rows; r++)
-        for (int c = 0; c < cols; c++) {
-            double *p = pts + 2 * ((size_t)r * cols + c);
-            p[0] = c * sx;
-            p[1] = r * sy;
-            dacc_cpab_transform(f, p);
+    int n = rows * cols;
+    for (int i0 = 0; i0 < n; i0 += BATCH) {
+        int m = n - i0 < BATCH ? n - i0 : BATCH;
+        double xs[BATCH], ys[BATCH];
+        for (int k = 0; k < m; k++) {
+            xs[k] = ((i0 + k) % cols) * sx;
+            ys[k] = ((i0 + k) / cols) * sy;
         }
+        transform_batch(f, xs, ys, m);
+        for (int k = 0; k < m; k++) {
+            pts[2 * (i0 + k)] = xs[k];
+            pts[2 * (i0 + k) + 1] = ys[k];
+        }
+    }
 }
 
 /* Coordinates within 1e-9 px of a pixel centre are taken as that centre, so
@@ -364,27 +425,38 @@ float dacc_bilinear_f32(const float *img, int rows, int cols, double px, double 
 
 void dacc_cpab_warp_f32(const dacc_cpab_field *f, const float *in, int rows, int cols, float *out) {
     double sx = cols > 1 ? 1.0 / (cols - 1) : 0, sy = rows > 1 ? 1.0 / (rows - 1) : 0;
-    for (int r = 0; r < rows; r++)
-        for (int c = 0; c < cols; c++) {
-            double p[2] = {c * sx, r * sy};
-            dacc_cpab_transform(f, p);
-            out[(size_t)r * cols + c] =
-                dacc_bilinear_f32(in, rows, cols, p[0] * (cols - 1), p[1] * (rows - 1), NULL, NULL);
+    int n = rows * cols;
+    for (int i0 = 0; i0 < n; i0 += BATCH) {
+        int m = n - i0 < BATCH ? n - i0 : BATCH;
+        double xs[BATCH], ys[BATCH];
+        for (int k = 0; k < m; k++) {
+            xs[k] = ((i0 + k) % cols) * sx;
+            ys[k] = ((i0 + k) / cols) * sy;
         }
+        transform_batch(f, xs, ys, m);
+        for (int k = 0; k < m; k++)
+            out[i0 + k] = dacc_bilinear_f32(in, rows, cols, xs[k] * (cols - 1), ys[k] * (rows - 1), NULL, NULL);
+    }
 }
 
 void dacc_cpab_warp_u8(const dacc_cpab_field *f, const uint8_t *in, int rows, int cols,
                        uint8_t *out) {
     double sx = cols > 1 ? 1.0 / (cols - 1) : 0, sy = rows > 1 ? 1.0 / (rows - 1) : 0;
-    for (int r = 0; r < rows; r++)
-        for (int c = 0; c < cols; c++) {
-            double p[2] = {c * sx, r * sy};
-            dacc_cpab_transform(f, p);
-            double px = p[0] * (cols - 1), py = p[1] * (rows - 1);
-            if (!(px > 0)) px = 0;
-            if (px > cols - 1) px = cols - 1;
-            if (!(py > 0)) py = 0;
-            if (py > rows - 1) py = rows - 1;
+    int n = rows * cols;
+    for (int i0 = 0; i0 < n; i0 += BATCH) {
+        int m = n - i0 < BATCH ? n - i0 : BATCH;
+        double xs[BATCH], ys[BATCH];
+        for (int k = 0; k < m; k++) {
+            xs[k] = ((i0 + k) % cols) * sx;
+            ys[k] = ((i0 + k) / cols) * sy;
+        }
+        transform_batch(f, xs, ys, m);
+        for (int k = 0; k < m; k++) {
+            double px = xs[k] * (cols - 1), py = ys[k] * (rows - 1);
+            px = px > 0 ? px : 0;
+            px = px < cols - 1 ? px : cols - 1;
+            py = py > 0 ? py : 0;
+            py = py < rows - 1 ? py : rows - 1;
             px = snap(px);
             py = snap(py);
             int x0 = (int)px, y0 = (int)py;
@@ -393,8 +465,9 @@ void dacc_cpab_warp_u8(const dacc_cpab_field *f, const uint8_t *in, int rows, in
             double v00 = in[(size_t)y0 * cols + x0], v01 = in[(size_t)y0 * cols + x1];
             double v10 = in[(size_t)y1 * cols + x0], v11 = in[(size_t)y1 * cols + x1];
             double top = v00 + fx * (v01 - v00), bot = v10 + fx * (v11 - v10);
-            double v = top + fy * (bot - top);
-            long q = lround(v);
-            out[(size_t)r * cols + c] = (uint8_t)(q < 0 ? 0 : q > 255 ? 255 : q);
+            /* round half up; v >= 0 always, so this is round-to-nearest */
+            int q = (int)(top + fy * (bot - top) + 0.5);
+            out[i0 + k] = (uint8_t)(q > 255 ? 255 : q);
         }
+    }
 }

@@ -131,6 +131,41 @@ static void rk4_reference(const dacc_cpab *t, const double *A, double p[2], int 
     p[1] = y;
 }
 
+/* The field's per-step matrices against the generic 3x3 expm, and that
+ * against a closed form (rotation + translation). */
+static void test_expm(void) {
+    double w = 0.7, M[9] = {0, -w, 0.3, w, 0, -0.2, 0, 0, 0}, X[9];
+    dacc_expm3(M, X);
+    /* exp([[0,-w],[w,0]]) = rotation by w; translation = int_0^1 R(s) b ds */
+    double cw = cos(w), sw = sin(w), b0 = 0.3, b1 = -0.2;
+    double i00 = sw / w, i01 = -(1 - cw) / w; /* int R(s) ds = [[sin w, cos w - 1],[1 - cos w, sin w]]/w */
+    double want[6] = {cw, -sw, i00 * b0 + i01 * b1, sw, cw, -i01 * b0 + i00 * b1};
+    double err = 0;
+    for (int i = 0; i < 6; i++) err = fmax(err, fabs(X[i] - want[i]));
+    err = fmax(err, fabs(X[6]) + fabs(X[7]) + fabs(X[8] - 1));
+    CHECK(err < 1e-14, "expm of a rotation generator off by %g", err);
+
+    dacc_cpab t;
+    dacc_cpab_field f;
+    dacc_err e;
+    dacc_cpab_init(&t, 4, 4, &e);
+    dacc_cpab_field_init(&f, &t, 10, 10, &e);
+    double theta[62], worst = 0;
+    for (int trial = 0; trial < 3; trial++) {
+        random_theta(&t, trial == 2 ? 40.0 : 2.0, theta); /* the last one needs squaring */
+        dacc_cpab_field_set(&f, theta, 1.0);
+        for (int c = 0; c < t.nc; c++) {
+            double N[9] = {0}, Y[9];
+            for (int i = 0; i < 6; i++) N[i] = f.A[6 * c + i] / 10;
+            dacc_expm3(N, Y);
+            for (int i = 0; i < 6; i++) worst = fmax(worst, fabs(Y[i] - f.E[6 * c + i]) / (1 + fabs(Y[i])));
+        }
+    }
+    CHECK(worst < 1e-13, "field step matrices differ from expm3 by %g", worst);
+    dacc_cpab_field_free(&f);
+    dacc_cpab_free(&t);
+}
+
 static void test_identity_and_inverse(void) {
     dacc_cpab t;
     dacc_cpab_field f, fref;
@@ -461,6 +496,7 @@ int main(void) {
     test_continuity(4, 4);
     test_continuity(3, 3);
     test_continuity(2, 3);
+    test_expm();
     test_identity_and_inverse();
     test_alignment_recovery();
     test_model_and_generator();

@@ -15,6 +15,8 @@ static const dacc_command commands[] = {
     {"info", cmd_info, "CPU, chosen kernels, build, data found"},
     {"data", cmd_data, "fetch and verify MNIST"},
     {"export", cmd_export, "write a checkpoint's weights as .npz with PyTorch names"},
+    {"align", cmd_align, "make the AlignMNIST-layout sets (or --fit the class model)"},
+    {"show", cmd_show, "print a digit and its AlignMNIST transformations as ASCII art"},
     {"import", cmd_import, "read PyTorch-named weights from .npz into a checkpoint"},
     {"watch", cmd_watch, "live dashboard over a run directory (read-only; --plain for logs)"},
 };

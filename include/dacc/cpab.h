@@ -39,19 +39,20 @@ void dacc_cpab_free(dacc_cpab *t);
 /* Triangle containing (x, y); points outside the square are clamped first.
  * Inline: the integrators call it at every step. */
 static inline int dacc_cpab_cell(const dacc_cpab *t, double x, double y) {
-    if (!(x > 0)) x = 0; /* also catches NaN */
-    if (x > 1) x = 1;
-    if (!(y > 0)) y = 0;
-    if (y > 1) y = 1;
+    /* Branch-free: the triangle depends on the position in ways a branch
+     * predictor cannot guess. Clamping also maps NaN to 0. */
+    x = x > 0 ? x : 0;
+    x = x < 1 ? x : 1;
+    y = y > 0 ? y : 0;
+    y = y < 1 ? y : 1;
     double sx = x * t->nx, sy = y * t->ny;
     int i = (int)sx, j = (int)sy;
-    if (i >= t->nx) i = t->nx - 1;
-    if (j >= t->ny) j = t->ny - 1;
+    i -= i >= t->nx;
+    j -= j >= t->ny;
     double fx = sx - i - 0.5, fy = sy - j - 0.5;
     double ax = fx < 0 ? -fx : fx, ay = fy < 0 ? -fy : fy;
-    int k;
-    if (ay >= ax) k = fy < 0 ? 0 : 2;
-    else k = fx > 0 ? 1 : 3;
+    int vert = ay >= ax;
+    int k = vert ? 2 * (fy >= 0) : 1 + 2 * (fx <= 0);
     return 4 * (j * t->nx + i) + k;
 }
 
