@@ -35,7 +35,12 @@ static void bwd_data_accumulate(const dacc_conv_shape *s, const float *dy, const
     const int icv = IC / VL;
     const int inside = s->pad == 0 && (s->oh - 1) * st + KH <= s->ih &&
                        (s->ow - 1) * st + KW <= s->iw;
-    const int NR0 = igemm_block_nr(icv), MR = igemm_mr[NR0];
+    /* equal column blocks, as wide as the tiles allow: a narrower last block
+     * would run at another tile height and waste part of it (AVX2, ic 32:
+     * 2+2 vectors rather than 3+1) */
+    int NR0 = IGEMM_NR_MAX;
+    while (icv % NR0) NR0--;
+    const int MR = igemm_mr[NR0];
     float dummy[IGEMM_NR_MAX * VL] __attribute__((aligned(64)));
     memset(dummy, 0, sizeof dummy);
     const float *a[IGEMM_MR_MAX];
@@ -70,28 +75,12 @@ static void bwd_data_accumulate(const dacc_conv_shape *s, const float *dy, const
                 for (m = 0; m < MR; m++) any |= c[m] != dummy;
                 if (!any) continue; /* the tap misses the image for the whole tile */
                 const size_t tap = (size_t)kh * KW + kw;
-                for (int v0 = 0; v0 < icv;) {
-                    const int NR = igemm_block_nr(icv - v0);
+                for (int v0 = 0; v0 < icv; v0 += NR0) {
                     igemm_args g = {1, 0, (size_t)OC, wt + tap * IC + (size_t)v0 * VL, Np,
                                     NULL, VL, 1};
                     float *cb[IGEMM_MR_MAX];
                     for (m = 0; m < MR; m++) cb[m] = c[m] == dummy ? dummy : c[m] + (size_t)v0 * VL;
-                    if (NR == NR0)
-                        igemm_fns[NR](a, cb, &g);
-                    else { /* a narrower last block has a different tile height */
-                        const int MR2 = igemm_mr[NR];
-                        for (int q = 0; q < MR; q += MR2) {
-                            const float *a2[IGEMM_MR_MAX];
-                            float *c2[IGEMM_MR_MAX];
-                            for (int t = 0; t < MR2; t++) {
-                                const int src = q + t < MR ? q + t : MR - 1;
-                                a2[t] = a[src];
-                                c2[t] = q + t < MR ? cb[src] : dummy;
-                            }
-                            igemm_fns[NR](a2, c2, &g);
-                        }
-                    }
-                    v0 += NR;
+                    igemm_fns[NR0](a, cb, &g);
                 }
             }
     }
