@@ -104,22 +104,13 @@ void CONV_BWD_FILTER_NAME(const dacc_conv_shape *s, const float *x, const float 
     const size_t nw = (size_t)KH * KW * IC * OC, M = (size_t)KW * IC;
     if (OC <= 0) return;
     const size_t P = (size_t)s->n * OH * OW;
-    if (db) {
-        for (int o0 = 0; o0 < OC; o0 += VL) {
-            const int len = OC - o0 < VL ? OC - o0 : VL;
-            vf acc0 = v_zero(), acc1 = v_zero();
-            size_t p = 0;
-            for (; p + 2 <= P; p += 2) {
-                acc0 = v_add(acc0, v_loadn(dy + p * OC + o0, len));
-                acc1 = v_add(acc1, v_loadn(dy + (p + 1) * OC + o0, len));
-            }
-            if (p < P) acc0 = v_add(acc0, v_loadn(dy + p * OC + o0, len));
-            v_storen(db + o0, v_add(acc0, acc1), len);
+    if (nw == 0 || P == 0) { /* no weights, or nothing to sum: db alone */
+        if (db) {
+            memset(db, 0, sizeof(float) * OC);
+            for (size_t p = 0; p < P; p++)
+                for (int o = 0; o < OC; o++) db[o] += dy[p * OC + o];
         }
-    }
-    if (nw == 0) return;
-    if (P == 0) {
-        memset(dw, 0, sizeof(float) * nw);
+        if (nw) memset(dw, 0, sizeof(float) * nw);
         return;
     }
     const int sh = (OH - 1) * st + KH, sw = (OW - 1) * st + KW;
@@ -145,13 +136,17 @@ void CONV_BWD_FILTER_NAME(const dacc_conv_shape *s, const float *x, const float 
     const size_t chunk_px = (size_t)imgs * rows * OW;
     const size_t ldc = pad_oc ? Np : (size_t)OC;
     float *scratch = conv_alloc((need_pad ? (size_t)group * img_floats : 0) +
-                                (pad_oc ? chunk_px * Np + KH * M * Np : 0));
+                                (pad_oc ? chunk_px * Np + KH * M * Np : 0) + Np);
     if (!scratch) {
         dacc_f32_conv_bwd_filter__scalar(s, x, dy, dw, db);
         return;
     }
     float *xs = scratch, *dyp = xs + (need_pad ? (size_t)group * img_floats : 0);
     float *dwp = pad_oc ? dyp + chunk_px * Np : dw;
+    /* db sums each chunk's dy rows while they are in cache (a separate pass
+     * re-reads all of dy from memory: as long as conv32_1's whole kernel) */
+    float *dbacc = (pad_oc ? dwp + KH * M * Np : dyp);
+    memset(dbacc, 0, sizeof(float) * Np);
     memset(dwp, 0, sizeof(float) * KH * M * ldc);
     const int nvec = (int)(Np / VL);
     for (int g0 = 0; g0 < s->n; g0 += group) {
@@ -193,6 +188,21 @@ void CONV_BWD_FILTER_NAME(const dacc_conv_shape *s, const float *x, const float 
                     dyc = dyp;
                     b_ps = Np;
                 }
+                if (db) {
+                    const size_t cnt = (size_t)ni * nr * OW;
+                    for (int v = 0; v < nvec; v++) {
+                        vf s0 = v_zero(), s1 = v_zero();
+                        const float *q = dyc + (size_t)v * VL;
+                        size_t p = 0;
+                        for (; p + 2 <= cnt; p += 2) {
+                            s0 = v_add(s0, v_load(q + p * b_ps));
+                            s1 = v_add(s1, v_load(q + (p + 1) * b_ps));
+                        }
+                        if (p < cnt) s0 = v_add(s0, v_load(q + p * b_ps));
+                        v_store(dbacc + (size_t)v * VL,
+                                v_add(v_load(dbacc + (size_t)v * VL), v_add(s0, s1)));
+                    }
+                }
                 for (int kh = 0; kh < KH; kh++) {
                     const float *a0 =
                         src + (size_t)i0 * img_floats + ((size_t)oh0 * st + kh) * srow * IC;
@@ -217,5 +227,6 @@ void CONV_BWD_FILTER_NAME(const dacc_conv_shape *s, const float *x, const float 
     }
     if (pad_oc)
         for (size_t r = 0; r < KH * M; r++) memcpy(dw + r * OC, dwp + r * Np, sizeof(float) * OC);
+    if (db) memcpy(db, dbacc, sizeof(float) * OC);
     free(scratch);
 }
