@@ -123,7 +123,9 @@ void CONV_BWD_FILTER_NAME(const dacc_conv_shape *s, const float *x, const float 
      * in cache while every (kh, m, oc) tile passes over them): rows of one
      * image, or whole images when an image has fewer pixels. */
     const size_t img_px = (size_t)OH * OW;
-    int rows = img_px >= 256 ? (int)(256 / OW) : OH, imgs = img_px >= 256 ? 1 : (int)(256 / img_px);
+    const size_t target = Np >= 256 ? 32 : 8192 / Np; /* dy of the chunk ~32 KB, in L1 */
+    int rows = img_px >= target ? (int)(target / OW) : OH;
+    int imgs = img_px >= target ? 1 : (int)(target / img_px);
     if (rows < 1) rows = 1;
     if (imgs > s->n) imgs = s->n;
     /* images per padded group: a whole number of chunks, about 256 KB */
