@@ -37,7 +37,8 @@ typedef struct igemm_args {
             _Pragma("GCC unroll 16") for (int m = 0; m < MR; m++) {                \
                 _Pragma("GCC unroll 16") for (int v = 0; v < NR - 1; v++)          \
                     acc[m][v] = v_load(c[m] + v * VL);                             \
-                acc[m][NR - 1] = v_loadn(c[m] + (NR - 1) * VL, g->last);           \
+                acc[m][NR - 1] = g->last == VL ? v_load(c[m] + (NR - 1) * VL)      \
+                                               : v_loadn(c[m] + (NR - 1) * VL, g->last); \
             }                                                                      \
         } else {                                                                   \
             _Pragma("GCC unroll 16") for (int v = 0; v < NR; v++) {                \
