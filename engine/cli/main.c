@@ -19,6 +19,8 @@ static const dacc_command commands[] = {
     {"show", cmd_show, "print a digit and its AlignMNIST transformations as ASCII art"},
     {"import", cmd_import, "read PyTorch-named weights from .npz into a checkpoint"},
     {"watch", cmd_watch, "live dashboard over a run directory (read-only; --plain for logs)"},
+    {"report", cmd_report, "merge run directories/shards: tables with intervals and tests vs Original"},
+    {"plan", cmd_plan, "list a study's tasks in run order and the shard that runs each"},
 };
 
 static void usage(FILE *f) {
