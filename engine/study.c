@@ -107,7 +107,9 @@ static void write_progress(runner *r, int force) {
     double t = now_wall();
     if (!force && t - r->last_progress < 1.0) return;
     r->last_progress = t;
-    const dacc_task *k = r->cur < r->n_tasks ? &r->tasks[r->cur] : NULL;
+    /* after the last task, report the last one (with state done) */
+    int ci = r->cur < r->n_tasks ? r->cur : r->n_tasks - 1;
+    const dacc_task *k = ci >= 0 ? &r->tasks[ci] : NULL;
     double elapsed = t - r->t_start;
     double eta = r->work_done > 0 ? elapsed / r->work_done * (r->work_total - r->work_done) : -1;
     char path[4200];
@@ -310,11 +312,11 @@ static void json_protocol(FILE *f, const char *name, const dacc_robustness *r) {
  * distance of their transformations to the clean image: the hard ones),
  * half random; chosen from the data alone so every shard agrees. */
 static void choose_inspect(runner *r, const uint8_t *blocks_px, int nb, int64_t n) {
-    int half = INSPECT_DIGITS / 2;
+    int half = nb > 0 ? INSPECT_DIGITS / 2 : 0; /* no transformations: all random */
     double best[INSPECT_DIGITS / 2];
     int64_t idx[INSPECT_DIGITS / 2];
     int have = 0;
-    for (int64_t i = 0; i < n; i++) {
+    for (int64_t i = 0; i < n && half > 0; i++) {
         double d = 0;
         for (int b = 1; b <= nb; b++)
             for (int p = 0; p < 784; p++) {
