@@ -255,6 +255,20 @@ int main(void) {
         s.ow = (s.iw + 2 * s.pad - s.kw) / s.stride + 1;
         test_shape(&ks, &s);
     }
+    /* Kernel rows narrower than a register tile (kw*ic <= 3, kh 3):
+     * backward-weights takes three kernel rows per tile there. */
+    static const int narrow[][8] = {
+        /* ih, ic, oc, kh, kw, stride, pad, n */
+        {15, 1, 32, 3, 3, 2, 1, 3}, {9, 3, 5, 3, 1, 1, 0, 2}, {10, 2, 17, 3, 1, 1, 2, 1},
+        {7, 1, 33, 3, 2, 3, 1, 2},  {28, 1, 32, 3, 3, 1, 0, 5},
+    };
+    for (size_t i = 0; i < sizeof narrow / sizeof narrow[0]; i++) {
+        const int *q = narrow[i];
+        dacc_conv_shape s = {q[7], q[0], q[0] - 1, q[1], 0, 0, q[2], q[3], q[4], q[5], q[6]};
+        s.oh = (s.ih + 2 * s.pad - s.kh) / s.stride + 1;
+        s.ow = (s.iw + 2 * s.pad - s.kw) / s.stride + 1;
+        test_shape(&ks, &s);
+    }
     /* Odd channel counts against every kernel size, stride and padding. */
     static const int chans[] = {1, 3, 5, 17, 33};
     for (int a = 0; a < 5; a++)

@@ -97,6 +97,62 @@ static wgrad_fn *const wgrad_fns[WGRAD_NR_MAX + 1][WGRAD_MR_MAX + 1] = {
 };
 #endif
 
+/* Three kernel rows in one tile, for rows too narrow to fill a tile alone
+ * (conv32_1: kw*ic = 3 gives 3x2 accumulators per row, fewer than FMA
+ * latency x pipes; the three rows together give 9x2). Row r's values are at
+ * a + r*kstep, its dw rows at c + r*M*ldc. */
+#define WGRAD3_DEFINE(MR, NR)                                                      \
+    static __attribute__((noinline)) void wgrad3_##MR##x##NR(const wgrad_args *g,  \
+                                                             size_t kstep, size_t M) { \
+        vf acc[3][MR][NR];                                                         \
+        _Pragma("GCC unroll 4") for (int k = 0; k < 3; k++)                        \
+            _Pragma("GCC unroll 16") for (int m = 0; m < MR; m++)                  \
+                _Pragma("GCC unroll 16") for (int v = 0; v < NR; v++)              \
+                    acc[k][m][v] = v_load(g->c + (k * M + m) * g->ldc + v * VL);   \
+        const int ow = g->ow;                                                      \
+        const size_t a_ps = g->a_ps, b_ps = g->b_ps;                               \
+        for (size_t ir = 0; ir < g->nimg * g->rows; ir++) {                        \
+            const size_t i = ir / g->rows, r = ir % g->rows;                       \
+            const float *a0 = g->a + i * g->a_is + r * g->a_rs;                    \
+            const float *a1 = a0 + kstep, *a2 = a1 + kstep;                        \
+            const float *bp = g->b + i * g->b_is + r * g->b_rs;                    \
+            for (int x = 0; x < ow; x++) {                                         \
+                vf bv[NR];                                                         \
+                _Pragma("GCC unroll 16") for (int v = 0; v < NR; v++)              \
+                    bv[v] = v_load(bp + v * VL);                                   \
+                _Pragma("GCC unroll 16") for (int m = 0; m < MR; m++) {            \
+                    vf x0 = v_bcast(a0 + m), x1 = v_bcast(a1 + m), x2 = v_bcast(a2 + m); \
+                    _Pragma("GCC unroll 16") for (int v = 0; v < NR; v++) {        \
+                        acc[0][m][v] = v_fma(x0, bv[v], acc[0][m][v]);             \
+                        acc[1][m][v] = v_fma(x1, bv[v], acc[1][m][v]);             \
+                        acc[2][m][v] = v_fma(x2, bv[v], acc[2][m][v]);             \
+                    }                                                              \
+                }                                                                  \
+                a0 += a_ps;                                                        \
+                a1 += a_ps;                                                        \
+                a2 += a_ps;                                                        \
+                bp += b_ps;                                                        \
+            }                                                                      \
+        }                                                                          \
+        _Pragma("GCC unroll 4") for (int k = 0; k < 3; k++)                        \
+            _Pragma("GCC unroll 16") for (int m = 0; m < MR; m++)                  \
+                _Pragma("GCC unroll 16") for (int v = 0; v < NR; v++)              \
+                    v_store(g->c + (k * M + m) * g->ldc + v * VL, acc[k][m][v]);   \
+    }
+typedef void wgrad3_fn(const wgrad_args *, size_t, size_t);
+/* [NR][MR] for MR <= 3: at most 18 accumulators (AVX2: NR 1 only) */
+#if defined(DACC_CONV_AVX512)
+WGRAD3_DEFINE(1, 1) WGRAD3_DEFINE(2, 1) WGRAD3_DEFINE(3, 1)
+WGRAD3_DEFINE(1, 2) WGRAD3_DEFINE(2, 2) WGRAD3_DEFINE(3, 2)
+#define WGRAD3_NR_MAX 2
+static wgrad3_fn *const wgrad3_fns[3][4] = {
+    {0}, {0, wgrad3_1x1, wgrad3_2x1, wgrad3_3x1}, {0, wgrad3_1x2, wgrad3_2x2, wgrad3_3x2}};
+#else
+WGRAD3_DEFINE(1, 1) WGRAD3_DEFINE(2, 1) WGRAD3_DEFINE(3, 1)
+#define WGRAD3_NR_MAX 1
+static wgrad3_fn *const wgrad3_fns[2][4] = {{0}, {0, wgrad3_1x1, wgrad3_2x1, wgrad3_3x1}};
+#endif
+
 void CONV_BWD_FILTER_NAME(const dacc_conv_shape *s, const float *x, const float *dy, float *dw,
                           float *db) {
     const int IC = s->ic, OC = s->oc, KH = s->kh, KW = s->kw, st = s->stride;
@@ -204,6 +260,19 @@ void CONV_BWD_FILTER_NAME(const dacc_conv_shape *s, const float *x, const float 
                         v_store(dbacc + (size_t)v * VL,
                                 v_add(v_load(dbacc + (size_t)v * VL), v_add(s0, s1)));
                     }
+                }
+                if (KH == 3 && M <= 3) {
+                    const float *a0 = src + (size_t)i0 * img_floats + (size_t)oh0 * st * srow * IC;
+                    for (int v0 = 0; v0 < nvec;) {
+                        const int NR = nvec - v0 < WGRAD3_NR_MAX ? nvec - v0 : WGRAD3_NR_MAX;
+                        wgrad_args g = {(size_t)ni, (size_t)nr, OW, a0, img_floats,
+                                        (size_t)st * srow * IC, (size_t)st * IC,
+                                        dyc + (size_t)v0 * VL, img_px * b_ps, (size_t)OW * b_ps,
+                                        b_ps, dwp + (size_t)v0 * VL, ldc};
+                        wgrad3_fns[NR][M](&g, (size_t)srow * IC, M);
+                        v0 += NR;
+                    }
+                    continue;
                 }
                 for (int kh = 0; kh < KH; kh++) {
                     const float *a0 =
