@@ -135,7 +135,8 @@ int main(int argc, char **argv) {
     dacc_kernels ref;
     dacc_kernels_for_isa(DACC_ISA_SCALAR, &ref);
     printf("cpu: %s\nbatch %d, %d samples of ~20 ms. GFLOP/s: median wall time; best: fastest sample;\n"
-           "cpu: median over process CPU time (time other processes held the cores left out).\n"
+           "cpu: from the median process CPU time per thread, i.e. as if each thread had a core to\n"
+           "itself (time other processes held the cores left out).\n"
            "%%pk = GFLOP/s / (threads x peak); peak = the ISA's FMA peak per core: the best run of\n"
            "bench_peak's loop so far (15 at the start, 7 more before each row).\n\n",
            dacc_cpu_description(), batch, reps);
@@ -211,7 +212,7 @@ int main(int argc, char **argv) {
                     double med = ts[reps / 2], best = ts[0], cpu = cs_t[reps / 2];
                     free(ts);
                     double g = flops / med * 1e-9, gb = flops / best * 1e-9,
-                           gc = flops / (cpu * threads) * 1e-9;
+                           gc = flops / cpu * 1e-9; /* as if each thread had its core */
                     if (peak > 0)
                         printf("%-9s %-10s %-7s %2d %8.3f %8.1f %4.0f%% %8.1f %4.0f%% %8.1f %4.0f%% %6.1f\n",
                                L->name, op_names[op], dacc_isa_name((dacc_isa)isa), threads,
