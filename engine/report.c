@@ -811,7 +811,8 @@ static dacc_interval wilson_acc(double acc, int64_t n) {
  * index (the study's order), then by name. */
 static int variant_order(const rep *r, char (*names)[64], int max) {
     int n = 0;
-    long first[512];
+    long *first = calloc((size_t)max + 1, sizeof *first);
+    if (!first) return 0;
     for (int i = 0; i < r->nt && n < max; i++) {
         int j = 0;
         while (j < n && strcmp(names[j], r->t[i].variant)) j++;
@@ -837,7 +838,14 @@ static int variant_order(const rep *r, char (*names)[64], int max) {
             first[j] = first[j - 1];
             first[j - 1] = tf;
         }
+    free(first);
     return n;
+}
+
+static void clip(dacc_interval *i, double lo, double hi) {
+    if (!i->ok) return;
+    if (i->lo < lo) i->lo = lo;
+    if (i->hi > hi) i->hi = hi;
 }
 
 static int cmp_u64(const void *a, const void *b) {
@@ -882,6 +890,10 @@ static void summarize(rep *r, int k, const char *variant, vrow *row) {
     row->clean = dacc_mean_ci_of(c, row->n);
     row->xhat = dacc_mean_ci_of(x, row->nx);
     row->delta = dacc_mean_ci_of(d, row->nx);
+    /* few seeds give wide t-intervals: clip them to the possible range */
+    clip(&row->clean.ci, 0, 1);
+    clip(&row->xhat.ci, 0, 1);
+    clip(&row->delta.ci, -1, 1);
     row->relrob = dacc_rel_robustness(row->clean.mean, row->xhat.mean);
     row->err_clean = row->err_xhat = row->rel_derr = NAN;
     row->one_clean = row->one_xhat = row->one_delta = (dacc_interval){NAN, NAN, 0};
@@ -1229,7 +1241,8 @@ static void write_md_protocol(FILE *f, int k, const vrow *rows, int nv, int have
             any1 |= rows[v].n == 1;
         }
     fprintf(f, "## %s\n\n", proto_title[k]);
-    fprintf(f, "%lld images per block, %d transformed block%s.\n\n", (long long)imgs, nb, nb == 1 ? "" : "s");
+    if (nb) fprintf(f, "%lld images per block, %d transformed block%s.\n\n", (long long)imgs, nb, nb == 1 ? "" : "s");
+    else fprintf(f, "%lld images; no transformed blocks (clean accuracy only).\n\n", (long long)imgs);
     fputs("| variant | seeds | clean % | transformed x^ % | Δaccuracy pp | x^/x | error ratio clean / x^ "
           "| rel. Δ error | McNemar p clean / x^ |\n", f);
     fputs("|:--|--:|--:|--:|--:|--:|--:|--:|--:|\n", f);
@@ -1259,7 +1272,7 @@ static void write_md_protocol(FILE *f, int k, const vrow *rows, int nv, int have
         md_p(f, w, &w->mc_trans);
         fputs(" |\n", f);
     }
-    fputs("\nBrackets: 95% t-interval over seeds.", f);
+    fputs("\nBrackets: 95% t-interval over seeds (clipped to the possible range).", f);
     if (any1)
         fputs(" †: one seed only, so no interval over seeds: the 95% interval over the images"
               " (Wilson for clean, per-image normal for x^ and the paired per-image Δ); seed-to-seed"
