@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The command line as a user meets it: --help on every subcommand, nonsense
+# flags and values are usage errors (exit 2) that name the flag, bad files
+# are errors (exit 1) that name the file, and variant specs parse.
+set -u
+DACC=${DACC_BIN:?DACC_BIN must point at the dacc binary}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+expect() { # description, expected exit code, grep pattern for stderr+stdout, command...
+    local what=$1 code=$2 pat=$3; shift 3
+    local out rc
+    out=$("$@" 2>&1); rc=$?
+    if [ "$rc" = "$code" ] && echo "$out" | grep -qE -- "$pat"; then pass=$((pass + 1))
+    else fail=$((fail + 1)); echo "FAIL: $what: exit $rc (want $code), output: $(echo "$out" | head -3)" >&2; fi
+}
+
+for c in run train eval info data export import align show watch report plan; do
+    expect "$c --help" 0 "usage: dacc $c" "$DACC" "$c" --help
+done
+expect "no command" 2 "usage: dacc" "$DACC"
+expect "unknown command" 2 "unknown command 'frobnicate'" "$DACC" frobnicate
+expect "unknown flag" 2 "unknown option '--frob'" "$DACC" train --frob
+expect "flag without value" 2 "missing value for '--epochs'" "$DACC" train --epochs
+expect "bad number" 2 "--epochs abc" "$DACC" train --epochs abc
+expect "out of range" 2 "--batch 0" "$DACC" train --batch 0
+expect "bad protocol" 2 "protocol" "$DACC" train --protocol fancy
+expect "unknown variant" 2 "unknown variant" "$DACC" train --variant Fancy
+expect "bad variant key" 2 "unknown key 'depth'" "$DACC" train --variant name=X,depth=3
+expect "bad variant value" 2 "bad value 'huge' for pool" "$DACC" train --variant name=X,pool=huge
+expect "duplicate variant names" 2 "two variants are named" "$DACC" run --variants 'Original;Original'
+expect "bad shard" 2 "--shard 3/2" "$DACC" run --shard 3/2
+expect "missing data dir" 1 "$tmp/nowhere" "$DACC" train --data "$tmp/nowhere" --epochs 1
+mkdir -p "$tmp/bad"
+printf 'garbage' > "$tmp/bad/train-images-idx3-ubyte"
+cp "$tmp/bad/train-images-idx3-ubyte" "$tmp/bad/train-labels-idx1-ubyte"
+cp "$tmp/bad/train-images-idx3-ubyte" "$tmp/bad/t10k-images-idx3-ubyte"
+cp "$tmp/bad/train-images-idx3-ubyte" "$tmp/bad/t10k-labels-idx1-ubyte"
+expect "corrupt IDX names the file" 1 "train-images-idx3-ubyte" "$DACC" train --data "$tmp/bad" --epochs 1
+expect "missing checkpoint" 1 "$tmp/none.dacc" "$DACC" eval "$tmp/none.dacc"
+printf 'DACCCKPT-broken' > "$tmp/broken.dacc"
+expect "broken checkpoint" 1 "broken.dacc" "$DACC" eval "$tmp/broken.dacc"
+expect "export of broken checkpoint" 1 "broken.dacc" "$DACC" export "$tmp/broken.dacc" --npz "$tmp/x.npz"
+expect "import of missing npz" 1 "$tmp/none.npz" "$DACC" import "$tmp/none.npz" --out "$tmp/y.dacc"
+DACC_ISA=avx9000 expect "unknown DACC_ISA" 1 "DACC_ISA=avx9000" "$DACC" info
+expect "forced scalar path" 0 "path: +scalar" env DACC_ISA=scalar "$DACC" info
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
