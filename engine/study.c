@@ -138,6 +138,14 @@ static void task_path(const runner *r, const dacc_task *t, const char *file, cha
 
 /* The settings a task's results depend on; a finished task is reused only
  * when these match exactly. */
+/* A data file by name only: caches live at different paths on different
+ * machines, and generated files carry a hash of their parameters in the name. */
+static const char *base_name(const char *path) {
+    if (!path) return "";
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
 static void task_key(const runner *r, const dacc_task *t, char *out, size_t n) {
     const dacc_train_config *c = &r->c->train;
     char sw[128];
@@ -146,8 +154,7 @@ static void task_key(const runner *r, const dacc_task *t, char *out, size_t n) {
                      "train_limit=%lld;blocks=%d;align_train=%s;align_test=%s;threads=%d",
              t->variant.name, sw, (unsigned long long)t->seed, c->epochs, c->batch, c->lr, c->gamma,
              c->paper ? "paper" : "default", (long long)c->train_limit, r->c->blocks,
-             r->c->align_train ? r->c->align_train : "", r->c->align_test ? r->c->align_test : "",
-             c->threads);
+             base_name(r->c->align_train), base_name(r->c->align_test), c->threads);
 }
 
 static int write_config(runner *r, const dacc_task *t, dacc_err *e) {

@@ -3,6 +3,7 @@
  * directory (or plain log lines without a terminal), and prints the table. */
 #include "cli.h"
 #include "commands.h"
+#include "study_flags.h"
 #include "dacc/align.h"
 #include "dacc/study.h"
 #include "dacc/threadpool.h"
@@ -67,51 +68,6 @@ static void *study_thread(void *arg) {
     return NULL;
 }
 
-static int parse_variants(const char *list, dacc_study_config *c, dacc_err *e) {
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", list);
-    c->n_variants = 0;
-    for (char *save = NULL, *tok = strtok_r(buf, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
-        if (c->n_variants >= DACC_MAX_VARIANTS) return dacc_fail(e, "--variants: at most %d", DACC_MAX_VARIANTS);
-        if (dacc_variant_parse(tok, &c->variants[c->n_variants], e)) return -1;
-        for (int i = 0; i < c->n_variants; i++)
-            if (!strcmp(c->variants[i].name, c->variants[c->n_variants].name))
-                return dacc_fail(e, "--variants: two variants are named %s (give name=...)", c->variants[i].name);
-        c->n_variants++;
-    }
-    if (!c->n_variants) return dacc_fail(e, "--variants: empty list");
-    return 0;
-}
-
-static int parse_seeds(const char *v, dacc_study_config *c, dacc_err *e) {
-    c->n_seeds = 0;
-    if (!strchr(v, ',')) {
-        long n;
-        if (cli_int("--seeds", v, 1, DACC_MAX_SEEDS, &n, e)) return -1;
-        for (long i = 1; i <= n; i++) c->seeds[c->n_seeds++] = (uint64_t)i;
-        return 0;
-    }
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", v);
-    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        long s;
-        if (c->n_seeds >= DACC_MAX_SEEDS) return dacc_fail(e, "--seeds: at most %d", DACC_MAX_SEEDS);
-        if (cli_int("--seeds", tok, 0, 2147483647L, &s, e)) return -1;
-        c->seeds[c->n_seeds++] = (uint64_t)s;
-    }
-    return 0;
-}
-
-static int parse_shard(const char *v, int *i, int *n, dacc_err *e) {
-    int a, b;
-    char extra;
-    if (sscanf(v, "%d/%d%c", &a, &b, &extra) != 2 || b < 1 || a < 0 || a >= b)
-        return dacc_fail(e, "--shard %s: expected I/N with 0 <= I < N", v);
-    *i = a;
-    *n = b;
-    return 0;
-}
-
 int cmd_run(int argc, char **argv) {
     job j;
     memset(&j, 0, sizeof j);
@@ -123,15 +79,7 @@ int cmd_run(int argc, char **argv) {
     int no_align = 0, plain = 0, no_color = 0;
     long iv;
     double dv;
-    for (int i = 0; i < DACC_N_PRESETS; i++) dacc_variant_preset(dacc_preset_names[i], &c->variants[c->n_variants++]);
-    c->seeds[c->n_seeds++] = 1;
-    c->blocks = 5;
-    c->shard_n = 1;
-    const char *sid = getenv("SLURM_ARRAY_TASK_ID"), *scount = getenv("SLURM_ARRAY_TASK_COUNT");
-    if (sid && scount && atoi(scount) > 0) {
-        c->shard_i = atoi(sid) % atoi(scount);
-        c->shard_n = atoi(scount);
-    }
+    study_flags_defaults(c);
     for (int i = 1; i < argc; i++) {
         int miss = 0;
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -146,9 +94,9 @@ int cmd_run(int argc, char **argv) {
         } else if ((v = cli_value(argc, argv, &i, "--out", &miss))) {
             out = v;
         } else if ((v = cli_value(argc, argv, &i, "--variants", &miss))) {
-            if (parse_variants(v, c, &e)) return cli_error("run", 2, &e);
+            if (study_flags_variants(v, c, &e)) return cli_error("run", 2, &e);
         } else if ((v = cli_value(argc, argv, &i, "--seeds", &miss))) {
-            if (parse_seeds(v, c, &e)) return cli_error("run", 2, &e);
+            if (study_flags_seeds(v, c, &e)) return cli_error("run", 2, &e);
         } else if ((v = cli_value(argc, argv, &i, "--epochs", &miss))) {
             if (cli_int("--epochs", v, 1, 1000, &iv, &e)) return cli_error("run", 2, &e);
             c->train.epochs = (int)iv;
@@ -180,7 +128,7 @@ int cmd_run(int argc, char **argv) {
         } else if ((v = cli_value(argc, argv, &i, "--alignmnist-test", &miss))) {
             align_test = v;
         } else if ((v = cli_value(argc, argv, &i, "--shard", &miss))) {
-            if (parse_shard(v, &c->shard_i, &c->shard_n, &e)) return cli_error("run", 2, &e);
+            if (study_flags_shard(v, &c->shard_i, &c->shard_n, &e)) return cli_error("run", 2, &e);
         } else {
             fprintf(stderr, "dacc run: %s '%s' (try --help)\n", miss ? "missing value for" : "unknown option", argv[i]);
             return 2;

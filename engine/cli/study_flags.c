@@ -13,10 +13,14 @@ void study_flags_defaults(dacc_study_config *c) {
     c->blocks = 5;
     c->shard_i = 0;
     c->shard_n = 1;
+    /* array ids run MIN, MIN+STEP, ...: the shard is the position in that list */
     const char *sid = getenv("SLURM_ARRAY_TASK_ID"), *scount = getenv("SLURM_ARRAY_TASK_COUNT");
+    const char *smin = getenv("SLURM_ARRAY_TASK_MIN"), *sstep = getenv("SLURM_ARRAY_TASK_STEP");
     if (sid && scount && atoi(scount) > 0) {
-        c->shard_i = atoi(sid) % atoi(scount);
+        int id = atoi(sid), lo = smin ? atoi(smin) : 0, step = sstep && atoi(sstep) > 0 ? atoi(sstep) : 1;
         c->shard_n = atoi(scount);
+        c->shard_i = ((id - lo) / step) % c->shard_n;
+        if (c->shard_i < 0) c->shard_i += c->shard_n;
     }
 }
 
