@@ -4,8 +4,8 @@
  * The Jacobian is analytic: along each pixel's trajectory we carry the
  * sensitivity of the position to the 6 entries of A_c of every triangle the
  * trajectory has visited (few, since displacements are a few pixels), using
- * the derivative of the very steps the integrator takes (trapezoid for the
- * closed-form steps, exact for the midpoint substeps); only at the end is it
+ * the derivative of the very steps the integrator takes (trapezoid rule for
+ * the closed-form steps and substeps, exact for the midpoint substeps); only at the end is it
  * mapped to theta through the basis. That is ~10x cheaper than carrying the
  * full 2 x d sensitivity and d+1 times cheaper than finite differences. */
 #include "dacc/align.h"
@@ -90,7 +90,20 @@ static void add_g(double *S, double w, double m00, double m01, double m10, doubl
     }
 }
 
-/* The integrator of dacc_cpab_transform, plus sensitivities. */
+/* A closed-form step x1 = E x~ inside triangle c, with sensitivities:
+ * S <- E2 S for every tracked triangle, plus the trapezoid rule for the
+ * step's own contribution h/2 (E2 G(x) + G(x1)) to triangle c. */
+static void tracked_exact(track *tr, const double *E, int c, double h, double x, double y,
+                          double x1, double y1) {
+    for (int k = 0; k < tr->n; k++) left2(tr->S[k], E[0], E[1], E[3], E[4]);
+    int s = track_slot(tr, c);
+    if (s >= 0) {
+        add_g(tr->S[s], 0.5 * h, E[0], E[1], E[3], E[4], x, y);
+        add_g(tr->S[s], 0.5 * h, 1, 0, 0, 1, x1, y1);
+    }
+}
+
+/* The integrator of dacc_cpab_transform (one point), plus sensitivities. */
 static void transform_tracked(const dacc_cpab_field *f, double p[2], track *tr) {
     const dacc_cpab *t = f->t;
     double x = p[0], y = p[1];
@@ -102,20 +115,23 @@ static void transform_tracked(const dacc_cpab_field *f, double p[2], track *tr) 
         const double *E = f->E + 6 * c;
         double x1 = E[0] * x + E[1] * y + E[2];
         double y1 = E[3] * x + E[4] * y + E[5];
-        int c1 = dacc_cpab_cell(t, x1, y1);
-        if (c1 == c) {
-            for (int k = 0; k < tr->n; k++) left2(tr->S[k], E[0], E[1], E[3], E[4]);
-            int s = track_slot(tr, c);
-            if (s >= 0) {
-                add_g(tr->S[s], 0.5 * h, E[0], E[1], E[3], E[4], x, y);
-                add_g(tr->S[s], 0.5 * h, 1, 0, 0, 1, x1, y1);
-            }
+        if (dacc_cpab_cell(t, x1, y1) == c) {
+            tracked_exact(tr, E, c, h, x, y, x1, y1);
             x = x1;
             y = y1;
             continue;
         }
         for (int k = 0; k < f->nsub; k++) {
-            int ca = dacc_cpab_cell(t, x, y);
+            const double *Es = f->Es + 6 * c;
+            x1 = Es[0] * x + Es[1] * y + Es[2];
+            y1 = Es[3] * x + Es[4] * y + Es[5];
+            if (dacc_cpab_cell(t, x1, y1) == c) {
+                tracked_exact(tr, Es, c, dt, x, y, x1, y1);
+                x = x1;
+                y = y1;
+                continue;
+            }
+            int ca = c;
             const double *a = f->A + 6 * ca;
             double xm = x + 0.5 * dt * (a[0] * x + a[1] * y + a[2]);
             double ym = y + 0.5 * dt * (a[3] * x + a[4] * y + a[5]);
@@ -140,8 +156,8 @@ static void transform_tracked(const dacc_cpab_field *f, double p[2], track *tr) 
             if (sb >= 0) add_g(tr->S[sb], dt, 1, 0, 0, 1, xm, ym);
             x += dt * (b[0] * xm + b[1] * ym + b[2]);
             y += dt * (b[3] * xm + b[4] * ym + b[5]);
+            c = dacc_cpab_cell(t, x, y);
         }
-        c = dacc_cpab_cell(t, x, y);
     }
     p[0] = x;
     p[1] = y;

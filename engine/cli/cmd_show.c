@@ -148,10 +148,17 @@ int cmd_show(int argc, char **argv) {
     int w = c1 - c0 + 1;
     printf("%s: %s image %ld, label %d; block 0 = original, then blocks 1..%d\n", path,
            split ? "test" : "train", index, label, shown - 1);
-    for (int b = 0; b < shown; b++) {
-        char head[32];
-        snprintf(head, sizeof head, b ? "block %d" : "original", b);
-        printf("%-*s%s", w, head, b + 1 < shown ? "  " : "\n");
+    {
+        char line[2048];
+        size_t k = 0;
+        for (int b = 0; b < shown && k + w + 3 < sizeof line; b++) {
+            char head[32];
+            snprintf(head, sizeof head, b ? "block %d" : "original", b);
+            k += (size_t)snprintf(line + k, sizeof line - k, "%-*s  ", w, head);
+        }
+        while (k > 0 && line[k - 1] == ' ') k--;
+        line[k] = 0;
+        printf("%s\n", line);
     }
     for (int r = r0; r <= r1; r++) {
         char line[2048];

@@ -50,9 +50,11 @@ static inline int dacc_cpab_cell(const dacc_cpab *t, double x, double y) {
     i -= i >= t->nx;
     j -= j >= t->ny;
     double fx = sx - i - 0.5, fy = sy - j - 0.5;
-    double ax = fx < 0 ? -fx : fx, ay = fy < 0 ? -fy : fy;
-    int vert = ay >= ax;
-    int k = vert ? 2 * (fy >= 0) : 1 + 2 * (fx <= 0);
+    /* Which side of the two diagonals: p = above y = x, q = above y = -x
+     * (local coordinates). (p,q) = (0,0) low y -> 0, (0,1) high x -> 1,
+     * (1,1) high y -> 2, (1,0) low x -> 3. Bit arithmetic, no branch. */
+    int p = fy - fx > 0, q = fy + fx > 0;
+    int k = (p << 1) | (p ^ q);
     return 4 * (j * t->nx + i) + k;
 }
 
@@ -74,13 +76,15 @@ void dacc_cpab_project(const dacc_cpab *from, const double *theta_from, const da
 void dacc_expm3(const double *M, double *out);
 
 /* A field ready for integration: A and, per triangle, the top two rows of
- * expm(h [A_c; 0 0 0]) for the step h = 1/nsteps. Allocated once, refilled
- * with dacc_cpab_field_set for each theta. */
+ * expm(h [A_c; 0 0 0]) for the step h = 1/nsteps (E) and for the substep
+ * h/nsub (Es; E = Es^nsub). Allocated once, refilled with
+ * dacc_cpab_field_set for each theta. */
 typedef struct dacc_cpab_field {
     const dacc_cpab *t;
     int nsteps, nsub;
     double *A; /* 6 nc */
-    double *E; /* 6 nc */
+    double *E;  /* 6 nc */
+    double *Es; /* 6 nc */
 } dacc_cpab_field;
 
 /* nsteps = nsub = 10 are the defaults (DACC_CPAB_STEPS). */
@@ -92,7 +96,9 @@ void dacc_cpab_field_set(dacc_cpab_field *f, const double *theta, double sign_sc
 void dacc_cpab_field_set_A(dacc_cpab_field *f, const double *A);
 
 /* T(p) = phi(p, 1): nsteps closed-form steps expm(h A~_c); a step that would
- * leave its triangle is redone as nsub midpoint substeps. In place. */
+ * leave its triangle is redone as nsub substeps, each in closed form
+ * (expm(h/nsub A~_c)) unless it too would leave its triangle, in which case
+ * it is a midpoint step. In place. */
 void dacc_cpab_transform(const dacc_cpab_field *f, double p[2]);
 
 /* Pull-back warp: out(u) = in(T(u)) with bilinear interpolation, clamped at
