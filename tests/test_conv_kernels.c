@@ -240,14 +240,19 @@ int main(void) {
                                        net[i][3], net[i][4], net[i][5]);
         test_shape(&ks, &s);
     }
-    /* Stride-1 shapes where the output covers most of the input: backward-
-     * data takes its gather path here (a flipped forward convolution over
-     * padded dy), including "same" padding and padding >= the kernel. */
+    /* Shapes where backward-data takes its gather path (flipped forward
+     * convolutions over padded dy, one per stride phase): stride 1 with the
+     * output covering most of the input, "same" padding, padding >= the
+     * kernel, and strides 2-3. */
     static const int gather[][7] = {
         /* ih, ic, oc, k, stride, pad, n */
         {16, 33, 17, 3, 1, 1, 2}, {20, 17, 33, 3, 1, 0, 3}, {14, 32, 32, 5, 1, 2, 2},
         {9, 16, 5, 1, 1, 1, 2},   {12, 64, 3, 2, 1, 1, 1},  {18, 5, 64, 3, 1, 2, 2},
         {26, 32, 32, 3, 1, 0, 3}, {11, 48, 48, 4, 1, 3, 1},
+        /* strided: one stride-1 pass per phase, phases no tap reaches (k < s) */
+        {24, 32, 32, 5, 2, 2, 2}, {13, 32, 32, 1, 2, 0, 2}, {17, 16, 33, 3, 2, 1, 2},
+        {15, 32, 16, 2, 3, 1, 2}, {12, 48, 32, 4, 2, 1, 1}, {9, 32, 32, 3, 3, 0, 3},
+        {10, 17, 20, 5, 2, 3, 2},
     };
     for (size_t i = 0; i < sizeof gather / sizeof gather[0]; i++) {
         dacc_conv_shape s = make_shape(gather[i][6], gather[i][0], gather[i][0] + 1, gather[i][1],

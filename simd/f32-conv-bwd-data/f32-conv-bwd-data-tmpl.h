@@ -7,8 +7,8 @@
  * dx pixels its taps hit (taps outside the image go to a dummy row); else a
  * chunk of pixels is written to a dcol buffer that is then added into dx. A
  * 1x1, stride-1, unpadded convolution (the linear layer) just stores dx.
- * For stride 1 a gather form (the forward engine over padded dy) is used
- * instead when it is cheaper (bwd_data_use_gather).
+ * A gather form (the forward engine over padded dy, one pass per stride
+ * phase) is used instead when it is cheaper (bwd_data_use_gather).
  * Define CONV_BWD_DATA_NAME. */
 #include "f32-conv-fwd/f32-conv-igemm.h"
 #include "dacc/kernels.h"
@@ -86,74 +86,154 @@ static void bwd_data_accumulate(const dacc_conv_shape *s, const float *dy, const
     }
 }
 
-/* Stride 1 in gather form: dx is the forward convolution of dy, zero-padded
- * by kh-1-pad rows and kw-1-pad columns, with the kernel flipped and ic/oc
- * swapped: wf[a][b][oc][ic] = w[kh-1-a][kw-1-b][ic][oc]. It runs on the
- * forward engine (long reductions of kw*oc, plain stores) but computes the
- * padded border too; see bwd_data_use_gather. Returns 0, or -1 without
- * touching dx if scratch cannot be had. */
+/* Gather form: each input pixel sums the dy pixels whose windows cover it.
+ * The input pixels split into stride x stride phases (ih % s, iw % s); in a
+ * phase the taps that reach dy are kh = r + s*j (r = (phase + pad) % s) and
+ * the dy row is q0 + y - j, so each phase is a stride-1 forward convolution
+ * of dy, zero-padded, with that phase's sub-kernel flipped and ic/oc
+ * swapped: wf[a][b][oc][ic] = w[r_h + s*(Jh-1-a)][r_w + s*(Jw-1-b)][ic][oc].
+ * Every phase runs on the forward engine (reductions of Jw*oc, plain
+ * stores); the price is the zero border. For stride 1 there is one phase
+ * and the kernel is just flipped. See bwd_data_use_gather. Returns 0, or -1
+ * without touching dx if scratch cannot be had. */
+typedef struct gather_dim {
+    int r, J, q0, Y; /* first tap, taps, first dy index, pixels of the phase */
+} gather_dim;
+
+static gather_dim gather_phase(int ph, int pad, int st, int k, int in) {
+    gather_dim d;
+    d.r = (ph + pad) % st;
+    d.J = d.r < k ? (k - d.r + st - 1) / st : 0;
+    d.q0 = (ph + pad - d.r) / st;
+    d.Y = ph < in ? (in - ph + st - 1) / st : 0;
+    return d;
+}
+
 static int bwd_data_gather(const dacc_conv_shape *s, const float *dy, const float *w, float *dx) {
-    const int IC = s->ic, OC = s->oc, KH = s->kh, KW = s->kw;
+    const int IC = s->ic, OC = s->oc, KH = s->kh, KW = s->kw, st = s->stride;
     const size_t ICp = round_up((size_t)IC, VL), taps = (size_t)KH * KW;
-    const int sh = s->ih + KH - 1, sw = s->iw + KW - 1;
-    const int offh = KH - 1 - s->pad, offw = KW - 1 - s->pad; /* dyp(r,c) = dy(r-offh, c-offw) */
-    const size_t img_floats = (size_t)sh * sw * OC;
+    /* dy scratch covers dy rows [loh, loh + SH) and columns [low, low + SW) */
+    int loh = 0, hih = 0, low = 0, hiw = 0;
+    for (int ph = 0; ph < st; ph++) {
+        gather_dim h = gather_phase(ph, s->pad, st, KH, s->ih);
+        gather_dim v = gather_phase(ph, s->pad, st, KW, s->iw);
+        if (h.J && h.Y) {
+            if (h.q0 - (h.J - 1) < loh) loh = h.q0 - (h.J - 1);
+            if (h.q0 + h.Y - 1 > hih) hih = h.q0 + h.Y - 1;
+        }
+        if (v.J && v.Y) {
+            if (v.q0 - (v.J - 1) < low) low = v.q0 - (v.J - 1);
+            if (v.q0 + v.Y - 1 > hiw) hiw = v.q0 + v.Y - 1;
+        }
+    }
+    const int SH = hih - loh + 1, SW = hiw - low + 1;
+    const size_t img_floats = (size_t)SH * SW * OC;
     int group = (int)(65536 / img_floats);
     if (group < 1) group = 1;
     if (group > s->n) group = s->n;
     float *wf = conv_alloc(taps * OC * ICp + (size_t)group * img_floats);
     if (!wf) return -1;
     float *dyp = wf + taps * OC * ICp;
-    for (int a = 0; a < KH; a++)
-        for (int b = 0; b < KW; b++) {
-            const float *src = w + ((size_t)(KH - 1 - a) * KW + (KW - 1 - b)) * IC * OC;
-            float *dst = wf + ((size_t)a * KW + b) * OC * ICp;
-            for (int o = 0; o < OC; o++) memset(dst + (size_t)o * ICp + IC, 0, sizeof(float) * (ICp - IC));
-            for (int i0 = 0; i0 < IC; i0 += 16) /* blocked transpose, see below */
-                for (int o0 = 0; o0 < OC; o0 += 16) {
-                    const int i1 = i0 + 16 < IC ? i0 + 16 : IC, o1 = o0 + 16 < OC ? o0 + 16 : OC;
-                    for (int o = o0; o < o1; o++)
-                        for (int i = i0; i < i1; i++) dst[(size_t)o * ICp + i] = src[(size_t)i * OC + o];
+    /* sub-kernels, phase by phase, in one buffer (their taps partition w) */
+    size_t woff[8][8]; /* stride <= 8 takes this path, see bwd_data_use_gather */
+    size_t off = 0;
+    for (int ph = 0; ph < st; ph++)
+        for (int pw = 0; pw < st; pw++) {
+            gather_dim h = gather_phase(ph, s->pad, st, KH, s->ih);
+            gather_dim v = gather_phase(pw, s->pad, st, KW, s->iw);
+            woff[ph][pw] = off;
+            for (int a = 0; a < h.J; a++)
+                for (int b = 0; b < v.J; b++) {
+                    const int kh = h.r + st * (h.J - 1 - a), kw = v.r + st * (v.J - 1 - b);
+                    const float *src = w + ((size_t)kh * KW + kw) * IC * OC;
+                    float *dst = wf + off + ((size_t)a * v.J + b) * OC * ICp;
+                    for (int o = 0; o < OC; o++)
+                        memset(dst + (size_t)o * ICp + IC, 0, sizeof(float) * (ICp - IC));
+                    for (int i0 = 0; i0 < IC; i0 += 16) /* blocked transpose */
+                        for (int o0 = 0; o0 < OC; o0 += 16) {
+                            const int i1 = i0 + 16 < IC ? i0 + 16 : IC;
+                            const int o1 = o0 + 16 < OC ? o0 + 16 : OC;
+                            for (int o = o0; o < o1; o++)
+                                for (int i = i0; i < i1; i++)
+                                    dst[(size_t)o * ICp + i] = src[(size_t)i * OC + o];
+                        }
                 }
+            off += (size_t)h.J * v.J * OC * ICp;
         }
     for (int i0 = 0; i0 < s->n; i0 += group) {
         const int cnt = s->n - i0 < group ? s->n - i0 : group;
         for (int i = 0; i < cnt; i++)
-            for (int r = 0; r < sh; r++) {
-                float *dst = dyp + ((size_t)i * sh + r) * sw * OC;
-                const int oh = r - offh;
+            for (int r = 0; r < SH; r++) {
+                float *dst = dyp + ((size_t)i * SH + r) * SW * OC;
+                const int oh = r + loh;
                 if (oh < 0 || oh >= s->oh) {
-                    memset(dst, 0, sizeof(float) * sw * OC);
+                    memset(dst, 0, sizeof(float) * SW * OC);
                     continue;
                 }
-                int c0 = offw < 0 ? 0 : offw > sw ? sw : offw;
-                int c1 = offw + s->ow < sw ? offw + s->ow : sw;
+                /* columns c with 0 <= c + low < ow */
+                int c0 = -low < 0 ? 0 : -low > SW ? SW : -low;
+                int c1 = s->ow - low < SW ? s->ow - low : SW;
                 if (c1 < c0) c1 = c0;
                 memset(dst, 0, sizeof(float) * c0 * OC);
                 memcpy(dst + (size_t)c0 * OC,
-                       dy + (((size_t)(i0 + i) * s->oh + oh) * s->ow + (c0 - offw)) * OC,
+                       dy + (((size_t)(i0 + i) * s->oh + oh) * s->ow + (c0 + low)) * OC,
                        sizeof(float) * (c1 - c0) * OC);
-                memset(dst + (size_t)c1 * OC, 0, sizeof(float) * (sw - c1) * OC);
+                memset(dst + (size_t)c1 * OC, 0, sizeof(float) * (SW - c1) * OC);
             }
-        igemm_pixels px = {dyp, img_floats, cnt, s->ih, s->iw, sw, 1, OC,
-                           dx + (size_t)i0 * s->ih * s->iw * IC, (size_t)IC};
-        igemm_run(&px, KH, (size_t)KW * OC, wf, ICp, IC, NULL, 0);
+        float *dxg = dx + (size_t)i0 * s->ih * s->iw * IC;
+        for (int ph = 0; ph < st; ph++)
+            for (int pw = 0; pw < st; pw++) {
+                gather_dim h = gather_phase(ph, s->pad, st, KH, s->ih);
+                gather_dim v = gather_phase(pw, s->pad, st, KW, s->iw);
+                if (!h.Y || !v.Y) continue;
+                float *out = dxg + ((size_t)ph * s->iw + pw) * IC;
+                if (!h.J || !v.J) { /* no tap reaches this phase: zero */
+                    for (int i = 0; i < cnt; i++)
+                        for (int y = 0; y < h.Y; y++)
+                            for (int x = 0; x < v.Y; x++)
+                                memset(out + (((size_t)i * s->ih + (size_t)y * st) * s->iw +
+                                              (size_t)x * st) * IC,
+                                       0, sizeof(float) * IC);
+                    continue;
+                }
+                igemm_pixels px = {dyp + ((size_t)(h.q0 - (h.J - 1) - loh) * SW +
+                                          (size_t)(v.q0 - (v.J - 1) - low)) * OC,
+                                   img_floats, cnt, h.Y, v.Y, SW, 1, OC, out,
+                                   (size_t)st * IC, (size_t)st * s->iw * IC,
+                                   (size_t)s->ih * s->iw * IC};
+                igemm_run(&px, (size_t)h.J, (size_t)v.J * OC, wf + woff[ph][pw], ICp, IC, NULL, 0);
+            }
     }
     free(wf);
     return 0;
 }
 
-/* Gather (stride 1) computes n*ih*iw output pixels at the forward engine's
- * ~90% of peak; scatter computes n*oh*ow but its reduction is only oc long,
- * which costs about 20 MAC-steps of set-up and accumulator traffic per
- * tile. conv32_2 (26x26 from 24x24, oc 32) gathers; conv64_1/conv64_2
- * (12x12 from 10x10, 10x10 from 8x8) scatter. */
+/* MAC-steps of each form, weighted by what the engine achieves: gather runs
+ * every phase's padded border at the forward engine's ~90% of peak; scatter
+ * does only the real taps (padded layers skip the rest), but its reduction
+ * is only oc long, which costs about 20 MAC-steps of set-up and accumulator
+ * traffic per tile. conv32_2 (26x26 from 24x24, oc 32) and the stride-2
+ * ConvPool layers gather; conv64_1/conv64_2 (12x12 from 10x10, 10x10 from
+ * 8x8) scatter. */
 static int bwd_data_use_gather(const dacc_conv_shape *s) {
-    if (s->stride != 1) return 0;
+    const int st = s->stride;
+    if (st < 1 || st > 8) return 0;
     const double lanes = (double)s->ic / (double)round_up((size_t)s->ic, VL);
-    const double gather = (double)s->ih * s->iw / (0.92 * lanes);
-    const double scatter = (double)s->oh * s->ow * (s->oc + 20.0) / s->oc /
-                           (s->ic % VL == 0 ? 1.0 : 0.5);
+    double gather = 0;
+    for (int ph = 0; ph < st; ph++)
+        for (int pw = 0; pw < st; pw++) {
+            gather_dim h = gather_phase(ph, s->pad, st, s->kh, s->ih);
+            gather_dim v = gather_phase(pw, s->pad, st, s->kw, s->iw);
+            gather += (double)h.Y * v.Y * h.J * v.J;
+        }
+    gather /= 0.92 * lanes;
+    /* real taps of the scatter: rows x columns that land in the image */
+    double th = 0, tw = 0;
+    for (int oh = 0; oh < s->oh; oh++)
+        for (int kh = 0; kh < s->kh; kh++) th += oh * st - s->pad + kh >= 0 && oh * st - s->pad + kh < s->ih;
+    for (int ow = 0; ow < s->ow; ow++)
+        for (int kw = 0; kw < s->kw; kw++) tw += ow * st - s->pad + kw >= 0 && ow * st - s->pad + kw < s->iw;
+    const double scatter = th * tw * (s->oc + 20.0) / s->oc / (s->ic % VL == 0 ? 1.0 : 0.5);
     return gather < scatter;
 }
 
@@ -244,7 +324,7 @@ void CONV_BWD_DATA_NAME(const dacc_conv_shape *s, const float *dy, const float *
                 for (size_t r = r0; r < r1; r++) wt[(size_t)o * Np + r] = w[r * OC + o];
         }
     if (direct) {
-        igemm_pixels px = {dy, 0, 1, 1, (int)P, (int)P, 1, OC, dx, (size_t)IC};
+        igemm_pixels px = {dy, 0, 1, 1, (int)P, (int)P, 1, OC, dx, (size_t)IC, 0, 0};
         igemm_run(&px, 1, (size_t)OC, wt, Np, IC, NULL, 0);
         free(wt);
         return;
@@ -262,7 +342,7 @@ void CONV_BWD_DATA_NAME(const dacc_conv_shape *s, const float *dy, const float *
     int img = 0, oh = 0, ow = 0;
     for (size_t p0 = 0; p0 < P; p0 += chunk) {
         const size_t cnt = P - p0 < chunk ? P - p0 : chunk;
-        igemm_pixels px = {dy + p0 * OC, 0, 1, 1, (int)cnt, (int)cnt, 1, OC, dcol, Np};
+        igemm_pixels px = {dy + p0 * OC, 0, 1, 1, (int)cnt, (int)cnt, 1, OC, dcol, Np, 0, 0};
         igemm_run(&px, 1, (size_t)OC, wt, Np, (int)N, NULL, 1);
         for (size_t p = 0; p < cnt; p++) {
             const float *col = dcol + p * Np;

@@ -105,13 +105,15 @@ static igemm_fn *const igemm_fns[IGEMM_NR_MAX + 1] = {0, igemm_8x1, igemm_6x2, i
 
 /* A set of pixels laid out as nimg images of oh x ow outputs; pixel (i,y,x)
  * reads the source at src + i*img_stride + (y*stride*sw + x*stride)*ch and
- * writes C at out + pixel_index*ldc. */
+ * writes C at out + i*out_is + y*out_rs + x*ldc; out_rs = 0 and out_is = 0
+ * mean dense (ow*ldc, oh*ow*ldc). */
 typedef struct igemm_pixels {
     const float *src;
     size_t img_stride;
     int nimg, oh, ow, sw, stride, ch;
     float *out;
     size_t ldc;
+    size_t out_rs, out_is;
 } igemm_pixels;
 
 /* Column width of the next block: full blocks of IGEMM_NR_MAX vectors, the
@@ -141,7 +143,9 @@ static void igemm_run(const igemm_pixels *px, size_t rows, size_t K, const float
          * with short reductions (conv32_1: 9 steps) it rivals the FMAs */
         const size_t xstep = (size_t)px->stride * px->ch, ystep = (size_t)px->stride * px->sw * px->ch;
         const float *img_base = px->src, *row = px->src, *ap = px->src;
-        float *cp = px->out + (size_t)v0 * VL;
+        const size_t out_rs = px->out_rs ? px->out_rs : (size_t)px->ow * px->ldc;
+        const size_t out_is = px->out_is ? px->out_is : (size_t)px->oh * out_rs;
+        float *cp = px->out + (size_t)v0 * VL, *cimg = cp, *crow = cp;
         int y = 0, x = 0;
         for (size_t p0 = 0; p0 < P; p0 += MR) {
             int m = 0;
@@ -156,10 +160,14 @@ static void igemm_run(const igemm_pixels *px, size_t rows, size_t K, const float
                         y = 0;
                         img_base += px->img_stride;
                         row = img_base;
+                        cimg += out_is;
+                        crow = cimg;
                     } else {
                         row += ystep;
+                        crow += out_rs;
                     }
                     ap = row;
+                    cp = crow;
                 }
             }
             for (int t = m; t < MR; t++) { /* tail: repeat the last pixel into a dummy row */
