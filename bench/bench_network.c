@@ -446,7 +446,10 @@ static void row_name(const dacc_model *m, int r, char *buf, size_t n) {
     }
 }
 
-static void breakdown(dacc_model *m, trainer *t, int reps, double seconds) {
+/* infer = 0: training steps of t (on t->m); 1: eval-mode forward passes of
+ * batch t->batch on t->m. */
+static void breakdown(trainer *t, int infer, int reps, double seconds) {
+    dacc_model *m = t->m;
     dacc_kernels wrapped = wrapped_table(m->k);
     ins.m = m;
     ins.real = *m->k;
@@ -463,7 +466,13 @@ static void breakdown(dacc_model *m, trainer *t, int reps, double seconds) {
         do {
             ins.step_start = bench_now();
             ins.step++;
-            train_step(t);
+            if (infer) {
+                if (t->cursor + t->batch > t->d->n) t->cursor = 0;
+                dacc_model_forward(m, t->d->pixels + (size_t)t->cursor * 784, t->batch, 0, 0);
+                t->cursor += t->batch;
+            } else {
+                train_step(t);
+            }
             steps++;
         } while ((el = bench_now() - t0) < seconds);
         if (r < 0) continue;
@@ -489,6 +498,10 @@ static void breakdown(dacc_model *m, trainer *t, int reps, double seconds) {
                 else kern[k] += med[row][c][k];
             }
     double wall_med = median(wall, reps), cpu_med = median(cpu, reps);
+    if (infer) {
+        printf("\nPer-layer time of an eval-mode forward pass (batch %d, %d thread%s), as above.\n\n", t->batch,
+               th, th > 1 ? "s" : "");
+    } else
     printf("\nPer-layer time of a training step (batch %d, %d thread%s). The bench wraps the kernel\n"
            "table and times every call on its thread; ms per step, averaged over the threads, median\n"
            "of %d samples. CPU columns use the thread's CPU clock (time the thread was descheduled\n"
@@ -512,6 +525,7 @@ static void breakdown(dacc_model *m, trainer *t, int reps, double seconds) {
             sc += med[row][c][1];
             sw += med[row][c][0];
         }
+        if (infer && sw == 0) continue; /* layers that do not run in eval mode */
         char name[48];
         row_name(m, row, name, sizeof name);
         char gf[16] = "";
@@ -520,7 +534,8 @@ static void breakdown(dacc_model *m, trainer *t, int reps, double seconds) {
             double mac = (double)l->oh * l->ow * l->oc * l->k * l->k * l->c * t->batch;
             double ms = med[row][COL_FWD][1] + med[row][COL_BWD_DATA][1] + med[row][COL_BWD][1];
             /* ms is per thread; each thread did 1/th of the batch */
-            snprintf(gf, sizeof gf, "%9.1f", 2 * mac * (l->in == 0 ? 2 : 3) / (ms * 1e-3) * 1e-9 / th);
+            double passes = infer ? 1 : l->in == 0 ? 2 : 3;
+            snprintf(gf, sizeof gf, "%9.1f", 2 * mac * passes / (ms * 1e-3) * 1e-9 / th);
         }
         printf("%-20s %8.3f %8.3f %8.3f %8.3f %8.3f %6.1f %8.3f %9s\n", name, med[row][COL_FWD][1],
                med[row][COL_BWD_DATA][1], med[row][COL_BWD][1], med[row][COL_GAP][1], sc,
@@ -728,7 +743,11 @@ int main(int argc, char **argv) {
     printf("epoch of 60000 at this rate: %.1f s training\n", 60000.0 / tr);
 
     /* 3. breakdown */
-    if (do_breakdown) breakdown(&m, &t, reps, seconds / 2);
+    if (do_breakdown) {
+        breakdown(&t, 0, reps, seconds / 2);
+        trainer ti = {&im, &d, batch <= max_infer ? batch : max_infer, 0, 0};
+        breakdown(&ti, 1, reps, seconds / 2);
+    }
 
     printf("\nRESULT variant=%s threads=%d batch=%d train_ips=%.1f", var.name, threads, batch, tr);
     for (int i = 0; i < n_infer; i++) printf(" infer%d_ips=%.1f", infer_b[i], inf[i]);
