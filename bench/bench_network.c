@@ -459,9 +459,12 @@ static void breakdown(trainer *t, int infer, int reps, double seconds) {
     /* per sample: ms per step of each cell, thread-averaged, [wall, cpu] */
     double (*cells)[MAX_ROWS][NCOL][2] = calloc(reps, sizeof *cells);
     double *wall = calloc(reps, sizeof(double)), *cpu = calloc(reps, sizeof(double));
+    double *faults = calloc(reps, sizeof(double)), *sys = calloc(reps, sizeof(double));
     for (int r = -1; r < reps; r++) { /* r = -1: warm-up of the wrappers */
         memset(ins.acc, 0, sizeof ins.acc);
         long steps = 0;
+        struct rusage ru0, ru1;
+        getrusage(RUSAGE_SELF, &ru0);
         double t0 = bench_now(), c0 = cpu_now(), el;
         do {
             ins.step_start = bench_now();
@@ -475,8 +478,12 @@ static void breakdown(trainer *t, int infer, int reps, double seconds) {
             }
             steps++;
         } while ((el = bench_now() - t0) < seconds);
+        getrusage(RUSAGE_SELF, &ru1);
         if (r < 0) continue;
         wall[r] = el / steps * 1e3;
+        faults[r] = (double)(ru1.ru_minflt - ru0.ru_minflt) / steps;
+        sys[r] = ((ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) + 1e-6 * (ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec)) /
+                 th / steps * 1e3;
         cpu[r] = (cpu_now() - c0) / th / steps * 1e3;
         for (int row = 0; row < MAX_ROWS; row++)
             for (int c = 0; c < NCOL; c++)
@@ -545,7 +552,11 @@ static void breakdown(trainer *t, int infer, int reps, double seconds) {
     printf("per step: kernels %.2f ms CPU (%.2f wall), engine outside kernels %.2f ms CPU;\n"
            "process CPU %.2f ms per thread, wall %.2f ms (median; wall - CPU = waiting or descheduled)\n",
            kern[1], kern[0], gap[1], cpu_med, wall_med);
+    printf("page faults %.0f per step; system CPU %.2f ms per step per thread (included in the CPU columns)\n",
+           median(faults, reps), median(sys, reps));
     printf("(conv GFLOP/s: per thread, on the kernels' CPU time)\n");
+    free(faults);
+    free(sys);
     free(cells);
     free(wall);
     free(cpu);
