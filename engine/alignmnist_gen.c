@@ -251,6 +251,7 @@ int dacc_align_model_ensure(const dacc_align_options *o, const dacc_images *trai
         if (path_len) snprintf(path, path_len, "%s", o->class_model);
         return 0;
     }
+    if (!train) return dacc_fail(e, "align: no training images to find or fit the class model");
     char dir[4096];
     if (cache_folder(o, dir, sizeof dir, e)) return -1;
     dacc_align_settings s;
@@ -319,6 +320,9 @@ int dacc_alignmnist_ensure(const dacc_align_options *o, const dacc_images *train
                            size_t path_len, dacc_err *e) {
     if (o->blocks < 1 || o->blocks > 75)
         return dacc_fail(e, "align: blocks %d must be 1..75", o->blocks);
+    if (!train && !(o->class_model && *o->class_model))
+        return dacc_fail(e, "align: the training images are needed to find or fit the class model "
+                            "(pass them, with a NULL output path to skip making the training set)");
     if (!(o->scale >= 0) || o->scale > 10)
         return dacc_fail(e, "align: scale %g must be in [0, 10]", o->scale);
     char dir[4096], mpath[4096];

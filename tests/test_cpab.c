@@ -479,6 +479,16 @@ static void test_model_and_generator(void) {
     o.seed = 2;
     rc = dacc_alignmnist_ensure(&o, &imgs, NULL, tr2, NULL, sizeof tr2, &e);
     CHECK(rc == 0 && strcmp(tr, tr2) != 0, "another seed maps to the same cache file");
+    /* only the test set (a NULL output path skips the training set) */
+    o.seed = 3;
+    rc = dacc_alignmnist_ensure(&o, &imgs, &imgs, NULL, te2, sizeof te2, &e);
+    CHECK(rc == 0 && strstr(te2, "alignmnist-test-") && access(te2, R_OK) == 0, "test-only ensure: %s",
+          rc ? e.msg : te2);
+    /* without training images there is no way to identify the model */
+    o.class_model = NULL;
+    rc = dacc_alignmnist_ensure(&o, NULL, &imgs, NULL, te2, sizeof te2, &e);
+    CHECK(rc != 0 && strstr(e.msg, "training images"), "ensure without training images: rc %d '%s'", rc, e.msg);
+    o.class_model = path;
     o.blocks = 0;
     CHECK(dacc_alignmnist_ensure(&o, &imgs, NULL, tr2, NULL, sizeof tr2, &e) != 0 && strstr(e.msg, "blocks"),
           "blocks 0 accepted");

@@ -100,10 +100,9 @@ int cmd_show(int argc, char **argv) {
     if (file) {
         snprintf(path, sizeof path, "%s", file);
     } else {
-        char other[4096];
         if (blocks > o.blocks) o.blocks = (int)blocks;
-        if (dacc_alignmnist_ensure(&o, split ? NULL : &train, split ? &test : NULL,
-                                   split ? other : path, split ? path : other, sizeof path, &e)) {
+        if (dacc_alignmnist_ensure(&o, &train, &test, split ? NULL : path, split ? path : NULL,
+                                   sizeof path, &e)) {
             rc = cli_error("show", 1, &e);
             goto out;
         }

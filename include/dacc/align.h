@@ -132,7 +132,10 @@ int dacc_align_default_model_path(char *out, size_t n);
 /* Finds or fits the class model (explicit file; cache; shipped default whose
  * settings and training data match; else fit and cache), then makes sure the
  * train and test AlignMNIST files exist in the cache, generating them if not.
- * Writes their paths. Names carry a hash of everything they depend on. */
+ * Writes their paths. Names carry a hash of everything they depend on.
+ * train is required (it identifies the model) unless o->class_model is set;
+ * a set whose images or output path is NULL is skipped, e.g.
+ * ensure(o, &train, &test, NULL, test_npz, ...) makes only the test set. */
 int dacc_alignmnist_ensure(const dacc_align_options *o, const dacc_images *train,
                            const dacc_images *test, char *train_npz, char *test_npz,
                            size_t path_len, dacc_err *e);
