@@ -264,20 +264,17 @@ int dacc_align_model_load(const char *path, dacc_align_model *m, dacc_err *e) {
                   DACC_ALIGN_MODEL_VERSION);
         goto out;
     }
-    rd tail = {data, n, n - 4, 0};
-    uint32_t have = get_u32(&tail);
-    if (have != want) {
-        dacc_fail(e, "%s: CRC32 mismatch (stored %08x, computed %08x): file is damaged", path,
-                  have, want);
-        goto out;
-    }
     m->rows = (int)get_u32(&r);
     m->cols = (int)get_u32(&r);
     m->d = (int)get_u32(&r);
     m->nclasses = (int)get_u32(&r);
     get_settings(&r, &m->fit);
     m->train_hash = get_u64(&r);
-    if (r.short_read || m->nclasses < 1 || m->nclasses > DACC_ALIGN_CLASSES || m->d < 1 ||
+    if (r.short_read) {
+        dacc_fail(e, "%s: truncated (%zu bytes, shorter than the header)", path, n);
+        goto out;
+    }
+    if (m->nclasses < 1 || m->nclasses > DACC_ALIGN_CLASSES || m->d < 1 ||
         m->rows < 2 || m->cols < 2 || m->fit.nx < 1 || m->fit.ny < 1 ||
         m->fit.nx > DACC_CPAB_MAX_SIDE || m->fit.ny > DACC_CPAB_MAX_SIDE) {
         dacc_fail(e, "%s: implausible header (classes %d, d %d, image %dx%d, tessellation %dx%d)",
@@ -296,6 +293,22 @@ int dacc_align_model_load(const char *path, dacc_align_model *m, dacc_err *e) {
         if (dt != m->d) {
             dacc_fail(e, "%s: d = %d but tessellation [%d,%d] has d = %d", path, m->d, m->fit.nx,
                       m->fit.ny, dt);
+            goto out;
+        }
+    }
+    {
+        size_t dd = (size_t)m->d;
+        size_t expect = r.off + (size_t)m->nclasses * (8 + 24) + (size_t)m->nclasses * dd * (dd + 1) / 2 * 8 + 4;
+        if (expect != n) {
+            dacc_fail(e, "%s: %zu bytes, but its header implies %zu (%s)", path, n, expect,
+                      n < expect ? "truncated" : "trailing bytes");
+            goto out;
+        }
+        rd tail = {data, n, n - 4, 0};
+        uint32_t have = get_u32(&tail);
+        if (have != want) {
+            dacc_fail(e, "%s: CRC32 mismatch (stored %08x, computed %08x): file is damaged", path,
+                      have, want);
             goto out;
         }
     }

@@ -48,7 +48,7 @@ static void align_help(FILE *f) {
             "  -h, --help     this text\n"
             "\n"
             "examples:\n"
-            "  dacc align                                  # the default sets, in seconds\n"
+            "  dacc align                                  # the default sets (~30 s on 2 cores)\n"
             "  dacc align --fit --pairs 1000 --out engine/data   # remake the shipped model\n"
             "  dacc align --blocks 2 --scale 0.5           # milder deformations\n"
             "\n"
