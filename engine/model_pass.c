@@ -89,7 +89,8 @@ static void t_fwd(void *ctx, int t, int nt) {
     case DACC_L_DROPOUT: {
         uint8_t *mask = aux(m, l) + lo * in_sz;
         /* keep when a uniform 64-bit draw falls below (1-p) * 2^64 */
-        uint64_t keep = l->p <= 0 ? UINT64_MAX : (uint64_t)((1.0 - l->p) * 18446744073709551615.0);
+        uint64_t keep = l->p <= 0 || 1.0 - l->p >= 1.0 ? UINT64_MAX
+                                                      : (uint64_t)((1.0 - l->p) * 18446744073709551615.0);
         for (int i = 0; i < n; i++) {
             dacc_rng r;
             dacc_rng_seed(&r, p->seed, DACC_STREAM_DROPOUT, (uint64_t)p->layer_index,
@@ -205,7 +206,10 @@ double dacc_model_loss(dacc_model *m, const uint8_t *labels, int n, int paper, i
         ok += best == y;
         m->k->softmax(1, K, z, p);
         if (!paper) {
-            loss -= log(p[y] > 1e-30f ? p[y] : 1e-30f);
+            /* log-softmax in double: exact even when p[y] underflows */
+            double mx = z[best], se = 0;
+            for (int j = 0; j < K; j++) se += exp((double)z[j] - mx);
+            loss -= (double)z[y] - mx - log(se);
             for (int j = 0; j < K; j++) dz[j] = (p[j] - (j == y)) / n;
         } else {
             /* the notebook: CrossEntropyLoss(softmax(z)) = a second softmax */
