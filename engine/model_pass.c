@@ -20,6 +20,8 @@ typedef struct pass {
     const float *a, *b, *k; /* per-channel coefficients for affine ops */
     int phase;             /* BN forward: 0 sums, 1 squared deviations, 2 apply;
                               BN backward: 0 sums, 1 apply */
+    int x_act;             /* conv forward: input tensor instead of l->in (-1: l->in) */
+    const float *cw, *cb;  /* conv forward: weights and bias instead of the params */
 } pass;
 
 static float *act(dacc_model *m, int id) { return m->acts + m->act_off[id]; }
@@ -65,12 +67,13 @@ static void t_fwd(void *ctx, int t, int nt) {
     int n = hi - lo;
     if (n <= 0) return;
     size_t in_sz = m->act_size[l->in], out_sz = m->act_size[l->out];
-    const float *x = act(m, l->in) + lo * in_sz;
+    const float *x = act(m, l->kind == DACC_L_CONV && p->x_act >= 0 ? p->x_act : l->in) + lo * in_sz;
     float *y = act(m, l->out) + lo * out_sz;
     switch (l->kind) {
     case DACC_L_CONV: {
         dacc_conv_shape s = conv_shape(l, n);
-        k->conv_fwd(&s, x, m->params + l->w_off, m->params + l->b_off, y);
+        k->conv_fwd(&s, x, p->cw ? p->cw : m->params + l->w_off,
+                    p->cb ? p->cb : m->params + l->b_off, y);
         break;
     }
     case DACC_L_RELU:
@@ -157,9 +160,52 @@ static void bn_forward_train(pass *p) {
     dacc_pool_run(m->pool, t_bn, p, nt);
 }
 
+/* Eval mode: the BN whose output reaches layer i's convolution (through
+ * eval-mode dropouts, which are identities), or -1. Only an unpadded conv
+ * can absorb it: padding would put zeros where the BN would put b. */
+static int folded_bn(const dacc_model *m, int i) {
+    const dacc_layer *l = &m->layers[i];
+    if (l->kind != DACC_L_CONV || l->pad != 0) return -1;
+    int j = i - 1;
+    while (j >= 0 && m->layers[j].kind == DACC_L_DROPOUT) j--;
+    return j >= 0 && m->layers[j].kind == DACC_L_BN ? j : -1;
+}
+static int bn_is_folded(const dacc_model *m, int j) {
+    int i = j + 1;
+    while (i < m->n_layers && m->layers[i].kind == DACC_L_DROPOUT) i++;
+    return i < m->n_layers && folded_bn(m, i) == j;
+}
+
+/* conv(x*a + b) = conv with w'[t][ic][oc] = w*a[ic] and
+ * b'[oc] = bias[oc] + sum_{t,ic} w*b[ic]. Recomputed on every eval forward
+ * (the weights are small) so that parameters written directly, by a test,
+ * an import or a checkpoint load, are always honoured. */
+static void fold_bn(const dacc_model *m, const dacc_layer *c, const dacc_layer *bnl, float *wf,
+                    float *bf) {
+    float a[128], b[128];
+    dacc_bn_eval_coeffs(bnl->c, m->params + bnl->w_off, m->params + bnl->b_off,
+                        m->buffers + bnl->rm_off, m->buffers + bnl->rv_off, a, b);
+    const int ic = c->c, oc = c->oc;
+    const size_t rows = (size_t)c->k * c->k * ic;
+    const float *w = m->params + c->w_off, *bias = m->params + c->b_off;
+    double acc[128];
+    for (int o = 0; o < oc; o++) acc[o] = bias[o];
+    for (size_t r = 0; r < rows; r++) {
+        const float ar = a[r % ic];
+        const double br = b[r % ic];
+        const float *wr = w + r * oc;
+        float *fr = wf + r * oc;
+        for (int o = 0; o < oc; o++) {
+            fr[o] = wr[o] * ar;
+            acc[o] += wr[o] * br;
+        }
+    }
+    for (int o = 0; o < oc; o++) bf[o] = (float)acc[o];
+}
+
 const float *dacc_model_forward(dacc_model *m, const uint8_t *images, int n, int train,
                                 uint64_t dropout_seed) {
-    pass p = {m, NULL, n, train, dropout_seed, 0, images, NULL, NULL, NULL, 0};
+    pass p = {m, NULL, n, train, dropout_seed, 0, images, NULL, NULL, NULL, 0, -1, NULL, NULL};
     int nt = ntasks(m, n);
     dacc_pool_run(m->pool, t_input, &p, nt);
     for (int i = 0; i < m->n_layers; i++) {
@@ -172,6 +218,7 @@ const float *dacc_model_forward(dacc_model *m, const uint8_t *images, int n, int
                 bn_forward_train(&p);
                 continue;
             }
+            if (bn_is_folded(m, i)) continue; /* applied by the next conv */
             float a[128], b[128];
             dacc_bn_eval_coeffs(l->c, m->params + l->w_off, m->params + l->b_off,
                                 m->buffers + l->rm_off, m->buffers + l->rv_off, a, b);
@@ -180,7 +227,19 @@ const float *dacc_model_forward(dacc_model *m, const uint8_t *images, int n, int
             dacc_pool_run(m->pool, t_fwd, &p, nt);
             continue;
         }
+        int f = train ? -1 : folded_bn(m, i);
+        if (f >= 0) {
+            /* the scratch of the weight-gradient partials is idle in eval
+             * mode and holds any conv's weights and bias */
+            float *wf = m->scratch, *bf = wf + (size_t)l->k * l->k * l->c * l->oc;
+            fold_bn(m, l, &m->layers[f], wf, bf);
+            p.x_act = m->layers[f].in;
+            p.cw = wf;
+            p.cb = bf;
+        }
         dacc_pool_run(m->pool, t_fwd, &p, nt);
+        p.x_act = -1;
+        p.cw = p.cb = NULL;
     }
     return act(m, m->layers[m->n_layers - 1].out);
 }
@@ -301,7 +360,7 @@ static void t_reduce(void *ctx, int t, int nt) {
 }
 
 void dacc_model_backward(dacc_model *m, int n) {
-    pass p = {m, NULL, n, 1, 0, 0, NULL, NULL, NULL, NULL, 0};
+    pass p = {m, NULL, n, 1, 0, 0, NULL, NULL, NULL, NULL, 0, -1, NULL, NULL};
     int nt = ntasks(m, n);
     for (int i = m->n_layers - 1; i >= 0; i--) {
         const dacc_layer *l = &m->layers[i];
