@@ -22,6 +22,7 @@ typedef struct pass {
                               BN backward: 0 sums, 1 apply */
     int x_act;             /* conv forward: input tensor instead of l->in (-1: l->in) */
     const float *cw, *cb;  /* conv forward: weights and bias instead of the params */
+    int relu;              /* conv forward: fused ReLU (the next layer is skipped) */
 } pass;
 
 static float *act(dacc_model *m, int id) { return m->acts + m->act_off[id]; }
@@ -35,7 +36,7 @@ static int ntasks(const dacc_model *m, int n) {
     return t < n ? t : n;
 }
 static dacc_conv_shape conv_shape(const dacc_layer *l, int n) {
-    dacc_conv_shape s = {n, l->h, l->w, l->c, l->oh, l->ow, l->oc, l->k, l->k, l->stride, l->pad};
+    dacc_conv_shape s = {n, l->h, l->w, l->c, l->oh, l->ow, l->oc, l->k, l->k, l->stride, l->pad, 0};
     return s;
 }
 static dacc_pool_shape pool_shape(const dacc_layer *l, int n) {
@@ -72,6 +73,7 @@ static void t_fwd(void *ctx, int t, int nt) {
     switch (l->kind) {
     case DACC_L_CONV: {
         dacc_conv_shape s = conv_shape(l, n);
+        s.relu = p->relu;
         k->conv_fwd(&s, x, p->cw ? p->cw : m->params + l->w_off,
                     p->cb ? p->cb : m->params + l->b_off, y);
         break;
@@ -205,7 +207,7 @@ static void fold_bn(const dacc_model *m, const dacc_layer *c, const dacc_layer *
 
 const float *dacc_model_forward(dacc_model *m, const uint8_t *images, int n, int train,
                                 uint64_t dropout_seed) {
-    pass p = {m, NULL, n, train, dropout_seed, 0, images, NULL, NULL, NULL, 0, -1, NULL, NULL};
+    pass p = {m, NULL, n, train, dropout_seed, 0, images, NULL, NULL, NULL, 0, -1, NULL, NULL, 0};
     int nt = ntasks(m, n);
     dacc_pool_run(m->pool, t_input, &p, nt);
     for (int i = 0; i < m->n_layers; i++) {
@@ -237,9 +239,17 @@ const float *dacc_model_forward(dacc_model *m, const uint8_t *images, int n, int
             p.cw = wf;
             p.cb = bf;
         }
+        /* a ReLU in place on a conv's output runs in the conv's epilogue;
+         * its backward is unchanged (it reads the output) */
+        int fuse = l->kind == DACC_L_CONV && i + 1 < m->n_layers &&
+                   m->layers[i + 1].kind == DACC_L_RELU && m->layers[i + 1].in == l->out &&
+                   m->layers[i + 1].out == l->out;
+        p.relu = fuse;
         dacc_pool_run(m->pool, t_fwd, &p, nt);
         p.x_act = -1;
         p.cw = p.cb = NULL;
+        p.relu = 0;
+        if (fuse) i++;
     }
     return act(m, m->layers[m->n_layers - 1].out);
 }
@@ -360,7 +370,7 @@ static void t_reduce(void *ctx, int t, int nt) {
 }
 
 void dacc_model_backward(dacc_model *m, int n) {
-    pass p = {m, NULL, n, 1, 0, 0, NULL, NULL, NULL, NULL, 0, -1, NULL, NULL};
+    pass p = {m, NULL, n, 1, 0, 0, NULL, NULL, NULL, NULL, 0, -1, NULL, NULL, 0};
     int nt = ntasks(m, n);
     for (int i = m->n_layers - 1; i >= 0; i--) {
         const dacc_layer *l = &m->layers[i];

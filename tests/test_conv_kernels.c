@@ -99,18 +99,31 @@ static void test_shape(const kernel_set *ks, const dacc_conv_shape *s) {
     float *ax = abs_copy(x, nx), *aw = abs_copy(w, nw), *ab = abs_copy(b, s->oc),
           *ady = abs_copy(dy, ny);
 
-    /* forward: with and without bias */
-    for (int with_bias = 0; with_bias < 2; with_bias++) {
+    /* forward: with and without bias, with and without the fused ReLU
+     * (the reference clamped afterwards; the tolerance stays that of the
+     * unclamped sum) */
+    for (int mode = 0; mode < 4; mode++) {
+        const int with_bias = mode & 1;
+        dacc_conv_shape sr = *s;
+        sr.relu = mode >> 1;
+        const char *what = mode == 0 ? "fwd" : mode == 1 ? "fwd+bias" : mode == 2 ? "fwd+relu"
+                                                                              : "fwd+bias+relu";
         float *ref = malloc(sizeof(float) * (ny ? ny : 1)), *S = malloc(sizeof(float) * (ny ? ny : 1));
         ref_fwd(s, x, w, with_bias ? b : NULL, ref);
         ref_fwd(s, ax, aw, with_bias ? ab : NULL, S);
+        if (sr.relu)
+            for (size_t j = 0; j < ny; j++) ref[j] = ref[j] > 0 ? ref[j] : 0;
         for (int k = 0; k < ks->nfwd; k++) {
             float *y = alloc_guarded(ny);
-            ks->fwd[k](s, x, w, with_bias ? b : NULL, y);
+            ks->fwd[k](&sr, x, w, with_bias ? b : NULL, y);
             CHECK(guards_ok(y, ny), "%s wrote past y (%s)", ks->fwd_name[k], shape_str(s));
-            CHECK(compare(with_bias ? "fwd+bias" : "fwd", ks->fwd_name[k], s, y, ref, S, ny),
-                  "%s forward%s mismatch (%s)", ks->fwd_name[k], with_bias ? "+bias" : "",
+            int neg = 0;
+            if (sr.relu)
+                for (size_t j = 0; j < ny; j++) neg += !(y[j] >= 0);
+            CHECK(!neg, "%s %s left %d negative outputs (%s)", ks->fwd_name[k], what, neg,
                   shape_str(s));
+            CHECK(compare(what, ks->fwd_name[k], s, y, ref, S, ny), "%s forward %s mismatch (%s)",
+                  ks->fwd_name[k], what, shape_str(s));
             free(y);
         }
         free(ref);
@@ -163,7 +176,7 @@ static void test_shape(const kernel_set *ks, const dacc_conv_shape *s) {
 
 static dacc_conv_shape make_shape(int n, int ih, int iw, int ic, int oc, int k, int stride,
                                   int pad) {
-    dacc_conv_shape s = {n, ih, iw, ic, 0, 0, oc, k, k, stride, pad};
+    dacc_conv_shape s = {n, ih, iw, ic, 0, 0, oc, k, k, stride, pad, 0};
     s.oh = (ih + 2 * pad - k) / stride + 1;
     s.ow = (iw + 2 * pad - k) / stride + 1;
     return s;
@@ -269,7 +282,7 @@ int main(void) {
     };
     for (size_t i = 0; i < sizeof narrow / sizeof narrow[0]; i++) {
         const int *q = narrow[i];
-        dacc_conv_shape s = {q[7], q[0], q[0] - 1, q[1], 0, 0, q[2], q[3], q[4], q[5], q[6]};
+        dacc_conv_shape s = {q[7], q[0], q[0] - 1, q[1], 0, 0, q[2], q[3], q[4], q[5], q[6], 0};
         s.oh = (s.ih + 2 * s.pad - s.kh) / s.stride + 1;
         s.ow = (s.iw + 2 * s.pad - s.kw) / s.stride + 1;
         test_shape(&ks, &s);
@@ -290,6 +303,7 @@ int main(void) {
      * kernels and outputs smaller than the input allows. */
     for (int t = 0; t < 150; t++) {
         dacc_conv_shape s;
+        s.relu = 0; /* test_shape runs the forward with both */
         s.n = rand_int(1, 4);
         s.ic = rand_int(0, 3) ? rand_int(1, 40) : chans[rand_int(0, 4)];
         s.oc = rand_int(0, 3) ? rand_int(1, 70) : chans[rand_int(0, 4)];

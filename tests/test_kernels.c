@@ -472,21 +472,22 @@ static void t_avgpool(const dacc_kernel_impl *ref, const dacc_kernel_impl *im) {
 
 /* ---- convolutions */
 static const dacc_conv_shape conv_shapes[] = {
-    /* n, ih, iw, ic, oh, ow, oc, kh, kw, stride, pad (oh/ow filled in below) */
-    {1, 28, 28, 1, 0, 0, 32, 3, 3, 1, 0},  /* conv32_1 */
-    {1, 26, 26, 32, 0, 0, 32, 3, 3, 1, 0}, /* conv32_2 */
-    {1, 12, 12, 32, 0, 0, 64, 3, 3, 1, 0}, /* conv64_1 */
-    {3, 10, 10, 64, 0, 0, 64, 3, 3, 1, 0}, /* conv64_2, odd batch */
-    {16, 10, 10, 64, 0, 0, 64, 3, 3, 1, 0}, /* conv64_2, a batch that threads or blocks split */
-    {2, 4, 4, 64, 0, 0, 128, 4, 4, 1, 0},  /* conv128 */
-    {3, 1, 1, 128, 0, 0, 10, 1, 1, 1, 0},  /* fc as a 1x1 convolution */
-    {3, 7, 9, 3, 0, 0, 17, 3, 3, 1, 1},
-    {1, 9, 7, 5, 0, 0, 13, 5, 5, 2, 2},
-    {3, 6, 5, 17, 0, 0, 33, 2, 2, 2, 0},
-    {1, 5, 5, 2, 0, 0, 1, 3, 3, 1, 2},
-    {2, 11, 10, 16, 0, 0, 24, 3, 3, 1, 1},
-    {1, 14, 14, 32, 0, 0, 32, 5, 5, 2, 2},
-    {1, 3, 3, 1, 0, 0, 5, 3, 3, 1, 0},
+    /* n, ih, iw, ic, oh, ow, oc, kh, kw, stride, pad, relu (oh/ow filled in below;
+     * the forward is also run with relu = 1) */
+    {1, 28, 28, 1, 0, 0, 32, 3, 3, 1, 0, 0},  /* conv32_1 */
+    {1, 26, 26, 32, 0, 0, 32, 3, 3, 1, 0, 0}, /* conv32_2 */
+    {1, 12, 12, 32, 0, 0, 64, 3, 3, 1, 0, 0}, /* conv64_1 */
+    {3, 10, 10, 64, 0, 0, 64, 3, 3, 1, 0, 0}, /* conv64_2, odd batch */
+    {16, 10, 10, 64, 0, 0, 64, 3, 3, 1, 0, 0}, /* conv64_2, a batch that threads or blocks split */
+    {2, 4, 4, 64, 0, 0, 128, 4, 4, 1, 0, 0},  /* conv128 */
+    {3, 1, 1, 128, 0, 0, 10, 1, 1, 1, 0, 0},  /* fc as a 1x1 convolution */
+    {3, 7, 9, 3, 0, 0, 17, 3, 3, 1, 1, 0},
+    {1, 9, 7, 5, 0, 0, 13, 5, 5, 2, 2, 0},
+    {3, 6, 5, 17, 0, 0, 33, 2, 2, 2, 0, 0},
+    {1, 5, 5, 2, 0, 0, 1, 3, 3, 1, 2, 0},
+    {2, 11, 10, 16, 0, 0, 24, 3, 3, 1, 1, 0},
+    {1, 14, 14, 32, 0, 0, 32, 5, 5, 2, 2, 0},
+    {1, 3, 3, 1, 0, 0, 5, 3, 3, 1, 0, 0},
 };
 #define NCONV (sizeof conv_shapes / sizeof conv_shapes[0])
 
@@ -518,6 +519,18 @@ static void t_conv(const dacc_kernel_impl *ref, const dacc_kernel_impl *im) {
             f1(&s, x, w, with_bias ? b : NULL, y1);
             cmp_f32(with_bias ? "y (bias)" : "y (no bias)", im->name, sh, y0, y1, ny, 1e-6, 1e-4, mag);
             check_guard(im->name, sh, y1, ny * 4);
+            /* fused ReLU: against the reference with relu set */
+            dacc_conv_shape sr = s;
+            sr.relu = 1;
+            poison(y0, ny), poison(y1, ny);
+            f0(&sr, x, w, with_bias ? b : NULL, y0);
+            f1(&sr, x, w, with_bias ? b : NULL, y1);
+            cmp_f32(with_bias ? "y (bias, relu)" : "y (relu)", im->name, sh, y0, y1, ny, 1e-6, 1e-4, mag);
+            check_guard(im->name, sh, y1, ny * 4);
+            size_t neg = 0, pos = 0;
+            for (size_t j = 0; j < ny; j++) neg += !(y1[j] >= 0), pos += y1[j] > 0;
+            CHECK(!neg && (ny <= 8 || pos), "%s %s: relu output has %zu negatives, %zu positives",
+                  im->name, sh, neg, pos);
             free(y0), free(y1), free(mag);
         } else if (im->op == DACC_OP_conv_bwd_data) {
             dacc_conv_bwd_data_t *f0 = (dacc_conv_bwd_data_t *)ref->fn;

@@ -16,6 +16,7 @@ typedef struct dacc_conv_shape {
     int ih, iw, ic;     /* input  n x ih x iw x ic */
     int oh, ow, oc;     /* output n x oh x ow x oc */
     int kh, kw, stride, pad;
+    int relu;           /* conv_fwd only: 1 = y = max(conv + bias, 0) (fused ReLU) */
 } dacc_conv_shape;
 
 typedef struct dacc_pool_shape {
@@ -28,7 +29,8 @@ typedef struct dacc_adam_args {
     float bc1, bc2;     /* bias corrections 1-beta1^t, 1-beta2^t */
 } dacc_adam_args;
 
-/* y = conv(x, w) + bias (bias may be NULL); zero padding. */
+/* y = conv(x, w) + bias (bias may be NULL); zero padding; then, when
+ * s->relu is set, y = max(y, 0). The backward kernels ignore s->relu. */
 typedef void dacc_conv_fwd_t(const dacc_conv_shape *s, const float *x,
                                  const float *w, const float *bias, float *y);
 /* dx = gradient of the input given dy. */

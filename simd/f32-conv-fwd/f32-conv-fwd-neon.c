@@ -7,7 +7,8 @@
 
 void dacc_f32_conv_fwd__neon(const dacc_conv_shape *s, const float *x, const float *w,
                              const float *bias, float *y) {
-    const int OC = s->oc, IC = s->ic;
+    const int OC = s->oc, IC = s->ic, relu = s->relu;
+    const float32x4_t z = vdupq_n_f32(0.0f);
     for (int n = 0; n < s->n; n++)
         for (int oh = 0; oh < s->oh; oh++)
             for (int ow = 0; ow < s->ow; ow++) {
@@ -37,6 +38,10 @@ void dacc_f32_conv_fwd__neon(const dacc_conv_shape *s, const float *x, const flo
                                 a3 = vfmaq_n_f32(a3, vld1q_f32(wp + 12), xv);
                             }
                         }
+                    if (relu) {
+                        a0 = vmaxq_f32(a0, z), a1 = vmaxq_f32(a1, z);
+                        a2 = vmaxq_f32(a2, z), a3 = vmaxq_f32(a3, z);
+                    }
                     vst1q_f32(yp + o, a0), vst1q_f32(yp + o + 4, a1);
                     vst1q_f32(yp + o + 8, a2), vst1q_f32(yp + o + 12, a3);
                 }
@@ -48,6 +53,7 @@ void dacc_f32_conv_fwd__neon(const dacc_conv_shape *s, const float *x, const flo
                             const float *wp = w + ((size_t)kh * s->kw + kw) * IC * OC + o;
                             for (int i = 0; i < IC; i++, wp += OC) a0 = vfmaq_n_f32(a0, vld1q_f32(wp), xp[i]);
                         }
+                    if (relu) a0 = vmaxq_f32(a0, z);
                     vst1q_f32(yp + o, a0);
                 }
                 for (; o < OC; o++) {
@@ -58,7 +64,7 @@ void dacc_f32_conv_fwd__neon(const dacc_conv_shape *s, const float *x, const flo
                             const float *wp = w + ((size_t)kh * s->kw + kw) * IC * OC + o;
                             for (int i = 0; i < IC; i++) a += xp[i] * wp[(size_t)i * OC];
                         }
-                    yp[o] = a;
+                    yp[o] = relu && !(a > 0.0f) ? 0.0f : a;
                 }
             }
 }

@@ -26,5 +26,7 @@ void dacc_f32_conv_fwd__scalar(const dacc_conv_shape *s, const float *x,
                         }
                     }
                 }
+                if (s->relu)
+                    for (int o = 0; o < OC; o++) yp[o] = yp[o] > 0.0f ? yp[o] : 0.0f;
             }
 }

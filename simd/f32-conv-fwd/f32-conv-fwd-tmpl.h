@@ -61,14 +61,14 @@ void CONV_FWD_NAME(const dacc_conv_shape *s, const float *x, const float *w, con
     igemm_pixels px = {x, (size_t)s->ih * s->iw * IC, s->n, s->oh, s->ow, s->iw, st, IC, y,
                        (size_t)OC, 0, 0};
     if (!need_pad) {
-        igemm_run(&px, KH, (size_t)KW * IC, wp, Np, OC, bp, 0);
+        igemm_run_ex(&px, KH, (size_t)KW * IC, wp, Np, OC, bp, 0, s->relu);
     } else {
         for (int i0 = 0; i0 < s->n; i0 += group) {
             const int cnt = s->n - i0 < group ? s->n - i0 : group;
             conv_pad_images(s, x, i0, cnt, sh, sw, xs);
             igemm_pixels g = {xs, img_floats, cnt, s->oh, s->ow, sw, st, IC,
                               y + (size_t)i0 * s->oh * s->ow * OC, (size_t)OC, 0, 0};
-            igemm_run(&g, KH, (size_t)KW * IC, wp, Np, OC, bp, 0);
+            igemm_run_ex(&g, KH, (size_t)KW * IC, wp, Np, OC, bp, 0, s->relu);
         }
     }
     free(wp);

@@ -28,9 +28,13 @@ typedef struct igemm_args {
 /* One register tile. A macro, not an inline function, so MR and NR are
  * integer constants and the accumulator arrays have a fixed size: GCC keeps
  * fixed-size arrays of vectors in registers once the loops are unrolled, but
- * leaves variable-length ones in memory. */
+ * leaves variable-length ones in memory. RELU (a constant) clamps the
+ * accumulators at 0 in registers before the store (fused conv + ReLU). */
 #define IGEMM_DEFINE(MR, NR)                                                       \
-    static __attribute__((noinline)) void igemm_##MR##x##NR(                      \
+    IGEMM_DEFINE_EX(igemm_##MR##x##NR, MR, NR, 0)                                  \
+    IGEMM_DEFINE_EX(igemm_relu_##MR##x##NR, MR, NR, 1)
+#define IGEMM_DEFINE_EX(NAME, MR, NR, RELU)                                        \
+    static __attribute__((noinline)) void NAME(                                    \
         const float *const *a, float *const *c, const igemm_args *g) {             \
         vf acc[MR][NR];                                                            \
         if (g->accum) {                                                            \
@@ -64,6 +68,12 @@ typedef struct igemm_args {
             }                                                                      \
             _Pragma("GCC unroll 16") for (int m = 0; m < MR; m++) ap[m] += rs;     \
         }                                                                          \
+        if (RELU) {                                                                \
+            const vf z = v_zero();                                                 \
+            _Pragma("GCC unroll 16") for (int m = 0; m < MR; m++)                  \
+                _Pragma("GCC unroll 16") for (int v = 0; v < NR; v++)              \
+                    acc[m][v] = v_max(acc[m][v], z);                               \
+        }                                                                          \
         _Pragma("GCC unroll 16") for (int m = 0; m < MR; m++) {                    \
             _Pragma("GCC unroll 16") for (int v = 0; v < NR - 1; v++)              \
                 v_store(c[m] + v * VL, acc[m][v]);                                 \
@@ -89,6 +99,8 @@ static const int igemm_mr[IGEMM_NR_MAX + 1] = {0, 12, 12, 8, 6};
 typedef void igemm_fn(const float *const *, float *const *, const igemm_args *);
 static igemm_fn *const igemm_fns[IGEMM_NR_MAX + 1] = {0, igemm_12x1, igemm_12x2, igemm_8x3,
                                                       igemm_6x4};
+static igemm_fn *const igemm_relu_fns[IGEMM_NR_MAX + 1] = {0, igemm_relu_12x1, igemm_relu_12x2,
+                                                           igemm_relu_8x3, igemm_relu_6x4};
 #else
 IGEMM_DEFINE(8, 1)
 IGEMM_DEFINE(6, 2)
@@ -97,6 +109,8 @@ IGEMM_DEFINE(4, 3)
 static const int igemm_mr[IGEMM_NR_MAX + 1] = {0, 8, 6, 4};
 typedef void igemm_fn(const float *const *, float *const *, const igemm_args *);
 static igemm_fn *const igemm_fns[IGEMM_NR_MAX + 1] = {0, igemm_8x1, igemm_6x2, igemm_4x3};
+static igemm_fn *const igemm_relu_fns[IGEMM_NR_MAX + 1] = {0, igemm_relu_8x1, igemm_relu_6x2,
+                                                           igemm_relu_4x3};
 #endif
 #endif
 #ifndef IGEMM_MR_MAX
@@ -125,8 +139,9 @@ static int igemm_block_nr(int nvec_left) {
 /* C for every pixel of px, columns [0, N); w is [rows*K][ldw] with ldw >=
  * round_up(N, VL) and zeros past N; init (if not NULL) likewise padded.
  * Columns past N are not written when store_pad is 0. */
-static void igemm_run(const igemm_pixels *px, size_t rows, size_t K, const float *w,
-                      size_t ldw, int N, const float *init, int store_pad) {
+static void igemm_run_ex(const igemm_pixels *px, size_t rows, size_t K, const float *w,
+                         size_t ldw, int N, const float *init, int store_pad, int relu) {
+    igemm_fn *const *fns = relu ? igemm_relu_fns : igemm_fns;
     const size_t P = (size_t)px->nimg * px->oh * px->ow;
     const size_t rs = (size_t)px->sw * px->ch;
     float dummy[IGEMM_NR_MAX * VL] __attribute__((aligned(64)));
@@ -174,10 +189,14 @@ static void igemm_run(const igemm_pixels *px, size_t rows, size_t K, const float
                 a[t] = a[m - 1];
                 c[t] = dummy;
             }
-            igemm_fns[NR](a, c, &g);
+            fns[NR](a, c, &g);
         }
         v0 += NR;
     }
+}
+static inline void igemm_run(const igemm_pixels *px, size_t rows, size_t K, const float *w,
+                             size_t ldw, int N, const float *init, int store_pad) {
+    igemm_run_ex(px, rows, K, w, ldw, N, init, store_pad, 0);
 }
 
 #endif

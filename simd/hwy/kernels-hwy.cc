@@ -196,7 +196,8 @@ void Softmax(size_t rows, int k, const float* x, float* y) {
 void ConvFwd(const dacc_conv_shape* s, const float* x, const float* w, const float* bias, float* y) {
     const DF d;
     const int N = (int)hn::Lanes(d);
-    const int OC = s->oc, IC = s->ic;
+    const int OC = s->oc, IC = s->ic, relu = s->relu;
+    const auto z = hn::Zero(d);
     for (int n = 0; n < s->n; n++)
         for (int oh = 0; oh < s->oh; oh++)
             for (int ow = 0; ow < s->ow; ow++) {
@@ -223,6 +224,12 @@ void ConvFwd(const dacc_conv_shape* s, const float* x, const float* w, const flo
                                 a3 = hn::MulAdd(xv, hn::LoadU(d, wp + 3 * N), a3);
                             }
                         }
+                    if (relu) {
+                        a0 = hn::Max(a0, z);
+                        a1 = hn::Max(a1, z);
+                        a2 = hn::Max(a2, z);
+                        a3 = hn::Max(a3, z);
+                    }
                     hn::StoreU(a0, d, yp + o);
                     hn::StoreU(a1, d, yp + o + N);
                     hn::StoreU(a2, d, yp + o + 2 * N);
@@ -237,6 +244,7 @@ void ConvFwd(const dacc_conv_shape* s, const float* x, const float* w, const flo
                             for (int i = 0; i < IC; i++, wp += OC)
                                 a0 = hn::MulAdd(hn::Set(d, xp[i]), hn::LoadU(d, wp), a0);
                         }
+                    if (relu) a0 = hn::Max(a0, z);
                     hn::StoreU(a0, d, yp + o);
                 }
                 for (; o < OC; o++) {
@@ -247,7 +255,7 @@ void ConvFwd(const dacc_conv_shape* s, const float* x, const float* w, const flo
                             const float* wp = w + ((size_t)kh * s->kw + kw) * IC * OC + o;
                             for (int i = 0; i < IC; i++) a += xp[i] * wp[(size_t)i * OC];
                         }
-                    yp[o] = a;
+                    yp[o] = relu && !(a > 0.0f) ? 0.0f : a;
                 }
             }
 }
