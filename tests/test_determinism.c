@@ -33,13 +33,13 @@ enum { BATCH = 32, STEPS = 3, IMAGES = BATCH * STEPS };
  * standard deviation. */
 #define TOL_LOSS 1e-5
 #define TOL_LOGITS 1e-4
-#define TOL_GRAD 1e-3      /* all gradients together, and each tensor's ... */
-#define TOL_GRAD_MAX 1e-2  /* ... except with max pooling: a near-tie in a window
-                              picks another winner when the inputs differ by a
-                              rounding, which reroutes that gradient; the
-                              BN weights just before each max-pool (a sum over
-                              the batch with cancellation) show it most,
-                              measured ~2e-3 (avg/conv pooling: ~1e-4) */
+#define TOL_GRAD 1e-2      /* gradients: a pre-activation within a rounding of
+                              0 flips its ReLU, and a near-tie in a max-pool
+                              window picks another winner, when the inputs
+                              differ by a rounding; either reroutes a gradient,
+                              and batch-norm spreads it over the channel. Seen
+                              up to 6e-3 relative (ConvPool, AVX2 vs scalar, one
+                              seed in CI) while a wrong kernel gives O(1). */
 #define TOL_UPDATE 1e-3
 
 static uint8_t images[IMAGES * 784], labels[IMAGES];
@@ -238,7 +238,7 @@ static void isa_agreement(const char *variant, uint64_t seed) {
               ref.loss, dl, TOL_LOSS);
         double dz = rel_l2(r.logits, ref.logits, BATCH * DACC_CLASSES);
         CHECK(dz <= TOL_LOGITS, "%s %s: logits rel L2 diff %.2e > %.0e", variant, name, dz, TOL_LOGITS);
-        double worst = 0, tol = shape.variant.pool == DACC_POOL_MAX ? TOL_GRAD_MAX : TOL_GRAD;
+        double worst = 0, tol = TOL_GRAD;
         const char *worst_name = "";
         for (int t = 0; t < shape.n_tensors; t++) {
             const dacc_tensor_ref *tr = &shape.tensors[t];
