@@ -645,7 +645,7 @@ int dacc_study_run(const dacc_study_config *c, const dacc_images *train, const d
         if (rc == 0 && stop && *stop) rc = 1;
     }
     if (rc == 0 && insp) rc = write_inspect_json(&r, insp, labels, nb, e);
-    r.cur = r.n_tasks;
+    if (rc == 0) r.cur = r.n_tasks; /* interrupted or failed: keep the task it was on */
     snprintf(r.state, sizeof r.state, "%s", rc == 0 ? "done" : rc > 0 ? "interrupted" : "failed");
     write_progress(&r, 1);
     free(insp);

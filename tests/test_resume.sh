@@ -69,6 +69,7 @@ wait "$pid"
 code=$?
 check "SIGTERM exits with code 3 (got $code)" '[ $code = 3 ]'
 check "SIGTERM leaves progress.json interrupted" 'grep -q "\"state\":\"interrupted\"" "$d/progress.json"'
+check "progress.json names the task it was interrupted in" 'grep -q "\"task\":\"00-Original-s1\"" "$d/progress.json"'
 "$DACC" run "${args[@]}" --out "$d" >>"$d.log" 2>&1
 check "resumed after SIGTERM matches" 'same_results "$tmp/ref" "$d"'
 
