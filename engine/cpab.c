@@ -409,17 +409,25 @@ void dacc_cpab_transform(const dacc_cpab_field *f, double p[2]) {
     transform_batch(f, &p[0], &p[1], 1);
 }
 
-void dacc_cpab_transform_grid(const dacc_cpab_field *f, int rows, int cols, double *pts) {
+/* T of the pixel centres i0 .. i0+m-1 (row-major) of a rows x cols grid, in
+ * [0,1]^2 coordinates: the shared first step of the grid transform and both
+ * warps, done BATCH points at a time for the interleaved integrator. */
+static void transform_pixels(const dacc_cpab_field *f, int rows, int cols, int i0, int m,
+                             double *xs, double *ys) {
     double sx = cols > 1 ? 1.0 / (cols - 1) : 0, sy = rows > 1 ? 1.0 / (rows - 1) : 0;
+    for (int k = 0; k < m; k++) {
+        xs[k] = ((i0 + k) % cols) * sx;
+        ys[k] = ((i0 + k) / cols) * sy;
+    }
+    transform_batch(f, xs, ys, m);
+}
+
+void dacc_cpab_transform_grid(const dacc_cpab_field *f, int rows, int cols, double *pts) {
     int n = rows * cols;
     for (int i0 = 0; i0 < n; i0 += BATCH) {
         int m = n - i0 < BATCH ? n - i0 : BATCH;
         double xs[BATCH], ys[BATCH];
-        for (int k = 0; k < m; k++) {
-            xs[k] = ((i0 + k) % cols) * sx;
-            ys[k] = ((i0 + k) / cols) * sy;
-        }
-        transform_batch(f, xs, ys, m);
+        transform_pixels(f, rows, cols, i0, m, xs, ys);
         for (int k = 0; k < m; k++) {
             pts[2 * (i0 + k)] = xs[k];
             pts[2 * (i0 + k) + 1] = ys[k];
@@ -460,16 +468,11 @@ float dacc_bilinear_f32(const float *img, int rows, int cols, double px, double 
 }
 
 void dacc_cpab_warp_f32(const dacc_cpab_field *f, const float *in, int rows, int cols, float *out) {
-    double sx = cols > 1 ? 1.0 / (cols - 1) : 0, sy = rows > 1 ? 1.0 / (rows - 1) : 0;
     int n = rows * cols;
     for (int i0 = 0; i0 < n; i0 += BATCH) {
         int m = n - i0 < BATCH ? n - i0 : BATCH;
         double xs[BATCH], ys[BATCH];
-        for (int k = 0; k < m; k++) {
-            xs[k] = ((i0 + k) % cols) * sx;
-            ys[k] = ((i0 + k) / cols) * sy;
-        }
-        transform_batch(f, xs, ys, m);
+        transform_pixels(f, rows, cols, i0, m, xs, ys);
         for (int k = 0; k < m; k++)
             out[i0 + k] = dacc_bilinear_f32(in, rows, cols, xs[k] * (cols - 1), ys[k] * (rows - 1), NULL, NULL);
     }
@@ -477,16 +480,11 @@ void dacc_cpab_warp_f32(const dacc_cpab_field *f, const float *in, int rows, int
 
 void dacc_cpab_warp_u8(const dacc_cpab_field *f, const uint8_t *in, int rows, int cols,
                        uint8_t *out) {
-    double sx = cols > 1 ? 1.0 / (cols - 1) : 0, sy = rows > 1 ? 1.0 / (rows - 1) : 0;
     int n = rows * cols;
     for (int i0 = 0; i0 < n; i0 += BATCH) {
         int m = n - i0 < BATCH ? n - i0 : BATCH;
         double xs[BATCH], ys[BATCH];
-        for (int k = 0; k < m; k++) {
-            xs[k] = ((i0 + k) % cols) * sx;
-            ys[k] = ((i0 + k) / cols) * sy;
-        }
-        transform_batch(f, xs, ys, m);
+        transform_pixels(f, rows, cols, i0, m, xs, ys);
         for (int k = 0; k < m; k++) {
             double px = xs[k] * (cols - 1), py = ys[k] * (rows - 1);
             px = px > 0 ? px : 0;

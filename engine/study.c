@@ -182,11 +182,9 @@ static int write_config(runner *r, const dacc_task *t, dacc_err *e) {
     return sb_write(&s, path, e);
 }
 
-/* Is the task finished with the same settings? */
-static int task_done(const runner *r, const dacc_task *t) {
-    char path[4200], key[1024], buf[8192];
-    task_path(r, t, "DONE", path, sizeof path);
-    if (access(path, F_OK)) return 0;
+/* Was the task's folder written with the same settings (config.json's key)? */
+static int same_settings(const runner *r, const dacc_task *t) {
+    char path[4200], key[1024], want[1100], buf[8192];
     task_path(r, t, "config.json", path, sizeof path);
     FILE *f = fopen(path, "r");
     if (!f) return 0;
@@ -194,9 +192,15 @@ static int task_done(const runner *r, const dacc_task *t) {
     fclose(f);
     buf[n] = 0;
     task_key(r, t, key, sizeof key);
-    char want[1100];
     snprintf(want, sizeof want, "{\"key\":\"%s\"", key);
     return !strncmp(buf, want, strlen(want));
+}
+
+/* Is the task finished with the same settings? */
+static int task_done(const runner *r, const dacc_task *t) {
+    char path[4200];
+    task_path(r, t, "DONE", path, sizeof path);
+    return access(path, F_OK) == 0 && same_settings(r, t);
 }
 
 /* Keeps the metrics lines of epochs <= upto (a resumed task redoes the rest). */
@@ -507,20 +511,9 @@ static int run_task(runner *r, const dacc_task *t, const uint8_t *insp, int insp
     dacc_model m;
     if (dacc_model_init(&m, &cfg.variant, cfg.batch, cfg.threads, cfg.seed, e)) return -1;
     int start = 0, rc = 0;
-    char key_ok = 0;
+    /* resume from the checkpoint when the settings are the same */
+    int key_ok = same_settings(r, t);
     {
-        /* resume from the checkpoint when the settings are the same */
-        char cfgpath[4200], buf[8192], key[1024], want[1100];
-        task_path(r, t, "config.json", cfgpath, sizeof cfgpath);
-        FILE *f = fopen(cfgpath, "r");
-        if (f) {
-            size_t n = fread(buf, 1, sizeof buf - 1, f);
-            fclose(f);
-            buf[n] = 0;
-            task_key(r, t, key, sizeof key);
-            snprintf(want, sizeof want, "{\"key\":\"%s\"", key);
-            key_ok = !strncmp(buf, want, strlen(want));
-        }
         task_path(r, t, "checkpoint.dacc", path, sizeof path);
         dacc_checkpoint ck;
         dacc_err ce;

@@ -1,11 +1,7 @@
-/* Max pooling forward/backward, channels in 8 lanes (maskload tail).
- * Forward: up to four channel vectors per pass, the reference's rules
- * exactly (strict > so the first maximum wins, NaN always taken so the last
- * NaN wins, padding never wins). Backward is a scatter, which AVX2 cannot
- * vectorise profitably (a per-input gather over the covering windows was
- * measured 2x slower than the scalar loop): each image's dx is zeroed with
- * vector stores just before its scatter, for locality; the additions are
- * the reference's, in its order. */
+/* Max pooling forward, channels in 8 lanes (maskload tail): up to four
+ * channel vectors per pass, the reference's rules exactly (strict > so the
+ * first maximum wins, NaN always taken so the last NaN wins, padding never
+ * wins). Backward is the scalar kernel (a scatter; see its file). */
 #include "dacc/kernels.h"
 #include <immintrin.h>
 #include <math.h>
@@ -87,24 +83,5 @@ void dacc_f32_maxpool_fwd__avx2(const dacc_pool_shape *s, const float *x, float 
                         pool_block(xi, s->iw, C, c0, 1, 0, m, h0, w0, kh0, kh1, kw0, kw1, y + o, idx + o);
                 }
             }
-    }
-}
-
-void dacc_f32_maxpool_bwd__avx2(const dacc_pool_shape *s, const float *dy, const int32_t *idx,
-                                float *dx) {
-    const size_t in_plane = (size_t)s->ih * s->iw * s->c;
-    const size_t out_plane = (size_t)s->oh * s->ow * s->c;
-    const __m256 zero = _mm256_setzero_ps();
-    for (int n = 0; n < s->n; n++) {
-        float *dxn = dx + n * in_plane;
-        const float *dyn = dy + n * out_plane;
-        const int32_t *in = idx + n * out_plane;
-        size_t i = 0;
-        for (; i + 8 <= in_plane; i += 8) _mm256_storeu_ps(dxn + i, zero);
-        for (; i < in_plane; i++) dxn[i] = 0.0f;
-        for (size_t o = 0; o < out_plane; o++) {
-            int32_t j = in[o];
-            if (j >= 0) dxn[j] += dyn[o];
-        }
     }
 }

@@ -1,14 +1,9 @@
-/* Max pooling forward/backward, channels in 16 lanes (masked tail), up to
- * four channel vectors per pass so that four compare/blend chains overlap.
- * Forward keeps the reference's rules exactly: a lane takes v when
- * v > best (strict: the first maximum in window order wins) or v is NaN (so
- * the last NaN wins); padding never wins.
- * Backward is a scatter, which vectors do not speed up here (a
- * gather-add-scatter per pixel, and a per-input gather over the covering
- * windows, both measured 2x slower than the scalar loop on Zen 4). What
- * helps is locality: each image's dx is zeroed (vector stores) just before
- * its scatter, so the scatter hits L1/L2 instead of the whole batch's dx
- * zeroed up front; the additions are the reference's, in its order. */
+/* Max pooling forward, channels in 16 lanes (masked tail), up to four
+ * channel vectors per pass so that four compare/blend chains overlap. It
+ * keeps the reference's rules exactly: a lane takes v when v > best
+ * (strict: the first maximum in window order wins) or v is NaN (so the last
+ * NaN wins); padding never wins. Backward is the scalar kernel: a scatter,
+ * which gather-add-scatter and per-input gathers made 2x slower. */
 #include "dacc/kernels.h"
 #include <immintrin.h>
 #include <math.h>
@@ -82,24 +77,5 @@ void dacc_f32_maxpool_fwd__avx512(const dacc_pool_shape *s, const float *x, floa
                         pool_block(xi, s->iw, C, c0, 1, m, h0, w0, kh0, kh1, kw0, kw1, y + o, idx + o);
                 }
             }
-    }
-}
-
-void dacc_f32_maxpool_bwd__avx512(const dacc_pool_shape *s, const float *dy, const int32_t *idx,
-                                  float *dx) {
-    const size_t in_plane = (size_t)s->ih * s->iw * s->c;
-    const size_t out_plane = (size_t)s->oh * s->ow * s->c;
-    const __m512 zero = _mm512_setzero_ps();
-    for (int n = 0; n < s->n; n++) {
-        float *dxn = dx + n * in_plane;
-        const float *dyn = dy + n * out_plane;
-        const int32_t *in = idx + n * out_plane;
-        size_t i = 0;
-        for (; i + 16 <= in_plane; i += 16) _mm512_storeu_ps(dxn + i, zero);
-        if (i < in_plane) _mm512_mask_storeu_ps(dxn + i, (__mmask16)((1u << (in_plane - i)) - 1u), zero);
-        for (size_t o = 0; o < out_plane; o++) {
-            int32_t j = in[o];
-            if (j >= 0) dxn[j] += dyn[o];
-        }
     }
 }
