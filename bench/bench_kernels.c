@@ -66,6 +66,9 @@ static void call(bcase *c, void (*fn)(void)) {
     case DACC_OP_conv_bwd_filter: ((dacc_conv_bwd_filter_t *)fn)(&c->cs, c->x, c->dy, c->y, c->b); break;
     case DACC_OP_maxpool_fwd: ((dacc_maxpool_fwd_t *)fn)(&c->ps, c->x, c->y, c->idx); break;
     case DACC_OP_maxpool_bwd: ((dacc_maxpool_bwd_t *)fn)(&c->ps, c->dy, c->idx, c->y); break;
+    case DACC_OP_maxpool_affine:
+        ((dacc_maxpool_affine_t *)fn)(&c->ps, c->x, c->mean, c->mean + c->ps.c, 1, c->y);
+        break;
     case DACC_OP_avgpool_fwd: ((dacc_avgpool_fwd_t *)fn)(&c->ps, c->x, c->y); break;
     case DACC_OP_avgpool_bwd: ((dacc_avgpool_bwd_t *)fn)(&c->ps, c->dy, c->y); break;
     case DACC_OP_relu_fwd: ((dacc_relu_fwd_t *)fn)(c->n, c->x, c->y); break;
@@ -166,7 +169,8 @@ static bcase *pool_case(dacc_op op, int n, int ih, int ch, const char *what) {
     for (int i = 0; i < cnt; i++) /* idx for the backward pass */
         if (all[i].op == DACC_OP_maxpool_fwd && all[i].isa == DACC_ISA_SCALAR)
             ((dacc_maxpool_fwd_t *)all[i].fn)(&s, c->x, c->y, c->idx);
-    int fwd = op == DACC_OP_maxpool_fwd || op == DACC_OP_avgpool_fwd;
+    c->mean = frandv(2 * (size_t)ch, -1, 1); /* maxpool_affine's a and b */
+    int fwd = op == DACC_OP_maxpool_fwd || op == DACC_OP_avgpool_fwd || op == DACC_OP_maxpool_affine;
     c->nout = fwd ? no : ni;
     c->bytes = 4.0 * (ni + no) + (op == DACC_OP_maxpool_fwd || op == DACC_OP_maxpool_bwd ? 4.0 * no : 0);
     return c;
@@ -288,9 +292,9 @@ int main(int argc, char **argv) {
         cases[nc++] = ch_case(chops[i], (size_t)64 * 24 * 24, 32, "conv32_2 BN");
         cases[nc++] = ch_case(chops[i], (size_t)64 * 8 * 8, 64, "conv64_2 BN");
     }
-    static const dacc_op pops[] = {DACC_OP_maxpool_fwd, DACC_OP_maxpool_bwd, DACC_OP_avgpool_fwd,
-                                   DACC_OP_avgpool_bwd};
-    for (int i = 0; i < 4; i++) {
+    static const dacc_op pops[] = {DACC_OP_maxpool_fwd, DACC_OP_maxpool_bwd, DACC_OP_maxpool_affine,
+                                   DACC_OP_avgpool_fwd, DACC_OP_avgpool_bwd};
+    for (int i = 0; i < 5; i++) {
         cases[nc++] = pool_case(pops[i], 64, 24, 32, "pool_1");
         cases[nc++] = pool_case(pops[i], 64, 8, 64, "pool_2");
     }

@@ -327,6 +327,12 @@ static void w_maxpool_bwd(const dacc_pool_shape *s, const float *dy, const int32
     ins.real.maxpool_bwd(s, dy, idx, dx);
     t_end(t0, layer_of(dy, DACC_L_MAXPOOL, 1), COL_BWD);
 }
+static void w_maxpool_affine(const dacc_pool_shape *s, const float *x, const float *a,
+                             const float *b, int relu, float *y) {
+    stamp t0 = t_begin();
+    ins.real.maxpool_affine(s, x, a, b, relu, y);
+    t_end(t0, layer_of(y, DACC_L_MAXPOOL, 1), COL_FWD);
+}
 static void w_avgpool_fwd(const dacc_pool_shape *s, const float *x, float *y) {
     stamp t0 = t_begin();
     ins.real.avgpool_fwd(s, x, y);
@@ -404,6 +410,7 @@ static dacc_kernels wrapped_table(const dacc_kernels *real) {
     w.conv_bwd_filter = w_conv_bwd_filter;
     w.maxpool_fwd = w_maxpool_fwd;
     w.maxpool_bwd = w_maxpool_bwd;
+    w.maxpool_affine = w_maxpool_affine;
     w.avgpool_fwd = w_avgpool_fwd;
     w.avgpool_bwd = w_avgpool_bwd;
     w.relu_fwd = w_relu_fwd;

@@ -202,9 +202,11 @@ int dacc_model_init(dacc_model *m, const dacc_variant *v, int max_batch, int thr
     m->aux = calloc(m->aux_per_image * (size_t)max_batch + 1, 1);
     m->stats = calloc(m->n_stats + 1, sizeof(float));
     m->scratch = calloc(scratch * (size_t)threads, sizeof(float));
+    m->folded = calloc(m->n_params, sizeof(float));
     m->red = calloc((size_t)threads * 2 * 128, sizeof(double));
     if (!m->pool || !m->params || !m->grads || !m->adam_m || !m->adam_v || !m->buffers ||
-        !m->bn_batches || !m->acts || !m->dacts || !m->aux || !m->stats || !m->scratch || !m->red) {
+        !m->bn_batches || !m->acts || !m->dacts || !m->aux || !m->stats || !m->scratch || !m->red ||
+        !m->folded) {
         dacc_model_free(m);
         return dacc_fail(e, "out of memory allocating the model for batch %d", max_batch);
     }
@@ -217,6 +219,7 @@ void dacc_model_free(dacc_model *m) {
     free(m->params); free(m->grads); free(m->adam_m); free(m->adam_v);
     free(m->buffers); free(m->bn_batches); free(m->acts); free(m->dacts);
     free(m->aux); free(m->stats); free(m->scratch); free(m->red);
+    free(m->folded);
     memset(m, 0, sizeof *m);
 }
 

@@ -20,8 +20,6 @@ typedef struct pass {
     const float *a, *b, *k; /* per-channel coefficients for affine ops */
     int phase;             /* BN forward: 0 sums, 1 squared deviations, 2 apply;
                               BN backward: 0 sums, 1 apply */
-    int x_act;             /* conv forward: input tensor instead of l->in (-1: l->in) */
-    const float *cw, *cb;  /* conv forward: weights and bias instead of the params */
     int relu;              /* conv forward: fused ReLU (the next layer is skipped) */
 } pass;
 
@@ -68,14 +66,13 @@ static void t_fwd(void *ctx, int t, int nt) {
     int n = hi - lo;
     if (n <= 0) return;
     size_t in_sz = m->act_size[l->in], out_sz = m->act_size[l->out];
-    const float *x = act(m, l->kind == DACC_L_CONV && p->x_act >= 0 ? p->x_act : l->in) + lo * in_sz;
+    const float *x = act(m, l->in) + lo * in_sz;
     float *y = act(m, l->out) + lo * out_sz;
     switch (l->kind) {
     case DACC_L_CONV: {
         dacc_conv_shape s = conv_shape(l, n);
         s.relu = p->relu;
-        k->conv_fwd(&s, x, p->cw ? p->cw : m->params + l->w_off,
-                    p->cb ? p->cb : m->params + l->b_off, y);
+        k->conv_fwd(&s, x, m->params + l->w_off, m->params + l->b_off, y);
         break;
     }
     case DACC_L_RELU:
@@ -106,8 +103,7 @@ static void t_fwd(void *ctx, int t, int nt) {
         k->dropout(n * in_sz, x, mask, 1.0f / (1.0f - l->p), y);
         break;
     }
-    case DACC_L_BN: /* eval mode only; training BN is done in phases */
-        k->channel_affine(n * in_sz / l->c, l->c, x, p->a, p->b, y);
+    case DACC_L_BN: /* training batch-norm runs in phases (bn_forward_train) */
         break;
     }
 }
@@ -172,9 +168,14 @@ static int folded_bn(const dacc_model *m, int i) {
     while (j >= 0 && m->layers[j].kind == DACC_L_DROPOUT) j--;
     return j >= 0 && m->layers[j].kind == DACC_L_BN ? j : -1;
 }
-static int bn_is_folded(const dacc_model *m, int j) {
-    int i = j + 1;
+/* Index of the next layer after i that is not a dropout (eval identities). */
+static int next_live(const dacc_model *m, int i) {
+    i++;
     while (i < m->n_layers && m->layers[i].kind == DACC_L_DROPOUT) i++;
+    return i;
+}
+static int bn_is_folded(const dacc_model *m, int j) {
+    int i = next_live(m, j);
     return i < m->n_layers && folded_bn(m, i) == j;
 }
 
@@ -205,49 +206,153 @@ static void fold_bn(const dacc_model *m, const dacc_layer *c, const dacc_layer *
     for (int o = 0; o < oc; o++) bf[o] = (float)acc[o];
 }
 
+/* ---- eval mode: one thread-pool round for the whole network ----
+ * Every eval layer works image by image, so each thread runs the whole
+ * network over its own images with no hand-offs between layers. The plan
+ * is made once per call on the calling thread: batch-norms folded into the
+ * next convolution or into the next max pooling (which pools the affine
+ * map by max or min per channel, kernels.h), ReLUs after a conv or a max
+ * pool fused into it, dropouts skipped (identities). */
+typedef struct eval_step {
+    const dacc_layer *l;
+    int x, y;                 /* activation tensors read and written */
+    const float *w, *bias;    /* conv: weights and bias (params or folded) */
+    int has_affine;           /* BN apply, or max pooling of an affine map */
+    float a[128], b[128];
+    int relu;                 /* conv, max pool: ReLU fused */
+} eval_step;
+
+typedef struct eval_plan {
+    dacc_model *m;
+    const uint8_t *images;
+    int n, steps;
+    eval_step step[DACC_MAX_LAYERS];
+} eval_plan;
+
+static void t_eval(void *ctx, int t, int nt) {
+    eval_plan *e = ctx;
+    dacc_model *m = e->m;
+    const dacc_kernels *k = m->k;
+    int lo, hi;
+    range(e->n, t, nt, &lo, &hi);
+    const int n = hi - lo;
+    if (n <= 0) return;
+    const float scale = 1.0f / (255.0f * DACC_NORM_STD), shift = -DACC_NORM_MEAN / DACC_NORM_STD;
+    k->u8_normalize((size_t)n * 784, e->images + (size_t)lo * 784, scale, shift,
+                    act(m, 0) + (size_t)lo * 784);
+    for (int i = 0; i < e->steps; i++) {
+        const eval_step *st = &e->step[i];
+        const dacc_layer *l = st->l;
+        size_t in_sz = m->act_size[st->x];
+        const float *x = act(m, st->x) + lo * in_sz;
+        float *y = act(m, st->y) + lo * m->act_size[st->y];
+        switch (l->kind) {
+        case DACC_L_CONV: {
+            dacc_conv_shape s = conv_shape(l, n);
+            s.relu = st->relu;
+            k->conv_fwd(&s, x, st->w, st->bias, y);
+            break;
+        }
+        case DACC_L_MAXPOOL: {
+            dacc_pool_shape s = pool_shape(l, n);
+            k->maxpool_affine(&s, x, st->has_affine ? st->a : NULL, st->has_affine ? st->b : NULL,
+                              st->relu, y);
+            break;
+        }
+        case DACC_L_AVGPOOL: {
+            dacc_pool_shape s = pool_shape(l, n);
+            k->avgpool_fwd(&s, x, y);
+            break;
+        }
+        case DACC_L_RELU: k->relu_fwd(n * in_sz, x, y); break;
+        case DACC_L_BN: k->channel_affine(n * in_sz / l->c, l->c, x, st->a, st->b, y); break;
+        case DACC_L_DROPOUT: break; /* never planned */
+        }
+    }
+}
+
+/* Does layer i+1 apply a ReLU in place on layer i's output? */
+static int relu_follows(const dacc_model *m, int i) {
+    const dacc_layer *l = &m->layers[i], *r = &m->layers[i + 1];
+    return i + 1 < m->n_layers && r->kind == DACC_L_RELU && r->in == l->out && r->out == l->out;
+}
+
+static const float *forward_eval(dacc_model *m, const uint8_t *images, int n) {
+    static _Thread_local eval_plan e; /* ~40 KB: not on a small thread stack */
+    e.m = m;
+    e.images = images;
+    e.n = n;
+    e.steps = 0;
+    int pending_bn = -1; /* a BN whose affine the next max pooling applies */
+    for (int i = 0; i < m->n_layers; i++) {
+        const dacc_layer *l = &m->layers[i];
+        if (l->kind == DACC_L_DROPOUT) continue;
+        if (l->kind == DACC_L_BN) {
+            if (bn_is_folded(m, i)) continue; /* applied by the next conv */
+            int j = next_live(m, i);
+            if (j < m->n_layers && m->layers[j].kind == DACC_L_MAXPOOL && m->layers[j].in == l->out) {
+                pending_bn = i;
+                continue;
+            }
+        }
+        eval_step *st = &e.step[e.steps++];
+        st->l = l;
+        st->x = l->in;
+        st->y = l->out;
+        st->has_affine = 0;
+        st->relu = 0;
+        const dacc_layer *bn = NULL;
+        if (l->kind == DACC_L_BN) bn = l;
+        if (l->kind == DACC_L_MAXPOOL && pending_bn >= 0) {
+            bn = &m->layers[pending_bn];
+            st->x = bn->in;
+            pending_bn = -1;
+        }
+        if (bn) {
+            dacc_bn_eval_coeffs(bn->c, m->params + bn->w_off, m->params + bn->b_off,
+                                m->buffers + bn->rm_off, m->buffers + bn->rv_off, st->a, st->b);
+            st->has_affine = 1;
+        }
+        if (l->kind == DACC_L_CONV) {
+            int f = folded_bn(m, i);
+            st->w = m->params + l->w_off;
+            st->bias = m->params + l->b_off;
+            if (f >= 0) {
+                float *wf = m->folded + l->w_off, *bf = m->folded + l->b_off;
+                fold_bn(m, l, &m->layers[f], wf, bf);
+                st->x = m->layers[f].in;
+                st->w = wf;
+                st->bias = bf;
+            }
+        }
+        if ((l->kind == DACC_L_CONV || l->kind == DACC_L_MAXPOOL) && relu_follows(m, i)) {
+            st->relu = 1;
+            i++;
+        }
+    }
+    dacc_pool_run(m->pool, t_eval, &e, ntasks(m, n));
+    return act(m, m->layers[m->n_layers - 1].out);
+}
+
 const float *dacc_model_forward(dacc_model *m, const uint8_t *images, int n, int train,
                                 uint64_t dropout_seed) {
-    pass p = {m, NULL, n, train, dropout_seed, 0, images, NULL, NULL, NULL, 0, -1, NULL, NULL, 0};
+    if (!train) return forward_eval(m, images, n);
+    pass p = {m, NULL, n, train, dropout_seed, 0, images, NULL, NULL, NULL, 0, 0};
     int nt = ntasks(m, n);
     dacc_pool_run(m->pool, t_input, &p, nt);
     for (int i = 0; i < m->n_layers; i++) {
         const dacc_layer *l = &m->layers[i];
         p.l = l;
         p.layer_index = i;
-        if (l->kind == DACC_L_DROPOUT && !train) continue; /* identity, in place */
         if (l->kind == DACC_L_BN) {
-            if (train) {
-                bn_forward_train(&p);
-                continue;
-            }
-            if (bn_is_folded(m, i)) continue; /* applied by the next conv */
-            float a[128], b[128];
-            dacc_bn_eval_coeffs(l->c, m->params + l->w_off, m->params + l->b_off,
-                                m->buffers + l->rm_off, m->buffers + l->rv_off, a, b);
-            p.a = a;
-            p.b = b;
-            dacc_pool_run(m->pool, t_fwd, &p, nt);
+            bn_forward_train(&p);
             continue;
-        }
-        int f = train ? -1 : folded_bn(m, i);
-        if (f >= 0) {
-            /* the scratch of the weight-gradient partials is idle in eval
-             * mode and holds any conv's weights and bias */
-            float *wf = m->scratch, *bf = wf + (size_t)l->k * l->k * l->c * l->oc;
-            fold_bn(m, l, &m->layers[f], wf, bf);
-            p.x_act = m->layers[f].in;
-            p.cw = wf;
-            p.cb = bf;
         }
         /* a ReLU in place on a conv's output runs in the conv's epilogue;
          * its backward is unchanged (it reads the output) */
-        int fuse = l->kind == DACC_L_CONV && i + 1 < m->n_layers &&
-                   m->layers[i + 1].kind == DACC_L_RELU && m->layers[i + 1].in == l->out &&
-                   m->layers[i + 1].out == l->out;
+        int fuse = l->kind == DACC_L_CONV && relu_follows(m, i);
         p.relu = fuse;
         dacc_pool_run(m->pool, t_fwd, &p, nt);
-        p.x_act = -1;
-        p.cw = p.cb = NULL;
         p.relu = 0;
         if (fuse) i++;
     }
@@ -370,7 +475,7 @@ static void t_reduce(void *ctx, int t, int nt) {
 }
 
 void dacc_model_backward(dacc_model *m, int n) {
-    pass p = {m, NULL, n, 1, 0, 0, NULL, NULL, NULL, NULL, 0, -1, NULL, NULL, 0};
+    pass p = {m, NULL, n, 1, 0, 0, NULL, NULL, NULL, NULL, 0, 0};
     int nt = ntasks(m, n);
     for (int i = m->n_layers - 1; i >= 0; i--) {
         const dacc_layer *l = &m->layers[i];

@@ -417,6 +417,52 @@ static void t_maxpool_fwd(const dacc_kernel_impl *ref, const dacc_kernel_impl *i
         }
 }
 
+/* Eval-mode max pooling of an affine map, checked against its definition
+ * (affine over the input, then the reference max pooling, then ReLU) for
+ * the scalar kernel and this ISA's: this checks the max/min commutation,
+ * not just agreement between two implementations of it. Tolerance: the
+ * vector kernels fuse the affine into one FMA, the definition rounds twice
+ * (values are O(1), so 1e-6 absolute is a few ulp). */
+static void t_maxpool_affine(const dacc_kernel_impl *ref, const dacc_kernel_impl *im) {
+    int nimp;
+    const dacc_kernel_impl *all = dacc_kernel_impls(&nimp);
+    dacc_maxpool_fwd_t *pool = NULL;
+    for (int i = 0; i < nimp; i++)
+        if (all[i].op == DACC_OP_maxpool_fwd && all[i].isa == DACC_ISA_SCALAR)
+            pool = (dacc_maxpool_fwd_t *)all[i].fn;
+    const dacc_kernel_impl *impls[2] = {ref, im};
+    for (size_t i = 0; i < NPOOL; i++)
+        for (int mode = 0; mode < 4; mode++) { /* affine or identity, x relu */
+            char sh[96], what[160];
+            dacc_pool_shape s = pool_shape(i, sh, sizeof sh);
+            const int affine = mode & 1, relu = mode >> 1;
+            size_t ni = (size_t)s.n * s.ih * s.iw * s.c, no = (size_t)s.n * s.oh * s.ow * s.c;
+            float *x = fnew(ni), *z = fnew(ni), *want = fnew(no), *got = fnew(no);
+            float *a = fnew(s.c), *b = fnew(s.c);
+            int32_t *idx = gbuf(no * 4);
+            if (i % 2) fill(x, ni, -1, 1); /* distinct values */
+            else pool_input(x, ni, 0);     /* ties */
+            fill(a, s.c, -2, 2);
+            fill(b, s.c, -1, 1);
+            for (int c = 0; c < s.c; c += 5) a[c] = 0; /* every sign, and zero */
+            for (size_t j = 0; j < ni; j++) {
+                int c = (int)(j % (size_t)s.c);
+                z[j] = affine ? x[j] * a[c] + b[c] : x[j];
+            }
+            pool(&s, z, want, idx);
+            for (size_t j = 0; relu && j < no; j++) want[j] = want[j] > 0 ? want[j] : 0.0f;
+            for (int k = 0; k < 2; k++) {
+                poison(got, no);
+                ((dacc_maxpool_affine_t *)impls[k]->fn)(&s, x, affine ? a : NULL, affine ? b : NULL,
+                                                        relu, got);
+                snprintf(what, sizeof what, "%s%s", affine ? "affine" : "identity", relu ? "+relu" : "");
+                cmp_f32(what, impls[k]->name, sh, want, got, no, 1e-6, 1e-6, NULL);
+                check_guard(impls[k]->name, sh, got, no * 4);
+            }
+            free(x), free(z), free(want), free(got), free(a), free(b), free(idx);
+        }
+}
+
 static void t_maxpool_bwd(const dacc_kernel_impl *ref, const dacc_kernel_impl *im) {
     dacc_maxpool_bwd_t *f0 = (dacc_maxpool_bwd_t *)ref->fn, *f1 = (dacc_maxpool_bwd_t *)im->fn;
     int nimp;
@@ -570,6 +616,7 @@ static void run_op(const dacc_kernel_impl *ref, const dacc_kernel_impl *im) {
     case DACC_OP_conv_bwd_filter: t_conv(ref, im); break;
     case DACC_OP_maxpool_fwd: t_maxpool_fwd(ref, im); break;
     case DACC_OP_maxpool_bwd: t_maxpool_bwd(ref, im); break;
+    case DACC_OP_maxpool_affine: t_maxpool_affine(ref, im); break;
     case DACC_OP_avgpool_fwd:
     case DACC_OP_avgpool_bwd: t_avgpool(ref, im); break;
     case DACC_OP_relu_fwd: t_relu_fwd(ref, im); break;

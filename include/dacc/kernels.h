@@ -47,6 +47,15 @@ typedef void dacc_maxpool_fwd_t(const dacc_pool_shape *s, const float *x,
                                     float *y, int32_t *idx);
 typedef void dacc_maxpool_bwd_t(const dacc_pool_shape *s, const float *dy,
                                     const int32_t *idx, float *dx);
+/* Eval-mode max pooling of a per-channel affine map, without argmax:
+ * y = maxpool(x * a[c] + b[c]), then max(y, 0) when relu is set; a == NULL
+ * (and b == NULL) means the identity. Computed as a * (max or, for a < 0,
+ * min of the window) + b, so a batch-norm before the pool costs one affine
+ * per output instead of a pass over the input (rounding is monotonic, so
+ * this equals pooling the rounded affine values). A window entirely in the
+ * padding gives -inf (0 with relu). NaN inputs give an unspecified value. */
+typedef void dacc_maxpool_affine_t(const dacc_pool_shape *s, const float *x, const float *a,
+                                       const float *b, int relu, float *y);
 /* Average pooling, padding counted in the average (divide by k*k). */
 typedef void dacc_avgpool_fwd_t(const dacc_pool_shape *s, const float *x, float *y);
 typedef void dacc_avgpool_bwd_t(const dacc_pool_shape *s, const float *dy, float *dx);
@@ -93,6 +102,7 @@ typedef void dacc_u8_normalize_t(size_t n, const uint8_t *x, float scale,
     X(conv_bwd_filter, dacc_conv_bwd_filter_t)       \
     X(maxpool_fwd, dacc_maxpool_fwd_t)               \
     X(maxpool_bwd, dacc_maxpool_bwd_t)               \
+    X(maxpool_affine, dacc_maxpool_affine_t)         \
     X(avgpool_fwd, dacc_avgpool_fwd_t)               \
     X(avgpool_bwd, dacc_avgpool_bwd_t)               \
     X(relu_fwd, dacc_relu_fwd_t)                     \

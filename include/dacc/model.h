@@ -87,6 +87,8 @@ typedef struct dacc_model {
     float *stats;
     float *scratch;                   /* per-thread partial weight gradients */
     size_t scratch_per_thread;
+    float *folded;                    /* eval: conv weights with batch-norm folded in
+                                         (same offsets as params) */
     double *red;                      /* per-thread partial channel sums */
     struct dacc_pool *pool;
     const dacc_kernels *k;

@@ -1,0 +1,72 @@
+/* Eval-mode max pooling of an affine map (kernels.h), channels in 8 lanes
+ * (maskload tail), up to four channel vectors per pass: a running max and
+ * min per lane, then max or min by the sign of a, one FMA and the optional
+ * ReLU before the store. */
+#include "dacc/kernels.h"
+#include "f32-maxpool/pool-window.h"
+#include <immintrin.h>
+#include <math.h>
+
+static inline __m256i lanes(int left) {
+    static const int32_t tab[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+    if (left <= 0) return _mm256_setzero_si256();
+    return _mm256_loadu_si256((const __m256i *)(tab + 8 - (left >= 8 ? 8 : left)));
+}
+
+static inline __attribute__((always_inline)) void
+pool_block(const float *xi, int iw_, int C, int c0, int nb, const __m256i *m, const pool_window *pw, const float *a, const float *b, int relu, float *y) {
+    __m256 mx[4], mn[4];
+    for (int v = 0; v < nb; v++) {
+        mx[v] = _mm256_set1_ps(-INFINITY);
+        mn[v] = _mm256_set1_ps(INFINITY);
+    }
+    for (int kh = pw->kh0; kh < pw->kh1; kh++)
+        for (int kw = pw->kw0; kw < pw->kw1; kw++) {
+            const float *p = xi + ((size_t)(pw->h0 + kh) * iw_ + (pw->w0 + kw)) * C + c0;
+            for (int v = 0; v < nb; v++) {
+                __m256 x = _mm256_maskload_ps(p + 8 * v, m[v]);
+                mx[v] = _mm256_max_ps(mx[v], x);
+                mn[v] = _mm256_min_ps(mn[v], x);
+            }
+        }
+    for (int v = 0; v < nb; v++) {
+        __m256 r = mx[v];
+        if (a) {
+            __m256 av = _mm256_maskload_ps(a + c0 + 8 * v, m[v]);
+            __m256 bv = _mm256_maskload_ps(b + c0 + 8 * v, m[v]);
+            __m256 neg = _mm256_cmp_ps(av, _mm256_setzero_ps(), _CMP_LT_OQ);
+            r = _mm256_fmadd_ps(_mm256_blendv_ps(mx[v], mn[v], neg), av, bv);
+        }
+        if (relu) r = _mm256_max_ps(r, _mm256_setzero_ps());
+        _mm256_maskstore_ps(y + c0 + 8 * v, m[v], r);
+    }
+}
+
+void dacc_f32_maxpool_affine__avx2(const dacc_pool_shape *s, const float *x, const float *a,
+                                   const float *b, int relu, float *y) {
+    const int C = s->c;
+    const size_t in_plane = (size_t)s->ih * s->iw * C;
+    for (int n = 0; n < s->n; n++) {
+        const float *xi = x + n * in_plane;
+        for (int oh = 0; oh < s->oh; oh++)
+            for (int ow = 0; ow < s->ow; ow++) {
+                float *yo = y + (((size_t)n * s->oh + oh) * s->ow + ow) * C;
+                const pool_window pw = pool_window_at(s, oh, ow);
+                if (pool_window_empty(&pw)) { /* window entirely in the padding */
+                    for (int c = 0; c < C; c++) yo[c] = relu ? 0.0f : -INFINITY;
+                    continue;
+                }
+                for (int c0 = 0; c0 < C; c0 += 32) {
+                    __m256i m[4];
+                    int left = C - c0;
+                    for (int v = 0; v < 4; v++) m[v] = lanes(left - 8 * v);
+                    if (left > 16)
+                        pool_block(xi, s->iw, C, c0, 4, m, &pw, a, b, relu, yo);
+                    else if (left > 8)
+                        pool_block(xi, s->iw, C, c0, 2, m, &pw, a, b, relu, yo);
+                    else
+                        pool_block(xi, s->iw, C, c0, 1, m, &pw, a, b, relu, yo);
+                }
+            }
+    }
+}

@@ -1,0 +1,69 @@
+/* Eval-mode max pooling of an affine map (kernels.h), channels in 16 lanes
+ * (masked tail), up to four channel vectors per pass: a running max and
+ * min per lane over the window's taps, then max or min by the sign of a,
+ * one FMA and the optional ReLU before the store. */
+#include "dacc/kernels.h"
+#include "f32-maxpool/pool-window.h"
+#include <immintrin.h>
+#include <math.h>
+
+static inline __attribute__((always_inline)) void
+pool_block(const float *xi, int iw_, int C, int c0, int nb, const __mmask16 *m, const pool_window *pw, const float *a, const float *b, int relu, float *y) {
+    __m512 mx[4], mn[4];
+    for (int v = 0; v < nb; v++) {
+        mx[v] = _mm512_set1_ps(-INFINITY);
+        mn[v] = _mm512_set1_ps(INFINITY);
+    }
+    for (int kh = pw->kh0; kh < pw->kh1; kh++)
+        for (int kw = pw->kw0; kw < pw->kw1; kw++) {
+            const float *p = xi + ((size_t)(pw->h0 + kh) * iw_ + (pw->w0 + kw)) * C + c0;
+            for (int v = 0; v < nb; v++) {
+                __m512 x = _mm512_maskz_loadu_ps(m[v], p + 16 * v);
+                mx[v] = _mm512_max_ps(mx[v], x);
+                mn[v] = _mm512_min_ps(mn[v], x);
+            }
+        }
+    for (int v = 0; v < nb; v++) {
+        __m512 r = mx[v];
+        if (a) {
+            __m512 av = _mm512_maskz_loadu_ps(m[v], a + c0 + 16 * v);
+            __m512 bv = _mm512_maskz_loadu_ps(m[v], b + c0 + 16 * v);
+            __mmask16 neg = _mm512_cmp_ps_mask(av, _mm512_setzero_ps(), _CMP_LT_OQ);
+            r = _mm512_fmadd_ps(_mm512_mask_mov_ps(mx[v], neg, mn[v]), av, bv);
+        }
+        if (relu) r = _mm512_max_ps(r, _mm512_setzero_ps());
+        _mm512_mask_storeu_ps(y + c0 + 16 * v, m[v], r);
+    }
+}
+
+void dacc_f32_maxpool_affine__avx512(const dacc_pool_shape *s, const float *x, const float *a,
+                                     const float *b, int relu, float *y) {
+    const int C = s->c;
+    const size_t in_plane = (size_t)s->ih * s->iw * C;
+    for (int n = 0; n < s->n; n++) {
+        const float *xi = x + n * in_plane;
+        for (int oh = 0; oh < s->oh; oh++)
+            for (int ow = 0; ow < s->ow; ow++) {
+                float *yo = y + (((size_t)n * s->oh + oh) * s->ow + ow) * C;
+                const pool_window pw = pool_window_at(s, oh, ow);
+                if (pool_window_empty(&pw)) { /* window entirely in the padding */
+                    for (int c = 0; c < C; c++) yo[c] = relu ? 0.0f : -INFINITY;
+                    continue;
+                }
+                for (int c0 = 0; c0 < C; c0 += 64) {
+                    __mmask16 m[4];
+                    int left = C - c0;
+                    for (int v = 0; v < 4; v++) {
+                        int l = left - 16 * v;
+                        m[v] = l >= 16 ? (__mmask16)0xffff : l <= 0 ? 0 : (__mmask16)((1u << l) - 1u);
+                    }
+                    if (left > 32)
+                        pool_block(xi, s->iw, C, c0, 4, m, &pw, a, b, relu, yo);
+                    else if (left > 16)
+                        pool_block(xi, s->iw, C, c0, 2, m, &pw, a, b, relu, yo);
+                    else
+                        pool_block(xi, s->iw, C, c0, 1, m, &pw, a, b, relu, yo);
+                }
+            }
+    }
+}

@@ -1,0 +1,27 @@
+/* The part of a pooling window that lies inside the image, shared by the
+ * pooling kernels of every ISA (plain C, no intrinsics): padding never
+ * takes part in a max, so kernels loop over kh0..kh1 x kw0..kw1 only. */
+#ifndef DACC_POOL_WINDOW_H
+#define DACC_POOL_WINDOW_H
+#include "dacc/kernels.h"
+
+typedef struct pool_window {
+    int h0, w0;           /* top-left corner in input coordinates (may be < 0) */
+    int kh0, kh1, kw0, kw1; /* taps inside the image: [kh0, kh1) x [kw0, kw1) */
+} pool_window;
+
+static inline pool_window pool_window_at(const dacc_pool_shape *s, int oh, int ow) {
+    pool_window w;
+    w.h0 = oh * s->stride - s->pad;
+    w.w0 = ow * s->stride - s->pad;
+    w.kh0 = w.h0 < 0 ? -w.h0 : 0;
+    w.kw0 = w.w0 < 0 ? -w.w0 : 0;
+    w.kh1 = s->ih - w.h0 < s->k ? s->ih - w.h0 : s->k;
+    w.kw1 = s->iw - w.w0 < s->k ? s->iw - w.w0 : s->k;
+    return w;
+}
+/* A window entirely in the padding (possible when pad >= k - stride). */
+static inline int pool_window_empty(const pool_window *w) {
+    return w->kh0 >= w->kh1 || w->kw0 >= w->kw1;
+}
+#endif

@@ -1,0 +1,131 @@
+/* The eval-mode forward (one thread-pool round, batch-norms folded into the
+ * next convolution or max pooling, ReLUs fused) against a plain walk over
+ * the layer list with the scalar kernels, one layer at a time, as the
+ * network is written in STUDY.md. Batch-norm parameters and running
+ * statistics are random with both signs of the scale, so the max pooling of
+ * a negatively scaled channel (which pools by min) and the folding are both
+ * exercised; PyTorch's fixtures (test_torch_agreement) only have gamma = 1.
+ * Every variant, 1 and 2 threads, batch sizes 1, 3 and 17, every ISA table
+ * this CPU runs. */
+#include "dacc/batchnorm.h"
+#include "dacc/model.h"
+#include "harness.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t rng;
+
+/* The reference: every layer as written, scalar kernels, no fusion. */
+static void reference_forward(const dacc_model *m, const dacc_kernels *k, const uint8_t *img,
+                              int n, float *logits) {
+    size_t most = 0;
+    for (int i = 0; i < m->n_acts; i++)
+        if (m->act_size[i] > most) most = m->act_size[i];
+    float *cur = malloc(sizeof(float) * most * n), *nxt = malloc(sizeof(float) * most * n);
+    int32_t *idx = malloc(sizeof(int32_t) * most * n);
+    size_t sz = 784;
+    for (size_t j = 0; j < (size_t)n * 784; j++)
+        cur[j] = (img[j] / 255.0f - DACC_NORM_MEAN) / DACC_NORM_STD;
+    for (int i = 0; i < m->n_layers; i++) {
+        const dacc_layer *l = &m->layers[i];
+        size_t out = m->act_size[l->out];
+        switch (l->kind) {
+        case DACC_L_CONV: {
+            dacc_conv_shape s = {n, l->h, l->w, l->c, l->oh, l->ow, l->oc, l->k, l->k, l->stride, l->pad, 0};
+            k->conv_fwd(&s, cur, m->params + l->w_off, m->params + l->b_off, nxt);
+            break;
+        }
+        case DACC_L_RELU:
+            for (size_t j = 0; j < (size_t)n * sz; j++) nxt[j] = cur[j] > 0 ? cur[j] : 0.0f;
+            break;
+        case DACC_L_BN: {
+            float a[128], b[128];
+            dacc_bn_eval_coeffs(l->c, m->params + l->w_off, m->params + l->b_off,
+                                m->buffers + l->rm_off, m->buffers + l->rv_off, a, b);
+            for (size_t j = 0; j < (size_t)n * sz; j++) nxt[j] = cur[j] * a[j % l->c] + b[j % l->c];
+            break;
+        }
+        case DACC_L_MAXPOOL: {
+            dacc_pool_shape s = {n, l->h, l->w, l->c, l->oh, l->ow, l->k, l->stride, l->pad};
+            k->maxpool_fwd(&s, cur, nxt, idx);
+            break;
+        }
+        case DACC_L_AVGPOOL: {
+            dacc_pool_shape s = {n, l->h, l->w, l->c, l->oh, l->ow, l->k, l->stride, l->pad};
+            k->avgpool_fwd(&s, cur, nxt);
+            break;
+        }
+        case DACC_L_DROPOUT:
+            memcpy(nxt, cur, sizeof(float) * n * sz);
+            break;
+        }
+        float *t = cur;
+        cur = nxt, nxt = t;
+        sz = out;
+    }
+    memcpy(logits, cur, sizeof(float) * n * DACC_CLASSES);
+    free(cur), free(nxt), free(idx);
+}
+
+static void randomise_bn(dacc_model *m) {
+    for (int i = 0; i < m->n_layers; i++) {
+        const dacc_layer *l = &m->layers[i];
+        if (l->kind != DACC_L_BN) continue;
+        for (int c = 0; c < l->c; c++) {
+            m->params[l->w_off + c] = test_rand_uniform(&rng, -1.5f, 1.5f);
+            m->params[l->b_off + c] = test_rand_uniform(&rng, -0.5f, 0.5f);
+            m->buffers[l->rm_off + c] = test_rand_uniform(&rng, -0.2f, 0.6f);
+            m->buffers[l->rv_off + c] = test_rand_uniform(&rng, 0.3f, 2.0f);
+        }
+    }
+}
+
+int main(void) {
+    rng = test_seed();
+    static const int batches[] = {1, 3, 17};
+    enum { MAXN = 17 };
+    uint8_t *img = malloc(MAXN * 784);
+    float ref[MAXN * DACC_CLASSES];
+    const dacc_kernels *scalar_k = NULL;
+    static dacc_kernels tables[DACC_ISA_COUNT];
+    if (dacc_kernels_for_isa(DACC_ISA_SCALAR, &tables[DACC_ISA_SCALAR]) == 0)
+        scalar_k = &tables[DACC_ISA_SCALAR];
+    CHECK(scalar_k != NULL, "no scalar kernel table");
+    for (int v = 0; scalar_k && v < DACC_N_PRESETS; v++) {
+        dacc_variant var;
+        dacc_variant_preset(dacc_preset_names[v], &var);
+        for (int threads = 1; threads <= 2; threads++)
+            for (int isa = 0; isa < DACC_ISA_COUNT; isa++) {
+                if (dacc_kernels_for_isa((dacc_isa)isa, &tables[isa]) != 0) continue;
+                dacc_model m;
+                dacc_err e;
+                if (dacc_model_init(&m, &var, MAXN, threads, test_rand_u64(&rng), &e)) {
+                    CHECK(0, "model init: %s", e.msg);
+                    continue;
+                }
+                m.k = &tables[isa];
+                randomise_bn(&m);
+                for (size_t b = 0; b < sizeof batches / sizeof batches[0]; b++) {
+                    const int n = batches[b];
+                    for (int j = 0; j < n * 784; j++) /* dark background, bright strokes */
+                        img[j] = test_rand_u64(&rng) % 4 ? 0 : (uint8_t)(test_rand_u64(&rng) % 256);
+                    reference_forward(&m, scalar_k, img, n, ref);
+                    const float *got = dacc_model_forward(&m, img, n, 0, 0);
+                    double num = 0, den = 0;
+                    for (int j = 0; j < n * DACC_CLASSES; j++) {
+                        num += (got[j] - ref[j]) * (double)(got[j] - ref[j]);
+                        den += (double)ref[j] * ref[j];
+                    }
+                    double rel = sqrt(num / (den > 0 ? den : 1));
+                    /* float rounding in another order (folded weights, FMA);
+                     * a wrong fold or a max where a min belongs is O(1) */
+                    CHECK(rel < 1e-4 && den > 0, "%s %s, %d thread(s), batch %d: logits rel. diff %.3g",
+                          var.name, dacc_isa_name((dacc_isa)isa), threads, n, rel);
+                }
+                dacc_model_free(&m);
+            }
+    }
+    free(img);
+    return test_finish();
+}
