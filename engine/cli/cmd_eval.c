@@ -83,7 +83,11 @@ int cmd_eval(int argc, char **argv) {
     if (rc == 0) {
         rc = dacc_checkpoint_apply(&c, &m, 0, ckpt, &e);
         if (rc == 0) {
-            printf("%s: variant %s, %d of %d epochs trained\n", ckpt, c.cfg.variant.name, c.epochs_done, c.cfg.epochs);
+            if (c.cfg.epochs == 0)
+                printf("%s: variant %s, imported weights (no training record)\n", ckpt, c.cfg.variant.name);
+            else
+                printf("%s: variant %s, %d of %d epochs trained\n", ckpt, c.cfg.variant.name,
+                       c.epochs_done, c.cfg.epochs);
             dacc_robustness r;
             if (atest) rc = dacc_eval_alignmnist(&m, atest, &test, blocks, 0, &r, NULL, NULL, &e);
             else dacc_eval_clean(&m, &test, &r, NULL, NULL);

@@ -79,7 +79,10 @@ int cmd_import(int argc, char **argv) {
     }
     dacc_model m;
     if (dacc_model_init(&m, &cfg.variant, 1, 1, 0, &e)) return cli_error("import", 1, &e);
-    int rc = dacc_import_npz(&m, npz, &e) || dacc_checkpoint_save(out, &m, &cfg, cfg.epochs, &e);
+    /* epochs 0 = no training record: eval says so instead of claiming a
+     * finished training, and train --resume trains for its own --epochs */
+    cfg.epochs = 0;
+    int rc = dacc_import_npz(&m, npz, &e) || dacc_checkpoint_save(out, &m, &cfg, 0, &e);
     dacc_model_free(&m);
     if (rc) return cli_error("import", 1, &e);
     printf("wrote %s (variant %s)\n", out, cfg.variant.name);

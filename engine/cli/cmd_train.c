@@ -126,9 +126,10 @@ int cmd_train(int argc, char **argv) {
     dacc_checkpoint ck = {0};
     if (resume) {
         if (dacc_checkpoint_read(resume, &ck, &e)) return cli_error("train", 1, &e);
-        int threads = cfg.threads;
+        int threads = cfg.threads, epochs = cfg.epochs;
         cfg = ck.cfg;
         if (threads) cfg.threads = threads;
+        if (cfg.epochs == 0) cfg.epochs = epochs; /* imported weights: train --epochs more */
         start = ck.epochs_done;
         if (!out) out = resume;
     }
