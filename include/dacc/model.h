@@ -89,6 +89,8 @@ typedef struct dacc_model {
     size_t scratch_per_thread;
     float *folded;                    /* eval: conv weights with batch-norm folded in
                                          (same offsets as params) */
+    float *fold_src;                  /* params then buffers as last folded from */
+    uint64_t fold_valid;              /* bit i: layer i's fold matches fold_src */
     double *red;                      /* per-thread partial channel sums */
     struct dacc_pool *pool;
     const dacc_kernels *k;
