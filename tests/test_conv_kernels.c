@@ -2,7 +2,8 @@
  * weights) against the scalar reference, on fresh random inputs, over the
  * network's shapes and odd ones (channels 1, 3, 5, 17, 33; batch 1 and odd
  * batches; strides 1-3; padding 0-2, also padding >= kernel; kernels 1-5;
- * output sizes smaller than the largest the input allows).
+ * output sizes smaller than the largest the input allows; the Winograd
+ * forward's partial tiles, padding and channel tails).
  *
  * Outputs are poisoned with NaN before each call (a skipped element fails)
  * and followed by guard words that must survive (an overrun fails).
@@ -251,6 +252,26 @@ int main(void) {
     for (size_t i = 0; i < sizeof net / sizeof net[0]; i++) {
         dacc_conv_shape s = make_shape(net[i][6], net[i][0], net[i][0], net[i][1], net[i][2],
                                        net[i][3], net[i][4], net[i][5]);
+        test_shape(&ks, &s);
+    }
+    /* Winograd F(2x2,3x3) forward (3x3, stride 1, ic >= 16, oc above one
+     * vector, tiles covering <= 1.25x the output): partial 2x2 tiles at odd
+     * output sizes (9x9, 11x7, 13x13, 9x11), padding 1-2, channel tails
+     * (ic 17/33, oc 17/20/33/40/70), batch 1 and odd; and the odd small
+     * outputs the size rule sends to the direct path (7x7, 5x9, 3x5, 1x1),
+     * which AVX-512 and AVX2 split differently at oc 16. */
+    static const int wino[][6] = {
+        /* n, ih, iw, ic, oc, pad */
+        {1, 26, 26, 16, 32, 0}, {3, 11, 11, 17, 33, 0}, {2, 13, 9, 32, 40, 0},
+        {1, 13, 13, 64, 17, 1}, {3, 7, 9, 16, 20, 2},   {5, 10, 10, 32, 32, 1},
+        {2, 8, 8, 64, 64, 2},   {1, 4, 4, 64, 64, 0},   {7, 14, 14, 48, 64, 0},
+        {2, 12, 12, 33, 17, 1}, {1, 6, 12, 20, 70, 0},  {3, 20, 18, 32, 16, 0},
+        {3, 9, 9, 17, 16, 0},   {2, 7, 11, 32, 33, 0},  {3, 3, 3, 64, 64, 0},
+        {1, 3, 5, 16, 48, 1},   {5, 3, 3, 32, 32, 0},
+    };
+    for (size_t i = 0; i < sizeof wino / sizeof wino[0]; i++) {
+        const int *q = wino[i];
+        dacc_conv_shape s = make_shape(q[0], q[1], q[2], q[3], q[4], 3, 1, q[5]);
         test_shape(&ks, &s);
     }
     /* Shapes where backward-data takes its gather path (flipped forward

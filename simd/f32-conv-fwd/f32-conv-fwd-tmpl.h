@@ -1,9 +1,12 @@
-/* Forward convolution, direct (no im2col copy), shared by the AVX-512 and
- * AVX2 kernels: weights are repacked with oc padded to the vector width,
+/* Forward convolution shared by the AVX-512 and AVX2 kernels. 3x3 stride-1
+ * layers with enough channels go through Winograd F(2x2,3x3)
+ * (f32-conv-winograd.h, 2.25x fewer multiplies); everything else is direct
+ * (no im2col copy): weights are repacked with oc padded to the vector width,
  * the input is zero-padded into scratch only when a window can leave the
  * image, then every output pixel runs through the indirect GEMM engine with
  * K = kw*ic contiguous values per kernel row. Define CONV_FWD_NAME. */
 #include "f32-conv-fwd/f32-conv-igemm.h"
+#include "f32-conv-fwd/f32-conv-winograd.h"
 #include "dacc/kernels.h"
 
 void dacc_f32_conv_fwd__scalar(const dacc_conv_shape *s, const float *x, const float *w,
@@ -33,18 +36,76 @@ static void conv_pad_images(const dacc_conv_shape *s, const float *x, int i0, in
         }
 }
 
+/* Images per padded group: about 256 KB of scratch, at least one. */
+static int conv_pad_group(const dacc_conv_shape *s, size_t img_floats) {
+    int group = (int)(65536 / (img_floats ? img_floats : 1));
+    if (group < 1) group = 1;
+    return group > s->n ? s->n : group;
+}
+
+#ifndef WINO_MIN_IC
+#define WINO_MIN_IC 16
+#endif
+/* Where Winograd measured faster than the direct engine (bench_conv and
+ * A/B runs over channel counts and output sizes, docs/PERFORMANCE.md):
+ * - ic >= 16: with fewer input channels the GEMMs are too short to pay for
+ *   the transforms (ic 8, oc 32: no gain with AVX-512);
+ * - oc > one vector: a one-vector column block (AVX-512 oc 16) only tied;
+ * - tiles covering at most 1.25x the output pixels: odd outputs compute
+ *   whole 2x2 tiles and need a padded copy of the input; 5x5 and 3x3
+ *   outputs (1.44x, 1.78x) were slower than direct, 1x1 (4x) 2.5x slower,
+ *   7x7 (1.31x) even at 32 channels, even sizes and 9x9 and up faster. */
+static int conv_fwd_use_winograd(const dacc_conv_shape *s) {
+    if (s->kh != 3 || s->kw != 3 || s->stride != 1 || s->ic < WINO_MIN_IC || s->oc <= VL)
+        return 0;
+    const size_t th = (size_t)(s->oh + 1) / 2, tw = (size_t)(s->ow + 1) / 2;
+    return 16 * th * tw <= 5 * (size_t)s->oh * s->ow;
+}
+
+/* Returns 0 (nothing written) when scratch cannot be allocated. The input
+ * is padded into scratch when a window can leave the image, and also when
+ * the partial tiles of an odd output size would read past it: a 4x4 patch
+ * always covers (2*tiles + 2) rows and columns. */
+static int conv_fwd_winograd(const dacc_conv_shape *s, const float *x, const float *w,
+                             const float *bias, float *y) {
+    const int IC = s->ic, OC = s->oc, th = (s->oh + 1) / 2, tw = (s->ow + 1) / 2;
+    const int sh = 2 * th + 2, sw = 2 * tw + 2;
+    const int need_pad = s->pad > 0 || sh > s->ih || sw > s->iw;
+    const size_t img_floats = (size_t)sh * sw * IC;
+    const int group = need_pad ? conv_pad_group(s, img_floats) : 0;
+    size_t chunk;
+    const size_t plan_floats = wino_scratch_floats(IC, OC, &chunk);
+    float *scratch = conv_alloc(plan_floats + (size_t)group * img_floats);
+    if (!scratch) return 0;
+    wino_plan pl;
+    wino_plan_init(&pl, IC, OC, w, bias, scratch);
+    if (!need_pad) {
+        wino_tiles tl = {x, (size_t)s->ih * s->iw * IC, (size_t)s->iw * IC, s->n, th, tw, y};
+        wino_run(&pl, &tl, s->oh, s->ow, s->relu);
+    } else {
+        float *xs = scratch + plan_floats;
+        for (int i0 = 0; i0 < s->n; i0 += group) {
+            const int cnt = s->n - i0 < group ? s->n - i0 : group;
+            conv_pad_images(s, x, i0, cnt, sh, sw, xs);
+            wino_tiles tl = {xs, img_floats, (size_t)sw * IC, cnt, th, tw,
+                             y + (size_t)i0 * s->oh * s->ow * OC};
+            wino_run(&pl, &tl, s->oh, s->ow, s->relu);
+        }
+    }
+    free(scratch);
+    return 1;
+}
+
 void CONV_FWD_NAME(const dacc_conv_shape *s, const float *x, const float *w, const float *bias,
                    float *y) {
     if (s->n <= 0 || s->oh <= 0 || s->ow <= 0 || s->oc <= 0) return;
+    if (conv_fwd_use_winograd(s) && conv_fwd_winograd(s, x, w, bias, y)) return;
     const int IC = s->ic, OC = s->oc, KH = s->kh, KW = s->kw, st = s->stride;
     const size_t Np = round_up((size_t)OC, VL), taps = (size_t)KH * KW;
     const int sh = (s->oh - 1) * st + KH, sw = (s->ow - 1) * st + KW;
     const int need_pad = s->pad > 0 || sh > s->ih || sw > s->iw;
-    /* images per padded group: about 256 KB of scratch, at least one */
     const size_t img_floats = (size_t)sh * sw * IC;
-    int group = need_pad ? (int)(65536 / (img_floats ? img_floats : 1)) : 0;
-    if (need_pad && group < 1) group = 1;
-    if (group > s->n) group = s->n;
+    const int group = need_pad ? conv_pad_group(s, img_floats) : 0;
     float *wp = conv_alloc(taps * IC * Np + Np + (size_t)group * img_floats);
     if (!wp) {
         dacc_f32_conv_fwd__scalar(s, x, w, bias, y);

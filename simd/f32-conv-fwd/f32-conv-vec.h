@@ -23,6 +23,9 @@ CONV_INLINE void v_storen(float *p, vf v, int n) { _mm512_mask_storeu_ps(p, v_ma
 CONV_INLINE vf v_bcast(const float *p) { return _mm512_set1_ps(*p); }
 CONV_INLINE vf v_fma(vf a, vf b, vf c) { return _mm512_fmadd_ps(a, b, c); }
 CONV_INLINE vf v_add(vf a, vf b) { return _mm512_add_ps(a, b); }
+CONV_INLINE vf v_sub(vf a, vf b) { return _mm512_sub_ps(a, b); }
+CONV_INLINE vf v_mul(vf a, vf b) { return _mm512_mul_ps(a, b); }
+CONV_INLINE vf v_set1(float f) { return _mm512_set1_ps(f); }
 CONV_INLINE vf v_max(vf a, vf b) { return _mm512_max_ps(a, b); }
 #elif defined(DACC_CONV_AVX2)
 typedef __m256 vf;
@@ -39,6 +42,9 @@ CONV_INLINE void v_storen(float *p, vf v, int n) { _mm256_maskstore_ps(p, v_mask
 CONV_INLINE vf v_bcast(const float *p) { return _mm256_broadcast_ss(p); }
 CONV_INLINE vf v_fma(vf a, vf b, vf c) { return _mm256_fmadd_ps(a, b, c); }
 CONV_INLINE vf v_add(vf a, vf b) { return _mm256_add_ps(a, b); }
+CONV_INLINE vf v_sub(vf a, vf b) { return _mm256_sub_ps(a, b); }
+CONV_INLINE vf v_mul(vf a, vf b) { return _mm256_mul_ps(a, b); }
+CONV_INLINE vf v_set1(float f) { return _mm256_set1_ps(f); }
 CONV_INLINE vf v_max(vf a, vf b) { return _mm256_max_ps(a, b); }
 #else
 #error "define DACC_CONV_AVX512 or DACC_CONV_AVX2"
