@@ -258,14 +258,10 @@ typedef struct eval_plan {
     eval_step step[DACC_MAX_LAYERS];
 } eval_plan;
 
-static void t_eval(void *ctx, int t, int nt) {
-    eval_plan *e = ctx;
+/* The whole eval network over images [lo, lo + n). */
+static void eval_images(const eval_plan *e, int lo, int n) {
     dacc_model *m = e->m;
     const dacc_kernels *k = m->k;
-    int lo, hi;
-    range(e->n, t, nt, &lo, &hi);
-    const int n = hi - lo;
-    if (n <= 0) return;
     const float scale = 1.0f / (255.0f * DACC_NORM_STD), shift = -DACC_NORM_MEAN / DACC_NORM_STD;
     k->u8_normalize((size_t)n * 784, e->images + (size_t)lo * 784, scale, shift,
                     act(m, 0) + (size_t)lo * 784);
@@ -298,6 +294,22 @@ static void t_eval(void *ctx, int t, int nt) {
         case DACC_L_DROPOUT: break; /* never planned */
         }
     }
+}
+
+/* A thread's images go through the network in groups of EVAL_GROUP: more
+ * of a group's activations between two layers stay in the core's caches
+ * (32 images of conv32_1's output are 2.8 MB; L2 is 1 MB), at the price of
+ * one more weight packing per group in each conv kernel. Measured, batch
+ * 64 on 2 threads (bench_network): groups of 16 +5% over 32, 8 +2%, 4 0%. */
+#ifndef EVAL_GROUP
+#define EVAL_GROUP 16
+#endif
+static void t_eval(void *ctx, int t, int nt) {
+    eval_plan *e = ctx;
+    int lo, hi;
+    range(e->n, t, nt, &lo, &hi);
+    for (int i = lo; i < hi; i += EVAL_GROUP)
+        eval_images(e, i, hi - i < EVAL_GROUP ? hi - i : EVAL_GROUP);
 }
 
 /* Does layer i+1 apply a ReLU in place on layer i's output? */
