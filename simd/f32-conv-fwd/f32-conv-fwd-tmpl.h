@@ -7,6 +7,7 @@
  * K = kw*ic contiguous values per kernel row. Define CONV_FWD_NAME. */
 #include "f32-conv-fwd/f32-conv-igemm.h"
 #include "f32-conv-fwd/f32-conv-winograd.h"
+#include "f32-conv-fwd/f32-conv-winograd-rule.h"
 #include "dacc/kernels.h"
 
 void dacc_f32_conv_fwd__scalar(const dacc_conv_shape *s, const float *x, const float *w,
@@ -41,25 +42,6 @@ static int conv_pad_group(const dacc_conv_shape *s, size_t img_floats) {
     int group = (int)(65536 / (img_floats ? img_floats : 1));
     if (group < 1) group = 1;
     return group > s->n ? s->n : group;
-}
-
-#ifndef WINO_MIN_IC
-#define WINO_MIN_IC 16
-#endif
-/* Where Winograd measured faster than the direct engine (bench_conv and
- * A/B runs over channel counts and output sizes, docs/PERFORMANCE.md):
- * - ic >= 16: with fewer input channels the GEMMs are too short to pay for
- *   the transforms (ic 8, oc 32: no gain with AVX-512);
- * - oc > one vector: a one-vector column block (AVX-512 oc 16) only tied;
- * - tiles covering at most 1.25x the output pixels: odd outputs compute
- *   whole 2x2 tiles and need a padded copy of the input; 5x5 and 3x3
- *   outputs (1.44x, 1.78x) were slower than direct, 1x1 (4x) 2.5x slower,
- *   7x7 (1.31x) even at 32 channels, even sizes and 9x9 and up faster. */
-static int conv_fwd_use_winograd(const dacc_conv_shape *s) {
-    if (s->kh != 3 || s->kw != 3 || s->stride != 1 || s->ic < WINO_MIN_IC || s->oc <= VL)
-        return 0;
-    const size_t th = (size_t)(s->oh + 1) / 2, tw = (size_t)(s->ow + 1) / 2;
-    return 16 * th * tw <= 5 * (size_t)s->oh * s->ow;
 }
 
 /* Returns 0 (nothing written) when scratch cannot be allocated. The input
