@@ -93,15 +93,12 @@ int main(void) {
      * reused: every table and thread count starts from the same random
      * state, so parameters and images are the same */
     static float ref[2][NB][MAXN * DACC_CLASSES];
-    const dacc_kernels *scalar_k = NULL;
     static dacc_kernels tables[DACC_ISA_COUNT];
-    if (dacc_kernels_for_isa(DACC_ISA_SCALAR, &tables[DACC_ISA_SCALAR]) == 0)
-        scalar_k = &tables[DACC_ISA_SCALAR];
-    CHECK(scalar_k != NULL, "no scalar kernel table");
+    CHECK(dacc_kernels_for_isa(DACC_ISA_SCALAR, &tables[DACC_ISA_SCALAR]) == 0,
+          "no scalar kernel table");
     const dacc_kernels *best_k = dacc_kernels_get();
     CHECK(best_k != NULL, "no kernel table: %s", dacc_kernels_error());
-    if (!best_k) scalar_k = NULL;
-    for (int v = 0; scalar_k && v < DACC_N_PRESETS; v++) {
+    for (int v = 0; best_k && v < DACC_N_PRESETS; v++) {
         dacc_variant var;
         dacc_variant_preset(dacc_preset_names[v], &var);
         const uint64_t start = test_rand_u64(&rng);

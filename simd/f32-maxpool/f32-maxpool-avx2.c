@@ -3,6 +3,7 @@
  * first maximum wins, NaN always taken so the last NaN wins, padding never
  * wins). Backward is the scalar kernel (a scatter; see its file). */
 #include "dacc/kernels.h"
+#include "f32-maxpool/pool-window.h"
 #include <immintrin.h>
 #include <math.h>
 
@@ -13,8 +14,8 @@ static inline __m256i lanes(int left) {
 }
 
 static inline __attribute__((always_inline)) void
-pool_block(const float *xi, int iw_, int C, int c0, int nb, int full, const __m256i *m, int h0,
-           int w0, int kh0, int kh1, int kw0, int kw1, float *y, int32_t *idx) {
+pool_block(const float *xi, int iw_, int C, int c0, int nb, int full, const __m256i *m, const pool_window *pw, float *y, int32_t *idx) {
+    const int h0 = pw->h0, w0 = pw->w0, kh0 = pw->kh0, kh1 = pw->kh1, kw0 = pw->kw0, kw1 = pw->kw1;
     const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     __m256 best[4];
     __m256i bi[4];
@@ -55,11 +56,8 @@ void dacc_f32_maxpool_fwd__avx2(const dacc_pool_shape *s, const float *x, float 
         for (int oh = 0; oh < s->oh; oh++)
             for (int ow = 0; ow < s->ow; ow++) {
                 size_t o = (((size_t)n * s->oh + oh) * s->ow + ow) * C;
-                int h0 = oh * s->stride - s->pad, w0 = ow * s->stride - s->pad;
-                int kh0 = h0 < 0 ? -h0 : 0, kw0 = w0 < 0 ? -w0 : 0;
-                int kh1 = s->ih - h0 < s->k ? s->ih - h0 : s->k;
-                int kw1 = s->iw - w0 < s->k ? s->iw - w0 : s->k;
-                if (kh0 >= kh1 || kw0 >= kw1) { /* window entirely in the padding */
+                const pool_window pw = pool_window_at(s, oh, ow);
+                if (pool_window_empty(&pw)) { /* window entirely in the padding */
                     for (int c = 0; c < C; c++) {
                         y[o + c] = -INFINITY;
                         idx[o + c] = -1;
@@ -70,17 +68,17 @@ void dacc_f32_maxpool_fwd__avx2(const dacc_pool_shape *s, const float *x, float 
                 const __m256i all = _mm256_set1_epi32(-1);
                 for (; c0 + 32 <= C; c0 += 32) {
                     const __m256i full[4] = {all, all, all, all};
-                    pool_block(xi, s->iw, C, c0, 4, 1, full, h0, w0, kh0, kh1, kw0, kw1, y + o, idx + o);
+                    pool_block(xi, s->iw, C, c0, 4, 1, full, &pw, y + o, idx + o);
                 }
                 if (c0 < C) {
                     int left = C - c0;
                     __m256i m[4] = {lanes(left), lanes(left - 8), lanes(left - 16), lanes(left - 24)};
                     if (left > 16)
-                        pool_block(xi, s->iw, C, c0, 4, 0, m, h0, w0, kh0, kh1, kw0, kw1, y + o, idx + o);
+                        pool_block(xi, s->iw, C, c0, 4, 0, m, &pw, y + o, idx + o);
                     else if (left > 8)
-                        pool_block(xi, s->iw, C, c0, 2, 0, m, h0, w0, kh0, kh1, kw0, kw1, y + o, idx + o);
+                        pool_block(xi, s->iw, C, c0, 2, 0, m, &pw, y + o, idx + o);
                     else
-                        pool_block(xi, s->iw, C, c0, 1, 0, m, h0, w0, kh0, kh1, kw0, kw1, y + o, idx + o);
+                        pool_block(xi, s->iw, C, c0, 1, 0, m, &pw, y + o, idx + o);
                 }
             }
     }

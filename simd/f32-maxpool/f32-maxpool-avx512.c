@@ -5,12 +5,13 @@
  * NaN wins); padding never wins. Backward is the scalar kernel: a scatter,
  * which gather-add-scatter and per-input gathers made 2x slower. */
 #include "dacc/kernels.h"
+#include "f32-maxpool/pool-window.h"
 #include <immintrin.h>
 #include <math.h>
 
 static inline __attribute__((always_inline)) void
-pool_block(const float *xi, int iw_, int C, int c0, int nb, const __mmask16 *m, int h0, int w0,
-           int kh0, int kh1, int kw0, int kw1, float *y, int32_t *idx) {
+pool_block(const float *xi, int iw_, int C, int c0, int nb, const __mmask16 *m, const pool_window *pw, float *y, int32_t *idx) {
+    const int h0 = pw->h0, w0 = pw->w0, kh0 = pw->kh0, kh1 = pw->kh1, kw0 = pw->kw0, kw1 = pw->kw1;
     const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     __m512 best[4];
     __m512i bi[4];
@@ -46,11 +47,8 @@ void dacc_f32_maxpool_fwd__avx512(const dacc_pool_shape *s, const float *x, floa
         for (int oh = 0; oh < s->oh; oh++)
             for (int ow = 0; ow < s->ow; ow++) {
                 size_t o = (((size_t)n * s->oh + oh) * s->ow + ow) * C;
-                int h0 = oh * s->stride - s->pad, w0 = ow * s->stride - s->pad;
-                int kh0 = h0 < 0 ? -h0 : 0, kw0 = w0 < 0 ? -w0 : 0;
-                int kh1 = s->ih - h0 < s->k ? s->ih - h0 : s->k;
-                int kw1 = s->iw - w0 < s->k ? s->iw - w0 : s->k;
-                if (kh0 >= kh1 || kw0 >= kw1) { /* window entirely in the padding */
+                const pool_window pw = pool_window_at(s, oh, ow);
+                if (pool_window_empty(&pw)) { /* window entirely in the padding */
                     for (int c = 0; c < C; c++) {
                         y[o + c] = -INFINITY;
                         idx[o + c] = -1;
@@ -60,7 +58,7 @@ void dacc_f32_maxpool_fwd__avx512(const dacc_pool_shape *s, const float *x, floa
                 int c0 = 0;
                 for (; c0 + 64 <= C; c0 += 64) {
                     static const __mmask16 full[4] = {0xffff, 0xffff, 0xffff, 0xffff};
-                    pool_block(xi, s->iw, C, c0, 4, full, h0, w0, kh0, kh1, kw0, kw1, y + o, idx + o);
+                    pool_block(xi, s->iw, C, c0, 4, full, &pw, y + o, idx + o);
                 }
                 if (c0 < C) {
                     __mmask16 m[4];
@@ -70,11 +68,11 @@ void dacc_f32_maxpool_fwd__avx512(const dacc_pool_shape *s, const float *x, floa
                         m[b] = l >= 16 ? (__mmask16)0xffff : l <= 0 ? 0 : (__mmask16)((1u << l) - 1u);
                     }
                     if (left > 32)
-                        pool_block(xi, s->iw, C, c0, 4, m, h0, w0, kh0, kh1, kw0, kw1, y + o, idx + o);
+                        pool_block(xi, s->iw, C, c0, 4, m, &pw, y + o, idx + o);
                     else if (left > 16)
-                        pool_block(xi, s->iw, C, c0, 2, m, h0, w0, kh0, kh1, kw0, kw1, y + o, idx + o);
+                        pool_block(xi, s->iw, C, c0, 2, m, &pw, y + o, idx + o);
                     else
-                        pool_block(xi, s->iw, C, c0, 1, m, h0, w0, kh0, kh1, kw0, kw1, y + o, idx + o);
+                        pool_block(xi, s->iw, C, c0, 1, m, &pw, y + o, idx + o);
                 }
             }
     }

@@ -6,12 +6,13 @@
  * outputs whose window covers it and whose idx names it (the reference's
  * order of additions). It requires idx as written by maxpool_fwd. */
 #include "dacc/kernels.h"
+#include "f32-maxpool/pool-window.h"
 #include <arm_neon.h>
 #include <math.h>
 
 static inline __attribute__((always_inline)) void
-pool_block(const float *xi, int iw_, int C, int c0, int nb, int h0, int w0, int kh0, int kh1,
-           int kw0, int kw1, float *y, int32_t *idx) {
+pool_block(const float *xi, int iw_, int C, int c0, int nb, const pool_window *pw, float *y, int32_t *idx) {
+    const int h0 = pw->h0, w0 = pw->w0, kh0 = pw->kh0, kh1 = pw->kh1, kw0 = pw->kw0, kw1 = pw->kw1;
     static const int32_t iota_[4] = {0, 1, 2, 3};
     const int32x4_t iota = vld1q_s32(iota_);
     float32x4_t best[4];
@@ -45,23 +46,20 @@ void dacc_f32_maxpool_fwd__neon(const dacc_pool_shape *s, const float *x, float 
         for (int oh = 0; oh < s->oh; oh++)
             for (int ow = 0; ow < s->ow; ow++) {
                 size_t o = (((size_t)n * s->oh + oh) * s->ow + ow) * C;
-                int h0 = oh * s->stride - s->pad, w0 = ow * s->stride - s->pad;
-                int kh0 = h0 < 0 ? -h0 : 0, kw0 = w0 < 0 ? -w0 : 0;
-                int kh1 = s->ih - h0 < s->k ? s->ih - h0 : s->k;
-                int kw1 = s->iw - w0 < s->k ? s->iw - w0 : s->k;
+                const pool_window pw = pool_window_at(s, oh, ow);
                 int c0 = 0;
-                if (kh0 < kh1 && kw0 < kw1) {
+                if (!pool_window_empty(&pw)) {
                     for (; c0 + 16 <= C; c0 += 16)
-                        pool_block(xi, s->iw, C, c0, 4, h0, w0, kh0, kh1, kw0, kw1, y + o, idx + o);
+                        pool_block(xi, s->iw, C, c0, 4, &pw, y + o, idx + o);
                     for (; c0 + 4 <= C; c0 += 4)
-                        pool_block(xi, s->iw, C, c0, 1, h0, w0, kh0, kh1, kw0, kw1, y + o, idx + o);
+                        pool_block(xi, s->iw, C, c0, 1, &pw, y + o, idx + o);
                 }
                 for (int c = c0; c < C; c++) { /* the reference's loop */
                     float best = -INFINITY;
                     int32_t bi = -1;
-                    for (int kh = kh0; kh < kh1; kh++)
-                        for (int kw = kw0; kw < kw1; kw++) {
-                            int32_t j = ((h0 + kh) * s->iw + (w0 + kw)) * C + c;
+                    for (int kh = pw.kh0; kh < pw.kh1; kh++)
+                        for (int kw = pw.kw0; kw < pw.kw1; kw++) {
+                            int32_t j = ((pw.h0 + kh) * s->iw + (pw.w0 + kw)) * C + c;
                             float v = xi[j];
                             if (bi < 0) bi = j;
                             if (v > best || isnan(v)) {
