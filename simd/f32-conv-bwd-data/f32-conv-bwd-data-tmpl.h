@@ -24,14 +24,14 @@ void CONV_FWD_SAME_ISA(const dacc_conv_shape *s, const float *x, const float *w,
 /* Stride 1: dx is the full convolution of dy with the kernel flipped and
  * ic/oc swapped, i.e. a forward convolution with padding k - 1 - pad whose
  * output is exactly dx. For 3x3 layers the forward kernel runs it in
- * Winograd form (2.25x fewer multiplies than either form below). Returns
+ * Winograd form (2.25x or 4x fewer multiplies than either form below). Returns
  * -1 (nothing written) when the shape does not qualify or memory is short. */
 static int bwd_data_winograd(const dacc_conv_shape *s, const float *dy, const float *w, float *dx) {
     if (s->kh != 3 || s->kw != 3 || s->stride != 1 || s->pad > 2 ||
         s->ih != s->oh + 2 - 2 * s->pad || s->iw != s->ow + 2 - 2 * s->pad)
         return -1;
     const dacc_conv_shape f = {s->n, s->oh, s->ow, s->oc, s->ih, s->iw, s->ic, 3, 3, 1, 2 - s->pad, 0};
-    if (!conv_fwd_use_winograd(&f)) return -1;
+    if (!conv_fwd_winograd_tile(&f)) return -1;
     const int IC = s->ic, OC = s->oc;
     float *wf = conv_alloc((size_t)9 * IC * OC);
     if (!wf) return -1;

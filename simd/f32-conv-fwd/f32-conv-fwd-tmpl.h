@@ -1,6 +1,7 @@
 /* Forward convolution shared by the AVX-512 and AVX2 kernels. 3x3 stride-1
- * layers with enough channels go through Winograd F(2x2,3x3)
- * (f32-conv-winograd.h, 2.25x fewer multiplies); everything else is direct
+ * layers with enough channels go through Winograd F(4x4,3x3) or F(2x2,3x3)
+ * (f32-conv-winograd.h, 4x or 2.25x fewer multiplies; the tile size by
+ * f32-conv-winograd-rule.h); everything else is direct
  * (no im2col copy): weights are repacked with oc padded to the vector width,
  * the input is zero-padded into scratch only when a window can leave the
  * image, then every output pixel runs through the indirect GEMM engine with
@@ -46,21 +47,21 @@ static int conv_pad_group(const dacc_conv_shape *s, size_t img_floats) {
 
 /* Returns 0 (nothing written) when scratch cannot be allocated. The input
  * is padded into scratch when a window can leave the image, and also when
- * the partial tiles of an odd output size would read past it: a 4x4 patch
- * always covers (2*tiles + 2) rows and columns. */
-static int conv_fwd_winograd(const dacc_conv_shape *s, const float *x, const float *w,
+ * the partial tiles at the output's edge would read past it: an (m+2)^2
+ * patch always covers (m*tiles + 2) rows and columns. */
+static int conv_fwd_winograd(const dacc_conv_shape *s, int m, const float *x, const float *w,
                              const float *bias, float *y) {
-    const int IC = s->ic, OC = s->oc, th = (s->oh + 1) / 2, tw = (s->ow + 1) / 2;
-    const int sh = 2 * th + 2, sw = 2 * tw + 2;
+    const int IC = s->ic, OC = s->oc, th = (s->oh + m - 1) / m, tw = (s->ow + m - 1) / m;
+    const int sh = m * th + 2, sw = m * tw + 2;
     const int need_pad = s->pad > 0 || sh > s->ih || sw > s->iw;
     const size_t img_floats = (size_t)sh * sw * IC;
     const int group = need_pad ? conv_pad_group(s, img_floats) : 0;
     size_t chunk;
-    const size_t plan_floats = wino_scratch_floats(IC, OC, &chunk);
+    const size_t plan_floats = wino_scratch_floats(m, IC, OC, &chunk);
     float *scratch = conv_alloc(plan_floats + (size_t)group * img_floats);
     if (!scratch) return 0;
     wino_plan pl;
-    wino_plan_init(&pl, IC, OC, w, bias, scratch);
+    wino_plan_init(&pl, m, IC, OC, w, bias, scratch);
     if (!need_pad) {
         wino_tiles tl = {x, (size_t)s->ih * s->iw * IC, (size_t)s->iw * IC, s->n, th, tw, y};
         wino_run(&pl, &tl, s->oh, s->ow, s->relu);
@@ -81,7 +82,8 @@ static int conv_fwd_winograd(const dacc_conv_shape *s, const float *x, const flo
 void CONV_FWD_NAME(const dacc_conv_shape *s, const float *x, const float *w, const float *bias,
                    float *y) {
     if (s->n <= 0 || s->oh <= 0 || s->ow <= 0 || s->oc <= 0) return;
-    if (conv_fwd_use_winograd(s) && conv_fwd_winograd(s, x, w, bias, y)) return;
+    const int wino_m = conv_fwd_winograd_tile(s);
+    if (wino_m && conv_fwd_winograd(s, wino_m, x, w, bias, y)) return;
     const int IC = s->ic, OC = s->oc, KH = s->kh, KW = s->kw, st = s->stride;
     const size_t Np = round_up((size_t)OC, VL), taps = (size_t)KH * KW;
     const int sh = (s->oh - 1) * st + KH, sw = (s->ow - 1) * st + KW;
