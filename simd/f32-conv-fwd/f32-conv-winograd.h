@@ -164,68 +164,66 @@ CONV_INLINE void wino_prefetch(const float *p, int m, size_t rs, int IC) {
         for (int l = 0; l < m * IC; l += 64 / (int)sizeof(float)) __builtin_prefetch(pf + r * rs + l);
 }
 
-/* V[4a+b][j][.] = (B^T d B)[a][b] for the channels of tile T0 + j. Patch
- * rows 1 and 2 feed every row of B^T d and stay in registers (8 vectors:
- * fits AVX2's 16); rows 0 and 3 are loaded where used. Channel tails are
- * loaded masked, so V's padding lanes are zero. */
-static void wino2_input(const wino_tiles *tl, int IC, size_t T0, int cnt, float *V, size_t ldv,
-                        size_t vs) {
-    const size_t rs = tl->rs;
-    wino_pos q = wino_pos_of(tl, T0);
-    for (int j = 0; j < cnt; j++, wino_pos_next(tl, &q)) {
-        const float *p = tl->src + q.img * tl->img_stride + 2 * (size_t)q.ty * rs +
-                         2 * (size_t)q.tx * IC;
-        float *v = V + j * ldv;
-        wino_prefetch(p, 2, rs, IC);
-        for (int c0 = 0; c0 < IC; c0 += VL) {
-            const int n = IC - c0 < VL ? IC - c0 : VL;
-            const float *p0 = p + c0;
-            vf d1[4], d2[4], e[4], r[4];
-            for (int k = 0; k < 4; k++) {
-                d1[k] = wino_ld(p0 + rs + k * IC, n);
-                d2[k] = wino_ld(p0 + 2 * rs + k * IC, n);
-            }
-            float *o = v + c0;
-            for (int k = 0; k < 4; k++) e[k] = v_sub(wino_ld(p0 + k * IC, n), d2[k]);
-            wino2_bt(e, r);
-            for (int b = 0; b < 4; b++) v_store(o + b * vs, r[b]);
-            for (int k = 0; k < 4; k++) e[k] = v_add(d1[k], d2[k]);
-            wino2_bt(e, r);
-            for (int b = 0; b < 4; b++) v_store(o + (4 + b) * vs, r[b]);
-            for (int k = 0; k < 4; k++) e[k] = v_sub(d2[k], d1[k]);
-            wino2_bt(e, r);
-            for (int b = 0; b < 4; b++) v_store(o + (8 + b) * vs, r[b]);
-            for (int k = 0; k < 4; k++) e[k] = v_sub(d1[k], wino_ld(p0 + 3 * rs + k * IC, n));
-            wino2_bt(e, r);
-            for (int b = 0; b < 4; b++) v_store(o + (12 + b) * vs, r[b]);
+/* v[(4a+b)*vs + c] = (B^T d B)[a][b] for channel c of the 4x4 patch at p.
+ * Patch rows 1 and 2 feed every row of B^T d and stay in registers (8
+ * vectors: fits AVX2's 16); rows 0 and 3 are loaded where used. Channel
+ * tails are loaded masked, so V's padding lanes are zero. */
+CONV_INLINE void wino2_input_tile(const float *p, size_t rs, int IC, float *v, size_t vs) {
+    for (int c0 = 0; c0 < IC; c0 += VL) {
+        const int n = IC - c0 < VL ? IC - c0 : VL;
+        const float *p0 = p + c0;
+        vf d1[4], d2[4], e[4], r[4];
+        for (int k = 0; k < 4; k++) {
+            d1[k] = wino_ld(p0 + rs + k * IC, n);
+            d2[k] = wino_ld(p0 + 2 * rs + k * IC, n);
+        }
+        float *o = v + c0;
+        for (int k = 0; k < 4; k++) e[k] = v_sub(wino_ld(p0 + k * IC, n), d2[k]);
+        wino2_bt(e, r);
+        for (int b = 0; b < 4; b++) v_store(o + b * vs, r[b]);
+        for (int k = 0; k < 4; k++) e[k] = v_add(d1[k], d2[k]);
+        wino2_bt(e, r);
+        for (int b = 0; b < 4; b++) v_store(o + (4 + b) * vs, r[b]);
+        for (int k = 0; k < 4; k++) e[k] = v_sub(d2[k], d1[k]);
+        wino2_bt(e, r);
+        for (int b = 0; b < 4; b++) v_store(o + (8 + b) * vs, r[b]);
+        for (int k = 0; k < 4; k++) e[k] = v_sub(d1[k], wino_ld(p0 + 3 * rs + k * IC, n));
+        wino2_bt(e, r);
+        for (int b = 0; b < 4; b++) v_store(o + (12 + b) * vs, r[b]);
+    }
+}
+
+/* v[(6a+b)*vs + c] = (B^T d B)[a][b] for the 6x6 patch at p: each patch
+ * row through B^T, then each column of that. */
+CONV_INLINE void wino4_input_tile(const float *p, size_t rs, int IC, float *v, size_t vs) {
+    for (int c0 = 0; c0 < IC; c0 += VL) {
+        const int n = IC - c0 < VL ? IC - c0 : VL;
+        vf t[6][6], d[6], r[6]; /* t[row][b] = (d B)[row][b] */
+        for (int row = 0; row < 6; row++) {
+            for (int k = 0; k < 6; k++) d[k] = wino_ld(p + row * rs + k * IC + c0, n);
+            wino4_bt(d, t[row]);
+        }
+        for (int b = 0; b < 6; b++) {
+            for (int k = 0; k < 6; k++) d[k] = t[k][b];
+            wino4_bt(d, r);
+            for (int a = 0; a < 6; a++) v_store(v + c0 + (6 * a + b) * vs, r[a]);
         }
     }
 }
 
-/* V[6a+b][j][.] = (B^T d B)[a][b]: each patch row through B^T, then each
- * column of that. */
-static void wino4_input(const wino_tiles *tl, int IC, size_t T0, int cnt, float *V, size_t ldv,
-                        size_t vs) {
+/* V[t][j][.]: the transformed patch of tile T0 + j at position t. */
+static void wino_input(int m, const wino_tiles *tl, int IC, size_t T0, int cnt, float *V,
+                       size_t ldv, size_t vs) {
     const size_t rs = tl->rs;
     wino_pos q = wino_pos_of(tl, T0);
     for (int j = 0; j < cnt; j++, wino_pos_next(tl, &q)) {
-        const float *p = tl->src + q.img * tl->img_stride + 4 * (size_t)q.ty * rs +
-                         4 * (size_t)q.tx * IC;
-        float *v = V + j * ldv;
-        wino_prefetch(p, 4, rs, IC);
-        for (int c0 = 0; c0 < IC; c0 += VL) {
-            const int n = IC - c0 < VL ? IC - c0 : VL;
-            vf t[6][6], d[6], r[6]; /* t[row][b] = (d B)[row][b] */
-            for (int row = 0; row < 6; row++) {
-                for (int k = 0; k < 6; k++) d[k] = wino_ld(p + row * rs + k * IC + c0, n);
-                wino4_bt(d, t[row]);
-            }
-            for (int b = 0; b < 6; b++) {
-                for (int k = 0; k < 6; k++) d[k] = t[k][b];
-                wino4_bt(d, r);
-                for (int a = 0; a < 6; a++) v_store(v + c0 + (6 * a + b) * vs, r[a]);
-            }
-        }
+        const float *p = tl->src + q.img * tl->img_stride + (size_t)m * q.ty * rs +
+                         (size_t)m * q.tx * IC;
+        wino_prefetch(p, m, rs, IC);
+        if (m == 2)
+            wino2_input_tile(p, rs, IC, V + j * ldv, vs);
+        else
+            wino4_input_tile(p, rs, IC, V + j * ldv, vs);
     }
 }
 
@@ -314,10 +312,7 @@ static void wino_run(const wino_plan *pl, const wino_tiles *tl, int oh, int ow, 
     const size_t vs = pl->chunk * pl->ldv, ms = pl->chunk * pl->Np;
     for (size_t T0 = 0; T0 < total; T0 += pl->chunk) {
         const int cnt = (int)(total - T0 < pl->chunk ? total - T0 : pl->chunk);
-        if (pl->m == 2)
-            wino2_input(tl, pl->IC, T0, cnt, pl->V, pl->ldv, vs);
-        else
-            wino4_input(tl, pl->IC, T0, cnt, pl->V, pl->ldv, vs);
+        wino_input(pl->m, tl, pl->IC, T0, cnt, pl->V, pl->ldv, vs);
         for (int t = 0; t < pl->P; t++) {
             /* the cnt tiles as a row of "pixels" cnt wide, ldv apart */
             igemm_pixels px = {pl->V + t * vs, 0, 1, 1, cnt, 0, 1, (int)pl->ldv,
