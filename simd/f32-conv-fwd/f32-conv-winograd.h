@@ -37,6 +37,10 @@
 #define WINO_PF_TILES 4
 #endif
 
+/* Complete unrolling of the transforms' short constant loops (GCC at -O2
+ * leaves them rolled, and the tile then lives on the stack). */
+#define WINO_UNROLL _Pragma("GCC unroll 8")
+
 /* Masked only for a channel tail: a full-width load is cheaper (AVX2's
  * vmaskmovps especially). */
 CONV_INLINE vf wino_ld(const float *p, int n) { return n == VL ? v_load(p) : v_loadn(p, n); }
@@ -199,13 +203,18 @@ CONV_INLINE void wino4_input_tile(const float *p, size_t rs, int IC, float *v, s
     for (int c0 = 0; c0 < IC; c0 += VL) {
         const int n = IC - c0 < VL ? IC - c0 : VL;
         vf t[6][6], d[6], r[6]; /* t[row][b] = (d B)[row][b] */
+        WINO_UNROLL
         for (int row = 0; row < 6; row++) {
+            WINO_UNROLL
             for (int k = 0; k < 6; k++) d[k] = wino_ld(p + row * rs + k * IC + c0, n);
             wino4_bt(d, t[row]);
         }
+        WINO_UNROLL
         for (int b = 0; b < 6; b++) {
+            WINO_UNROLL
             for (int k = 0; k < 6; k++) d[k] = t[k][b];
             wino4_bt(d, r);
+            WINO_UNROLL
             for (int a = 0; a < 6; a++) v_store(v + c0 + (6 * a + b) * vs, r[a]);
         }
     }
@@ -238,9 +247,12 @@ CONV_INLINE void wino_store(float *dst, vf v, int n, int relu) {
 
 /* y = A^T M A + bias (+ReLU) for tiles T0 .. T0+cnt-1; only the pixels
  * inside oh x ow and the first OC channels are stored (partial tiles where
- * m does not divide the output size). */
-static void wino_output(int m, const wino_tiles *tl, int oh, int ow, int OC, size_t T0, int cnt,
-                        const float *M, size_t Np, size_t ms, const float *bp, int relu) {
+ * m does not divide the output size). m is a compile-time constant at each
+ * call (wino2_output, wino4_output): with the loops unrolled the tile stays
+ * in registers instead of round-tripping through the stack. */
+CONV_INLINE void wino_output_m(const int m, const wino_tiles *tl, int oh, int ow, int OC,
+                               size_t T0, int cnt, const float *M, size_t Np, size_t ms,
+                               const float *bp, int relu) {
     const int WN = m + 2;
     wino_pos q = wino_pos_of(tl, T0);
     for (int j = 0; j < cnt; j++, wino_pos_next(tl, &q)) {
@@ -253,19 +265,45 @@ static void wino_output(int m, const wino_tiles *tl, int oh, int ow, int OC, siz
             const int n = OC - o0 < VL ? OC - o0 : VL;
             const float *mc = mj + o0;
             vf t[4][6], col[6], r[4]; /* t[row][b] = (A^T M)[row][b] */
+            WINO_UNROLL
             for (int b = 0; b < WN; b++) {
+                WINO_UNROLL
                 for (int a = 0; a < WN; a++) col[a] = v_load(mc + (WN * a + b) * ms);
                 if (m == 2) wino2_at(col, r); else wino4_at(col, r);
+                WINO_UNROLL
                 for (int row = 0; row < m; row++) t[row][b] = r[row];
             }
-            const vf bias = v_load(bp + o0);
-            for (int row = 0; row < nr; row++) {
+            const vf bias = v_load(bp + o0), zero = v_zero();
+            if (nr == m && nc == m && n == VL) {
+                WINO_UNROLL
+                for (int row = 0; row < m; row++) {
+                    if (m == 2) wino2_at(t[row], r); else wino4_at(t[row], r);
+                    float *dst = out + row * orow + o0;
+                    WINO_UNROLL
+                    for (int c = 0; c < m; c++) {
+                        vf v = v_add(r[c], bias);
+                        v_store(dst + c * OC, relu ? v_max(v, zero) : v);
+                    }
+                }
+                continue;
+            }
+            WINO_UNROLL
+            for (int row = 0; row < m; row++) {
+                if (row >= nr) break;
                 if (m == 2) wino2_at(t[row], r); else wino4_at(t[row], r);
                 float *dst = out + row * orow + o0;
                 for (int c = 0; c < nc; c++) wino_store(dst + c * OC, v_add(r[c], bias), n, relu);
             }
         }
     }
+}
+static void wino2_output(const wino_tiles *tl, int oh, int ow, int OC, size_t T0, int cnt,
+                         const float *M, size_t Np, size_t ms, const float *bp, int relu) {
+    wino_output_m(2, tl, oh, ow, OC, T0, cnt, M, Np, ms, bp, relu);
+}
+static void wino4_output(const wino_tiles *tl, int oh, int ow, int OC, size_t T0, int cnt,
+                         const float *M, size_t Np, size_t ms, const float *bp, int relu) {
+    wino_output_m(4, tl, oh, ow, OC, T0, cnt, M, Np, ms, bp, relu);
 }
 
 /* The scratch of one call: U, padded bias, V, M. */
@@ -320,7 +358,8 @@ static void wino_run(const wino_plan *pl, const wino_tiles *tl, int oh, int ow, 
             igemm_run_ex(&px, 1, (size_t)pl->IC, pl->U + (size_t)t * pl->IC * pl->Np, pl->Np,
                          (int)pl->Np, NULL, 1, 0);
         }
-        wino_output(pl->m, tl, oh, ow, pl->OC, T0, cnt, pl->M, pl->Np, ms, pl->bp, relu);
+        (pl->m == 2 ? wino2_output : wino4_output)(tl, oh, ow, pl->OC, T0, cnt, pl->M, pl->Np, ms,
+                                                   pl->bp, relu);
     }
 }
 
