@@ -105,25 +105,37 @@ CONV_INLINE void wino4_at(const vf m[6], vf r[4]) {
 }
 
 /* U[WN*a+b][i][o] = (G g G^T)[a][b] for g = w[.][.][i][o], oc padded to Np
- * with zeros; WN = m + 2 transform points per side. */
-static void wino_weights(int m, const float *w, int IC, int OC, size_t Np, float *U) {
+ * with zeros; WN = m + 2 transform points per side, m constant at each call
+ * (wino_weights). */
+CONV_INLINE void wino_weights_m(const int m, const float *w, int IC, int OC, size_t Np, float *U) {
     const int WN = m + 2;
     const size_t ts = (size_t)IC * Np; /* floats between transform positions */
     for (int i = 0; i < IC; i++)
         for (int o0 = 0; o0 < (int)Np; o0 += VL) {
             const int n = OC - o0 < VL ? OC - o0 : VL;
             vf t[6][3], g[3], r[6]; /* t[a][c] = (G g)[a][c] */
+            WINO_UNROLL
             for (int c = 0; c < 3; c++) {
+                WINO_UNROLL
                 for (int k = 0; k < 3; k++) g[k] = v_loadn(w + ((size_t)(3 * k + c) * IC + i) * OC + o0, n);
                 if (m == 2) wino2_g(g, r); else wino4_g(g, r);
+                WINO_UNROLL
                 for (int a = 0; a < WN; a++) t[a][c] = r[a];
             }
+            WINO_UNROLL
             for (int a = 0; a < WN; a++) {
                 if (m == 2) wino2_g(t[a], r); else wino4_g(t[a], r);
                 float *u = U + ((size_t)(WN * a) * IC + i) * Np + o0;
+                WINO_UNROLL
                 for (int b = 0; b < WN; b++) v_store(u + b * ts, r[b]);
             }
         }
+}
+static void wino_weights(int m, const float *w, int IC, int OC, size_t Np, float *U) {
+    if (m == 2)
+        wino_weights_m(2, w, IC, OC, Np, U);
+    else
+        wino_weights_m(4, w, IC, OC, Np, U);
 }
 
 /* One tile set: nimg images whose (m+2)^2 patches start at src +
@@ -168,72 +180,90 @@ CONV_INLINE void wino_prefetch(const float *p, int m, size_t rs, int IC) {
         for (int l = 0; l < m * IC; l += 64 / (int)sizeof(float)) __builtin_prefetch(pf + r * rs + l);
 }
 
-/* v[(4a+b)*vs + c] = (B^T d B)[a][b] for channel c of the 4x4 patch at p.
- * Patch rows 1 and 2 feed every row of B^T d and stay in registers (8
- * vectors: fits AVX2's 16); rows 0 and 3 are loaded where used. Channel
- * tails are loaded masked, so V's padding lanes are zero. */
-CONV_INLINE void wino2_input_tile(const float *p, size_t rs, int IC, float *v, size_t vs) {
-    for (int c0 = 0; c0 < IC; c0 += VL) {
-        const int n = IC - c0 < VL ? IC - c0 : VL;
-        const float *p0 = p + c0;
-        vf d1[4], d2[4], e[4], r[4];
-        for (int k = 0; k < 4; k++) {
-            d1[k] = wino_ld(p0 + rs + k * IC, n);
-            d2[k] = wino_ld(p0 + 2 * rs + k * IC, n);
-        }
-        float *o = v + c0;
-        for (int k = 0; k < 4; k++) e[k] = v_sub(wino_ld(p0 + k * IC, n), d2[k]);
+/* v[(4a+b)*vs + c] = (B^T d B)[a][b] for the n channels from c0 of the
+ * 4x4 patch at p. Patch rows 1 and 2 feed every row of B^T d and stay in
+ * registers (8 vectors: fits AVX2's 16); rows 0 and 3 are loaded where
+ * used. Channel tails are loaded masked, so V's padding lanes are zero. */
+CONV_INLINE void wino2_input_vec(const float *p, size_t rs, int IC, int c0, int n, float *v,
+                                 size_t vs) {
+    const float *p0 = p + c0;
+    vf d1[4], d2[4], e[4], r[4];
+    WINO_UNROLL
+    for (int k = 0; k < 4; k++) {
+        d1[k] = wino_ld(p0 + rs + k * IC, n);
+        d2[k] = wino_ld(p0 + 2 * rs + k * IC, n);
+    }
+    float *o = v + c0;
+    WINO_UNROLL
+    for (int a = 0; a < 4; a++) {
+        WINO_UNROLL
+        for (int k = 0; k < 4; k++)
+            e[k] = a == 0   ? v_sub(wino_ld(p0 + k * IC, n), d2[k])
+                   : a == 1 ? v_add(d1[k], d2[k])
+                   : a == 2 ? v_sub(d2[k], d1[k])
+                            : v_sub(d1[k], wino_ld(p0 + 3 * rs + k * IC, n));
         wino2_bt(e, r);
-        for (int b = 0; b < 4; b++) v_store(o + b * vs, r[b]);
-        for (int k = 0; k < 4; k++) e[k] = v_add(d1[k], d2[k]);
-        wino2_bt(e, r);
-        for (int b = 0; b < 4; b++) v_store(o + (4 + b) * vs, r[b]);
-        for (int k = 0; k < 4; k++) e[k] = v_sub(d2[k], d1[k]);
-        wino2_bt(e, r);
-        for (int b = 0; b < 4; b++) v_store(o + (8 + b) * vs, r[b]);
-        for (int k = 0; k < 4; k++) e[k] = v_sub(d1[k], wino_ld(p0 + 3 * rs + k * IC, n));
-        wino2_bt(e, r);
-        for (int b = 0; b < 4; b++) v_store(o + (12 + b) * vs, r[b]);
+        WINO_UNROLL
+        for (int b = 0; b < 4; b++) v_store(o + (4 * a + b) * vs, r[b]);
     }
 }
 
-/* v[(6a+b)*vs + c] = (B^T d B)[a][b] for the 6x6 patch at p: each patch
- * row through B^T, then each column of that. */
-CONV_INLINE void wino4_input_tile(const float *p, size_t rs, int IC, float *v, size_t vs) {
-    for (int c0 = 0; c0 < IC; c0 += VL) {
-        const int n = IC - c0 < VL ? IC - c0 : VL;
-        vf t[6][6], d[6], r[6]; /* t[row][b] = (d B)[row][b] */
+/* v[(6a+b)*vs + c] = (B^T d B)[a][b] for the n channels from c0 of the 6x6
+ * patch at p: each patch row through B^T, then each column of that. */
+CONV_INLINE void wino4_input_vec(const float *p, size_t rs, int IC, int c0, int n, float *v,
+                                 size_t vs) {
+    vf t[6][6], d[6], r[6]; /* t[row][b] = (d B)[row][b] */
+    WINO_UNROLL
+    for (int row = 0; row < 6; row++) {
         WINO_UNROLL
-        for (int row = 0; row < 6; row++) {
-            WINO_UNROLL
-            for (int k = 0; k < 6; k++) d[k] = wino_ld(p + row * rs + k * IC + c0, n);
-            wino4_bt(d, t[row]);
-        }
+        for (int k = 0; k < 6; k++) d[k] = wino_ld(p + row * rs + k * IC + c0, n);
+        wino4_bt(d, t[row]);
+    }
+    WINO_UNROLL
+    for (int b = 0; b < 6; b++) {
         WINO_UNROLL
-        for (int b = 0; b < 6; b++) {
-            WINO_UNROLL
-            for (int k = 0; k < 6; k++) d[k] = t[k][b];
-            wino4_bt(d, r);
-            WINO_UNROLL
-            for (int a = 0; a < 6; a++) v_store(v + c0 + (6 * a + b) * vs, r[a]);
-        }
+        for (int k = 0; k < 6; k++) d[k] = t[k][b];
+        wino4_bt(d, r);
+        WINO_UNROLL
+        for (int a = 0; a < 6; a++) v_store(v + c0 + (6 * a + b) * vs, r[a]);
     }
 }
 
-/* V[t][j][.]: the transformed patch of tile T0 + j at position t. */
-static void wino_input(int m, const wino_tiles *tl, int IC, size_t T0, int cnt, float *V,
-                       size_t ldv, size_t vs) {
+/* Every channel of one patch; whole vectors with plain loads (the
+ * constant n folds wino_ld's test away), then a masked tail. */
+CONV_INLINE void wino_input_tile(const int m, const float *p, size_t rs, int IC, float *v,
+                                 size_t vs) {
+    int c0 = 0;
+    for (; c0 + VL <= IC; c0 += VL) {
+        if (m == 2) wino2_input_vec(p, rs, IC, c0, VL, v, vs);
+        else wino4_input_vec(p, rs, IC, c0, VL, v, vs);
+    }
+    if (c0 < IC) {
+        if (m == 2) wino2_input_vec(p, rs, IC, c0, IC - c0, v, vs);
+        else wino4_input_vec(p, rs, IC, c0, IC - c0, v, vs);
+    }
+}
+
+/* V[t][j][.]: the transformed patch of tile T0 + j at position t; m a
+ * compile-time constant at each call (wino2_input, wino4_input). */
+CONV_INLINE void wino_input_m(const int m, const wino_tiles *tl, int IC, size_t T0, int cnt,
+                              float *V, size_t ldv, size_t vs) {
     const size_t rs = tl->rs;
     wino_pos q = wino_pos_of(tl, T0);
     for (int j = 0; j < cnt; j++, wino_pos_next(tl, &q)) {
         const float *p = tl->src + q.img * tl->img_stride + (size_t)m * q.ty * rs +
                          (size_t)m * q.tx * IC;
         wino_prefetch(p, m, rs, IC);
-        if (m == 2)
-            wino2_input_tile(p, rs, IC, V + j * ldv, vs);
-        else
-            wino4_input_tile(p, rs, IC, V + j * ldv, vs);
+        wino_input_tile(m, p, rs, IC, V + j * ldv, vs);
     }
+}
+static void wino2_input(const wino_tiles *tl, int IC, size_t T0, int cnt, float *V, size_t ldv,
+                        size_t vs) {
+    wino_input_m(2, tl, IC, T0, cnt, V, ldv, vs);
+}
+static void wino4_input(const wino_tiles *tl, int IC, size_t T0, int cnt, float *V, size_t ldv,
+                        size_t vs) {
+    wino_input_m(4, tl, IC, T0, cnt, V, ldv, vs);
 }
 
 /* Stores one output pixel: clamped when RELU, masked past OC. */
@@ -350,7 +380,7 @@ static void wino_run(const wino_plan *pl, const wino_tiles *tl, int oh, int ow, 
     const size_t vs = pl->chunk * pl->ldv, ms = pl->chunk * pl->Np;
     for (size_t T0 = 0; T0 < total; T0 += pl->chunk) {
         const int cnt = (int)(total - T0 < pl->chunk ? total - T0 : pl->chunk);
-        wino_input(pl->m, tl, pl->IC, T0, cnt, pl->V, pl->ldv, vs);
+        (pl->m == 2 ? wino2_input : wino4_input)(tl, pl->IC, T0, cnt, pl->V, pl->ldv, vs);
         for (int t = 0; t < pl->P; t++) {
             /* the cnt tiles as a row of "pixels" cnt wide, ldv apart */
             igemm_pixels px = {pl->V + t * vs, 0, 1, 1, cnt, 0, 1, (int)pl->ldv,
