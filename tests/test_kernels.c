@@ -431,11 +431,16 @@ static void t_maxpool_affine(const dacc_kernel_impl *ref, const dacc_kernel_impl
         if (all[i].op == DACC_OP_maxpool_fwd && all[i].isa == DACC_ISA_SCALAR)
             pool = (dacc_maxpool_fwd_t *)all[i].fn;
     const dacc_kernel_impl *impls[2] = {ref, im};
+    /* mode: affine or identity, x relu, x the signs of a: mixed (with
+     * zeros), all >= 0 (kernels may skip the window's min), or negative in
+     * the last channel only (a block that needs the min after blocks that
+     * do not) */
     for (size_t i = 0; i < NPOOL; i++)
-        for (int mode = 0; mode < 4; mode++) { /* affine or identity, x relu */
+        for (int mode = 0; mode < 12; mode++) {
             char sh[96], what[160];
             dacc_pool_shape s = pool_shape(i, sh, sizeof sh);
-            const int affine = mode & 1, relu = mode >> 1;
+            const int affine = mode & 1, relu = (mode >> 1) & 1, signs = mode >> 2;
+            if (!affine && signs) continue;
             size_t ni = (size_t)s.n * s.ih * s.iw * s.c, no = (size_t)s.n * s.oh * s.ow * s.c;
             float *x = fnew(ni), *z = fnew(ni), *want = fnew(no), *got = fnew(no);
             float *a = fnew(s.c), *b = fnew(s.c);
@@ -445,6 +450,8 @@ static void t_maxpool_affine(const dacc_kernel_impl *ref, const dacc_kernel_impl
             fill(a, s.c, -2, 2);
             fill(b, s.c, -1, 1);
             for (int c = 0; c < s.c; c += 5) a[c] = 0; /* every sign, and zero */
+            for (int c = 0; signs && c < s.c; c++) a[c] = fabsf(a[c]);
+            if (signs == 2) a[s.c - 1] = -0.5f - a[s.c - 1];
             for (size_t j = 0; j < ni; j++) {
                 int c = (int)(j % (size_t)s.c);
                 z[j] = affine ? x[j] * a[c] + b[c] : x[j];
@@ -455,7 +462,8 @@ static void t_maxpool_affine(const dacc_kernel_impl *ref, const dacc_kernel_impl
                 poison(got, no);
                 ((dacc_maxpool_affine_t *)impls[k]->fn)(&s, x, affine ? a : NULL, affine ? b : NULL,
                                                         relu, got);
-                snprintf(what, sizeof what, "%s%s", affine ? "affine" : "identity", relu ? "+relu" : "");
+                snprintf(what, sizeof what, "%s%s%s", affine ? "affine" : "identity", relu ? "+relu" : "",
+                         signs == 1 ? " a>=0" : signs == 2 ? " a<0 last" : "");
                 cmp_f32(what, impls[k]->name, sh, want, got, no, 1e-6, 1e-6, NULL);
                 check_guard(impls[k]->name, sh, got, no * 4);
             }

@@ -1,6 +1,7 @@
 /* Eval-mode max pooling of an affine map (kernels.h), channels in 8 lanes
  * (maskload tail), up to four channel vectors per pass: a running max and
- * min per lane, then max or min by the sign of a, one FMA and the optional
+ * min per lane (the min only for channel blocks with a negative a), then
+ * max or min by the sign of a, one FMA and the optional
  * ReLU before the store. */
 #include "dacc/kernels.h"
 #include "f32-maxpool/pool-window.h"
@@ -14,7 +15,8 @@ static inline __m256i lanes(int left) {
 }
 
 static inline __attribute__((always_inline)) void
-pool_block(const float *xi, int iw_, int C, int c0, int nb, const __m256i *m, const pool_window *pw, const float *a, const float *b, int relu, float *y) {
+pool_block(const float *xi, int iw_, int C, int c0, int nb, const __m256i *m, const pool_window *pw, const float *a, const float *b, int relu, const int with_min,
+           float *y) {
     __m256 mx[4], mn[4];
     for (int v = 0; v < nb; v++) {
         mx[v] = _mm256_set1_ps(-INFINITY);
@@ -26,7 +28,7 @@ pool_block(const float *xi, int iw_, int C, int c0, int nb, const __m256i *m, co
             for (int v = 0; v < nb; v++) {
                 __m256 x = _mm256_maskload_ps(p + 8 * v, m[v]);
                 mx[v] = _mm256_max_ps(mx[v], x);
-                mn[v] = _mm256_min_ps(mn[v], x);
+                if (with_min) mn[v] = _mm256_min_ps(mn[v], x);
             }
         }
     for (int v = 0; v < nb; v++) {
@@ -35,7 +37,7 @@ pool_block(const float *xi, int iw_, int C, int c0, int nb, const __m256i *m, co
             __m256 av = _mm256_maskload_ps(a + c0 + 8 * v, m[v]);
             __m256 bv = _mm256_maskload_ps(b + c0 + 8 * v, m[v]);
             __m256 neg = _mm256_cmp_ps(av, _mm256_setzero_ps(), _CMP_LT_OQ);
-            r = _mm256_fmadd_ps(_mm256_blendv_ps(mx[v], mn[v], neg), av, bv);
+            r = _mm256_fmadd_ps(with_min ? _mm256_blendv_ps(mx[v], mn[v], neg) : mx[v], av, bv);
         }
         if (relu) r = _mm256_max_ps(r, _mm256_setzero_ps());
         _mm256_maskstore_ps(y + c0 + 8 * v, m[v], r);
@@ -46,6 +48,16 @@ void dacc_f32_maxpool_affine__avx2(const dacc_pool_shape *s, const float *x, con
                                    const float *b, int relu, float *y) {
     const int C = s->c;
     const size_t in_plane = (size_t)s->ih * s->iw * C;
+    unsigned char need_min[POOL_MAX_BLOCKS];
+    pool_min_blocks(a, C, 32, need_min);
+/* one specialisation per block width and min / no min */
+#define POOL_BLOCK(nb)                                                                     \
+    do {                                                                                   \
+        if (pool_needs_min(need_min, c0 / 32))                                            \
+            pool_block(xi, s->iw, C, c0, nb, m, &pw, a, b, relu, 1, yo);                   \
+        else                                                                               \
+            pool_block(xi, s->iw, C, c0, nb, m, &pw, a, b, relu, 0, yo);                   \
+    } while (0)
     for (int n = 0; n < s->n; n++) {
         const float *xi = x + n * in_plane;
         for (int oh = 0; oh < s->oh; oh++)
@@ -61,12 +73,13 @@ void dacc_f32_maxpool_affine__avx2(const dacc_pool_shape *s, const float *x, con
                     int left = C - c0;
                     for (int v = 0; v < 4; v++) m[v] = lanes(left - 8 * v);
                     if (left > 16)
-                        pool_block(xi, s->iw, C, c0, 4, m, &pw, a, b, relu, yo);
+                        POOL_BLOCK(4);
                     else if (left > 8)
-                        pool_block(xi, s->iw, C, c0, 2, m, &pw, a, b, relu, yo);
+                        POOL_BLOCK(2);
                     else
-                        pool_block(xi, s->iw, C, c0, 1, m, &pw, a, b, relu, yo);
+                        POOL_BLOCK(1);
                 }
             }
     }
 }
+#undef POOL_BLOCK

@@ -1,6 +1,7 @@
 /* Eval-mode max pooling of an affine map (kernels.h), channels in 16 lanes
  * (masked tail), up to four channel vectors per pass: a running max and
- * min per lane over the window's taps, then max or min by the sign of a,
+ * min per lane over the window's taps (the min only for channel blocks
+ * with a negative a), then max or min by the sign of a,
  * one FMA and the optional ReLU before the store. */
 #include "dacc/kernels.h"
 #include "f32-maxpool/pool-window.h"
@@ -8,7 +9,8 @@
 #include <math.h>
 
 static inline __attribute__((always_inline)) void
-pool_block(const float *xi, int iw_, int C, int c0, int nb, const __mmask16 *m, const pool_window *pw, const float *a, const float *b, int relu, float *y) {
+pool_block(const float *xi, int iw_, int C, int c0, int nb, const __mmask16 *m, const pool_window *pw, const float *a, const float *b, int relu, const int with_min,
+           float *y) {
     __m512 mx[4], mn[4];
     for (int v = 0; v < nb; v++) {
         mx[v] = _mm512_set1_ps(-INFINITY);
@@ -20,7 +22,7 @@ pool_block(const float *xi, int iw_, int C, int c0, int nb, const __mmask16 *m, 
             for (int v = 0; v < nb; v++) {
                 __m512 x = _mm512_maskz_loadu_ps(m[v], p + 16 * v);
                 mx[v] = _mm512_max_ps(mx[v], x);
-                mn[v] = _mm512_min_ps(mn[v], x);
+                if (with_min) mn[v] = _mm512_min_ps(mn[v], x);
             }
         }
     for (int v = 0; v < nb; v++) {
@@ -29,7 +31,7 @@ pool_block(const float *xi, int iw_, int C, int c0, int nb, const __mmask16 *m, 
             __m512 av = _mm512_maskz_loadu_ps(m[v], a + c0 + 16 * v);
             __m512 bv = _mm512_maskz_loadu_ps(m[v], b + c0 + 16 * v);
             __mmask16 neg = _mm512_cmp_ps_mask(av, _mm512_setzero_ps(), _CMP_LT_OQ);
-            r = _mm512_fmadd_ps(_mm512_mask_mov_ps(mx[v], neg, mn[v]), av, bv);
+            r = _mm512_fmadd_ps(with_min ? _mm512_mask_mov_ps(mx[v], neg, mn[v]) : mx[v], av, bv);
         }
         if (relu) r = _mm512_max_ps(r, _mm512_setzero_ps());
         _mm512_mask_storeu_ps(y + c0 + 16 * v, m[v], r);
@@ -40,6 +42,16 @@ void dacc_f32_maxpool_affine__avx512(const dacc_pool_shape *s, const float *x, c
                                      const float *b, int relu, float *y) {
     const int C = s->c;
     const size_t in_plane = (size_t)s->ih * s->iw * C;
+    unsigned char need_min[POOL_MAX_BLOCKS];
+    pool_min_blocks(a, C, 64, need_min);
+/* one specialisation per block width and min / no min */
+#define POOL_BLOCK(nb)                                                                     \
+    do {                                                                                   \
+        if (pool_needs_min(need_min, c0 / 64))                                            \
+            pool_block(xi, s->iw, C, c0, nb, m, &pw, a, b, relu, 1, yo);                   \
+        else                                                                               \
+            pool_block(xi, s->iw, C, c0, nb, m, &pw, a, b, relu, 0, yo);                   \
+    } while (0)
     for (int n = 0; n < s->n; n++) {
         const float *xi = x + n * in_plane;
         for (int oh = 0; oh < s->oh; oh++)
@@ -58,12 +70,13 @@ void dacc_f32_maxpool_affine__avx512(const dacc_pool_shape *s, const float *x, c
                         m[v] = l >= 16 ? (__mmask16)0xffff : l <= 0 ? 0 : (__mmask16)((1u << l) - 1u);
                     }
                     if (left > 32)
-                        pool_block(xi, s->iw, C, c0, 4, m, &pw, a, b, relu, yo);
+                        POOL_BLOCK(4);
                     else if (left > 16)
-                        pool_block(xi, s->iw, C, c0, 2, m, &pw, a, b, relu, yo);
+                        POOL_BLOCK(2);
                     else
-                        pool_block(xi, s->iw, C, c0, 1, m, &pw, a, b, relu, yo);
+                        POOL_BLOCK(1);
                 }
             }
     }
 }
+#undef POOL_BLOCK

@@ -24,4 +24,20 @@ static inline pool_window pool_window_at(const dacc_pool_shape *s, int oh, int o
 static inline int pool_window_empty(const pool_window *w) {
     return w->kh0 >= w->kh1 || w->kw0 >= w->kw1;
 }
+
+/* Channel blocks whose scale a has a negative entry need the window's min
+ * as well as its max (maxpool_affine); with batch-norm's usual positive
+ * gammas most need only the max, half the work. need[k] for the block of
+ * channels [k*block, (k+1)*block); blocks past POOL_MAX_BLOCKS always need
+ * it. */
+#define POOL_MAX_BLOCKS 64
+static inline void pool_min_blocks(const float *a, int C, int block, unsigned char *need) {
+    for (int k = 0; k < POOL_MAX_BLOCKS && k * block < C; k++) {
+        need[k] = 0;
+        for (int c = k * block; c < C && c < (k + 1) * block; c++) need[k] |= a && a[c] < 0;
+    }
+}
+static inline int pool_needs_min(const unsigned char *need, int k) {
+    return k >= POOL_MAX_BLOCKS || need[k];
+}
 #endif
