@@ -254,18 +254,20 @@ typedef struct eval_step {
 typedef struct eval_plan {
     dacc_model *m;
     const uint8_t *images;
-    int n, steps;
+    int n, steps, split; /* steps [0, split) in big-activation groups */
     eval_step step[DACC_MAX_LAYERS];
 } eval_plan;
 
-/* The whole eval network over images [lo, lo + n). */
-static void eval_images(const eval_plan *e, int lo, int n) {
+/* Steps [s0, s1) of the eval network over images [lo, lo + n) (from the
+ * input images when s0 is 0). */
+static void eval_images(const eval_plan *e, int s0, int s1, int lo, int n) {
     dacc_model *m = e->m;
     const dacc_kernels *k = m->k;
     const float scale = 1.0f / (255.0f * DACC_NORM_STD), shift = -DACC_NORM_MEAN / DACC_NORM_STD;
-    k->u8_normalize((size_t)n * 784, e->images + (size_t)lo * 784, scale, shift,
-                    act(m, 0) + (size_t)lo * 784);
-    for (int i = 0; i < e->steps; i++) {
+    if (s0 == 0)
+        k->u8_normalize((size_t)n * 784, e->images + (size_t)lo * 784, scale, shift,
+                        act(m, 0) + (size_t)lo * 784);
+    for (int i = s0; i < s1; i++) {
         const eval_step *st = &e->step[i];
         const dacc_layer *l = st->l;
         size_t in_sz = m->act_size[st->x];
@@ -296,20 +298,36 @@ static void eval_images(const eval_plan *e, int lo, int n) {
     }
 }
 
-/* A thread's images go through the network in groups of EVAL_GROUP: more
- * of a group's activations between two layers stay in the core's caches
- * (32 images of conv32_1's output are 2.8 MB; L2 is 1 MB), at the price of
- * one more weight packing per group in each conv kernel. Measured, batch
- * 64 on 2 threads (bench_network): groups of 16 +5% over 32, 8 +2%, 4 0%. */
-#ifndef EVAL_GROUP
-#define EVAL_GROUP 16
+/* A thread's images go through the network in groups, so that a group's
+ * activations between two layers stay in the core's caches (32 images of
+ * conv32_1's output are 2.8 MB; L2 is 1 MB). Small groups cost one more
+ * weight packing per group in each conv kernel, so the steps are in two
+ * stages: up to the last step that reads or writes more than
+ * EVAL_SMALL_FLOATS floats per image, in groups of EVAL_GROUP_BIG, then the
+ * rest in groups of EVAL_GROUP_SMALL. In the network the first stage is
+ * conv32_1 .. pool_1 (86 + 74 KB per image between them), the second
+ * conv64_1 on (64 KB per image in all; conv64_2's F(4x4) weights are
+ * 590 KB once transformed). Measured, batch 64 on 2 threads
+ * (bench_network, 3 interleaved runs each, images/s): 16/16 (one stage,
+ * before) 26500-27100, 8/32 27000-27300, 4/32 27900-29100, 2/32
+ * 25700-26900, 4/16 25800-27900, 6/32 27100-27800. */
+#ifndef EVAL_GROUP_BIG
+#define EVAL_GROUP_BIG 4
+#endif
+#ifndef EVAL_GROUP_SMALL
+#define EVAL_GROUP_SMALL 32
+#endif
+#ifndef EVAL_SMALL_FLOATS
+#define EVAL_SMALL_FLOATS 8192
 #endif
 static void t_eval(void *ctx, int t, int nt) {
     eval_plan *e = ctx;
     int lo, hi;
     range(e->n, t, nt, &lo, &hi);
-    for (int i = lo; i < hi; i += EVAL_GROUP)
-        eval_images(e, i, hi - i < EVAL_GROUP ? hi - i : EVAL_GROUP);
+    for (int i = lo; i < hi; i += EVAL_GROUP_BIG)
+        eval_images(e, 0, e->split, i, hi - i < EVAL_GROUP_BIG ? hi - i : EVAL_GROUP_BIG);
+    for (int i = lo; i < hi; i += EVAL_GROUP_SMALL)
+        eval_images(e, e->split, e->steps, i, hi - i < EVAL_GROUP_SMALL ? hi - i : EVAL_GROUP_SMALL);
 }
 
 /* Does layer i+1 apply a ReLU in place on layer i's output? */
@@ -371,6 +389,10 @@ static const float *forward_eval(dacc_model *m, const uint8_t *images, int n) {
             i++;
         }
     }
+    e.split = 0;
+    for (int i = 0; i < e.steps; i++)
+        if (m->act_size[e.step[i].x] > EVAL_SMALL_FLOATS || m->act_size[e.step[i].y] > EVAL_SMALL_FLOATS)
+            e.split = i + 1;
     dacc_pool_run(m->pool, t_eval, &e, ntasks(m, n));
     return act(m, m->layers[m->n_layers - 1].out);
 }
