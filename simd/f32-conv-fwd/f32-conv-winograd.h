@@ -12,8 +12,8 @@
  * so every transform works on whole vectors of channels.
  *
  * Tiles are flattened over rows and images and processed in chunks small
- * enough that the transformed inputs V[P][chunk][ic] and the products
- * M[P][chunk][oc] stay in L2 while the GEMMs (the shared indirect-GEMM
+ * enough that the transformed inputs V[chunk][P][ic] and the products
+ * M[chunk][P][oc] stay in L2 while the GEMMs (the shared indirect-GEMM
  * engine, one "pixel" per tile) pass over them. A tile's result depends only
  * on its own inputs, never on the chunk it falls in, so the output is the
  * same however a batch is split across calls or threads. */
@@ -244,26 +244,27 @@ CONV_INLINE void wino_input_tile(const int m, const float *p, size_t rs, int IC,
     }
 }
 
-/* V[t][j][.]: the transformed patch of tile T0 + j at position t; m a
+/* The transformed patch of tile T0 + j at V + j*vtile, position t at
+ * + t*vs; m a
  * compile-time constant at each call (wino2_input, wino4_input). */
 CONV_INLINE void wino_input_m(const int m, const wino_tiles *tl, int IC, size_t T0, int cnt,
-                              float *V, size_t ldv, size_t vs) {
+                              float *V, size_t vtile, size_t vs) {
     const size_t rs = tl->rs;
     wino_pos q = wino_pos_of(tl, T0);
     for (int j = 0; j < cnt; j++, wino_pos_next(tl, &q)) {
         const float *p = tl->src + q.img * tl->img_stride + (size_t)m * q.ty * rs +
                          (size_t)m * q.tx * IC;
         wino_prefetch(p, m, rs, IC);
-        wino_input_tile(m, p, rs, IC, V + j * ldv, vs);
+        wino_input_tile(m, p, rs, IC, V + j * vtile, vs);
     }
 }
-static void wino2_input(const wino_tiles *tl, int IC, size_t T0, int cnt, float *V, size_t ldv,
-                        size_t vs) {
-    wino_input_m(2, tl, IC, T0, cnt, V, ldv, vs);
+static void wino2_input(const wino_tiles *tl, int IC, size_t T0, int cnt, float *V,
+                        size_t vtile, size_t vs) {
+    wino_input_m(2, tl, IC, T0, cnt, V, vtile, vs);
 }
-static void wino4_input(const wino_tiles *tl, int IC, size_t T0, int cnt, float *V, size_t ldv,
-                        size_t vs) {
-    wino_input_m(4, tl, IC, T0, cnt, V, ldv, vs);
+static void wino4_input(const wino_tiles *tl, int IC, size_t T0, int cnt, float *V,
+                        size_t vtile, size_t vs) {
+    wino_input_m(4, tl, IC, T0, cnt, V, vtile, vs);
 }
 
 /* Stores one output pixel: clamped when RELU, masked past OC. */
@@ -275,13 +276,14 @@ CONV_INLINE void wino_store(float *dst, vf v, int n, int relu) {
         v_storen(dst, v, n);
 }
 
-/* y = A^T M A + bias (+ReLU) for tiles T0 .. T0+cnt-1; only the pixels
+/* y = A^T M A + bias (+ReLU) for tiles T0 .. T0+cnt-1, whose products are
+ * at M + j*mtile (position t at + t*ms); only the pixels
  * inside oh x ow and the first OC channels are stored (partial tiles where
  * m does not divide the output size). m is a compile-time constant at each
  * call (wino2_output, wino4_output): with the loops unrolled the tile stays
  * in registers instead of round-tripping through the stack. */
 CONV_INLINE void wino_output_m(const int m, const wino_tiles *tl, int oh, int ow, int OC,
-                               size_t T0, int cnt, const float *M, size_t Np, size_t ms,
+                               size_t T0, int cnt, const float *M, size_t mtile, size_t ms,
                                const float *bp, int relu) {
     const int WN = m + 2;
     wino_pos q = wino_pos_of(tl, T0);
@@ -290,7 +292,7 @@ CONV_INLINE void wino_output_m(const int m, const wino_tiles *tl, int oh, int ow
         const int nc = ow - m * q.tx < m ? ow - m * q.tx : m;
         float *out = tl->y + ((q.img * oh + (size_t)m * q.ty) * ow + (size_t)m * q.tx) * OC;
         const size_t orow = (size_t)ow * OC;
-        const float *mj = M + j * Np;
+        const float *mj = M + j * mtile;
         for (int o0 = 0; o0 < OC; o0 += VL) {
             const int n = OC - o0 < VL ? OC - o0 : VL;
             const float *mc = mj + o0;
@@ -328,12 +330,12 @@ CONV_INLINE void wino_output_m(const int m, const wino_tiles *tl, int oh, int ow
     }
 }
 static void wino2_output(const wino_tiles *tl, int oh, int ow, int OC, size_t T0, int cnt,
-                         const float *M, size_t Np, size_t ms, const float *bp, int relu) {
-    wino_output_m(2, tl, oh, ow, OC, T0, cnt, M, Np, ms, bp, relu);
+                         const float *M, size_t mtile, size_t ms, const float *bp, int relu) {
+    wino_output_m(2, tl, oh, ow, OC, T0, cnt, M, mtile, ms, bp, relu);
 }
 static void wino4_output(const wino_tiles *tl, int oh, int ow, int OC, size_t T0, int cnt,
-                         const float *M, size_t Np, size_t ms, const float *bp, int relu) {
-    wino_output_m(4, tl, oh, ow, OC, T0, cnt, M, Np, ms, bp, relu);
+                         const float *M, size_t mtile, size_t ms, const float *bp, int relu) {
+    wino_output_m(4, tl, oh, ow, OC, T0, cnt, M, mtile, ms, bp, relu);
 }
 
 /* The scratch of one call: U, padded bias, V, M. */
@@ -377,19 +379,22 @@ static void wino_plan_init(wino_plan *pl, int m, int IC, int OC, const float *w,
  * chunk. */
 static void wino_run(const wino_plan *pl, const wino_tiles *tl, int oh, int ow, int relu) {
     const size_t total = (size_t)tl->nimg * tl->th * tl->tw;
-    const size_t vs = pl->chunk * pl->ldv, ms = pl->chunk * pl->Np;
+    /* tile-major V[j][t][ldv] and M[j][t][Np]: the transforms read and
+     * write one contiguous block per tile (position-major, 36 streams 3 KB
+     * apart, kept the output transform waiting on L2) */
+    const size_t P = (size_t)pl->P, vtile = P * pl->ldv, mtile = P * pl->Np;
     for (size_t T0 = 0; T0 < total; T0 += pl->chunk) {
         const int cnt = (int)(total - T0 < pl->chunk ? total - T0 : pl->chunk);
-        (pl->m == 2 ? wino2_input : wino4_input)(tl, pl->IC, T0, cnt, pl->V, pl->ldv, vs);
+        (pl->m == 2 ? wino2_input : wino4_input)(tl, pl->IC, T0, cnt, pl->V, vtile, pl->ldv);
         for (int t = 0; t < pl->P; t++) {
-            /* the cnt tiles as a row of "pixels" cnt wide, ldv apart */
-            igemm_pixels px = {pl->V + t * vs, 0, 1, 1, cnt, 0, 1, (int)pl->ldv,
-                               pl->M + t * ms, pl->Np, 0, 0};
+            /* the cnt tiles as a row of "pixels" cnt wide, a tile apart */
+            igemm_pixels px = {pl->V + t * pl->ldv, 0, 1, 1, cnt, 0, pl->P, (int)pl->ldv,
+                               pl->M + t * pl->Np, mtile, 0, 0};
             igemm_run_ex(&px, 1, (size_t)pl->IC, pl->U + (size_t)t * pl->IC * pl->Np, pl->Np,
                          (int)pl->Np, NULL, 1, 0);
         }
-        (pl->m == 2 ? wino2_output : wino4_output)(tl, oh, ow, pl->OC, T0, cnt, pl->M, pl->Np, ms,
-                                                   pl->bp, relu);
+        (pl->m == 2 ? wino2_output : wino4_output)(tl, oh, ow, pl->OC, T0, cnt, pl->M, mtile,
+                                                   pl->Np, pl->bp, relu);
     }
 }
 

@@ -18,20 +18,20 @@ static inline __attribute__((always_inline)) void
 pool_block(const float *xi, int iw_, int C, int c0, int nb, const __m256i *m, const pool_window *pw, const float *a, const float *b, int relu, const int with_min,
            float *y) {
     __m256 mx[4], mn[4];
-    for (int v = 0; v < nb; v++) {
+    _Pragma("GCC unroll 4") for (int v = 0; v < nb; v++) {
         mx[v] = _mm256_set1_ps(-INFINITY);
         mn[v] = _mm256_set1_ps(INFINITY);
     }
     for (int kh = pw->kh0; kh < pw->kh1; kh++)
         for (int kw = pw->kw0; kw < pw->kw1; kw++) {
             const float *p = xi + ((size_t)(pw->h0 + kh) * iw_ + (pw->w0 + kw)) * C + c0;
-            for (int v = 0; v < nb; v++) {
+            _Pragma("GCC unroll 4") for (int v = 0; v < nb; v++) {
                 __m256 x = _mm256_maskload_ps(p + 8 * v, m[v]);
                 mx[v] = _mm256_max_ps(mx[v], x);
                 if (with_min) mn[v] = _mm256_min_ps(mn[v], x);
             }
         }
-    for (int v = 0; v < nb; v++) {
+    _Pragma("GCC unroll 4") for (int v = 0; v < nb; v++) {
         __m256 r = mx[v];
         if (a) {
             __m256 av = _mm256_maskload_ps(a + c0 + 8 * v, m[v]);

@@ -12,20 +12,20 @@ static inline __attribute__((always_inline)) void
 pool_block(const float *xi, int iw_, int C, int c0, int nb, const __mmask16 *m, const pool_window *pw, const float *a, const float *b, int relu, const int with_min,
            float *y) {
     __m512 mx[4], mn[4];
-    for (int v = 0; v < nb; v++) {
+    _Pragma("GCC unroll 4") for (int v = 0; v < nb; v++) {
         mx[v] = _mm512_set1_ps(-INFINITY);
         mn[v] = _mm512_set1_ps(INFINITY);
     }
     for (int kh = pw->kh0; kh < pw->kh1; kh++)
         for (int kw = pw->kw0; kw < pw->kw1; kw++) {
             const float *p = xi + ((size_t)(pw->h0 + kh) * iw_ + (pw->w0 + kw)) * C + c0;
-            for (int v = 0; v < nb; v++) {
+            _Pragma("GCC unroll 4") for (int v = 0; v < nb; v++) {
                 __m512 x = _mm512_maskz_loadu_ps(m[v], p + 16 * v);
                 mx[v] = _mm512_max_ps(mx[v], x);
                 if (with_min) mn[v] = _mm512_min_ps(mn[v], x);
             }
         }
-    for (int v = 0; v < nb; v++) {
+    _Pragma("GCC unroll 4") for (int v = 0; v < nb; v++) {
         __m512 r = mx[v];
         if (a) {
             __m512 av = _mm512_maskz_loadu_ps(m[v], a + c0 + 16 * v);

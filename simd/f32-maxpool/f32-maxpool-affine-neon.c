@@ -10,20 +10,20 @@
 static inline __attribute__((always_inline)) void
 pool_block(const float *xi, int iw_, int C, int c0, int nb, const pool_window *pw, const float *a, const float *b, int relu, float *y) {
     float32x4_t mx[4], mn[4];
-    for (int v = 0; v < nb; v++) {
+    _Pragma("GCC unroll 4") for (int v = 0; v < nb; v++) {
         mx[v] = vdupq_n_f32(-INFINITY);
         mn[v] = vdupq_n_f32(INFINITY);
     }
     for (int kh = pw->kh0; kh < pw->kh1; kh++)
         for (int kw = pw->kw0; kw < pw->kw1; kw++) {
             const float *p = xi + ((size_t)(pw->h0 + kh) * iw_ + (pw->w0 + kw)) * C + c0;
-            for (int v = 0; v < nb; v++) {
+            _Pragma("GCC unroll 4") for (int v = 0; v < nb; v++) {
                 float32x4_t x = vld1q_f32(p + 4 * v);
                 mx[v] = vmaxq_f32(mx[v], x);
                 mn[v] = vminq_f32(mn[v], x);
             }
         }
-    for (int v = 0; v < nb; v++) {
+    _Pragma("GCC unroll 4") for (int v = 0; v < nb; v++) {
         float32x4_t r = mx[v];
         if (a) {
             float32x4_t av = vld1q_f32(a + c0 + 4 * v), bv = vld1q_f32(b + c0 + 4 * v);
