@@ -372,6 +372,7 @@ static const dacc_pool_shape pool_shapes[] = {
     {3, 6, 6, 40, 0, 0, 2, 2, 0},
     {1, 7, 6, 33, 0, 0, 5, 1, 2},
     {1, 4, 5, 80, 0, 0, 3, 3, 1},
+    {2, 5, 70, 20, 0, 0, 3, 2, 1},  /* rows wider than POOL_SEP_MAX_W */
 };
 #define NPOOL (sizeof pool_shapes / sizeof pool_shapes[0])
 

@@ -31,6 +31,11 @@ static inline int pool_window_empty(const pool_window *w) {
  * channels [k*block, (k+1)*block); blocks past POOL_MAX_BLOCKS always need
  * it. */
 #define POOL_MAX_BLOCKS 64
+
+/* Widest input row the AVX kernels pool separably (columns first, into a
+ * stack buffer of this many columns x 4 vectors x max and min); wider rows
+ * take the window-by-window path. */
+#define POOL_SEP_MAX_W 64
 static inline void pool_min_blocks(const float *a, int C, int block, unsigned char *need) {
     for (int k = 0; k < POOL_MAX_BLOCKS && k * block < C; k++) {
         need[k] = 0;
