@@ -113,6 +113,20 @@ void dacc_f32_maxpool_affine__avx2(const dacc_pool_shape *s, const float *x, con
     pool_min_blocks(a, C, 32, need_min);
 /* lanes of the block's four vectors that hold channels */
 #define POOL_MASKS for (int v = 0; v < 4; v++) m[v] = lanes(left - 8 * v)
+/* BODY(nb) for each block of up to four vectors of channels, nb of them
+ * holding channels */
+#define POOL_BLOCKS(BODY)                                                                  \
+    for (int c0 = 0; c0 < C; c0 += 32) {                                                   \
+        __m256i m[4];                                                                   \
+        const int left = C - c0;                                                           \
+        POOL_MASKS;                                                                        \
+        if (left > 16)                                                                     \
+            BODY(4);                                                                       \
+        else if (left > 8)                                                                \
+            BODY(2);                                                                       \
+        else                                                                               \
+            BODY(1);                                                                       \
+    }
 /* one specialisation per block width and min / no min */
 #define POOL_BLOCK(nb)                                                                     \
     do {                                                                                   \
@@ -132,17 +146,7 @@ void dacc_f32_maxpool_affine__avx2(const dacc_pool_shape *s, const float *x, con
         const float *xi = x + n * in_plane;
         for (int oh = 0; oh < s->oh && s->iw <= POOL_SEP_MAX_W; oh++) {
             float *yrow = y + ((size_t)n * s->oh + oh) * s->ow * C;
-            for (int c0 = 0; c0 < C; c0 += 32) {
-                __m256i m[4];
-                const int left = C - c0;
-                POOL_MASKS;
-                if (left > 16)
-                    POOL_ROW(4);
-                else if (left > 8)
-                    POOL_ROW(2);
-                else
-                    POOL_ROW(1);
-            }
+            POOL_BLOCKS(POOL_ROW);
         }
         for (int oh = 0; oh < s->oh && s->iw > POOL_SEP_MAX_W; oh++)
             for (int ow = 0; ow < s->ow; ow++) {
@@ -152,20 +156,11 @@ void dacc_f32_maxpool_affine__avx2(const dacc_pool_shape *s, const float *x, con
                     for (int c = 0; c < C; c++) yo[c] = relu ? 0.0f : -INFINITY;
                     continue;
                 }
-                for (int c0 = 0; c0 < C; c0 += 32) {
-                    __m256i m[4];
-                    const int left = C - c0;
-                    POOL_MASKS;
-                    if (left > 16)
-                        POOL_BLOCK(4);
-                    else if (left > 8)
-                        POOL_BLOCK(2);
-                    else
-                        POOL_BLOCK(1);
-                }
+                POOL_BLOCKS(POOL_BLOCK);
             }
     }
 }
 #undef POOL_BLOCK
 #undef POOL_ROW
 #undef POOL_MASKS
+#undef POOL_BLOCKS

@@ -111,6 +111,20 @@ void dacc_f32_maxpool_affine__avx512(const dacc_pool_shape *s, const float *x, c
         const int l = left - 16 * v;                                                       \
         m[v] = l >= 16 ? (__mmask16)0xffff : l <= 0 ? 0 : (__mmask16)((1u << l) - 1u);     \
     }
+/* BODY(nb) for each block of up to four vectors of channels, nb of them
+ * holding channels */
+#define POOL_BLOCKS(BODY)                                                                  \
+    for (int c0 = 0; c0 < C; c0 += 64) {                                                   \
+        __mmask16 m[4];                                                                   \
+        const int left = C - c0;                                                           \
+        POOL_MASKS;                                                                        \
+        if (left > 32)                                                                     \
+            BODY(4);                                                                       \
+        else if (left > 16)                                                                \
+            BODY(2);                                                                       \
+        else                                                                               \
+            BODY(1);                                                                       \
+    }
 /* one specialisation per block width and min / no min */
 #define POOL_BLOCK(nb)                                                                     \
     do {                                                                                   \
@@ -130,17 +144,7 @@ void dacc_f32_maxpool_affine__avx512(const dacc_pool_shape *s, const float *x, c
         const float *xi = x + n * in_plane;
         for (int oh = 0; oh < s->oh && s->iw <= POOL_SEP_MAX_W; oh++) {
             float *yrow = y + ((size_t)n * s->oh + oh) * s->ow * C;
-            for (int c0 = 0; c0 < C; c0 += 64) {
-                __mmask16 m[4];
-                const int left = C - c0;
-                POOL_MASKS;
-                if (left > 32)
-                    POOL_ROW(4);
-                else if (left > 16)
-                    POOL_ROW(2);
-                else
-                    POOL_ROW(1);
-            }
+            POOL_BLOCKS(POOL_ROW);
         }
         for (int oh = 0; oh < s->oh && s->iw > POOL_SEP_MAX_W; oh++)
             for (int ow = 0; ow < s->ow; ow++) {
@@ -150,20 +154,11 @@ void dacc_f32_maxpool_affine__avx512(const dacc_pool_shape *s, const float *x, c
                     for (int c = 0; c < C; c++) yo[c] = relu ? 0.0f : -INFINITY;
                     continue;
                 }
-                for (int c0 = 0; c0 < C; c0 += 64) {
-                    __mmask16 m[4];
-                    const int left = C - c0;
-                    POOL_MASKS;
-                    if (left > 32)
-                        POOL_BLOCK(4);
-                    else if (left > 16)
-                        POOL_BLOCK(2);
-                    else
-                        POOL_BLOCK(1);
-                }
+                POOL_BLOCKS(POOL_BLOCK);
             }
     }
 }
 #undef POOL_BLOCK
 #undef POOL_ROW
 #undef POOL_MASKS
+#undef POOL_BLOCKS
