@@ -104,12 +104,18 @@ CONV_INLINE void wino4_at(const vf m[6], vf r[4]) {
     r[3] = v_fma(d, v_set1(8.0f), v_add(b, m[5]));
 }
 
+/* Floats between two transform positions of U: one vector more than a
+ * position's IC x Np, so that the P rows written per (i, o) do not all map
+ * to the same L1 set (IC x Np x 4 bytes is a multiple of 4 KB for 32 or 64
+ * channels, and 36 stores 4 KB apart thrash a 12-way L1). */
+static inline size_t wino_pos_stride(int IC, size_t Np) { return (size_t)IC * Np + VL; }
+
 /* U[WN*a+b][i][o] = (G g G^T)[a][b] for g = w[.][.][i][o], oc padded to Np
  * with zeros; WN = m + 2 transform points per side, m constant at each call
  * (wino_weights). */
 CONV_INLINE void wino_weights_m(const int m, const float *w, int IC, int OC, size_t Np, float *U) {
     const int WN = m + 2;
-    const size_t ts = (size_t)IC * Np; /* floats between transform positions */
+    const size_t ts = wino_pos_stride(IC, Np); /* floats between transform positions */
     for (int i = 0; i < IC; i++)
         for (int o0 = 0; o0 < (int)Np; o0 += VL) {
             const int n = OC - o0 < VL ? OC - o0 : VL;
@@ -125,7 +131,7 @@ CONV_INLINE void wino_weights_m(const int m, const float *w, int IC, int OC, siz
             WINO_UNROLL
             for (int a = 0; a < WN; a++) {
                 if (m == 2) wino2_g(t[a], r); else wino4_g(t[a], r);
-                float *u = U + ((size_t)(WN * a) * IC + i) * Np + o0;
+                float *u = U + (size_t)(WN * a) * ts + (size_t)i * Np + o0;
                 WINO_UNROLL
                 for (int b = 0; b < WN; b++) v_store(u + b * ts, r[b]);
             }
@@ -352,7 +358,7 @@ static size_t wino_scratch_floats(int m, int IC, int OC, size_t *chunk_out) {
     chunk = chunk / WINO_CHUNK_QUANTUM * WINO_CHUNK_QUANTUM;
     if (chunk < WINO_CHUNK_QUANTUM) chunk = WINO_CHUNK_QUANTUM;
     *chunk_out = chunk;
-    return P * (size_t)IC * Np + Np + P * chunk * (ldv + Np);
+    return P * wino_pos_stride(IC, Np) + Np + P * chunk * (ldv + Np);
 }
 
 /* Sets up the plan for tile size m (2 or 4) in scratch (at least
@@ -367,7 +373,7 @@ static void wino_plan_init(wino_plan *pl, int m, int IC, int OC, const float *w,
     pl->ldv = round_up((size_t)IC, VL);
     wino_scratch_floats(m, IC, OC, &pl->chunk);
     pl->U = scratch;
-    pl->bp = pl->U + (size_t)pl->P * IC * pl->Np;
+    pl->bp = pl->U + (size_t)pl->P * wino_pos_stride(IC, pl->Np);
     pl->V = pl->bp + pl->Np;
     pl->M = pl->V + (size_t)pl->P * pl->chunk * pl->ldv;
     wino_weights(m, w, IC, OC, pl->Np, pl->U);
@@ -390,7 +396,7 @@ static void wino_run(const wino_plan *pl, const wino_tiles *tl, int oh, int ow, 
             /* the cnt tiles as a row of "pixels" cnt wide, a tile apart */
             igemm_pixels px = {pl->V + t * pl->ldv, 0, 1, 1, cnt, 0, pl->P, (int)pl->ldv,
                                pl->M + t * pl->Np, mtile, 0, 0};
-            igemm_run_ex(&px, 1, (size_t)pl->IC, pl->U + (size_t)t * pl->IC * pl->Np, pl->Np,
+            igemm_run_ex(&px, 1, (size_t)pl->IC, pl->U + t * wino_pos_stride(pl->IC, pl->Np), pl->Np,
                          (int)pl->Np, NULL, 1, 0);
         }
         (pl->m == 2 ? wino2_output : wino4_output)(tl, oh, ow, pl->OC, T0, cnt, pl->M, mtile,
