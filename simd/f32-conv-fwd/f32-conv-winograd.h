@@ -251,8 +251,8 @@ CONV_INLINE void wino_input_tile(const int m, const float *p, size_t rs, int IC,
 }
 
 /* The transformed patch of tile T0 + j at V + j*vtile, position t at
- * + t*vs; m a
- * compile-time constant at each call (wino2_input, wino4_input). */
+ * + t*vs; m a compile-time constant at each call (wino2_input,
+ * wino4_input). */
 CONV_INLINE void wino_input_m(const int m, const wino_tiles *tl, int IC, size_t T0, int cnt,
                               float *V, size_t vtile, size_t vs) {
     const size_t rs = tl->rs;
@@ -283,9 +283,9 @@ CONV_INLINE void wino_store(float *dst, vf v, int n, int relu) {
 }
 
 /* y = A^T M A + bias (+ReLU) for tiles T0 .. T0+cnt-1, whose products are
- * at M + j*mtile (position t at + t*ms); only the pixels
- * inside oh x ow and the first OC channels are stored (partial tiles where
- * m does not divide the output size). m is a compile-time constant at each
+ * at M + j*mtile (position t at + t*ms); only the pixels inside oh x ow and
+ * the first OC channels are stored (partial tiles where m does not divide
+ * the output size). m is a compile-time constant at each
  * call (wino2_output, wino4_output): with the loops unrolled the tile stays
  * in registers instead of round-tripping through the stack. */
 CONV_INLINE void wino_output_m(const int m, const wino_tiles *tl, int oh, int ow, int OC,
