@@ -309,8 +309,9 @@ static void eval_images(const eval_plan *e, int s0, int s1, int lo, int n) {
  * conv64_1 on (64 KB per image in all; conv64_2's F(4x4) weights are
  * 590 KB once transformed). Measured, batch 64 on 2 threads
  * (bench_network, 3 interleaved runs each, images/s): 16/16 (one stage,
- * before) 26500-27100, 8/32 27000-27300, 4/32 27900-29100, 2/32
- * 25700-26900, 4/16 25800-27900, 6/32 27100-27800. */
+ * before) 26500-27100, 8/32 27000-27300, 4/32 28100-29100, 8/16
+ * 26600-27100; a second set: 4/32 26900-28300, 2/32 25700-26900, 4/16
+ * 25800-27900, 6/32 27100-27800. */
 #ifndef EVAL_GROUP_BIG
 #define EVAL_GROUP_BIG 4
 #endif
