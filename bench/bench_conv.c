@@ -151,7 +151,7 @@ int main(int argc, char **argv) {
         if (only_layer && strcmp(only_layer, L->name)) continue;
         buffers b;
         dacc_conv_shape *s = &b.s;
-        *s = (dacc_conv_shape){batch, L->ih, L->ih, L->ic, 0, 0, L->oc, L->k, L->k, L->stride, L->pad, 0};
+        *s = (dacc_conv_shape){batch, L->ih, L->ih, L->ic, 0, 0, L->oc, L->k, L->k, L->stride, L->pad, 0, 0};
         s->oh = s->ow = (L->ih + 2 * L->pad - L->k) / L->stride + 1;
         const size_t nx = (size_t)batch * s->ih * s->iw * s->ic, ny = (size_t)batch * s->oh * s->ow * s->oc,
                      nw = (size_t)s->kh * s->kw * s->ic * s->oc;

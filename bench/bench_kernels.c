@@ -180,7 +180,7 @@ static bcase *conv_case(dacc_op op, int n, int ih, int ic, int oc, int k, const 
     char l[64];
     snprintf(l, sizeof l, "%dx%dx%dx%d->%d k%d (%s)", n, ih, ih, ic, oc, k, what);
     bcase *c = new_case(op, l);
-    dacc_conv_shape s = {n, ih, ih, ic, ih - k + 1, ih - k + 1, oc, k, k, 1, 0, 0};
+    dacc_conv_shape s = {n, ih, ih, ic, ih - k + 1, ih - k + 1, oc, k, k, 1, 0, 0, 0};
     c->cs = s;
     size_t nx = (size_t)n * ih * ih * ic, ny = (size_t)n * s.oh * s.ow * oc, nw = (size_t)k * k * ic * oc;
     c->x = frandv(nx, -1, 1), c->w = frandv(nw, -1, 1), c->b = frandv(oc, -1, 1), c->dy = frandv(ny, -1, 1);

@@ -34,7 +34,7 @@ static int ntasks(const dacc_model *m, int n) {
     return t < n ? t : n;
 }
 static dacc_conv_shape conv_shape(const dacc_layer *l, int n) {
-    dacc_conv_shape s = {n, l->h, l->w, l->c, l->oh, l->ow, l->oc, l->k, l->k, l->stride, l->pad, 0};
+    dacc_conv_shape s = {n, l->h, l->w, l->c, l->oh, l->ow, l->oc, l->k, l->k, l->stride, l->pad, 0, 0};
     return s;
 }
 static dacc_pool_shape pool_shape(const dacc_layer *l, int n) {
@@ -72,6 +72,7 @@ static void t_fwd(void *ctx, int t, int nt) {
     case DACC_L_CONV: {
         dacc_conv_shape s = conv_shape(l, n);
         s.relu = p->relu;
+        s.precise = 1; /* routing of ReLUs and max pools must not hang on rounding */
         k->conv_fwd(&s, x, m->params + l->w_off, m->params + l->b_off, y);
         break;
     }
@@ -484,6 +485,7 @@ static void t_bwd(void *ctx, int t, int nt) {
     switch (l->kind) {
     case DACC_L_CONV: {
         dacc_conv_shape s = conv_shape(l, n);
+        s.precise = 1; /* as the forward (kernels.h) */
         float *part = m->scratch + (size_t)t * m->scratch_per_thread;
         size_t nw = (size_t)l->k * l->k * l->c * l->oc;
         k->conv_bwd_filter(&s, x, dy, part, part + nw);

@@ -215,7 +215,7 @@ static void test_shape(const kernel_set *ks, const dacc_conv_shape *s) {
 
 static dacc_conv_shape make_shape(int n, int ih, int iw, int ic, int oc, int k, int stride,
                                   int pad) {
-    dacc_conv_shape s = {n, ih, iw, ic, 0, 0, oc, k, k, stride, pad, 0};
+    dacc_conv_shape s = {n, ih, iw, ic, 0, 0, oc, k, k, stride, pad, 0, 0};
     s.oh = (ih + 2 * pad - k) / stride + 1;
     s.ow = (iw + 2 * pad - k) / stride + 1;
     return s;
@@ -315,6 +315,8 @@ int main(void) {
         const int *q = wino[i];
         dacc_conv_shape s = make_shape(q[0], q[1], q[2], q[3], q[4], 3, 1, q[5]);
         test_shape(&ks, &s);
+        s.precise = 1; /* the training forward's request: F(2x2) or direct */
+        test_shape(&ks, &s);
     }
     /* Shapes where backward-data takes its gather path (flipped forward
      * convolutions over padded dy, one per stride phase): stride 1 with the
@@ -345,7 +347,7 @@ int main(void) {
     };
     for (size_t i = 0; i < sizeof narrow / sizeof narrow[0]; i++) {
         const int *q = narrow[i];
-        dacc_conv_shape s = {q[7], q[0], q[0] - 1, q[1], 0, 0, q[2], q[3], q[4], q[5], q[6], 0};
+        dacc_conv_shape s = {q[7], q[0], q[0] - 1, q[1], 0, 0, q[2], q[3], q[4], q[5], q[6], 0, 0};
         s.oh = (s.ih + 2 * s.pad - s.kh) / s.stride + 1;
         s.ow = (s.iw + 2 * s.pad - s.kw) / s.stride + 1;
         test_shape(&ks, &s);

@@ -35,7 +35,7 @@ static void reference_forward(const dacc_model *m, const dacc_kernels *k, const 
         size_t out = m->act_size[l->out];
         switch (l->kind) {
         case DACC_L_CONV: {
-            dacc_conv_shape s = {n, l->h, l->w, l->c, l->oh, l->ow, l->oc, l->k, l->k, l->stride, l->pad, 0};
+            dacc_conv_shape s = {n, l->h, l->w, l->c, l->oh, l->ow, l->oc, l->k, l->k, l->stride, l->pad, 0, 0};
             k->conv_fwd(&s, cur, m->params + l->w_off, m->params + l->b_off, nxt);
             break;
         }

@@ -153,7 +153,7 @@ static void conv_ref(const dacc_conv_shape *s, const double *x, const double *w,
 typedef struct conv_case { int n, ih, iw, ic, oc, k, stride, pad; } conv_case;
 
 static void check_conv(const conv_case *cc, const dacc_kernels *const *tables, int ntables) {
-    dacc_conv_shape s = {cc->n, cc->ih, cc->iw, cc->ic, 0, 0, cc->oc, cc->k, cc->k, cc->stride, cc->pad, 0};
+    dacc_conv_shape s = {cc->n, cc->ih, cc->iw, cc->ic, 0, 0, cc->oc, cc->k, cc->k, cc->stride, cc->pad, 0, 0};
     s.oh = (s.ih + 2 * s.pad - s.kh) / s.stride + 1;
     s.ow = (s.iw + 2 * s.pad - s.kw) / s.stride + 1;
     size_t nx = (size_t)s.n * s.ih * s.iw * s.ic, nw = (size_t)s.kh * s.kw * s.ic * s.oc,
@@ -587,7 +587,7 @@ static void ref_layer(refnet *R, int i) {
     size_t nin = in_sz * R->n;
     switch (l->kind) {
     case DACC_L_CONV: {
-        dacc_conv_shape s = {R->n, l->h, l->w, l->c, l->oh, l->ow, l->oc, l->k, l->k, l->stride, l->pad, 0};
+        dacc_conv_shape s = {R->n, l->h, l->w, l->c, l->oh, l->ow, l->oc, l->k, l->k, l->stride, l->pad, 0, 0};
         conv_ref(&s, x, R->par + l->w_off, R->par + l->b_off, y);
         break;
     }

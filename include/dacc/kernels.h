@@ -17,6 +17,15 @@ typedef struct dacc_conv_shape {
     int oh, ow, oc;     /* output n x oh x ow x oc */
     int kh, kw, stride, pad;
     int relu;           /* conv_fwd only: 1 = y = max(conv + bias, 0) (fused ReLU) */
+    int precise;        /* conv_fwd, conv_bwd_data: 1 = no fast path whose
+                           rounding is far above a direct sum's (x86: no
+                           Winograd F(4x4)). Training asks for it: the forward's
+                           outputs decide which ReLUs pass and which max-pool
+                           input wins, and Adam turns a near-zero gradient into
+                           +-lr; with F(4x4)'s ~10x larger rounding such
+                           near-ties went another way between kernel tables in
+                           about one step in four (test_determinism: gradients
+                           1e-2, updates 2e-3 apart). Eval leaves it 0. */
 } dacc_conv_shape;
 
 typedef struct dacc_pool_shape {

@@ -30,7 +30,7 @@ static int bwd_data_winograd(const dacc_conv_shape *s, const float *dy, const fl
     if (s->kh != 3 || s->kw != 3 || s->stride != 1 || s->pad > 2 ||
         s->ih != s->oh + 2 - 2 * s->pad || s->iw != s->ow + 2 - 2 * s->pad)
         return -1;
-    const dacc_conv_shape f = {s->n, s->oh, s->ow, s->oc, s->ih, s->iw, s->ic, 3, 3, 1, 2 - s->pad, 0};
+    const dacc_conv_shape f = {s->n, s->oh, s->ow, s->oc, s->ih, s->iw, s->ic, 3, 3, 1, 2 - s->pad, 0, s->precise};
     if (!conv_fwd_winograd_tile(&f)) return -1;
     const int IC = s->ic, OC = s->oc;
     float *wf = conv_alloc((size_t)9 * IC * OC);

@@ -28,13 +28,14 @@
  *   slower, 7x7 (1.31x) even at 32 channels, even sizes and 9x9 and up
  *   faster;
  * - F(4x4): where its 4x4 tiles cover the output almost exactly (24x24,
- *   8x8, 12x12 and 26x26 in the network). */
+ *   8x8, 12x12 and 26x26 in the network), unless the caller asked for
+ *   precise rounding (kernels.h). */
 static inline int conv_fwd_winograd_tile(const dacc_conv_shape *s) {
     if (s->kh != 3 || s->kw != 3 || s->stride != 1 || s->ic < WINO_MIN_IC || s->oc <= VL)
         return 0;
     const size_t px = (size_t)s->oh * s->ow;
     const size_t th4 = (size_t)(s->oh + 3) / 4, tw4 = (size_t)(s->ow + 3) / 4;
-    if (16 * 16 * th4 * tw4 <= WINO4_MAX_COVER * px) return 4;
+    if (!s->precise && 16 * 16 * th4 * tw4 <= WINO4_MAX_COVER * px) return 4;
     const size_t th = (size_t)(s->oh + 1) / 2, tw = (size_t)(s->ow + 1) / 2;
     return 16 * th * tw <= 5 * px ? 2 : 0;
 }

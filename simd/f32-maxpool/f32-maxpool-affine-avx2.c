@@ -74,7 +74,7 @@ pool_row_sep(const float *xi, const dacc_pool_shape *s, int oh, int C, int c0, i
     }
     __m256 av[4], bv[4];
     __m256 neg[4];
-    _Pragma("GCC unroll 4") for (int v = 0; v < nb && a; v++) {
+    if (a) _Pragma("GCC unroll 4") for (int v = 0; v < nb; v++) {
         av[v] = _mm256_maskload_ps(a + c0 + 8 * v, m[v]);
         bv[v] = _mm256_maskload_ps(b + c0 + 8 * v, m[v]);
         neg[v] = _mm256_cmp_ps(av[v], _mm256_setzero_ps(), _CMP_LT_OQ);

@@ -68,7 +68,7 @@ pool_row_sep(const float *xi, const dacc_pool_shape *s, int oh, int C, int c0, i
     }
     __m512 av[4], bv[4];
     __mmask16 neg[4];
-    _Pragma("GCC unroll 4") for (int v = 0; v < nb && a; v++) {
+    if (a) _Pragma("GCC unroll 4") for (int v = 0; v < nb; v++) {
         av[v] = _mm512_maskz_loadu_ps(m[v], a + c0 + 16 * v);
         bv[v] = _mm512_maskz_loadu_ps(m[v], b + c0 + 16 * v);
         neg[v] = _mm512_cmp_ps_mask(av[v], _mm512_setzero_ps(), _CMP_LT_OQ);
