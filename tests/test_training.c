@@ -1,6 +1,6 @@
 /* End-to-end learning checks: a network overfits 256 images (training can
  * drive the loss down), and on real MNIST one epoch on 6000 images reaches
- * >= 95% on the 10000 test images (the engine learns, not just runs). */
+ * >= 93% on the 10000 test images (the engine learns, not just runs). */
 #include "dacc/data.h"
 #include "dacc/train.h"
 #include "harness.h"
@@ -62,7 +62,10 @@ int main(void) {
             CHECK(rc == 0, "1 epoch: %s", rc ? e.msg : "");
             double acc = (double)dacc_evaluate(&m, test.pixels, test.labels, test.n, NULL, NULL) / test.n;
             fprintf(stderr, "Original, 1 epoch on 6000 images: test accuracy %.2f%%\n", 100 * acc);
-            CHECK(acc >= 0.95, "1 epoch on 6000 images: %.2f%% < 95%% on the test set", 100 * acc);
+            /* seeds seen: 94.83% (DACC_TEST_SEED=11709876482529, the same
+             * at 0e7a80d, before the Winograd work) to 96.73%; the earlier
+             * bound of 95% failed the first; no learning stays near 10% */
+            CHECK(acc >= 0.93, "1 epoch on 6000 images: %.2f%% < 93%% on the test set", 100 * acc);
             dacc_model_free(&m);
         }
     }
