@@ -8,6 +8,11 @@
 #include <immintrin.h>
 #include <math.h>
 
+/* The first n lanes (n clipped to 0..16). */
+static inline __mmask16 lanes(int n) {
+    return n >= 16 ? (__mmask16)0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1u);
+}
+
 static inline __attribute__((always_inline)) void
 pool_block(const float *xi, int iw_, int C, int c0, int nb, const __mmask16 *m, const pool_window *pw, const float *a, const float *b, int relu, const int with_min,
            float *y) {
@@ -99,66 +104,9 @@ pool_row_sep(const float *xi, const dacc_pool_shape *s, int oh, int C, int c0, i
     }
 }
 
-void dacc_f32_maxpool_affine__avx512(const dacc_pool_shape *s, const float *x, const float *a,
-                                     const float *b, int relu, float *y) {
-    const int C = s->c;
-    const size_t in_plane = (size_t)s->ih * s->iw * C;
-    unsigned char need_min[POOL_MAX_BLOCKS];
-    pool_min_blocks(a, C, 64, need_min);
-/* lanes of the block's four vectors that hold channels */
-#define POOL_MASKS                                                                         \
-    for (int v = 0; v < 4; v++) {                                                          \
-        const int l = left - 16 * v;                                                       \
-        m[v] = l >= 16 ? (__mmask16)0xffff : l <= 0 ? 0 : (__mmask16)((1u << l) - 1u);     \
-    }
-/* BODY(nb) for each block of up to four vectors of channels, nb of them
- * holding channels */
-#define POOL_BLOCKS(BODY)                                                                  \
-    for (int c0 = 0; c0 < C; c0 += 64) {                                                   \
-        __mmask16 m[4];                                                                   \
-        const int left = C - c0;                                                           \
-        POOL_MASKS;                                                                        \
-        if (left > 32)                                                                     \
-            BODY(4);                                                                       \
-        else if (left > 16)                                                                \
-            BODY(2);                                                                       \
-        else                                                                               \
-            BODY(1);                                                                       \
-    }
-/* one specialisation per block width and min / no min */
-#define POOL_BLOCK(nb)                                                                     \
-    do {                                                                                   \
-        if (pool_needs_min(need_min, c0 / 64))                                            \
-            pool_block(xi, s->iw, C, c0, nb, m, &pw, a, b, relu, 1, yo);                   \
-        else                                                                               \
-            pool_block(xi, s->iw, C, c0, nb, m, &pw, a, b, relu, 0, yo);                   \
-    } while (0)
-#define POOL_ROW(nb)                                                                       \
-    do {                                                                                   \
-        if (pool_needs_min(need_min, c0 / 64))                                            \
-            pool_row_sep(xi, s, oh, C, c0, nb, m, a, b, relu, 1, yrow);                    \
-        else                                                                               \
-            pool_row_sep(xi, s, oh, C, c0, nb, m, a, b, relu, 0, yrow);                    \
-    } while (0)
-    for (int n = 0; n < s->n; n++) {
-        const float *xi = x + n * in_plane;
-        for (int oh = 0; oh < s->oh && s->iw <= POOL_SEP_MAX_W; oh++) {
-            float *yrow = y + ((size_t)n * s->oh + oh) * s->ow * C;
-            POOL_BLOCKS(POOL_ROW);
-        }
-        for (int oh = 0; oh < s->oh && s->iw > POOL_SEP_MAX_W; oh++)
-            for (int ow = 0; ow < s->ow; ow++) {
-                float *yo = y + (((size_t)n * s->oh + oh) * s->ow + ow) * C;
-                const pool_window pw = pool_window_at(s, oh, ow);
-                if (pool_window_empty(&pw)) { /* window entirely in the padding */
-                    for (int c = 0; c < C; c++) yo[c] = relu ? 0.0f : -INFINITY;
-                    continue;
-                }
-                POOL_BLOCKS(POOL_BLOCK);
-            }
-    }
-}
-#undef POOL_BLOCK
-#undef POOL_ROW
-#undef POOL_MASKS
-#undef POOL_BLOCKS
+
+#define POOL_FN dacc_f32_maxpool_affine__avx512
+#define POOL_VL 16
+#define POOL_MASK_T __mmask16
+#define POOL_LANES(n) lanes(n)
+#include "f32-maxpool/f32-maxpool-affine-driver.h"
