@@ -14,7 +14,7 @@
 
 #include "dacc/align.h"
 #include "dacc/data.h"
-#include "dacc/threadpool.h"
+#include "core/threadpool.h"
 
 static double now_s(void) {
     struct timespec ts;

@@ -41,7 +41,7 @@
 #include "bench_peak.h"
 #include "dacc/data.h"
 #include "dacc/model.h"
-#include "dacc/threadpool.h"
+#include "core/threadpool.h"
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>

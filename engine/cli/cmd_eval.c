@@ -3,7 +3,7 @@
 #include "commands.h"
 #include "dacc/checkpoint.h"
 #include "dacc/robustness.h"
-#include "dacc/threadpool.h"
+#include "core/threadpool.h"
 #include <stdio.h>
 #include <string.h>
 

@@ -2,7 +2,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "dacc/kernels.h"
-#include "dacc/threadpool.h"
+#include "core/threadpool.h"
 #include <stdio.h>
 #include <string.h>
 

@@ -6,7 +6,7 @@
 #include "study_flags.h"
 #include "dacc/align.h"
 #include "dacc/study.h"
-#include "dacc/threadpool.h"
+#include "core/threadpool.h"
 #include "dacc/tui.h"
 #include <pthread.h>
 #include <signal.h>

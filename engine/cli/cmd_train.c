@@ -2,7 +2,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "dacc/checkpoint.h"
-#include "dacc/threadpool.h"
+#include "core/threadpool.h"
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>

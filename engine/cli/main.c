@@ -5,7 +5,9 @@
 #include <string.h>
 
 #ifndef DACC_VERSION
-#define DACC_VERSION "0.1.0"
+#ifndef DACC_VERSION
+#error "DACC_VERSION comes from project() in CMakeLists.txt"
+#endif
 #endif
 
 static const dacc_command commands[] = {

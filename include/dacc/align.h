@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dacc/cpab.h"
+#include "align/cpab.h"
 #include "dacc/data.h"
 #include "dacc/err.h"
 

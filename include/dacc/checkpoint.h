@@ -3,6 +3,7 @@
  * Format: docs/FORMATS.md ("Checkpoint"). */
 #ifndef DACC_CHECKPOINT_H
 #define DACC_CHECKPOINT_H
+#include "dacc/fileio.h"
 #include "dacc/train.h"
 
 #define DACC_CKPT_VERSION 1
@@ -35,7 +36,5 @@ int dacc_checkpoint_apply(const dacc_checkpoint *c, dacc_model *m, int with_opti
                           const char *path, dacc_err *e);
 void dacc_checkpoint_free(dacc_checkpoint *c);
 
-/* Atomic small-file write: path.tmp + fsync + rename. */
-int dacc_write_file_atomic(const char *path, const void *data, size_t n, dacc_err *e);
 
 #endif

@@ -10,7 +10,7 @@
 
 #include "dacc/align.h"
 #include "dacc/alignmnist.h"
-#include "dacc/cpab.h"
+#include "align/cpab.h"
 #include "harness.h"
 
 static uint64_t rs;

@@ -3,9 +3,9 @@
 #include "dacc/alignmnist.h"
 #include "dacc/checkpoint.h"
 #include "dacc/kernels.h"
-#include "dacc/rng.h"
+#include "core/rng.h"
 #include "dacc/robustness.h"
-#include "dacc/threadpool.h"
+#include "core/threadpool.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -178,7 +178,7 @@ static int write_config(runner *r, const dacc_task *t, dacc_err *e) {
             dacc_isa_name(k->isa));
     for (int i = 0; i < DACC_OP_COUNT; i++)
         fprintf(f, "%s\"%s\":\"%s\"", i ? "," : "", dacc_op_name((dacc_op)i), k->names[i]);
-    fprintf(f, "},\"dacc_version\":\"0.1.0\"}\n");
+    fprintf(f, "},\"dacc_version\":\"" DACC_VERSION "\"}\n");
     return sb_write(&s, path, e);
 }
 
@@ -482,7 +482,7 @@ static int write_study_json(runner *r, dacc_err *e) {
     const dacc_train_config *c = &r->c->train;
     sbuf s;
     FILE *f = sb_open(&s);
-    fprintf(f, "{\"format\":\"dacc-run\",\"version\":1,\"dacc_version\":\"0.1.0\",\"isa\":\"%s\",\"kernels\":{",
+    fprintf(f, "{\"format\":\"dacc-run\",\"version\":1,\"dacc_version\":\"" DACC_VERSION "\",\"isa\":\"%s\",\"kernels\":{",
             dacc_isa_name(k->isa));
     for (int i = 0; i < DACC_OP_COUNT; i++)
         fprintf(f, "%s\"%s\":\"%s\"", i ? "," : "", dacc_op_name((dacc_op)i), k->names[i]);

@@ -25,7 +25,7 @@ finish() {
     exit $?
 }
 
-SRC=${DACC_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
+SRC=${DACC_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 BIN=${DACC_BIN:-$SRC/build/dacc}
 if [ ! -x "$BIN" ]; then
     echo "FAIL: dacc binary not found at $BIN (set DACC_BIN)" >&2

@@ -3,7 +3,7 @@
  * overlap, tile the screen, respect each panel's minimum size, and include
  * the panels that must always be there; below 80x24 the layout is empty. */
 #include "harness.h"
-#include "../tui/layout.h"
+#include "../../tui/layout.h"
 #include <string.h>
 
 static int overlap(const dacc_rect *a, const dacc_rect *b) {

@@ -3,9 +3,9 @@
  * reductions are kept per task and summed in task order, so a result depends
  * on the thread count but never on scheduling. */
 #include "dacc/model.h"
-#include "dacc/batchnorm.h"
-#include "dacc/rng.h"
-#include "dacc/threadpool.h"
+#include "nn/batchnorm.h"
+#include "core/rng.h"
+#include "core/threadpool.h"
 #include <math.h>
 #include <string.h>
 

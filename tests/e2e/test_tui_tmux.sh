@@ -22,7 +22,7 @@ if ! command -v tmux >/dev/null 2>&1; then
     echo "0 passed, 0 failed, 1 skipped"
     exit 0
 fi
-SRC=${DACC_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
+SRC=${DACC_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 BIN=${DACC_BIN:-$SRC/build/dacc}
 if [ ! -x "$BIN" ]; then
     echo "FAIL: dacc binary not found at $BIN (set DACC_BIN)" >&2

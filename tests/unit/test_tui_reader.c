@@ -3,8 +3,8 @@
  * missing files, huge numbers and deeply nested JSON. None of it may crash,
  * and what is readable must be read exactly. */
 #include "harness.h"
-#include "../tui/json.h"
-#include "../tui/rundir.h"
+#include "../../tui/json.h"
+#include "../../tui/rundir.h"
 #include "dacc/tui.h"
 #include <math.h>
 #include <stdlib.h>

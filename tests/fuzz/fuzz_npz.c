@@ -1,6 +1,6 @@
 /* libFuzzer target for the npz reader (not a ctest program). Build by hand:
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude \
- *     tests/fuzz_npz.c engine/npz_read.c engine/err.c -lz -o fuzz_npz
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Iengine \
+ *     tests/fuzz/fuzz_npz.c engine/data/npz_read.c engine/core/err.c -lz -o fuzz_npz
  *   ./fuzz_npz -max_total_time=60 -max_len=4096 [corpus dir]
  * The reader takes a path, so each input goes through a per-process file. */
 #include "dacc/npz.h"

@@ -2,8 +2,8 @@
  * arenas (parameters, gradients, Adam moments, buffers, activations) and
  * PyTorch's default initialisation. */
 #include "dacc/model.h"
-#include "dacc/rng.h"
-#include "dacc/threadpool.h"
+#include "core/rng.h"
+#include "core/threadpool.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -38,7 +38,7 @@
  * parameter by ~1 ulp moves the gradients by up to ~1e-3 S, measured), the
  * absolute part is 1e-4 S + 4x that measured sensitivity, tensor by tensor;
  * the summary line prints both. */
-#include "dacc/batchnorm.h"
+#include "nn/batchnorm.h"
 #include "dacc/kernels.h"
 #include "dacc/model.h"
 #include "harness.h"

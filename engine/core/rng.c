@@ -1,5 +1,5 @@
 /* xoshiro256** seeded through splitmix64 from (seed, stream, a, b). */
-#include "dacc/rng.h"
+#include "core/rng.h"
 #include <math.h>
 
 static uint64_t splitmix(uint64_t *x) {

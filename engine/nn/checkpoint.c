@@ -2,6 +2,7 @@
  * the whole file; a checkpoint is only ever replaced by rename, so a kill at
  * any moment leaves the previous one intact. */
 #include "dacc/checkpoint.h"
+#include "dacc/fileio.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -42,39 +43,6 @@ static void put_tensor(buf *b, const char *name, int kind, int ndim, const int64
     for (int i = 0; i < ndim; i++) put_u64(b, (uint64_t)shape[i]);
     put_u64(b, count);
     put(b, data, count * (kind ? 8 : 4));
-}
-
-int dacc_write_file_atomic(const char *path, const void *data, size_t n, dacc_err *e) {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return dacc_fail(e, "%s: path too long", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) return dacc_fail(e, "%s: cannot create: %s", tmp, strerror(errno));
-    const uint8_t *p = data;
-    size_t left = n;
-    while (left) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) {
-            int err = errno;
-            close(fd);
-            unlink(tmp);
-            return dacc_fail(e, "%s: write failed: %s", tmp, strerror(err));
-        }
-        p += w;
-        left -= (size_t)w;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        int err = errno;
-        unlink(tmp);
-        return dacc_fail(e, "%s: cannot flush to disk: %s", tmp, strerror(err));
-    }
-    if (rename(tmp, path) != 0) {
-        int err = errno;
-        unlink(tmp);
-        return dacc_fail(e, "%s: cannot rename into place: %s", path, strerror(err));
-    }
-    return 0;
 }
 
 int dacc_checkpoint_save(const char *path, dacc_model *m, const dacc_train_config *cfg,

@@ -1,5 +1,5 @@
 /* Batch-norm coefficient arithmetic (see include/dacc/batchnorm.h). */
-#include "dacc/batchnorm.h"
+#include "nn/batchnorm.h"
 #include <math.h>
 
 void dacc_bn_mean(int c, double cnt, const double *sum, float *mean) {

@@ -3,7 +3,7 @@
  * zero boundary removes the normal component at border vertices; the basis
  * is orthonormalised (modified Gram-Schmidt, twice) in the space of stacked
  * A_c so that an isotropic prior on theta means the same in every direction. */
-#include "dacc/cpab.h"
+#include "align/cpab.h"
 
 #include <math.h>
 #include <stdlib.h>

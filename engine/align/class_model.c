@@ -15,8 +15,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "dacc/rng.h"
-#include "dacc/threadpool.h"
+#include "core/rng.h"
+#include "core/threadpool.h"
 
 static const char MODEL_MAGIC[8] = {'D', 'A', 'C', 'C', 'A', 'L', 'G', 'N'};
 

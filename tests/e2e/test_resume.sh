@@ -11,7 +11,7 @@ pass=0 fail=0
 check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1" >&2; fi; }
 
 # a small MNIST (first 1000 test images) keeps evaluation short
-. "${DACC_SOURCE_DIR:-$(dirname "$0")/..}/tests/lib/mini_mnist.sh"
+. "${DACC_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib/mini_mnist.sh"
 mini_mnist "$tmp/mnist" 1280 1000 || { echo "no MNIST"; echo "0 passed, 1 failed"; exit 1; }
 args=(--variants 'Original;AveragePool' --epochs 3 --no-align --threads 1 --plain --data "$tmp/mnist")
 # what may differ between runs: wall-clock seconds

@@ -1,7 +1,7 @@
 /* The training loop (Adam, StepLR, shuffled or file-order batches) and the
  * evaluation loop. */
 #include "dacc/train.h"
-#include "dacc/rng.h"
+#include "core/rng.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -6,7 +6,7 @@
 # the inspector digits and every variant's predictions.
 set -u
 DACC=${DACC_BIN:?DACC_BIN must point at the dacc binary}
-SRC=${DACC_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
+SRC=${DACC_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 pass=0 fail=0

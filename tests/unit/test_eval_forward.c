@@ -8,7 +8,7 @@
  * Then parameters change behind the model's back and it must notice.
  * Every variant, 1 and 2 threads, batch sizes 1, 3 and 37, every ISA table
  * this CPU runs. */
-#include "dacc/batchnorm.h"
+#include "nn/batchnorm.h"
 #include "dacc/model.h"
 #include "harness.h"
 #include <math.h>
