@@ -125,6 +125,10 @@ static void put_settings(buf *b, const dacc_align_settings *s) {
     put_u32(b, (uint32_t)s->coarse_to_fine);
     put_u32(b, (uint32_t)s->nsteps);
     put_u32(b, (uint32_t)s->nsub);
+    put_u32(b, (uint32_t)s->zero_boundary);
+    put_u32(b, (uint32_t)s->prior);
+    put_f64(b, s->prior_length);
+    put_f64(b, s->prior_lin_ratio);
 }
 
 static void get_settings(rd *r, dacc_align_settings *s) {
@@ -141,6 +145,10 @@ static void get_settings(rd *r, dacc_align_settings *s) {
     s->coarse_to_fine = (int)get_u32(r);
     s->nsteps = (int)get_u32(r);
     s->nsub = (int)get_u32(r);
+    s->zero_boundary = (int)get_u32(r);
+    s->prior = (int)get_u32(r);
+    s->prior_length = get_f64(r);
+    s->prior_lin_ratio = get_f64(r);
 }
 
 uint64_t dacc_align_settings_hash(const dacc_align_settings *s, uint64_t train_hash) {
@@ -276,15 +284,20 @@ int dacc_align_model_load(const char *path, dacc_align_model *m, dacc_err *e) {
     }
     if (m->nclasses < 1 || m->nclasses > DACC_ALIGN_CLASSES || m->d < 1 ||
         m->rows < 2 || m->cols < 2 || m->fit.nx < 1 || m->fit.ny < 1 ||
-        m->fit.nx > DACC_CPAB_MAX_SIDE || m->fit.ny > DACC_CPAB_MAX_SIDE) {
-        dacc_fail(e, "%s: implausible header (classes %d, d %d, image %dx%d, tessellation %dx%d)",
-                  path, m->nclasses, m->d, m->rows, m->cols, m->fit.nx, m->fit.ny);
+        m->fit.nx > DACC_CPAB_MAX_SIDE || m->fit.ny > DACC_CPAB_MAX_SIDE ||
+        (m->fit.zero_boundary != 0 && m->fit.zero_boundary != 1) ||
+        (m->fit.prior != DACC_PRIOR_SMOOTH && m->fit.prior != DACC_PRIOR_ISOTROPIC) ||
+        m->fit.nsteps < 1 || m->fit.nsteps > 10000 || m->fit.nsub < 1 || m->fit.nsub > 10000) {
+        dacc_fail(e, "%s: implausible header (classes %d, d %d, image %dx%d, tessellation %dx%d, "
+                  "boundary %d, prior %d, steps %d/%d)",
+                  path, m->nclasses, m->d, m->rows, m->cols, m->fit.nx, m->fit.ny,
+                  m->fit.zero_boundary, m->fit.prior, m->fit.nsteps, m->fit.nsub);
         goto out;
     }
     {
         dacc_cpab t;
         dacc_err e2;
-        if (dacc_cpab_init(&t, m->fit.nx, m->fit.ny, &e2)) {
+        if (dacc_cpab_init(&t, m->fit.nx, m->fit.ny, m->fit.zero_boundary, &e2)) {
             dacc_fail(e, "%s: %s", path, e2.msg);
             goto out;
         }

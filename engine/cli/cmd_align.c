@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "dacc/align.h"
+#include "dacc/alignmnist.h"
 #include "dacc/data.h"
 
 #include <stdio.h>
@@ -15,7 +16,9 @@ static void align_help(FILE *f) {
     fprintf(f,
             "usage: dacc align [--fit] [--pairs N] [--blocks B] [--seed S] [--scale s]\n"
             "                  [--threads T] [--out DIR] [--data DIR] [--model FILE]\n"
-            "                  [--fit-seed S] [--quiet]\n"
+            "                  [--fit-seed S] [--prior smooth|isotropic] [--lambda X]\n"
+            "                  [--boundary free|zero] [--quiet]\n"
+            "       dacc align --measure FILE [--limit N] [--threads T] [--data DIR]\n"
             "\n"
             "Makes AlignMNIST-layout files for the MNIST training set (60000 images) and\n"
             "test set (10000): x.npy uint8 (N*(B+1),28,28) with block 0 = the originals\n"
@@ -44,6 +47,15 @@ static void align_help(FILE *f) {
             "                 $DACC_DATA if set, else ~/.cache/dacc)\n"
             "  --data DIR     MNIST IDX files from DIR instead of the cache\n"
             "  --model FILE   use this class model file\n"
+            "  --prior P      prior of a fit: smooth (default; cpabDiffeo's covariance over\n"
+            "                 the cells' affine entries) or isotropic ((lambda/2)|theta|^2)\n"
+            "  --lambda X     prior weight of a fit (default 1)\n"
+            "  --boundary B   CPA space of a fit: free (default; valid outside the square,\n"
+            "                 d = 58) or zero (zero normal velocity on the border, d = 62)\n"
+            "  --measure FILE estimate the displacement statistics of any AlignMNIST-layout\n"
+            "                 file (e.g. the released alignmnist.npz) by registering each\n"
+            "                 transformed image back to its block-0 original\n"
+            "  --limit N      with --measure: only the first N images of each block\n"
             "  --quiet        no progress lines\n"
             "  -h, --help     this text\n"
             "\n"
@@ -63,9 +75,16 @@ static double now_s(void) {
 
 static void print_model(const dacc_align_model *m, const char *path) {
     printf("class model %s\n", path);
-    printf("  tessellation [%d,%d], d = %d, %d pairs per class (seed %llu), lambda %g, noise %g,\n"
+    printf("  tessellation [%d,%d], %s boundary, d = %d, %d pairs per class (seed %llu),\n"
+           "  %s prior",
+           m->fit.nx, m->fit.ny, m->fit.zero_boundary ? "zero" : "free", m->d,
+           m->fit.pairs_per_class, (unsigned long long)m->fit.seed,
+           m->fit.prior == DACC_PRIOR_SMOOTH ? "smooth" : "isotropic");
+    if (m->fit.prior == DACC_PRIOR_SMOOTH)
+        printf(" (length %g x centroid spacing, linear/translation std %g)", m->fit.prior_length,
+               m->fit.prior_lin_ratio);
+    printf(", lambda %g, noise %g,\n"
            "  blur %g px, trim %g, coarse-to-fine %s, integration %d steps / %d substeps\n",
-           m->fit.nx, m->fit.ny, m->d, m->fit.pairs_per_class, (unsigned long long)m->fit.seed,
            m->fit.lambda, m->fit.noise, m->fit.blur, m->fit.trim, m->fit.coarse_to_fine ? "on" : "off",
            m->fit.nsteps, m->fit.nsub);
     printf("  class  kept  rms before  rms after  theta rms\n");
@@ -74,12 +93,61 @@ static void print_model(const dacc_align_model *m, const char *path) {
                m->theta_rms[k]);
 }
 
+/* Prints the recorded displacement statistics of a generated set. */
+static void print_displacement(const char *path, const dacc_images *base) {
+    dacc_alignmnist *a;
+    dacc_err e;
+    dacc_disp_stats ds;
+    if (dacc_alignmnist_open(path, base, &a, &e)) {
+        fprintf(stderr, "dacc align: %s\n", e.msg);
+        return;
+    }
+    int have = dacc_alignmnist_displacement(a, &ds, &e);
+    if (have == 0) dacc_disp_stats_print(&ds, "  ");
+    if (have < 0) fprintf(stderr, "dacc align: %s\n", e.msg);
+    dacc_alignmnist_close(a);
+}
+
+/* --measure FILE: register every transformed image back to its original.
+ * The file's block 0 is checked against the MNIST training set, then the
+ * test set. */
+static int align_measure(const char *path, const char *data_dir, const dacc_align_options *o,
+                         long limit) {
+    dacc_images train = {0}, test = {0};
+    char mnist[4096];
+    dacc_err e = {{0}};
+    if (cli_load_mnist(data_dir, &train, &test, mnist, sizeof mnist, &e))
+        return cli_error("align", 1, &e);
+    dacc_align_settings s;
+    dacc_align_options_fit_settings(o, &s);
+    dacc_disp_stats ds;
+    double t0 = now_s();
+    int rc = dacc_align_measure(path, &train, &s, limit, o->threads, o->verbose, &ds, &e);
+    if (rc) {
+        dacc_err e2 = {{0}};
+        if (dacc_align_measure(path, &test, &s, limit, o->threads, o->verbose, &ds, &e2) == 0)
+            rc = 0;
+    }
+    if (rc == 0) {
+        printf("%s: displacement estimated by registration (%s prior, lambda %g, %s boundary),\n"
+               "  %s images per block, %.0f s\n",
+               path, s.prior == DACC_PRIOR_SMOOTH ? "smooth" : "isotropic", s.lambda,
+               s.zero_boundary ? "zero" : "free", limit > 0 ? "first N" : "all", now_s() - t0);
+        if (limit > 0) printf("  N = %ld\n", limit);
+        dacc_disp_stats_print(&ds, "  ");
+    }
+    dacc_images_free(&train);
+    dacc_images_free(&test);
+    return rc ? cli_error("align", 1, &e) : 0;
+}
+
 int cmd_align(int argc, char **argv) {
     dacc_align_options o;
     dacc_align_options_default(&o);
     o.verbose = 1;
     int fit = 0;
-    const char *data_dir = NULL;
+    const char *data_dir = NULL, *measure = NULL;
+    long limit = 0;
     dacc_err e = {{0}};
     for (int i = 1; i < argc; i++) {
         int missing = 0;
@@ -117,6 +185,26 @@ int cmd_align(int argc, char **argv) {
             data_dir = v;
         } else if ((v = cli_value(argc, argv, &i, "--model", &missing))) {
             o.class_model = v;
+        } else if ((v = cli_value(argc, argv, &i, "--measure", &missing))) {
+            measure = v;
+        } else if ((v = cli_value(argc, argv, &i, "--limit", &missing))) {
+            if (cli_int("--limit", v, 1, 60000, &n, &e)) return cli_error("align", 2, &e);
+            limit = n;
+        } else if ((v = cli_value(argc, argv, &i, "--prior", &missing))) {
+            if (strcmp(v, "smooth") && strcmp(v, "isotropic")) {
+                fprintf(stderr, "dacc align: --prior %s: use smooth or isotropic\n", v);
+                return 2;
+            }
+            o.prior = strcmp(v, "smooth") ? DACC_PRIOR_ISOTROPIC : DACC_PRIOR_SMOOTH;
+        } else if ((v = cli_value(argc, argv, &i, "--boundary", &missing))) {
+            if (strcmp(v, "free") && strcmp(v, "zero")) {
+                fprintf(stderr, "dacc align: --boundary %s: use free or zero\n", v);
+                return 2;
+            }
+            o.zero_boundary = !strcmp(v, "zero");
+        } else if ((v = cli_value(argc, argv, &i, "--lambda", &missing))) {
+            if (cli_double("--lambda", v, 0, 1e6, &x, &e)) return cli_error("align", 2, &e);
+            o.lambda = x;
         } else if (missing) {
             fprintf(stderr, "dacc align: %s needs a value (try dacc align --help)\n", argv[i]);
             return 2;
@@ -125,6 +213,7 @@ int cmd_align(int argc, char **argv) {
             return 2;
         }
     }
+    if (measure) return align_measure(measure, data_dir, &o, limit);
     if (fit && o.class_model) {
         fprintf(stderr, "dacc align: --fit makes a model; it cannot be combined with --model\n");
         return 2;
@@ -157,9 +246,7 @@ int cmd_align(int argc, char **argv) {
             }
         }
         dacc_align_settings s;
-        dacc_align_settings_default(&s);
-        s.pairs_per_class = o.pairs_per_class;
-        s.seed = o.fit_seed;
+        dacc_align_options_fit_settings(&o, &s);
         snprintf(path, sizeof path, "%s/alignclass-%dx%d.bin", dir, s.nx, s.ny);
         dacc_align_model m;
         if (dacc_align_model_fit(&s, &train, o.threads, o.verbose, &m, &e) ||
@@ -188,7 +275,9 @@ int cmd_align(int argc, char **argv) {
             goto out;
         }
         printf("train %s\n", trp);
+        print_displacement(trp, &train);
         printf("test  %s\n", tep);
+        print_displacement(tep, &test);
         if (o.verbose)
             fprintf(stderr, "align: %d blocks, seed %llu, scale %g: ready in %.1f s\n", o.blocks,
                     (unsigned long long)o.seed, o.scale, now_s() - t0);

@@ -174,6 +174,13 @@ int cmd_show(int argc, char **argv) {
         line[k] = 0;
         printf("%s\n", line);
     }
+    {
+        dacc_disp_stats ds;
+        int have = dacc_alignmnist_displacement(a, &ds, &e);
+        if (have < 0) fprintf(stderr, "dacc show: %s\n", e.msg);
+        if (have == 0) dacc_disp_stats_print(&ds, "");
+        if (have == 1) printf("(no recorded displacement statistics; estimate them with dacc align --measure %s)\n", path);
+    }
     rc = 0;
 out:
     free(img);
