@@ -43,7 +43,9 @@ typedef struct dacc_cpab {
 
 /* Builds the tessellation and its orthonormal basis (1 <= nx, ny <= 16). */
 int dacc_cpab_init(dacc_cpab *t, int nx, int ny, int zero_boundary, dacc_err *e);
-/* The dimension dacc_cpab_init gives, from the counting formula (docs). */
+/* The counting formula for the dimension (docs/ALIGNMNIST.md): exact for the
+ * zero boundary; for the free boundary it assumes independent constraints,
+ * true for every size tested except [2,2] (d = 20, not 18). */
 int dacc_cpab_dim(int nx, int ny, int zero_boundary);
 void dacc_cpab_free(dacc_cpab *t);
 
