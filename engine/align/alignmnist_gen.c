@@ -30,7 +30,7 @@ void dacc_align_options_default(dacc_align_options *o) {
     memset(o, 0, sizeof *o);
     o->blocks = 5;
     o->seed = 1;
-    o->scale = 1.0;
+    o->scale = DACC_ALIGN_DEFAULT_SCALE;
     o->pairs_per_class = 1000;
     o->threads = dacc_default_threads();
     o->fit_seed = 1;

@@ -1,5 +1,6 @@
 /* The flag table of every dacc command and its parser (see flags.h). */
 #include "flags.h"
+#include "dacc/align.h"
 #include "dacc/robustness.h"
 #include <ctype.h>
 #include <errno.h>
@@ -51,9 +52,10 @@ const flag_def flag_table[F_COUNT] = {
                       "alignmnist.npz): the paper's protocol"},
     [F_ALIGNMNIST_TEST] = {"--alignmnist-test", NULL, FLAG_TEXT, "FILE", 0, 0, 0, 0, NULL, NULL,
                            "AlignMNIST of the test images: held-out protocol"},
-    [F_SCALE] = {"--scale", NULL, FLAG_REAL, "s", 0, 0, 0, 10, NULL, "1",
-                 "multiply every sampled deformation parameter by s\n"
-                 "(0 gives copies of the originals)"},
+    [F_SCALE] = {"--scale", NULL, FLAG_REAL, "s", 0, 0, 0, 10, NULL, DACC_ALIGN_STR(DACC_ALIGN_DEFAULT_SCALE),
+                 "multiply every sampled deformation parameter by s (the default\n"
+                 "is calibrated, docs/ALIGNMNIST.md; 1 is the uncalibrated set,\n"
+                 "0 gives copies of the originals)"},
     [F_PLAIN] = {"--plain", NULL, FLAG_BOOL, NULL, 0, 0, 0, 0, NULL, NULL,
                  "line logs instead of the dashboard"},
     [F_NO_COLOR] = {"--no-color", "--no-colour", FLAG_BOOL, NULL, 0, 0, 0, 0, NULL, NULL,
