@@ -11,6 +11,7 @@
 #include "align/prior.h"
 #include "dacc/align.h"
 #include "dacc/alignmnist.h"
+#include "dacc/npz.h"
 #include "harness.h"
 
 static uint64_t rs;
@@ -293,6 +294,54 @@ static void test_measure(void) {
     dacc_images_free(&imgs);
 }
 
+/* The displacement member: absent -> 1; wrong shape or a negative value ->
+ * an error naming the file and the member. */
+static void test_disp_member(void) {
+    dacc_images imgs = {0};
+    blob_digits(&imgs, 2); /* 20 images */
+    uint8_t *x = malloc((size_t)40 * 784);
+    double y[40], v[60];
+    memcpy(x, imgs.pixels, (size_t)20 * 784);
+    memcpy(x + (size_t)20 * 784, imgs.pixels, (size_t)20 * 784);
+    for (int k = 0; k < 40; k++) y[k] = imgs.labels[k % 20];
+    for (int k = 0; k < 60; k++) v[k] = 1;
+    struct { int rows, cols; double poison; const char *want; } cases[] = {
+        {0, 0, 1, NULL}, {11, 5, 1, ""}, {10, 5, 1, "shape"}, {11, 6, 1, "shape"}, {11, 5, -1, "expected >= 0"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/disp%zu.npz", test_tmpdir(), c);
+        dacc_err e;
+        dacc_npz_writer *w;
+        int64_t xs[3] = {40, 28, 28}, ys[1] = {40}, ds[2] = {cases[c].rows, cases[c].cols};
+        v[7] = cases[c].poison;
+        int rc = dacc_npz_writer_open(path, 0, &w, &e);
+        rc = rc ? rc : dacc_npz_writer_add(w, "x", "|u1", 3, xs, x, &e);
+        rc = rc ? rc : dacc_npz_writer_add(w, "y", "<f8", 1, ys, y, &e);
+        if (!rc && cases[c].rows) rc = dacc_npz_writer_add(w, DACC_DISP_MEMBER, "<f8", 2, ds, v, &e);
+        rc = rc ? rc : dacc_npz_writer_close(w, &e);
+        CHECK(rc == 0, "writing %s: %s", path, rc ? e.msg : "");
+        dacc_alignmnist *a;
+        if (rc || dacc_alignmnist_open(path, &imgs, &a, &e)) {
+            CHECK(0, "open %s: %s", path, e.msg);
+            continue;
+        }
+        dacc_disp_stats ds2;
+        int got = dacc_alignmnist_displacement(a, &ds2, &e);
+        if (!cases[c].want)
+            CHECK(got == 1, "no member: got %d", got);
+        else if (!*cases[c].want)
+            CHECK(got == 0 && ds2.mean[3] == 1, "good member: got %d", got);
+        else
+            CHECK(got < 0 && strstr(e.msg, cases[c].want) && strstr(e.msg, path) &&
+                      strstr(e.msg, DACC_DISP_MEMBER),
+                  "case %zu: got %d, message '%s'", c, got, got < 0 ? e.msg : "");
+        dacc_alignmnist_close(a);
+    }
+    free(x);
+    dacc_images_free(&imgs);
+}
+
 int main(void) {
     rs = test_seed();
     test_free_dimensions();
@@ -300,5 +349,6 @@ int main(void) {
     test_prior_hand();
     test_prior_smoother();
     test_measure();
+    test_disp_member();
     return test_finish();
 }
