@@ -366,6 +366,24 @@ static double objective(const dacc_aligner *al, int l, double ssd, const double 
     return 0.5 * ssd / (al->s.noise * al->s.noise) + 0.5 * al->s.lambda * prior_quad(al, l, theta, d);
 }
 
+/* H += lambda P, g += lambda P theta (P of level l, or the identity). */
+static void add_prior(dacc_aligner *al, int l, const double *theta, int d) {
+    const double *P = al->prec[l];
+    for (int i = 0; i < d; i++) {
+        if (!P) {
+            al->H[(size_t)i * d + i] += al->s.lambda;
+            al->g[i] += al->s.lambda * theta[i];
+            continue;
+        }
+        double s = 0;
+        for (int j = 0; j < d; j++) {
+            al->H[(size_t)i * d + j] += al->s.lambda * P[(size_t)i * d + j];
+            s += P[(size_t)i * d + j] * theta[j];
+        }
+        al->g[i] += al->s.lambda * s;
+    }
+}
+
 /* Linearise at the current field of level l: fills H (upper triangle and
  * mirrored) and g; returns the data term sum r^2. */
 static double linearise(dacc_aligner *al, int l, const double *theta) {
@@ -437,20 +455,7 @@ static double linearise(dacc_aligner *al, int l, const double *theta) {
         }
         al->g[i] *= inv_s2;
     }
-    const double *P = al->prec[l];
-    for (int i = 0; i < d; i++) {
-        if (!P) {
-            al->H[(size_t)i * d + i] += al->s.lambda;
-            al->g[i] += al->s.lambda * theta[i];
-            continue;
-        }
-        double s = 0;
-        for (int j = 0; j < d; j++) {
-            al->H[(size_t)i * d + j] += al->s.lambda * P[(size_t)i * d + j];
-            s += P[(size_t)i * d + j] * theta[j];
-        }
-        al->g[i] += al->s.lambda * s;
-    }
+    add_prior(al, l, theta, d);
     return ssd;
 }
 
