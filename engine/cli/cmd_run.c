@@ -6,6 +6,8 @@
 #include "study_flags.h"
 #include "dacc/align.h"
 #include "dacc/study.h"
+#include "dacc/fileio.h"
+#include "dacc/runlock.h"
 #include "core/threadpool.h"
 #include "dacc/tui.h"
 #include <pthread.h>
@@ -135,9 +137,16 @@ int cmd_run(int argc, char **argv) {
         }
     }
     if (!c->train.threads) c->train.threads = dacc_default_threads();
+    /* before anything slow: a second process on this folder and shard stops here */
+    dacc_lock *shard_lock = NULL;
+    if (dacc_mkdir_p(out, &e) || dacc_lock_shard(out, c->shard_i, c->shard_n, &shard_lock, &e))
+        return cli_error("run", 1, &e);
     dacc_images train = {0}, test = {0};
     char mnist[4096];
-    if (cli_load_mnist(data, &train, &test, mnist, sizeof mnist, &e)) return cli_error("run", 1, &e);
+    if (cli_load_mnist(data, &train, &test, mnist, sizeof mnist, &e)) {
+        dacc_lock_release(shard_lock);
+        return cli_error("run", 1, &e);
+    }
     c->mnist_dir = mnist;
     c->out_dir = out;
     char gen_train[4096], gen_test[4096];
@@ -151,6 +160,7 @@ int cmd_run(int argc, char **argv) {
         if (dacc_alignmnist_ensure(&ao, &train, &test, gen_train, gen_test, sizeof gen_train, &e)) {
             dacc_images_free(&train);
             dacc_images_free(&test);
+            dacc_lock_release(shard_lock);
             return cli_error("run", 1, &e);
         }
         if (!align_train) align_train = gen_train;
@@ -202,5 +212,6 @@ int cmd_run(int argc, char **argv) {
     }
     dacc_images_free(&train);
     dacc_images_free(&test);
+    dacc_lock_release(shard_lock);
     return code;
 }
