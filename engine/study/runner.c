@@ -619,6 +619,9 @@ static int run_task(runner *r, const dacc_task *t, const uint8_t *insp, int insp
 
 int dacc_study_run(const dacc_study_config *c, const dacc_images *train, const dacc_images *test,
                    volatile sig_atomic_t *stop, dacc_err *e) {
+    if (dacc_images_check_mnist(train, "training images", e) ||
+        dacc_images_check_mnist(test, "test images", e))
+        return -1;
     runner r;
     memset(&r, 0, sizeof r);
     r.c = c;
