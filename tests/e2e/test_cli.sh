@@ -55,6 +55,9 @@ expect "unparsable Slurm id named" 2 "SLURM_ARRAY_TASK_ID: 'x' is not an integer
 expect "--shard wins over the environment" 0 "2 shards, shard 0/2" env SLURM_ARRAY_TASK_ID=x \
     SLURM_ARRAY_TASK_COUNT=3 "$DACC" plan --shard 0/2
 expect "missing data dir" 1 "$tmp/nowhere" "$DACC" train --data "$tmp/nowhere" --epochs 1
+# the checkpoint's folder is checked before the data is loaded or an epoch run
+expect "train --out into a missing folder fails first" 1 "^dacc train: --out: $tmp/missing/x.dacc" \
+    "$DACC" train --out "$tmp/missing/x.dacc" --data "$tmp/nowhere" --epochs 1
 mkdir -p "$tmp/bad"
 printf 'garbage' > "$tmp/bad/train-images-idx3-ubyte"
 cp "$tmp/bad/train-images-idx3-ubyte" "$tmp/bad/train-labels-idx1-ubyte"
