@@ -2,6 +2,8 @@
 #include "dacc/study.h"
 #include "dacc/alignmnist.h"
 #include "dacc/checkpoint.h"
+#include "dacc/fileio.h"
+#include "dacc/runlock.h"
 #include "dacc/kernels.h"
 #include "core/rng.h"
 #include "dacc/robustness.h"
@@ -42,39 +44,20 @@ static double now_wall(void) {
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static int mkdirs(const char *path, dacc_err *e) {
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(buf, 0755) && errno != EEXIST) return dacc_fail(e, "%s: cannot create: %s", buf, strerror(errno));
-            *p = '/';
-        }
-    if (mkdir(buf, 0755) && errno != EEXIST) return dacc_fail(e, "%s: cannot create: %s", buf, strerror(errno));
-    return 0;
-}
-
 /* A growing string for JSON documents. */
 typedef struct sbuf { char *p; size_t n; FILE *f; } sbuf;
 static FILE *sb_open(sbuf *s) { s->p = NULL; s->n = 0; return s->f = open_memstream(&s->p, &s->n); }
 static int sb_write(sbuf *s, const char *path, dacc_err *e) {
+    if (!s->f) return dacc_fail(e, "%s: out of memory", path);
     fclose(s->f);
     int rc = dacc_write_file_atomic(path, s->p, s->n, e);
     free(s->p);
     return rc;
 }
 
+/* One whole line per write, no link followed (dacc_append_file). */
 static int append_line(const char *path, const char *line, dacc_err *e) {
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd < 0) return dacc_fail(e, "%s: cannot open for appending: %s", path, strerror(errno));
-    size_t n = strlen(line);
-    ssize_t w = write(fd, line, n); /* one write: a reader sees whole lines */
-    int err = errno;
-    if (fsync(fd) != 0 && w == (ssize_t)n) err = errno, w = -1;
-    close(fd);
-    if (w != (ssize_t)n) return dacc_fail(e, "%s: write failed: %s", path, strerror(err));
-    return 0;
+    return dacc_append_file(path, line, strlen(line), e);
 }
 
 static void json_num(FILE *f, double v) {
@@ -186,7 +169,8 @@ static int write_config(runner *r, const dacc_task *t, dacc_err *e) {
 static int same_settings(const runner *r, const dacc_task *t) {
     char path[4200], key[1024], want[1100], buf[8192];
     task_path(r, t, "config.json", path, sizeof path);
-    FILE *f = fopen(path, "r");
+    dacc_err ie;
+    FILE *f = dacc_fopen_regular(path, &ie);
     if (!f) return 0;
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
@@ -209,7 +193,8 @@ static int trim_metrics(runner *r, const dacc_task *t, int upto, dacc_err *e) {
     for (int k = 0; k < 2; k++) {
         char path[4200];
         task_path(r, t, files[k], path, sizeof path);
-        FILE *f = fopen(path, "r");
+        dacc_err ie;
+        FILE *f = dacc_fopen_regular(path, &ie);
         if (!f) continue;
         sbuf s;
         FILE *o = sb_open(&s);
@@ -420,7 +405,8 @@ static int write_task_inspect(runner *r, const dacc_task *t, dacc_model *m, cons
 
 /* inspect.json from every task folder that has an inspect.txt (also other
  * shards'), the lowest seed per variant. */
-static int write_inspect_json(runner *r, const uint8_t *imgs, const uint8_t *labels, int nb, dacc_err *e) {
+static int write_inspect_json_locked(runner *r, const uint8_t *imgs, const uint8_t *labels, int nb,
+                                     dacc_err *e) {
     char path[4200];
     sbuf s;
     FILE *f = sb_open(&s);
@@ -432,7 +418,8 @@ static int write_inspect_json(runner *r, const uint8_t *imgs, const uint8_t *lab
     char *have = calloc((size_t)r->n_tasks, 1);
     for (int t = 0; pv && cv && have && t < r->n_tasks; t++) {
         task_path(r, &r->tasks[t], "inspect.txt", path, sizeof path);
-        FILE *in = fopen(path, "r");
+        dacc_err ie;
+        FILE *in = dacc_fopen_regular(path, &ie);
         if (!in) continue;
         int k, b, p, got = 0;
         float c;
@@ -475,6 +462,19 @@ static int write_inspect_json(runner *r, const uint8_t *imgs, const uint8_t *lab
     return sb_write(&s, path, e);
 }
 
+/* Shards finishing at the same moment each rebuild inspect.json from every
+ * inspect.txt; one at a time (DIR/.lock-inspect), so the last to write has
+ * seen every other shard's file and none of them is lost. */
+static int write_inspect_json(runner *r, const uint8_t *imgs, const uint8_t *labels, int nb, dacc_err *e) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/.lock-inspect", r->c->out_dir);
+    dacc_lock *l;
+    if (dacc_lock_wait(path, &l, e)) return -1;
+    int rc = write_inspect_json_locked(r, imgs, labels, nb, e);
+    dacc_lock_release(l);
+    return rc;
+}
+
 static int write_study_json(runner *r, dacc_err *e) {
     char path[4200];
     snprintf(path, sizeof path, "%s/study.json", r->c->out_dir);
@@ -501,10 +501,27 @@ static int write_study_json(runner *r, dacc_err *e) {
 
 /* ---- one task ---- */
 
+/* Takes tasks/<id>/.lock without waiting, so no task is ever trained by two
+ * processes at once (shards of arrays with different N, a resubmission while
+ * the old array still runs). Returns 0 with *out held, 1 when another live
+ * process holds it (logged; the task is skipped), -1 on an error. */
+static int lock_task(runner *r, const dacc_task *t, dacc_lock **out, dacc_err *e) {
+    char path[4200], holder[320];
+    task_path(r, t, "", path, sizeof path);
+    if (dacc_mkdir_p(path, e)) return -1;
+    task_path(r, t, ".lock", path, sizeof path);
+    int rc = dacc_lock_try(path, out, holder, sizeof holder, e);
+    if (rc > 0) {
+        if (r->c->log) fprintf(r->c->log, "[%s] being trained by %s: skipped\n", t->id, holder);
+        r->work_total -= r->c->train.epochs + 1;
+    }
+    return rc;
+}
+
 static int run_task(runner *r, const dacc_task *t, const uint8_t *insp, int insp_nb, dacc_err *e) {
     char path[4200];
     task_path(r, t, "", path, sizeof path);
-    if (mkdirs(path, e)) return -1;
+    if (dacc_mkdir_p(path, e)) return -1;
     dacc_train_config cfg = r->c->train;
     cfg.variant = t->variant;
     cfg.seed = t->seed;
@@ -616,10 +633,10 @@ int dacc_study_run(const dacc_study_config *c, const dacc_images *train, const d
     r.n_tasks = dacc_study_tasks(c, r.tasks, DACC_MAX_VARIANTS * DACC_MAX_SEEDS);
     r.t_start = now_wall();
     snprintf(r.state, sizeof r.state, "starting");
-    int rc = mkdirs(c->out_dir, e);
+    int rc = dacc_mkdir_p(c->out_dir, e);
     char tdir[4200];
     snprintf(tdir, sizeof tdir, "%s/tasks", c->out_dir);
-    if (rc == 0) rc = mkdirs(tdir, e);
+    if (rc == 0) rc = dacc_mkdir_p(tdir, e);
     if (rc == 0) rc = write_study_json(&r, e);
     for (int t = 0; t < r.n_tasks; t++)
         if (mine(c, t) && !task_done(&r, &r.tasks[t])) r.work_total += c->train.epochs + 1;
@@ -628,17 +645,40 @@ int dacc_study_run(const dacc_study_config *c, const dacc_images *train, const d
     int nb = 0;
     uint8_t *insp = rc == 0 ? inspect_images(&r, &nb, labels, e) : NULL;
     if (rc == 0 && !insp) rc = -1;
+    int counts[3] = {0, 0, 0}; /* trained, already done, held by another process */
     for (int t = 0; t < r.n_tasks && rc == 0; t++) {
         if (!mine(c, t)) continue;
         r.cur = t;
         const dacc_task *k = &r.tasks[t];
         if (task_done(&r, k)) {
             if (c->log) fprintf(c->log, "[%s] already done\n", k->id);
+            counts[1]++;
             continue;
         }
-        rc = run_task(&r, k, insp, nb, e);
+        dacc_lock *tl = NULL;
+        int lr = lock_task(&r, k, &tl, e);
+        if (lr != 0) {
+            counts[2] += lr > 0;
+            rc = lr < 0 ? -1 : 0;
+            continue;
+        }
+        if (task_done(&r, k)) { /* finished by another process since we looked */
+            if (c->log) fprintf(c->log, "[%s] already done\n", k->id);
+            counts[1]++;
+        } else {
+            rc = run_task(&r, k, insp, nb, e);
+            counts[0] += rc == 0;
+        }
+        dacc_lock_release(tl);
         if (rc == 0) rc = write_inspect_json(&r, insp, labels, nb, e);
         if (rc == 0 && stop && *stop) rc = 1;
+    }
+    if (rc == 0 && c->log) {
+        fprintf(c->log, "shard %d/%d finished: %d of the study's %d tasks are this shard's; %d trained now, "
+                        "%d already done, %d skipped (another process holds them)\n",
+                c->shard_n > 1 ? c->shard_i : 0, c->shard_n > 1 ? c->shard_n : 1,
+                counts[0] + counts[1] + counts[2], r.n_tasks, counts[0], counts[1], counts[2]);
+        fflush(c->log);
     }
     if (rc == 0 && insp) rc = write_inspect_json(&r, insp, labels, nb, e);
     if (rc == 0) r.cur = r.n_tasks; /* interrupted or failed: keep the task it was on */
