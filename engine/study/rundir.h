@@ -73,4 +73,14 @@ int dacc_pred_write(const char *path, const uint8_t *pred, const uint8_t *labels
 dacc_jdoc *dacc_rd_load_json(const char *path, size_t max, dacc_err *e);
 #define DACC_RD_MAX_JSON (16u << 20) /* results/config/study.json are small */
 
+/* The tasks of a parsed study.json, in order: fn(u, id, variant, seed) for
+ * each valid entry (an id usable as a folder name, a variant, an integer
+ * seed >= 0); fn returning non-zero stops. Returns the entries skipped. */
+typedef int (*dacc_rd_task_fn)(void *u, const char *id, const char *variant, uint64_t seed);
+int dacc_rd_study_tasks(const dacc_jv *study, dacc_rd_task_fn fn, void *u);
+
+/* The settings of tasks/<id>/config.json that a merge of tasks must share,
+ * as one "key=value,..." string ("" when unreadable). */
+void dacc_rd_read_settings(const char *task_dir, char *out, size_t n);
+
 #endif

@@ -41,17 +41,9 @@ static double num_or_nan(const dacc_jv *v) {
 }
 
 static dacc_jdoc *load_json(dacc_rd_run *r, const char *path, size_t max) {
-    char *buf;
-    size_t len;
     dacc_err e;
-    if (dacc_read_file(path, max, &buf, &len, &e)) {
-        copy_str(r->warning, sizeof r->warning, e.msg);
-        return NULL;
-    }
-    char msg[160];
-    dacc_jdoc *d = dacc_json_parse(buf, len, msg, sizeof msg);
-    free(buf);
-    if (!d) snprintf(r->warning, sizeof r->warning, "%.180s: %.60s", path, msg);
+    dacc_jdoc *d = dacc_rd_load_json(path, max, &e);
+    if (!d) copy_str(r->warning, sizeof r->warning, e.msg);
     return d;
 }
 
@@ -112,15 +104,27 @@ static int epoch_limit(const dacc_rd_run *r) {
     return r->epochs > 0 && r->epochs < DACC_RD_EPOCH_MAX ? r->epochs : DACC_RD_EPOCH_MAX;
 }
 
-static int safe_id(const char *id) {
-    if (!id[0] || strstr(id, "..") || strchr(id, '/') || strchr(id, '\\')) return 0;
-    return 1;
-}
-
 static int variant_index(const dacc_rd_run *r, const char *name) {
     for (int i = 0; i < r->nvariants; i++)
         if (!strcmp(r->variants[i], name)) return i;
     return -1;
+}
+
+static int add_task(void *u, const char *id, const char *variant, uint64_t seed) {
+    dacc_rd_run *r = u;
+    if (r->ntasks >= r->cap_tasks) return 1;
+    dacc_rd_task *k = &r->tasks[r->ntasks++];
+    copy_str(k->id, sizeof k->id, id);
+    copy_str(k->variant, sizeof k->variant, variant);
+    k->seed = seed > 2147483647u ? 2147483647 : (int)seed;
+    k->vidx = variant_index(r, variant);
+    if (k->vidx < 0 && r->nvariants < DACC_RD_MAX_VARIANTS) { /* not listed: add it */
+        copy_str(r->variants[r->nvariants], DACC_RD_NAME, variant);
+        k->vidx = r->nvariants++;
+    }
+    clear_proto(&k->proto[DACC_RD_HELDOUT]);
+    clear_proto(&k->proto[DACC_RD_PAPER]);
+    return 0;
 }
 
 static void read_study(dacc_rd_run *r) {
@@ -162,23 +166,8 @@ static void read_study(dacc_rd_run *r) {
     size_t nt = dacc_json_len(ts);
     if (nt > DACC_RD_MAX_TASKS) nt = DACC_RD_MAX_TASKS;
     if (nt) r->tasks = calloc(nt, sizeof *r->tasks);
-    const dacc_jv *t = r->tasks && ts->type == DACC_J_ARR ? ts->child : NULL;
-    for (size_t i = 0; t && i < nt; i++, t = t->next) {
-        const char *id = dacc_json_str(dacc_json_get(t, "id"), NULL);
-        const char *var = dacc_json_str(dacc_json_get(t, "variant"), NULL);
-        if (!id || !var || !safe_id(id)) continue;
-        dacc_rd_task *k = &r->tasks[r->ntasks++];
-        copy_str(k->id, sizeof k->id, id);
-        copy_str(k->variant, sizeof k->variant, var);
-        k->seed = (int)dacc_json_int(dacc_json_get(t, "seed"), 0, -2147483647L, 2147483647L);
-        k->vidx = variant_index(r, var);
-        if (k->vidx < 0 && r->nvariants < DACC_RD_MAX_VARIANTS) { /* not listed: add it */
-            copy_str(r->variants[r->nvariants], DACC_RD_NAME, var);
-            k->vidx = r->nvariants++;
-        }
-        clear_proto(&k->proto[DACC_RD_HELDOUT]);
-        clear_proto(&k->proto[DACC_RD_PAPER]);
-    }
+    r->cap_tasks = r->tasks ? (int)nt : 0;
+    dacc_rd_study_tasks(o, add_task, r);
     if (r->variants_hidden)
         snprintf(r->warning, sizeof r->warning, "study.json: %d variants beyond the first %d not shown",
                  r->variants_hidden, DACC_RD_MAX_VARIANTS);
@@ -342,9 +331,8 @@ static int refresh_task(dacc_rd_run *r, dacc_rd_task *t) {
         }
         ch |= DACC_RD_CH_RESULTS;
     }
-    snprintf(path, sizeof path, "%s/tasks/%s/DONE", r->dir, t->id);
-    struct stat sb;
-    int done = stat(path, &sb) == 0;
+    snprintf(path, sizeof path, "%s/tasks/%s", r->dir, t->id);
+    int done = dacc_rd_is_done(path);
     if (done != t->done) {
         t->done = done;
         ch |= DACC_RD_CH_RESULTS;

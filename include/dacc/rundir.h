@@ -137,6 +137,7 @@ typedef struct dacc_rd_run {
     int seeds[DACC_RD_MAX_SEEDS];
     int ntasks;
     dacc_rd_task *tasks; /* ntasks entries */
+    int cap_tasks;
     int nkernels;
     char kernel_op[DACC_RD_MAX_KERNELS][DACC_RD_NAME];
     char kernel_impl[DACC_RD_MAX_KERNELS][96];
