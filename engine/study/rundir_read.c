@@ -24,7 +24,7 @@ static double num_or_nan(const dacc_jv *v) { return v && v->type == DACC_J_NUM ?
 
 static void parse_proto(const dacc_jv *o, dacc_rd_proto *p) {
     memset(p, 0, sizeof *p);
-    p->clean = p->xhat = p->delta = p->xhat_file = NAN;
+    p->clean = p->xhat = p->delta = p->xhat_file = p->delta_file = NAN;
     if (!o || o->type != DACC_J_OBJ) return;
     p->has = 1;
     p->clean = num_or_nan(dacc_json_get(o, "clean"));
@@ -47,6 +47,7 @@ static void parse_proto(const dacc_jv *o, dacc_rd_proto *p) {
         p->ny = -1;
     }
     p->xhat_file = num_or_nan(dacc_json_get(o, "xhat"));
+    p->delta_file = num_or_nan(dacc_json_get(o, "delta"));
 }
 
 int dacc_rd_parse_results(const char *buf, size_t n, dacc_rd_results *r, char *err, size_t errn) {

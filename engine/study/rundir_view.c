@@ -95,7 +95,24 @@ int dacc_rd_parse_metrics(const char *buf, size_t n, dacc_rd_epoch *out, int max
 
 static void clear_proto(dacc_rd_proto *p) {
     memset(p, 0, sizeof *p);
-    p->clean = p->xhat = p->delta = p->xhat_file = NAN;
+    p->clean = p->xhat = p->delta = p->xhat_file = p->delta_file = NAN;
+}
+
+/* A protocol as the view shows it: the file's x^ and delta (eq. 1 over the
+ * first five blocks, as the runner wrote them), else computed from the
+ * first y's; at most DACC_RD_SHOW_Y y's. */
+static void view_proto(dacc_rd_proto *p, const dacc_rd_proto *q) {
+    *p = *q;
+    if (p->ny < 0) p->ny = 0;
+    if (p->ny > DACC_RD_SHOW_Y) p->ny = DACC_RD_SHOW_Y;
+    p->xhat = p->xhat_file;
+    if (isnan(p->xhat) && p->ny > 0) {
+        double s = 0;
+        for (int i = 0; i < p->ny; i++) s += p->y[i];
+        p->xhat = s / p->ny;
+    }
+    p->delta = q->delta_file;
+    if (isnan(p->delta) && !isnan(p->xhat) && !isnan(p->clean)) p->delta = p->xhat - p->clean;
 }
 
 /* Epochs beyond the plan (or the format's maximum) are not kept: a crafted
@@ -326,7 +343,7 @@ static int refresh_task(dacc_rd_run *r, dacc_rd_task *t) {
             free(buf);
         }
         for (int k = 0; k < DACC_RD_NPROTO; k++) {
-            if (t->has_results) t->proto[k] = res.proto[k];
+            if (t->has_results) view_proto(&t->proto[k], &res.proto[k]);
             else clear_proto(&t->proto[k]);
         }
         ch |= DACC_RD_CH_RESULTS;

@@ -33,9 +33,11 @@ void dacc_pred_free(dacc_pred *p);
 
 
 /* ---- results.json ----
- * Parsed as written (docs/RUNDIR.md); x^ and delta are computed from the
- * y's (eq. 1-2), so every number has one source; the file's rounded copy of
- * x^ is kept only to be checked. Absent numbers are NaN. */
+ * Parsed as written (docs/RUNDIR.md); x^ and delta are computed from all the
+ * y's, so every number `dacc report` prints has one source; the file's
+ * rounded copies are kept to be checked. In the live view (dacc_rd_task) the
+ * file's x^ and delta are shown, at most DACC_RD_SHOW_Y y's kept. Absent
+ * numbers are NaN. */
 enum { DACC_RD_HELDOUT, DACC_RD_PAPER, DACC_RD_NPROTO };
 #define DACC_RD_MAX_Y (DACC_PRED_MAX_BLOCKS - 1)
 #define DACC_RD_NAME 64
@@ -45,7 +47,7 @@ typedef struct dacc_rd_proto {
     int ny;                   /* transformed accuracies (0 without AlignMNIST) */
     double y[DACC_RD_MAX_Y];
     double xhat, delta;       /* from y; NaN without y */
-    double xhat_file;         /* the file's "xhat", NaN when absent */
+    double xhat_file, delta_file; /* the file's "xhat" and "delta", NaN when absent */
     int64_t n;                /* images; 0 when absent or not a count */
 } dacc_rd_proto;
 typedef struct dacc_rd_results {

@@ -202,12 +202,37 @@ static void test_variants(const char *tmp) {
     CHECK(strstr(text, "8 more variants"), "the summary says that 8 variants are not shown");
 }
 
+/* A results.json with 8 transformed accuracies: the view keeps the five it
+ * shows (the per-variant means index a five-entry array) and the file's x^. */
+static void test_many_y(const char *tmp) {
+    char run[600], path[800];
+    snprintf(run, sizeof run, "%s/y8", tmp);
+    make_study(run, 1, 2);
+    snprintf(path, sizeof path, "%s/tasks", run);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/tasks/00-V00-s1", run);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/tasks/00-V00-s1/results.json", run);
+    write_file(path, "{\"variant\":\"V00\",\"seed\":1,\"heldout\":{\"clean\":0.9,"
+                     "\"y\":[0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8],\"xhat\":0.3,\"delta\":-0.6,\"n\":10}}\n");
+    dacc_rd_run *r;
+    dacc_err e;
+    CHECK(dacc_rd_run_open(&r, run, &e) == 0, "open: %s", e.msg);
+    dacc_rd_run_refresh(r);
+    dacc_rd_stats st;
+    dacc_rd_variant_stats(r, 0, DACC_RD_HELDOUT, &st);
+    CHECK(st.nseeds == 1 && st.ny == DACC_RD_SHOW_Y && st.y[4] == 0.5 && st.xhat == 0.3 && st.delta == -0.6,
+          "8 y's: %d shown, y5 %g, x^ %g (the file's)", st.ny, st.y[4], st.xhat);
+    dacc_rd_run_free(r);
+}
+
 int main(void) {
     const char *tmp = test_tmpdir();
     test_pred_bound(tmp);
     test_big_plan(tmp);
     test_epoch_bound(tmp);
     test_variants(tmp);
+    test_many_y(tmp);
     char cmd[700];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     if (!test_failed && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);
