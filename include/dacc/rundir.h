@@ -30,8 +30,6 @@ typedef struct dacc_pred {
 int dacc_pred_read(const char *path, int want_blocks, int64_t want_n, dacc_pred *p, dacc_err *e);
 void dacc_pred_free(dacc_pred *p);
 
-
-
 /* ---- results.json ----
  * Parsed as written (docs/RUNDIR.md); x^ and delta are computed from all the
  * y's, so every number `dacc report` prints has one source; the file's
@@ -77,11 +75,10 @@ int dacc_rd_check_results(const dacc_rd_results *r, char *why, size_t whyn, cons
 #define DACC_RD_MAX_EPOCHS 500
 #define DACC_RD_MAX_KERNELS 48
 #define DACC_RD_MAX_DIGITS 256
-#define DACC_RD_MAX_BLOCKS 8
+#define DACC_RD_MAX_BLOCKS 8 /* images per inspector digit (clean + 7) */
 #define DACC_RD_SHOW_Y 5 /* transformed accuracies a view shows (y1..y5) */
 #define DACC_RD_EPOCH_MAX 1000 /* the most epochs a study may plan (dacc run --epochs) */
 #define DACC_RD_MAX_SIDE 64
-
 
 typedef struct dacc_rd_stamp {
     int exists;
@@ -92,7 +89,6 @@ typedef struct dacc_rd_epoch {
     int epoch;
     double lr, loss, train_acc, test_acc, seconds; /* NAN when absent */
 } dacc_rd_epoch;
-
 
 typedef struct dacc_rd_task {
     char id[DACC_RD_NAME * 2];
@@ -170,7 +166,6 @@ void dacc_rd_run_free(dacc_rd_run *r);
  * number of epochs stored in out (at most max). */
 int dacc_rd_parse_metrics(const char *buf, size_t n, dacc_rd_epoch *out, int max, int *bad);
 
-
 /* Mean over the seeds of a variant that have results for a protocol. */
 typedef struct dacc_rd_stats {
     int nseeds; /* tasks with results in this protocol */
@@ -192,7 +187,5 @@ int dacc_rd_max_epoch(const dacc_rd_run *r, int vidx);
 double dacc_rd_study_fraction(const dacc_rd_run *r);
 /* Is a state final (done, failed, interrupted)? */
 int dacc_rd_state_final(const char *state);
-
-
 
 #endif
