@@ -288,9 +288,9 @@ static int cmp_key(const char *va, uint64_t sa, const char *vb, uint64_t sb) {
     return c ? c : sa < sb ? -1 : sa > sb;
 }
 
-static const report *sort_ctx;
-static int cmp_task_key(const void *a, const void *b) {
-    const report_task *x = &sort_ctx->t[*(const int *)a], *y = &sort_ctx->t[*(const int *)b];
+static int cmp_task_key(const void *a, const void *b, void *ctx) {
+    const report *r = ctx;
+    const report_task *x = &r->t[*(const int *)a], *y = &r->t[*(const int *)b];
     int c = cmp_key(x->variant, x->seed, y->variant, y->seed);
     return c ? c : x->order < y->order ? -1 : x->order > y->order;
 }
@@ -320,9 +320,7 @@ static int sort_keys(report *r, int **out) {
     int *ix = malloc(sizeof *ix * (size_t)(r->nt + 1));
     if (!ix) return -1;
     for (int i = 0; i < r->nt; i++) ix[i] = i;
-    sort_ctx = r;
-    qsort(ix, (size_t)r->nt, sizeof *ix, cmp_task_key);
-    sort_ctx = NULL;
+    qsort_r(ix, (size_t)r->nt, sizeof *ix, cmp_task_key, r);
     *out = ix;
     return 0;
 }
@@ -398,9 +396,9 @@ const report_task *report_find(const report *r, const char *variant, uint64_t se
     return NULL;
 }
 
-static const report *plan_sort;
-static int cmp_plan(const void *a, const void *b) {
-    const report_plan *x = &plan_sort->pl[*(const int *)a], *y = &plan_sort->pl[*(const int *)b];
+static int cmp_plan(const void *a, const void *b, void *ctx) {
+    const report *r = ctx;
+    const report_plan *x = &r->pl[*(const int *)a], *y = &r->pl[*(const int *)b];
     int c = cmp_key(x->variant, x->seed, y->variant, y->seed);
     return c ? c : *(const int *)a - *(const int *)b;
 }
@@ -429,14 +427,12 @@ void report_list_unstarted(report *r) {
     char **sk = malloc(sizeof *sk * (size_t)(r->skipped.n + 1));
     if (!pi || !listed || !sk) goto out;
     for (int i = 0; i < r->npl; i++) pi[i] = i;
-    plan_sort = r;
-    qsort(pi, (size_t)r->npl, sizeof *pi, cmp_plan);
-    plan_sort = NULL;
+    qsort_r(pi, (size_t)r->npl, sizeof *pi, cmp_plan, r);
     for (int i = 1; i < r->npl; i++) /* a later plan listing the same task */
         if (!cmp_key(r->pl[pi[i]].variant, r->pl[pi[i]].seed, r->pl[pi[i - 1]].variant, r->pl[pi[i - 1]].seed))
             listed[pi[i]] = 1;
     int nsk = r->skipped.n;
-    memcpy(sk, r->skipped.s, sizeof *sk * (size_t)nsk);
+    if (nsk) memcpy(sk, r->skipped.s, sizeof *sk * (size_t)nsk);
     qsort(sk, (size_t)nsk, sizeof *sk, cmp_name);
     for (int i = 0; i < r->npl; i++) {
         const report_plan *p = &r->pl[i];

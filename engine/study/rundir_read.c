@@ -156,3 +156,9 @@ void dacc_rd_read_settings(const char *task_dir, char *out, size_t n) {
     }
     dacc_json_free(d);
 }
+
+int dacc_rd_is_done(const char *task_dir) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/DONE", task_dir);
+    return access(path, F_OK) == 0;
+}

@@ -152,12 +152,6 @@ int dacc_rd_config_has_key(const char *task_dir, const char *key) {
     return same;
 }
 
-int dacc_rd_is_done(const char *task_dir) {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/DONE", task_dir);
-    return access(path, F_OK) == 0;
-}
-
 int dacc_rd_mark_done(const char *task_dir, dacc_err *e) {
     char path[4200];
     snprintf(path, sizeof path, "%s/DONE", task_dir);

@@ -1,4 +1,6 @@
-/* The study runner (see include/dacc/study.h and docs/RUNDIR.md). */
+/* The study runner (see include/dacc/study.h): which tasks to run, resuming,
+ * training, evaluation and progress. Every file of the run directory is
+ * written through its owner (study/rundir.h, docs/RUNDIR.md). */
 #include "dacc/study.h"
 #include "study/rundir.h"
 #include "dacc/alignmnist.h"
@@ -9,17 +11,11 @@
 #include "core/rng.h"
 #include "dacc/robustness.h"
 #include "core/threadpool.h"
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #define INSPECT_DIGITS 48
 
