@@ -128,6 +128,39 @@ def tar_seeds():
     put("fuzz_tar", "gzip-stream", b"\x01" + gz(ustar))
 
 
+SEP = b"@@@\n"  # the part separator of fuzz_rundir and fuzz_report
+
+
+def fixture(rel):
+    with open(os.path.join(HERE, "../fixtures/run-sample", rel), "rb") as f:
+        return f.read()
+
+
+def predictions(blocks, n, seed):
+    b = b"DACCPRED" + struct.pack("<3I", 1, blocks, n)
+    labels = bytes((seed + i) % 10 for i in range(n))
+    for k in range(blocks):
+        b += b"".join(bytes([(labels[i] + (k if i == 0 else 0)) % 10, labels[i]])
+                      for i in range(n))
+    return b + struct.pack("<I", zlib.crc32(b))
+
+
+def rundir_seeds():
+    t = "tasks/00-Original-s1/"
+    study, progress = fixture("study.json"), fixture("progress.json")
+    metrics, results = fixture(t + "metrics.jsonl"), fixture(t + "results.json")
+    inspect = b'{"rows":28,"cols":28,"blocks":2,"digits":[]}'
+    put("fuzz_rundir", "sample", SEP.join([study, progress, metrics, results, inspect]))
+    put("fuzz_rundir", "metrics-only", SEP.join([b"", b"", metrics]))
+    put("fuzz_rundir", "nested", b'{"a":[[[[{"b":-1e999}]]]],"c":"\\u00e9"}')
+    config = fixture(t + "config.json")
+    small = (b'{"variant": "Original", "seed": 1, "heldout": {"clean": 0.5, "y": [0.25],'
+             b' "xhat": 0.25, "n": 4}, "paper": {"clean": 0.75, "y": [0.5], "n": 4}}')
+    put("fuzz_report", "sample", SEP.join([study, small, predictions(2, 4, 1), config,
+                                           predictions(2, 4, 3)]))
+    put("fuzz_report", "results-only", SEP.join([b"", results]))
+
+
 def main():
     idx_seeds()
     npz_seeds()
@@ -136,6 +169,7 @@ def main():
     put("fuzz_class_model", "one-class", class_model_bytes(1, magic))
     put("fuzz_class_model", "ten-classes", class_model_bytes(10, magic))
     tar_seeds()
+    rundir_seeds()
 
 
 if __name__ == "__main__":
