@@ -7,6 +7,8 @@
 #include "study_flags.h"
 #include "dacc/align.h"
 #include "dacc/study.h"
+#include "dacc/fileio.h"
+#include "dacc/runlock.h"
 #include "core/threadpool.h"
 #include "dacc/tui.h"
 #include <pthread.h>
@@ -35,6 +37,8 @@ static const flag_use run_flags[] = {
     {F_ALIGNMNIST, "the real alignmnist.npz (training images; paper protocol)", NULL, NULL, 0},
     {F_ALIGNMNIST_TEST, "an AlignMNIST-layout file of the test images", NULL, NULL, 0},
     {F_NO_ALIGN, NULL, NULL, NULL, 0},
+    {F_SCALE, "sampling scale of the generated AlignMNIST (default: the calibrated\n"
+              "one, docs/ALIGNMNIST.md; 1 = uncalibrated)", NULL, NULL, 0},
     {F_SHARD, NULL, NULL, NULL, 0},
     {F_PLAIN, NULL, NULL, NULL, 0},
     {F_NO_COLOR, NULL, NULL, NULL, 0},
@@ -97,6 +101,7 @@ static int run_alignmnist(const flag_values *v, dacc_study_config *c, const dacc
         dacc_align_options ao;
         dacc_align_options_default(&ao);
         ao.blocks = c->blocks;
+        ao.scale = v->r[F_SCALE];
         ao.threads = c->train.threads;
         ao.verbose = 1;
         fprintf(stderr, "dacc run: preparing AlignMNIST (generated once, then cached)...\n");
@@ -169,11 +174,15 @@ int cmd_run(int argc, char **argv) {
     memset(&j, 0, sizeof j);
     dacc_err e;
     if (run_config(&v, &j.cfg, &e)) return cli_error("run", 2, &e);
+    /* before anything slow: a second process on this folder and shard stops here */
+    dacc_lock *shard_lock = NULL;
+    if (dacc_mkdir_p(j.cfg.out_dir, &e) || dacc_lock_shard(j.cfg.out_dir, j.cfg.shard_i, j.cfg.shard_n, &shard_lock, &e))
+        return cli_error("run", 1, &e);
     dacc_images train = {0}, test = {0};
     char mnist[4096], gen_train[4096], gen_test[4096];
-    if (cli_load_mnist(v.s[F_DATA], &train, &test, mnist, sizeof mnist, &e)) return cli_error("run", 1, &e);
+    int loaded = cli_load_mnist(v.s[F_DATA], &train, &test, mnist, sizeof mnist, &e) == 0;
     j.cfg.mnist_dir = mnist;
-    if (run_alignmnist(&v, &j.cfg, &train, &test, gen_train, gen_test, sizeof gen_train, &e)) {
+    if (!loaded || run_alignmnist(&v, &j.cfg, &train, &test, gen_train, gen_test, sizeof gen_train, &e)) {
         code = cli_error("run", 1, &e);
     } else {
         j.train = &train;
@@ -182,5 +191,6 @@ int cmd_run(int argc, char **argv) {
     }
     dacc_images_free(&train);
     dacc_images_free(&test);
+    dacc_lock_release(shard_lock);
     return code;
 }

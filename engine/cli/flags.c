@@ -1,5 +1,6 @@
 /* The flag table of every dacc command and its parser (see flags.h). */
 #include "flags.h"
+#include "dacc/align.h"
 #include "dacc/robustness.h"
 #include <ctype.h>
 #include <errno.h>
@@ -51,9 +52,10 @@ const flag_def flag_table[F_COUNT] = {
                       "alignmnist.npz): the paper's protocol"},
     [F_ALIGNMNIST_TEST] = {"--alignmnist-test", NULL, FLAG_TEXT, "FILE", 0, 0, 0, 0, NULL, NULL,
                            "AlignMNIST of the test images: held-out protocol"},
-    [F_SCALE] = {"--scale", NULL, FLAG_REAL, "s", 0, 0, 0, 10, NULL, "1",
-                 "multiply every sampled deformation parameter by s\n"
-                 "(0 gives copies of the originals)"},
+    [F_SCALE] = {"--scale", NULL, FLAG_REAL, "s", 0, 0, 0, 10, NULL, DACC_ALIGN_STR(DACC_ALIGN_DEFAULT_SCALE),
+                 "multiply every sampled deformation parameter by s (the default\n"
+                 "is calibrated, docs/ALIGNMNIST.md; 1 is the uncalibrated set,\n"
+                 "0 gives copies of the originals)"},
     [F_PLAIN] = {"--plain", NULL, FLAG_BOOL, NULL, 0, 0, 0, 0, NULL, NULL,
                  "line logs instead of the dashboard"},
     [F_NO_COLOR] = {"--no-color", "--no-colour", FLAG_BOOL, NULL, 0, 0, 0, 0, NULL, NULL,
@@ -75,6 +77,20 @@ const flag_def flag_table[F_COUNT] = {
                     "seed of the pair selection of a fit"},
     [F_MODEL] = {"--model", NULL, FLAG_TEXT, "FILE", 0, 0, 0, 0, NULL, NULL,
                  "use this class model file"},
+    [F_PRIOR] = {"--prior", NULL, FLAG_CHOICE, "P", 0, 0, 0, 0, "smooth|isotropic", "smooth",
+                 "prior of a fit: smooth (cpabDiffeo's covariance over the cells'\n"
+                 "affine entries) or isotropic ((lambda/2)|theta|^2)"},
+    [F_LAMBDA] = {"--lambda", NULL, FLAG_REAL, "X", 0, 0, 0, 1e6, NULL, "1",
+                  "prior weight of a fit"},
+    [F_BOUNDARY] = {"--boundary", NULL, FLAG_CHOICE, "B", 0, 0, 0, 0, "free|zero", "free",
+                    "CPA space of a fit: free (valid outside the square, d = 58)\n"
+                    "or zero (zero normal velocity on the border, d = 62)"},
+    [F_MEASURE] = {"--measure", NULL, FLAG_TEXT, "FILE", 0, 0, 0, 0, NULL, NULL,
+                   "estimate the displacement statistics of any AlignMNIST-layout\n"
+                   "file (e.g. the released alignmnist.npz) by registering each\n"
+                   "transformed image back to its block-0 original; no sets are made"},
+    [F_LIMIT] = {"--limit", NULL, FLAG_INT, "N", 1, 60000, 0, 0, NULL, NULL,
+                 "with --measure: only the first N images of each block"},
     [F_INDEX] = {"--index", NULL, FLAG_INT, "I", 0, 59999, 0, 0, NULL, "0",
                  "image index within the split"},
     [F_SPLIT] = {"--split", NULL, FLAG_CHOICE, "S", 0, 0, 0, 0, "train|test", "train",
@@ -150,8 +166,9 @@ static int choice_index(const char *choices, const char *s) {
     return -1;
 }
 
-/* Checks and stores the value s of flag id (given or its default). */
-static int set_value(flag_id id, const char *s, flag_values *v, dacc_err *e) {
+/* Checks and stores the value s of flag u (given or its default). */
+static int set_value(const flag_use *u, const char *s, flag_values *v, dacc_err *e) {
+    flag_id id = u->id;
     const flag_def *d = &flag_table[id];
     v->s[id] = s;
     switch (d->type) {
@@ -169,7 +186,7 @@ static int set_value(flag_id id, const char *s, flag_values *v, dacc_err *e) {
         return 0;
     }
     case FLAG_TEXT:
-        if (!*s) return dacc_fail(e, "%s: empty value (expected %s)", d->name, d->meta);
+        if (!*s) return dacc_fail(e, "%s: empty value (expected %s)", d->name, u->meta ? u->meta : d->meta);
         if (strlen(s) > FLAG_TEXT_MAX)
             return dacc_fail(e, "%s: value of %zu characters is too long (expected at most %d)", d->name,
                              strlen(s), FLAG_TEXT_MAX);
@@ -193,7 +210,7 @@ static int set_defaults(const flag_command *c, flag_values *v, dacc_err *e) {
     for (int k = 0; k < c->nflags; k++) {
         const flag_use *u = &c->flags[k];
         const char *def = u->def ? u->def : flag_table[u->id].def;
-        if (def && flag_table[u->id].type != FLAG_BOOL && set_value(u->id, def, v, e))
+        if (def && flag_table[u->id].type != FLAG_BOOL && set_value(u, def, v, e))
             return dacc_fail_wrap(e, "dacc %s: the default", c->name);
     }
     return 0;
@@ -226,9 +243,9 @@ int flags_parse_err(const flag_command *c, int argc, char **argv, flag_values *v
         } else if (i + 1 < argc) {
             val = argv[++i];
         } else {
-            return dacc_fail(e, "%s: missing value (expected %s %s)", d->name, d->name, d->meta);
+            return dacc_fail(e, "%s: missing value (expected %s %s)", d->name, d->name, u->meta ? u->meta : d->meta);
         }
-        if (set_value(u->id, val, v, e)) return -1;
+        if (set_value(u, val, v, e)) return -1;
         v->set[u->id] = 1;
     }
     return 0;
