@@ -1,5 +1,6 @@
 /* dacc train: one variant, one seed; a checkpoint after every epoch. */
 #include "cli.h"
+#include "dacc/fileio.h"
 #include "flags.h"
 #include "commands.h"
 #include "dacc/checkpoint.h"
@@ -145,6 +146,11 @@ int cmd_train(int argc, char **argv) {
     dacc_err e;
     int rc = train_config(&v, &cfg, &ck, &start, &out, outbuf, sizeof outbuf, &e);
     if (rc) return cli_error("train", rc < 0 ? 2 : 1, &e);
+    /* a missing or read-only folder fails now, not after the first epoch */
+    if (dacc_check_writable(out, &e)) {
+        dacc_checkpoint_free(&ck);
+        return cli_error("train", 1, &e);
+    }
     dacc_images train = {0}, test = {0};
     if (cli_load_mnist(v.s[F_DATA], &train, &test, NULL, 0, &e)) {
         dacc_checkpoint_free(&ck);
