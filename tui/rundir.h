@@ -94,6 +94,9 @@ typedef struct tr_run {
     tr_digit *digits;
     tr_stamp st_study, st_progress, st_inspect;
     char warning[256]; /* last problem reading a file, for the status line */
+    /* progress.json exists but did not parse at its last change (a torn or
+     * damaged file); progress keeps the last good state meanwhile */
+    int progress_unreadable;
 } tr_run;
 
 /* Bits returned by tr_run_refresh. */
