@@ -127,15 +127,6 @@ int dacc_tmp_commit(int fd, const char *tmp, const char *path, dacc_err *e) {
     return 0;
 }
 
-int dacc_check_writable(const char *path, dacc_err *e) {
-    char tmp[4200];
-    dacc_err te;
-    int fd = dacc_tmp_create(path, tmp, sizeof tmp, &te);
-    if (fd < 0) return dacc_fail(e, "%s: cannot be written (%s)", path, te.msg);
-    dacc_tmp_abort(fd, tmp);
-    return 0;
-}
-
 static int write_all(int fd, const void *data, size_t n) {
     const uint8_t *p = data;
     while (n) {

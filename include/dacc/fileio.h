@@ -31,11 +31,6 @@ int dacc_tmp_commit(int fd, const char *tmp, const char *path, dacc_err *e);
 /* Closes FD and removes TMP (a writer that gave up). */
 void dacc_tmp_abort(int fd, const char *tmp);
 
-/* Checks up front that PATH can be written later (its folder exists and is
- * writable) by creating and removing a temporary file beside it; fails
- * naming PATH and why. For outputs written only after a long computation. */
-int dacc_check_writable(const char *path, dacc_err *e);
-
 /* Writes N bytes to PATH atomically (a unique temp file, then rename). */
 int dacc_write_file_atomic(const char *path, const void *data, size_t n, dacc_err *e);
 
