@@ -501,21 +501,6 @@ static int write_study_json(runner *r, dacc_err *e) {
 
 /* ---- one task ---- */
 
-/* Removes the temporary files a killed holder of the task left in its folder
- * (NAME.tmp-<pid>-<random>): only the lock holder writes there, so with the
- * lock held every such file is stale. unlink never follows a link. */
-static void remove_stale_tmp(const runner *r, const dacc_task *t) {
-    char dir[4200], path[4400];
-    task_path(r, t, "", dir, sizeof dir);
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *de;
-    while ((de = readdir(d)))
-        if (strstr(de->d_name, ".tmp-") && snprintf(path, sizeof path, "%s%s", dir, de->d_name) < (int)sizeof path)
-            unlink(path);
-    closedir(d);
-}
-
 /* Takes tasks/<id>/.lock without waiting, so no task is ever trained by two
  * processes at once (shards of arrays with different N, a resubmission while
  * the old array still runs). Returns 0 with *out held, 1 when another live
@@ -530,7 +515,10 @@ static int lock_task(runner *r, const dacc_task *t, dacc_lock **out, dacc_err *e
         if (r->c->log) fprintf(r->c->log, "[%s] being trained by %s: skipped\n", t->id, holder);
         r->work_total -= r->c->train.epochs + 1;
     }
-    if (rc == 0) remove_stale_tmp(r, t);
+    if (rc == 0) { /* only the holder writes in the folder: what a killed one left is stale */
+        task_path(r, t, "", path, sizeof path);
+        dacc_tmp_remove_all(path);
+    }
     return rc;
 }
 

@@ -79,6 +79,30 @@ static void test_atomic_and_append(const char *dir, const char *victim) {
     unlink(path);
 }
 
+/* Left-over temporary files are removed (a link unlinked, not followed);
+ * other files stay. */
+static void test_tmp_remove_all(const char *dir, const char *victim) {
+    char sub[1024], p[1200];
+    snprintf(sub, sizeof sub, "%s/task", dir);
+    mkdir(sub, 0755);
+    const char *names[4] = {"checkpoint.dacc.tmp-123-0badf00d", "results.json.tmp-9-00000001", "results.json",
+                            "metrics.jsonl"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(p, sizeof p, "%s/%s", sub, names[i]);
+        FILE *f = fopen(p, "wb");
+        if (f) fclose(f);
+    }
+    snprintf(p, sizeof p, "%s/progress.json.tmp-5-12345678", sub);
+    if (symlink(victim, p) != 0) perror("symlink");
+    dacc_tmp_remove_all(sub);
+    CHECK(count_prefixed(sub, "checkpoint.dacc.tmp-") == 0, "a temporary file was not removed");
+    CHECK(count_prefixed(sub, "results.json.tmp-") == 0, "a temporary file was not removed");
+    CHECK(count_prefixed(sub, "progress.json.tmp-") == 0, "a temporary link was not removed");
+    CHECK(count_prefixed(sub, "results.json") == 1 && count_prefixed(sub, "metrics.jsonl") == 1,
+          "a file that is not temporary was removed");
+    CHECK(victim_intact(victim), "removing a temporary link touched its target");
+}
+
 static void test_npz_writer(const char *dir, const char *victim) {
     dacc_err e;
     char path[1024];
@@ -190,6 +214,7 @@ int main(void) {
     char victim[1024];
     make_victim(dir, victim, sizeof victim);
     test_atomic_and_append(dir, victim);
+    test_tmp_remove_all(dir, victim);
     test_npz_writer(dir, victim);
     test_class_model(dir, victim);
     test_locks_in_process(dir, victim);
