@@ -96,7 +96,7 @@ check "inspect.json has Original" grep -q '"Original":\[' "$B/inspect.json"
 
 # ---- a second run on the same folder and shard refuses while the first runs
 C=$WORK/C
-CSTUDY=(--variants 'Original;AveragePool' --seeds 2 --epochs 2 --train-limit 300 --no-align --threads 1 --plain --data "$WORK/mnist")
+CSTUDY=(--variants 'Original;AveragePool' --seeds 2 --epochs 2 --train-limit 200 --no-align --threads 1 --plain --data "$WORK/mnist")
 "$BIN" run --out "$C" "${CSTUDY[@]}" >"$WORK/C1.log" 2>&1 &
 first=$!
 pids+=($first)
