@@ -767,7 +767,8 @@ int td_dashboard(dacc_rd_run *r, const dacc_tui_options *opt, dacc_err *e) {
     timeout(tick);
     dacc_rd_run_refresh(r);
     double last_draw = -1e9, last_poll = mono_s();
-    int dirty = 1;
+    int dirty = 1, ended = 0;
+    double bad_since = -1;
     while (!tui_stop_flag) {
         double now = mono_s();
         if (now - last_poll >= opt->refresh_ms / 1000.0) {
@@ -783,7 +784,7 @@ int td_dashboard(dacc_rd_run *r, const dacc_tui_options *opt, dacc_err *e) {
             last_draw = now;
             dirty = 0;
         }
-        if (opt->exit_when_done && r->progress.valid && dacc_rd_state_final(r->progress.state)) break;
+        if (opt->exit_when_done && (ended = tw_run_ended(r, now, &bad_since, e)) != 0) break;
         int ch = getch();
         if (ch == ERR) continue;
         if (ch == KEY_RESIZE) {
@@ -795,7 +796,7 @@ int td_dashboard(dacc_rd_run *r, const dacc_tui_options *opt, dacc_err *e) {
         dirty = 1;
     }
     endwin();
-    return 0;
+    return ended < 0 ? -1 : 0;
 }
 
 #else /* built without ncurses: the plain watcher is all there is */

@@ -57,8 +57,9 @@ static const flag_command run_cmd = {
     "same command again continues where it stopped.\n",
     run_flags, sizeof run_flags / sizeof run_flags[0],
     "Without AlignMNIST files dacc generates a compatible set once (see\n"
-    "dacc align) and caches it. Exit codes: 0 done, 1 error, 2 usage, 3\n"
-    "interrupted (state saved; run again to resume).\n",
+    "dacc align) and caches it. Exit codes: 0 done, 1 error (also: another\n"
+    "process runs this shard of DIR), 2 usage, 3 interrupted (state saved; run\n"
+    "again to resume).\n",
     0, NULL};
 
 typedef struct job {

@@ -340,6 +340,10 @@ static int lock_task(runner *r, const dacc_task *t, dacc_lock **out, dacc_err *e
         if (r->c->log) fprintf(r->c->log, "[%s] being trained by %s: skipped\n", t->id, holder);
         add_work(r, 0, -(r->c->train.epochs + 1));
     }
+    if (rc == 0) { /* only the holder writes in the folder: what a killed one left is stale */
+        task_path(r, t, "", path, sizeof path);
+        dacc_tmp_remove_all(path);
+    }
     return rc;
 }
 
