@@ -1,6 +1,6 @@
 /* dacc report: merge finished tasks of one or more run directories (shards,
- * machines) into results.csv, summary.csv, summary.json and summary.md, and
- * print the Markdown tables. Reads only the run directory files. */
+ * machines) into results.csv, summary.csv, summary.json and summary.md, the
+ * figures and report.html, and print the Markdown tables. Reads only the run directory files. */
 #include "cli.h"
 #include "commands.h"
 #include "dacc/report.h"
@@ -20,7 +20,9 @@ static void usage(FILE *f) {
         "(per variant: mean over seeds with 95%% t-intervals, relative robustness\n"
         "x^/x, error ratios and relative delta error against Original, McNemar\n"
         "tests against Original on the same images) into OUTDIR, and prints the\n"
-        "Markdown tables. See docs/CLUSTER.md for what each number is.\n\n"
+        "Markdown tables. Also writes OUTDIR/figures/*.svg (accuracy, delta,\n"
+        "training curves, digits) and OUTDIR/report.html, one self-contained page\n"
+        "(docs/FIGURES.md). See docs/CLUSTER.md for what each number is.\n\n"
         "  --out OUTDIR       where the files go (default: the first DIR)\n"
         "  --protocol P       heldout (test images), paper (training images, as the\n"
         "                     notebook) or both (default)\n"
@@ -75,7 +77,7 @@ int cmd_report(int argc, char **argv) {
     free(dirs);
     if (rc) return cli_error("report", 1, &e);
     fprintf(stderr, "dacc report: %d task%s, %d skipped, %d duplicate%s, %d warning%s; wrote %s/summary.md, "
-                    "summary.csv, summary.json, results.csv\n",
+                    "summary.csv, summary.json, results.csv, report.html, figures/\n",
             c.tasks_used, c.tasks_used == 1 ? "" : "s", c.tasks_skipped, c.duplicates, c.duplicates == 1 ? "" : "s",
             c.warnings, c.warnings == 1 ? "" : "s", out);
     return 0;

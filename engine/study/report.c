@@ -5,6 +5,8 @@
 #include "dacc/report.h"
 #include "dacc/checkpoint.h"
 #include "dacc/stats.h"
+#include "study/figures.h"
+#include "study/json.h"
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -24,23 +26,13 @@
  * study.json. Strict enough to reject a truncated file, which is the point:
  * a half-written results.json must be skipped, not half-read. */
 
-enum { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ };
-typedef struct jv {
-    int type;
-    double num;
-    char *str;
-    int n, cap;
-    struct jv *items;
-    char **keys; /* objects only */
-} jv;
-
 typedef struct jparser {
     const char *s, *p, *end;
     const char *err;
     int depth;
 } jparser;
 
-static void jv_free(jv *v) {
+void jv_free(jv *v) {
     if (!v) return;
     free(v->str);
     for (int i = 0; i < v->n; i++) {
@@ -207,7 +199,7 @@ static int jvalue(jparser *j, jv *v) {
 }
 
 /* Parses a whole document; trailing bytes other than whitespace are an error. */
-static int json_parse(const char *s, size_t n, jv *out, char *err, size_t errn) {
+int json_parse(const char *s, size_t n, jv *out, char *err, size_t errn) {
     jparser j = {s, s, s + n, NULL, 0};
     if (jvalue(&j, out) == 0) {
         jskip(&j);
@@ -219,14 +211,14 @@ static int json_parse(const char *s, size_t n, jv *out, char *err, size_t errn) 
     return -1;
 }
 
-static const jv *jget(const jv *o, const char *key) {
+const jv *jget(const jv *o, const char *key) {
     if (!o || o->type != J_OBJ) return NULL;
     for (int i = 0; i < o->n; i++)
         if (!strcmp(o->keys[i], key)) return &o->items[i];
     return NULL;
 }
 
-static int jnum(const jv *v, double *out) {
+int jnum(const jv *v, double *out) {
     if (!v || v->type != J_NUM) return 0;
     *out = v->num;
     return 1;
@@ -269,7 +261,7 @@ static int read_all(const char *path, size_t max, char **out, size_t *n, dacc_er
     return 0;
 }
 
-static int read_json(const char *path, jv *out, dacc_err *e) {
+int read_json(const char *path, jv *out, dacc_err *e) {
     char *b;
     size_t n;
     if (read_all(path, MAX_JSON, &b, &n, e)) return -1;
@@ -1291,6 +1283,49 @@ static int write_out(const char *dir, const char *name, char *buf, size_t n, dac
     return dacc_write_file_atomic(path, buf, n, e);
 }
 
+static dacc_fig_val fig_val(const dacc_mean_ci *m, dacc_interval one, int is_one) {
+    dacc_interval i = is_one ? one : m->ci;
+    return (dacc_fig_val){m->mean, i.ok ? i.lo : NAN, i.ok ? i.hi : NAN};
+}
+
+/* figures/ and report.html (study/figures.h) from the rows just written. */
+static int write_figures(rep *r, vrow *rows[2], char (*names)[64], int nv, const int *have, const char *out,
+                         dacc_err *e) {
+    dacc_fig_study *s = calloc(1, sizeof *s);
+    if (!s) return dacc_fail(e, "%s/figures: out of memory", out);
+    s->nv = nv < DACC_FIG_MAXV ? nv : DACC_FIG_MAXV;
+    snprintf(s->title, sizeof s->title, "dacc report: %s", r->inputs.n ? r->inputs.s[0] : "");
+    dacc_fig_read_study(s, r->inputs.s[0]);
+    if (nv > s->nv) dacc_fig_note(s, "%d variants; the figures show the first %d", nv, s->nv);
+    if (r->skipped.n) dacc_fig_note(s, "%d task folder(s) skipped or missing (see summary.md)", r->skipped.n);
+    if (nv == 1) dacc_fig_note(s, "one variant only: nothing to compare it with");
+    for (int k = 0; k < 2; k++) {
+        s->have_proto[k] = have[k];
+        s->proto_title[k] = proto_title[k];
+        for (int v = 0; have[k] && v < s->nv; v++) {
+            const vrow *w = &rows[k][v];
+            dacc_fig_proto *p = &s->v[v].pr[k];
+            if (!w->n) continue;
+            *p = (dacc_fig_proto){1, w->n, w->nb, w->n == 1, fig_val(&w->clean, w->one_clean, w->n == 1),
+                                  fig_val(&w->xhat, w->one_xhat, w->n == 1),
+                                  fig_val(&w->delta, w->one_delta, w->n == 1),
+                                  w->mc_clean.ok ? w->mc_clean.t.p : NAN, w->mc_trans.ok ? w->mc_trans.t.p : NAN,
+                                  w->is_ref};
+        }
+    }
+    for (int v = 0; v < s->nv; v++) {
+        snprintf(s->v[v].name, sizeof s->v[v].name, "%s", names[v]);
+        for (int i = 0; i < r->nt; i++)
+            if (!strcmp(r->t[i].variant, names[v])) dacc_fig_add_metrics(s, v, r->t[i].path);
+    }
+    dacc_fig_finish_curves(s);
+    dacc_fig_read_inspect(s, r->inputs.s[0]);
+    int rc = dacc_fig_write_all(s, out, e);
+    dacc_fig_study_free(s);
+    free(s);
+    return rc;
+}
+
 /* ------------------------------------------------------------------------ */
 
 int dacc_report_run(const char *const *dirs, int n_dirs, const dacc_report_options *o,
@@ -1436,6 +1471,7 @@ int dacc_report_run(const char *const *dirs, int n_dirs, const dacc_report_optio
             rc = write_out(out, "summary.md", buf, n, e);
             free(buf);
         }
+        if (rc == 0) rc = write_figures(&r, rows, names, nv, have_proto, out, e);
     }
     if (o->log) {
         for (int i = 0; i < r.skipped.n; i++) fprintf(o->log, "skipped %s\n", r.skipped.s[i]);
