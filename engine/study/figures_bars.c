@@ -24,8 +24,10 @@ static void bar(svg *g, const char *cls, const char *variant, int k, double x, d
     double top = yv < yb ? yv : yb, h = fabs(yb - yv);
     fprintf(g->f, "<rect class=\"bar %s\" data-variant=\"", cls);
     svg_esc(g->f, variant);
-    fprintf(g->f, "\" data-protocol=\"%s\" data-value=\"%.6f\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
-            "height=\"%.1f\" fill=\"%s\"/>\n", proto_key[k], v->mean, x, top, w, h < 0.5 ? 0.5 : h, fill);
+    fprintf(g->f, "\" data-protocol=\"%s\" data-value=\"%.6f\"", proto_key[k], v->mean);
+    if (!isnan(v->lo) && !isnan(v->hi)) fprintf(g->f, " data-lo=\"%.6f\" data-hi=\"%.6f\"", v->lo, v->hi);
+    fprintf(g->f, " x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/>\n", x, top, w,
+            h < 0.5 ? 0.5 : h, fill);
     ci_mark(g, x + w / 2, a, v);
     double ylab = (isnan(v->hi) ? top : fmin(top, axis_px(a, v->hi))) - 4;
     if (v->mean < base) ylab = fmax(yv, isnan(v->lo) ? yv : axis_px(a, v->lo)) + 12;
@@ -92,30 +94,33 @@ static void interval_note(svg *g, double y, const char *tail) {
             none |= isnan(p->clean.lo) || (!isnan(p->xhat.mean) && isnan(p->xhat.lo)) ||
                     (!isnan(p->delta.mean) && isnan(p->delta.lo));
         }
-    svg_text(g, 20, y, "start", "small", "%s%s%s",
+    svg_text(g, 20, y, "start", "small", "%s%s",
              one ? "Bars: 95% interval over seeds; †: one seed, so the interval is over the images (as in the tables)."
-                 : "Bars: 95% t-interval over seeds (clipped to the possible range).",
-             none ? " No bar: one seed without per-image predictions." : "", tail);
+                 : "Bars: 95% t-interval over seeds (clipped to the possible range).", one ? "" : tail);
+    if (none || one)
+        svg_text(g, 20, y + 13, "start", "small", "%s%s",
+                 none ? "No bar: one seed without per-image predictions." : "", one ? tail : "");
 }
 
 char *dacc_fig_svg_accuracy(const dacc_fig_study *s, size_t *n) {
     int w = 120 + (s->nv ? s->nv : 1) * 120, np = n_protos(s);
-    if (w < 640) w = 640;
+    if (w < 680) w = 680;
     svg g;
-    if (svg_open(&g, w, 90 + 290 * (np ? np : 1) + 30, "Fig. 3: clean and transformed accuracy per variant"))
+    int maxc = (w - 40) * 10 / 66, nl = svg_note_lines(s->notes, maxc);
+    if (svg_open(&g, w, 104 + 290 * (np ? np : 1) + 30 + 15 * nl, "Fig. 3: clean and transformed accuracy per variant"))
         return NULL;
     svg_text(&g, 20, 24, "start", "title", "Clean and transformed (x̂) accuracy per variant, %%");
     legend2(&g, 20, 46);
     g.user = s;
     interval_note(&g, 66, "");
-    double y = 76;
+    double y = 90;
     for (int k = 0; k < 2; k++)
         if (s->have_proto[k]) {
             accuracy_panel(&g, s, k, y, w);
             y += 290;
         }
     if (!np) svg_text(&g, 20, y + 20, "start", "note", "No protocol has results: nothing to draw.");
-    svg_notes(&g, 20, y + 20, s->notes);
+    svg_notes(&g, 20, y + 20, s->notes, maxc);
     return svg_close(&g, n);
 }
 
@@ -161,20 +166,22 @@ static void delta_panel(svg *g, const dacc_fig_study *s, int k, double y0, doubl
 
 char *dacc_fig_svg_delta(const dacc_fig_study *s, size_t *n) {
     int w = 220 + (s->nv ? s->nv : 1) * 110, np = n_protos(s);
-    if (w < 640) w = 640;
+    if (w < 680) w = 680;
     svg g;
-    if (svg_open(&g, w, 70 + 290 * (np ? np : 1) + 30, "Fig. 4: accuracy change under transformation per variant"))
+    int maxc = (w - 40) * 10 / 66, nl = svg_note_lines(s->notes, maxc);
+    if (svg_open(&g, w, 84 + 290 * (np ? np : 1) + 30 + 15 * nl,
+                 "Fig. 4: accuracy change under transformation per variant"))
         return NULL;
     svg_text(&g, 20, 24, "start", "title", "Δaccuracy = x̂ − clean per variant, percentage points");
     g.user = s;
     interval_note(&g, 44, " Dashed: Original.");
-    double y = 56;
+    double y = 70;
     for (int k = 0; k < 2; k++)
         if (s->have_proto[k]) {
             delta_panel(&g, s, k, y, w);
             y += 290;
         }
     if (!np) svg_text(&g, 20, y + 20, "start", "note", "No protocol has results: nothing to draw.");
-    svg_notes(&g, 20, y + 20, s->notes);
+    svg_notes(&g, 20, y + 20, s->notes, maxc);
     return svg_close(&g, n);
 }

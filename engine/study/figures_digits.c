@@ -76,9 +76,10 @@ char *dacc_fig_svg_digits(const dacc_fig_study *s, size_t *n) {
         }
     double row_h = 22 + IMG + 14 + 15 * s->nv + 16;
     int w = 140 + (s->blocks > 0 ? s->blocks : 1) * CELL;
-    if (w < 560) w = 560;
+    if (w < 640) w = 640;
+    int maxc = (w - 30) * 10 / 66, nl = svg_note_lines(s->notes, maxc);
     svg g;
-    if (svg_open(&g, w, (int)(70 + row_h * (nd ? nd : 1) + 40), "Fig. 5: digits, their transformations and "
+    if (svg_open(&g, w, (int)(70 + row_h * (nd ? nd : 1) + 40 + 15 * nl), "Fig. 5: digits, their transformations and "
                  "each variant's prediction"))
         return NULL;
     svg_text(&g, 10, 22, "start", "title", "Digits: clean, then each transformed block; predictions below");
@@ -92,6 +93,6 @@ char *dacc_fig_svg_digits(const dacc_fig_study *s, size_t *n) {
         svg_text(&g, 10, y + 20, "start", "note", "No inspector digits (inspect.json) in the run directory.");
         y += 30;
     }
-    svg_notes(&g, 10, y + 10, s->notes);
+    svg_notes(&g, 10, y + 10, s->notes, maxc);
     return svg_close(&g, n);
 }

@@ -74,7 +74,7 @@ void dacc_fig_add_metrics(dacc_fig_study *s, int v, const char *task_dir) {
     size_t n = 0;
     dacc_err e;
     if (dacc_read_file(path, MAX_METRICS, &b, &n, &e)) {
-        dacc_fig_note(s, "%s: no training curve (%s)", path, e.msg);
+        dacc_fig_note(s, "no training curve: %s", e.msg);
         return;
     }
     const char *nl = memchr(b, '\n', n);

@@ -81,7 +81,8 @@ static void curve_panel(svg *g, const dacc_fig_study *s, int q, double x0, doubl
 char *dacc_fig_svg_curves(const dacc_fig_study *s, size_t *n) {
     int w = 980, rows = (s->nv + 5) / 6;
     svg g;
-    if (svg_open(&g, w, 420 + 18 * rows + 20, "Training curves per variant")) return NULL;
+    int maxc = (w - 40) * 10 / 66, nl = svg_note_lines(s->notes, maxc);
+    if (svg_open(&g, w, 420 + 18 * rows + 20 + 15 * nl, "Training curves per variant")) return NULL;
     int seeds = 0;
     for (int v = 0; v < s->nv; v++)
         if (s->v[v].curve && s->v[v].curve->n_seeds > seeds) seeds = s->v[v].curve->n_seeds;
@@ -91,7 +92,7 @@ char *dacc_fig_svg_curves(const dacc_fig_study *s, size_t *n) {
     double y0 = 56 + 18 * rows;
     curve_panel(&g, s, 0, 20, y0, 440, 290);
     curve_panel(&g, s, 1, 510, y0, 440, 290);
-    svg_notes(&g, 20, y0 + 350, s->notes);
+    svg_notes(&g, 20, y0 + 360, s->notes, maxc);
     return svg_close(&g, n);
 }
 

@@ -68,17 +68,33 @@ void svg_text(svg *g, double x, double y, const char *anchor, const char *cls, c
     fputs("</text>\n", g->f);
 }
 
-double svg_notes(svg *g, double x, double y, const char *notes) {
+/* Calls FN for each piece of NOTES: its lines, long ones cut at a space
+ * before MAXC characters. Returns the pieces. */
+static int note_pieces(const char *notes, int maxc, svg *g, double x, double y) {
+    int n = 0;
     while (notes && *notes) {
         const char *e = strchr(notes, '\n');
-        size_t len = e ? (size_t)(e - notes) : strlen(notes);
-        if (len) {
-            svg_text(g, x, y, "start", "note", "%.*s", (int)len, notes);
-            y += 15;
+        size_t len = e ? (size_t)(e - notes) : strlen(notes), take = len;
+        if (maxc > 10 && len > (size_t)maxc) {
+            take = (size_t)maxc;
+            while (take > (size_t)maxc / 2 && notes[take] != ' ') take--;
+            if (notes[take] != ' ') take = (size_t)maxc;
         }
-        notes += len + (e != NULL);
+        if (take) {
+            if (g) svg_text(g, x, y + 15 * n, "start", "note", "%.*s", (int)take, notes);
+            n++;
+        }
+        notes += take;
+        if (take == len) notes += e != NULL;
+        else while (*notes == ' ') notes++;
     }
-    return y;
+    return n;
+}
+
+int svg_note_lines(const char *notes, int maxc) { return note_pieces(notes, maxc, NULL, 0, 0); }
+
+double svg_notes(svg *g, double x, double y, const char *notes, int maxc) {
+    return y + 15 * note_pieces(notes, maxc, g, x, y);
 }
 
 axis axis_make(double lo, double hi, double p0, double p1, int n) {

@@ -28,8 +28,10 @@ void svg_esc(FILE *f, const char *s);
 /* <text> at (x, y); anchor "start", "middle" or "end"; CLS may be NULL. */
 void svg_text(svg *g, double x, double y, const char *anchor, const char *cls, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
-/* Notes (one per line of NOTES) from (x, y) downwards; returns the next y. */
-double svg_notes(svg *g, double x, double y, const char *notes);
+/* Notes (each line of NOTES, long ones wrapped at MAXC characters) from
+ * (x, y) downwards; returns the next y. svg_note_lines: the lines it takes. */
+double svg_notes(svg *g, double x, double y, const char *notes, int maxc);
+int svg_note_lines(const char *notes, int maxc);
 /* Round ticks covering [lo, hi] (about N of them). */
 axis axis_make(double lo, double hi, double p0, double p1, int n);
 double axis_px(const axis *a, double v);
