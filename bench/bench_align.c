@@ -5,7 +5,7 @@
  *   bench_align [--data DIR] [--model FILE] [--pairs N] [--threads T] [--reps R]
  *
  * MNIST comes from --data or the cache (never fetched here); the model from
- * --model, else the shipped engine/data/alignclass-4x4.bin, else a fit with
+ * --model, else the shipped engine/align/alignclass-4x4.bin, else a fit with
  * --pairs pairs per class (which is then timed too). */
 #include <stdio.h>
 #include <stdlib.h>

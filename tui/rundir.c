@@ -1,7 +1,7 @@
 /* Reading the run directory. Every reader tolerates missing, partial and
  * malformed files: the engine may be writing them while we look. */
 #include "rundir.h"
-#include "json.h"
+#include "core/json.h"
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -73,11 +73,11 @@ static int stamp_changed(const char *path, tr_stamp *st) {
     return 1;
 }
 
-static double num_or_nan(const tj_value *v) {
-    return v && v->type == TJ_NUM ? v->num : NAN;
+static double num_or_nan(const dacc_jv *v) {
+    return v && v->type == DACC_J_NUM ? v->num : NAN;
 }
 
-static tj_doc *load_json(tr_run *r, const char *path, size_t max) {
+static dacc_jdoc *load_json(tr_run *r, const char *path, size_t max) {
     char *buf;
     size_t len;
     dacc_err e;
@@ -86,7 +86,7 @@ static tj_doc *load_json(tr_run *r, const char *path, size_t max) {
         return NULL;
     }
     char msg[160];
-    tj_doc *d = tj_parse(buf, len, msg, sizeof msg);
+    dacc_jdoc *d = dacc_json_parse(buf, len, msg, sizeof msg);
     free(buf);
     if (!d) snprintf(r->warning, sizeof r->warning, "%.180s: %.60s", path, msg);
     return d;
@@ -106,19 +106,19 @@ int tr_parse_metrics(const char *buf, size_t n, tr_epoch *out, int max, int *bad
         size_t k = 0;
         while (k < len && (line[k] == ' ' || line[k] == '\t' || line[k] == '\r')) k++;
         if (k == len) continue; /* blank */
-        tj_doc *d = tj_parse(line, len, NULL, 0);
-        const tj_value *o = tj_root(d);
-        const tj_value *ev = tj_get(o, "epoch");
-        if (!o || o->type != TJ_OBJ || !ev || ev->type != TJ_NUM || !(ev->num >= 0) ||
+        dacc_jdoc *d = dacc_json_parse(line, len, NULL, 0);
+        const dacc_jv *o = dacc_json_root(d);
+        const dacc_jv *ev = dacc_json_get(o, "epoch");
+        if (!o || o->type != DACC_J_OBJ || !ev || ev->type != DACC_J_NUM || !(ev->num >= 0) ||
             ev->num > 1e6) {
             nbad++;
-            tj_free(d);
+            dacc_json_free(d);
             continue;
         }
-        tr_epoch ep = {(int)ev->num, num_or_nan(tj_get(o, "lr")), num_or_nan(tj_get(o, "loss")),
-                       num_or_nan(tj_get(o, "train_acc")), num_or_nan(tj_get(o, "test_acc")),
-                       num_or_nan(tj_get(o, "seconds"))};
-        tj_free(d);
+        tr_epoch ep = {(int)ev->num, num_or_nan(dacc_json_get(o, "lr")), num_or_nan(dacc_json_get(o, "loss")),
+                       num_or_nan(dacc_json_get(o, "train_acc")), num_or_nan(dacc_json_get(o, "test_acc")),
+                       num_or_nan(dacc_json_get(o, "seconds"))};
+        dacc_json_free(d);
         int slot = count;
         for (int j = 0; j < count; j++)
             if (out[j].epoch == ep.epoch) { slot = j; break; }
@@ -134,16 +134,16 @@ int tr_parse_metrics(const char *buf, size_t n, tr_epoch *out, int max, int *bad
 
 /* ---- results.json ---- */
 
-static void parse_proto(const tj_value *o, tr_proto *p) {
+static void parse_proto(const dacc_jv *o, tr_proto *p) {
     memset(p, 0, sizeof *p);
     p->clean = p->xhat = p->delta = NAN;
-    if (!o || o->type != TJ_OBJ) return;
+    if (!o || o->type != DACC_J_OBJ) return;
     p->has = 1;
-    p->clean = num_or_nan(tj_get(o, "clean"));
-    const tj_value *y = tj_get(o, "y");
-    for (size_t i = 0; i < tj_len(y) && p->ny < TR_MAX_Y; i++) p->y[p->ny++] = num_or_nan(tj_at(y, i));
-    p->xhat = num_or_nan(tj_get(o, "xhat"));
-    p->delta = num_or_nan(tj_get(o, "delta"));
+    p->clean = num_or_nan(dacc_json_get(o, "clean"));
+    const dacc_jv *y = dacc_json_get(o, "y");
+    for (size_t i = 0; i < dacc_json_len(y) && p->ny < TR_MAX_Y; i++) p->y[p->ny++] = num_or_nan(dacc_json_at(y, i));
+    p->xhat = num_or_nan(dacc_json_get(o, "xhat"));
+    p->delta = num_or_nan(dacc_json_get(o, "delta"));
     /* eq. 1 and 2 when the file has the y's but not the summary */
     if (isnan(p->xhat) && p->ny > 0) {
         double s = 0;
@@ -151,21 +151,21 @@ static void parse_proto(const tj_value *o, tr_proto *p) {
         p->xhat = s / p->ny;
     }
     if (isnan(p->delta) && !isnan(p->xhat) && !isnan(p->clean)) p->delta = p->xhat - p->clean;
-    p->n = tj_int(tj_get(o, "n"), 0, 0, 1L << 40);
+    p->n = dacc_json_int(dacc_json_get(o, "n"), 0, 0, 1L << 40);
 }
 
 int tr_parse_results(const char *buf, size_t n, tr_proto proto[TR_NPROTO]) {
-    tj_doc *d = tj_parse(buf, n, NULL, 0);
-    const tj_value *o = tj_root(d);
-    if (!o || o->type != TJ_OBJ) {
-        tj_free(d);
+    dacc_jdoc *d = dacc_json_parse(buf, n, NULL, 0);
+    const dacc_jv *o = dacc_json_root(d);
+    if (!o || o->type != DACC_J_OBJ) {
+        dacc_json_free(d);
         parse_proto(NULL, &proto[TR_HELDOUT]);
         parse_proto(NULL, &proto[TR_PAPER]);
         return -1;
     }
-    parse_proto(tj_get(o, "heldout"), &proto[TR_HELDOUT]);
-    parse_proto(tj_get(o, "paper"), &proto[TR_PAPER]);
-    tj_free(d);
+    parse_proto(dacc_json_get(o, "heldout"), &proto[TR_HELDOUT]);
+    parse_proto(dacc_json_get(o, "paper"), &proto[TR_PAPER]);
+    dacc_json_free(d);
     return 0;
 }
 
@@ -185,49 +185,49 @@ static int variant_index(const tr_run *r, const char *name) {
 static void read_study(tr_run *r) {
     char path[1200];
     snprintf(path, sizeof path, "%s/study.json", r->dir);
-    tj_doc *d = load_json(r, path, 4u << 20);
-    const tj_value *o = tj_root(d);
+    dacc_jdoc *d = load_json(r, path, 4u << 20);
+    const dacc_jv *o = dacc_json_root(d);
     free(r->tasks);
     r->tasks = NULL;
     r->ntasks = r->nvariants = r->nseeds = r->nkernels = 0;
     r->have_study = 0;
-    if (!o || o->type != TJ_OBJ) { tj_free(d); return; }
+    if (!o || o->type != DACC_J_OBJ) { dacc_json_free(d); return; }
     r->have_study = 1;
-    copy_str(r->dacc_version, sizeof r->dacc_version, tj_str(tj_get(o, "dacc_version"), "?"));
-    copy_str(r->isa, sizeof r->isa, tj_str(tj_get(o, "isa"), "?"));
-    copy_str(r->protocol, sizeof r->protocol, tj_str(tj_get(o, "protocol"), "?"));
-    r->threads = (int)tj_int(tj_get(o, "threads"), 0, 0, 1 << 20);
-    r->epochs = (int)tj_int(tj_get(o, "epochs"), 0, 0, 1 << 20);
-    r->batch = (int)tj_int(tj_get(o, "batch"), 0, 0, 1 << 24);
-    r->blocks = (int)tj_int(tj_get(o, "blocks"), 0, 0, TR_MAX_Y);
-    const tj_value *vs = tj_get(o, "variants");
-    for (size_t i = 0; i < tj_len(vs) && r->nvariants < TR_MAX_VARIANTS; i++) {
-        const char *s = tj_str(tj_at(vs, i), NULL);
+    copy_str(r->dacc_version, sizeof r->dacc_version, dacc_json_str(dacc_json_get(o, "dacc_version"), "?"));
+    copy_str(r->isa, sizeof r->isa, dacc_json_str(dacc_json_get(o, "isa"), "?"));
+    copy_str(r->protocol, sizeof r->protocol, dacc_json_str(dacc_json_get(o, "protocol"), "?"));
+    r->threads = (int)dacc_json_int(dacc_json_get(o, "threads"), 0, 0, 1 << 20);
+    r->epochs = (int)dacc_json_int(dacc_json_get(o, "epochs"), 0, 0, 1 << 20);
+    r->batch = (int)dacc_json_int(dacc_json_get(o, "batch"), 0, 0, 1 << 24);
+    r->blocks = (int)dacc_json_int(dacc_json_get(o, "blocks"), 0, 0, TR_MAX_Y);
+    const dacc_jv *vs = dacc_json_get(o, "variants");
+    for (size_t i = 0; i < dacc_json_len(vs) && r->nvariants < TR_MAX_VARIANTS; i++) {
+        const char *s = dacc_json_str(dacc_json_at(vs, i), NULL);
         if (s && s[0]) copy_str(r->variants[r->nvariants++], TR_NAME, s);
     }
-    const tj_value *ss = tj_get(o, "seeds");
-    for (size_t i = 0; i < tj_len(ss) && r->nseeds < TR_MAX_SEEDS; i++)
-        r->seeds[r->nseeds++] = (int)tj_int(tj_at(ss, i), 0, -2147483647L, 2147483647L);
-    const tj_value *ks = tj_get(o, "kernels");
-    if (ks && ks->type == TJ_OBJ)
-        for (const tj_value *k = ks->child; k && r->nkernels < TR_MAX_KERNELS; k = k->next) {
+    const dacc_jv *ss = dacc_json_get(o, "seeds");
+    for (size_t i = 0; i < dacc_json_len(ss) && r->nseeds < TR_MAX_SEEDS; i++)
+        r->seeds[r->nseeds++] = (int)dacc_json_int(dacc_json_at(ss, i), 0, -2147483647L, 2147483647L);
+    const dacc_jv *ks = dacc_json_get(o, "kernels");
+    if (ks && ks->type == DACC_J_OBJ)
+        for (const dacc_jv *k = ks->child; k && r->nkernels < TR_MAX_KERNELS; k = k->next) {
             copy_str(r->kernel_op[r->nkernels], TR_NAME, k->key);
-            copy_str(r->kernel_impl[r->nkernels], 96, tj_str(k, "?"));
+            copy_str(r->kernel_impl[r->nkernels], 96, dacc_json_str(k, "?"));
             r->nkernels++;
         }
-    const tj_value *ts = tj_get(o, "tasks");
-    size_t nt = tj_len(ts);
+    const dacc_jv *ts = dacc_json_get(o, "tasks");
+    size_t nt = dacc_json_len(ts);
     if (nt > TR_MAX_TASKS) nt = TR_MAX_TASKS;
     if (nt) r->tasks = calloc(nt, sizeof *r->tasks);
     for (size_t i = 0; r->tasks && i < nt; i++) {
-        const tj_value *t = tj_at(ts, i);
-        const char *id = tj_str(tj_get(t, "id"), NULL);
-        const char *var = tj_str(tj_get(t, "variant"), NULL);
+        const dacc_jv *t = dacc_json_at(ts, i);
+        const char *id = dacc_json_str(dacc_json_get(t, "id"), NULL);
+        const char *var = dacc_json_str(dacc_json_get(t, "variant"), NULL);
         if (!id || !var || !safe_id(id)) continue;
         tr_task *k = &r->tasks[r->ntasks++];
         copy_str(k->id, sizeof k->id, id);
         copy_str(k->variant, sizeof k->variant, var);
-        k->seed = (int)tj_int(tj_get(t, "seed"), 0, -2147483647L, 2147483647L);
+        k->seed = (int)dacc_json_int(dacc_json_get(t, "seed"), 0, -2147483647L, 2147483647L);
         k->vidx = variant_index(r, var);
         if (k->vidx < 0 && r->nvariants < TR_MAX_VARIANTS) { /* not listed: add it */
             copy_str(r->variants[r->nvariants], TR_NAME, var);
@@ -236,7 +236,7 @@ static void read_study(tr_run *r) {
         parse_proto(NULL, &k->proto[TR_HELDOUT]);
         parse_proto(NULL, &k->proto[TR_PAPER]);
     }
-    tj_free(d);
+    dacc_json_free(d);
 }
 
 /* ---- progress.json ---- */
@@ -244,31 +244,31 @@ static void read_study(tr_run *r) {
 static void read_progress(tr_run *r) {
     char path[1200];
     snprintf(path, sizeof path, "%s/progress.json", r->dir);
-    tj_doc *d = load_json(r, path, 1u << 20);
-    const tj_value *o = tj_root(d);
+    dacc_jdoc *d = load_json(r, path, 1u << 20);
+    const dacc_jv *o = dacc_json_root(d);
     tr_progress *p = &r->progress;
-    if (!o || o->type != TJ_OBJ) {
+    if (!o || o->type != DACC_J_OBJ) {
         /* keep the last good state: a torn read must not blank the screen */
-        tj_free(d);
+        dacc_json_free(d);
         return;
     }
     memset(p, 0, sizeof *p);
     p->valid = 1;
-    copy_str(p->state, sizeof p->state, tj_str(tj_get(o, "state"), "?"));
-    copy_str(p->task, sizeof p->task, tj_str(tj_get(o, "task"), ""));
-    copy_str(p->variant, sizeof p->variant, tj_str(tj_get(o, "variant"), ""));
-    p->task_index = (int)tj_int(tj_get(o, "task_index"), 0, 0, 1 << 20);
-    p->tasks = (int)tj_int(tj_get(o, "tasks"), 0, 0, 1 << 20);
-    p->seed = (int)tj_int(tj_get(o, "seed"), 0, -2147483647L, 2147483647L);
-    p->epoch = (int)tj_int(tj_get(o, "epoch"), 0, 0, 1 << 20);
-    p->epochs = (int)tj_int(tj_get(o, "epochs"), 0, 0, 1 << 20);
-    p->batch = tj_int(tj_get(o, "batch"), 0, 0, 1L << 40);
-    p->batches = tj_int(tj_get(o, "batches"), 0, 0, 1L << 40);
-    p->images_per_s = num_or_nan(tj_get(o, "images_per_s"));
-    p->eta_s = num_or_nan(tj_get(o, "eta_s"));
-    p->elapsed_s = num_or_nan(tj_get(o, "elapsed_s"));
-    p->updated = num_or_nan(tj_get(o, "updated"));
-    tj_free(d);
+    copy_str(p->state, sizeof p->state, dacc_json_str(dacc_json_get(o, "state"), "?"));
+    copy_str(p->task, sizeof p->task, dacc_json_str(dacc_json_get(o, "task"), ""));
+    copy_str(p->variant, sizeof p->variant, dacc_json_str(dacc_json_get(o, "variant"), ""));
+    p->task_index = (int)dacc_json_int(dacc_json_get(o, "task_index"), 0, 0, 1 << 20);
+    p->tasks = (int)dacc_json_int(dacc_json_get(o, "tasks"), 0, 0, 1 << 20);
+    p->seed = (int)dacc_json_int(dacc_json_get(o, "seed"), 0, -2147483647L, 2147483647L);
+    p->epoch = (int)dacc_json_int(dacc_json_get(o, "epoch"), 0, 0, 1 << 20);
+    p->epochs = (int)dacc_json_int(dacc_json_get(o, "epochs"), 0, 0, 1 << 20);
+    p->batch = dacc_json_int(dacc_json_get(o, "batch"), 0, 0, 1L << 40);
+    p->batches = dacc_json_int(dacc_json_get(o, "batches"), 0, 0, 1L << 40);
+    p->images_per_s = num_or_nan(dacc_json_get(o, "images_per_s"));
+    p->eta_s = num_or_nan(dacc_json_get(o, "eta_s"));
+    p->elapsed_s = num_or_nan(dacc_json_get(o, "elapsed_s"));
+    p->updated = num_or_nan(dacc_json_get(o, "updated"));
+    dacc_json_free(d);
 }
 
 /* ---- inspect.json ---- */
@@ -295,22 +295,22 @@ static int decode_hex(const char *s, size_t len, unsigned char *out, size_t n) {
 static void read_inspect(tr_run *r) {
     char path[1200];
     snprintf(path, sizeof path, "%s/inspect.json", r->dir);
-    tj_doc *d = load_json(r, path, 64u << 20);
-    const tj_value *o = tj_root(d);
-    if (!o || o->type != TJ_OBJ) { tj_free(d); return; } /* keep the last good one */
+    dacc_jdoc *d = load_json(r, path, 64u << 20);
+    const dacc_jv *o = dacc_json_root(d);
+    if (!o || o->type != DACC_J_OBJ) { dacc_json_free(d); return; } /* keep the last good one */
     free_digits(r);
-    r->rows = (int)tj_int(tj_get(o, "rows"), 28, 1, TR_MAX_SIDE);
-    r->cols = (int)tj_int(tj_get(o, "cols"), 28, 1, TR_MAX_SIDE);
-    r->iblocks = (int)tj_int(tj_get(o, "blocks"), 1, 1, TR_MAX_BLOCKS);
-    const tj_value *ds = tj_get(o, "digits");
-    size_t nd = tj_len(ds);
+    r->rows = (int)dacc_json_int(dacc_json_get(o, "rows"), 28, 1, TR_MAX_SIDE);
+    r->cols = (int)dacc_json_int(dacc_json_get(o, "cols"), 28, 1, TR_MAX_SIDE);
+    r->iblocks = (int)dacc_json_int(dacc_json_get(o, "blocks"), 1, 1, TR_MAX_BLOCKS);
+    const dacc_jv *ds = dacc_json_get(o, "digits");
+    size_t nd = dacc_json_len(ds);
     if (nd > TR_MAX_DIGITS) nd = TR_MAX_DIGITS;
     size_t px = (size_t)r->rows * (size_t)r->cols;
     if (nd) r->digits = calloc(nd, sizeof *r->digits);
     for (size_t i = 0; r->digits && i < nd; i++) {
-        const tj_value *dv = tj_at(ds, i);
-        const tj_value *imgs = tj_get(dv, "images");
-        size_t nb = tj_len(imgs);
+        const dacc_jv *dv = dacc_json_at(ds, i);
+        const dacc_jv *imgs = dacc_json_get(dv, "images");
+        size_t nb = dacc_json_len(imgs);
         if (nb > (size_t)r->iblocks) nb = (size_t)r->iblocks;
         if (!nb) continue;
         tr_digit *g = &r->digits[r->ndigits];
@@ -318,31 +318,31 @@ static void read_inspect(tr_run *r) {
         if (!g->img) break;
         int ok = 1;
         for (size_t b = 0; b < nb && ok; b++) {
-            const tj_value *s = tj_at(imgs, b);
-            if (!s || s->type != TJ_STR || decode_hex(s->str, s->len, g->img + b * px, px)) ok = 0;
+            const dacc_jv *s = dacc_json_at(imgs, b);
+            if (!s || s->type != DACC_J_STR || decode_hex(s->str, s->len, g->img + b * px, px)) ok = 0;
         }
         if (!ok) { free(g->img); g->img = NULL; continue; }
         g->nblocks = (int)nb;
-        g->index = (int)tj_int(tj_get(dv, "index"), -1, -1, 2147483647L);
-        g->label = (int)tj_int(tj_get(dv, "label"), -1, -1, 9);
-        copy_str(g->split, sizeof g->split, tj_str(tj_get(dv, "split"), "?"));
+        g->index = (int)dacc_json_int(dacc_json_get(dv, "index"), -1, -1, 2147483647L);
+        g->label = (int)dacc_json_int(dacc_json_get(dv, "label"), -1, -1, 9);
+        copy_str(g->split, sizeof g->split, dacc_json_str(dacc_json_get(dv, "split"), "?"));
         for (int v = 0; v < TR_MAX_VARIANTS; v++)
             for (int b = 0; b < TR_MAX_BLOCKS; b++) { g->pred[v][b] = -1; g->conf[v][b] = NAN; }
-        const tj_value *pred = tj_get(dv, "pred");
-        if (pred && pred->type == TJ_OBJ)
-            for (const tj_value *pv = pred->child; pv; pv = pv->next) {
+        const dacc_jv *pred = dacc_json_get(dv, "pred");
+        if (pred && pred->type == DACC_J_OBJ)
+            for (const dacc_jv *pv = pred->child; pv; pv = pv->next) {
                 int vi = variant_index(r, pv->key);
                 if (vi < 0) continue;
-                for (size_t b = 0; b < tj_len(pv) && b < TR_MAX_BLOCKS; b++) {
-                    const tj_value *pair = tj_at(pv, b);
-                    long cls = tj_int(tj_at(pair, 0), -1, -1, 9);
+                for (size_t b = 0; b < dacc_json_len(pv) && b < TR_MAX_BLOCKS; b++) {
+                    const dacc_jv *pair = dacc_json_at(pv, b);
+                    long cls = dacc_json_int(dacc_json_at(pair, 0), -1, -1, 9);
                     g->pred[vi][b] = (int)cls;
-                    g->conf[vi][b] = (float)tj_num(tj_at(pair, 1), NAN);
+                    g->conf[vi][b] = (float)dacc_json_num(dacc_json_at(pair, 1), NAN);
                 }
             }
         r->ndigits++;
     }
-    tj_free(d);
+    dacc_json_free(d);
 }
 
 /* ---- the run ---- */

@@ -17,6 +17,7 @@
 
 #include "core/rng.h"
 #include "core/threadpool.h"
+#include "dacc/fileio.h"
 
 static const char MODEL_MAGIC[8] = {'D', 'A', 'C', 'C', 'A', 'L', 'G', 'N'};
 
@@ -219,38 +220,68 @@ int dacc_align_model_save(const dacc_align_model *m, const char *path, dacc_err 
     return 0;
 }
 
+/* Ranges a loaded model's fields must lie in: what `dacc align` can fit
+ * (images 28x28, tessellation up to DACC_CPAB_MAX_SIDE, --pairs 2..100000,
+ * --fit-seed 0..2^31-1) with room for hand-set fit settings, but never a
+ * value that would hang or crash the generator (nsteps 2^31-1, 0). */
+#define MODEL_MAX_STEPS 1000
+#define MODEL_MAX_ITER 10000
+
+static int finite_in(double v, double lo, double hi) { return isfinite(v) && v >= lo && v <= hi; }
+
+static int check_model_header(const dacc_align_model *m, const char *path, dacc_err *e) {
+    const dacc_align_settings *s = &m->fit;
+    const char *bad = NULL;
+    if (m->nclasses < 1 || m->nclasses > DACC_ALIGN_CLASSES) bad = "classes (1..10)";
+    else if (m->rows != DACC_MNIST_SIDE || m->cols != DACC_MNIST_SIDE) bad = "image size (28x28)";
+    else if (s->nx < 1 || s->ny < 1 || s->nx > DACC_CPAB_MAX_SIDE || s->ny > DACC_CPAB_MAX_SIDE)
+        bad = "tessellation (1..16 per side)";
+    else if (m->d < 1 || m->d > 4 * DACC_CPAB_MAX_SIDE * DACC_CPAB_MAX_SIDE * 2) bad = "d";
+    else if (s->pairs_per_class < 2 || s->pairs_per_class > 100000) bad = "pairs per class";
+    else if (s->seed > 2147483647u) bad = "fit seed";
+    else if (!finite_in(s->lambda, 0, 1e6)) bad = "lambda";
+    else if (!finite_in(s->noise, 1e-9, 1e6)) bad = "noise";
+    else if (!finite_in(s->blur, 0, 100)) bad = "blur";
+    else if (!finite_in(s->trim, 0, 0.5) || s->trim == 0.5) bad = "trim";
+    else if (!finite_in(s->eps, 0, 1e6)) bad = "eps";
+    else if (s->max_iter < 0 || s->max_iter > MODEL_MAX_ITER) bad = "max_iter";
+    else if (s->coarse_to_fine != 0 && s->coarse_to_fine != 1) bad = "coarse_to_fine";
+    else if (s->nsteps < 1 || s->nsteps > MODEL_MAX_STEPS) bad = "nsteps (1..1000)";
+    else if (s->nsub < 1 || s->nsub > MODEL_MAX_STEPS) bad = "nsub (1..1000)";
+    if (bad)
+        return dacc_fail(e, "%s: class model header field out of range: %s (classes %d, d %d, "
+                            "image %dx%d, tessellation %dx%d, nsteps %d, nsub %d)",
+                         path, bad, m->nclasses, m->d, m->rows, m->cols, s->nx, s->ny, s->nsteps,
+                         s->nsub);
+    dacc_cpab t;
+    dacc_err e2;
+    if (dacc_cpab_init(&t, s->nx, s->ny, &e2)) return dacc_fail(e, "%s: %s", path, e2.msg);
+    int dt = t.d;
+    dacc_cpab_free(&t);
+    if (dt != m->d)
+        return dacc_fail(e, "%s: d = %d but tessellation [%d,%d] has d = %d", path, m->d, s->nx,
+                         s->ny, dt);
+    return 0;
+}
+
+/* Per-class statistics: counts within the fit's pairs, finite RMS values. */
+static int check_model_stats(const dacc_align_model *m, const char *path, dacc_err *e) {
+    for (int k = 0; k < m->nclasses; k++)
+        if (m->pairs[k] < 0 || m->pairs[k] > 2 * m->fit.pairs_per_class || m->kept[k] < 0 ||
+            m->kept[k] > m->pairs[k] || !finite_in(m->rms_before[k], 0, 1e6) ||
+            !finite_in(m->rms_after[k], 0, 1e6) || !finite_in(m->theta_rms[k], 0, 1e6))
+            return dacc_fail(e, "%s: class %d: statistics out of range (pairs %d, kept %d)", path,
+                             k, m->pairs[k], m->kept[k]);
+    return 0;
+}
+
 int dacc_align_model_load(const char *path, dacc_align_model *m, dacc_err *e) {
     memset(m, 0, sizeof *m);
-    FILE *f = fopen(path, "rb");
-    if (!f) return dacc_fail(e, "%s: cannot open class model: %s", path, strerror(errno));
-    uint8_t *data = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 1 << 18;
-            if (cap > ((size_t)64 << 20)) {
-                free(data);
-                fclose(f);
-                return dacc_fail(e, "%s: too large for a class model (> 64 MB)", path);
-            }
-            uint8_t *q = realloc(data, cap);
-            if (!q) {
-                free(data);
-                fclose(f);
-                return dacc_fail(e, "%s: out of memory", path);
-            }
-            data = q;
-        }
-        size_t got = fread(data + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) break;
-    }
-    int rerr = ferror(f);
-    fclose(f);
-    if (rerr) {
-        free(data);
-        return dacc_fail(e, "%s: read error", path);
-    }
+    char *raw;
+    size_t n;
+    if (dacc_read_file(path, (size_t)64 << 20, &raw, &n, e))
+        return dacc_fail_wrap(e, "cannot read class model");
+    uint8_t *data = (uint8_t *)raw;
     int rc = -1;
     if (n < 8 + 4 + 4 || memcmp(data, MODEL_MAGIC, 8) != 0) {
         dacc_fail(e, "%s: not a dacc class model (bad magic)", path);
@@ -274,28 +305,7 @@ int dacc_align_model_load(const char *path, dacc_align_model *m, dacc_err *e) {
         dacc_fail(e, "%s: truncated (%zu bytes, shorter than the header)", path, n);
         goto out;
     }
-    if (m->nclasses < 1 || m->nclasses > DACC_ALIGN_CLASSES || m->d < 1 ||
-        m->rows < 2 || m->cols < 2 || m->fit.nx < 1 || m->fit.ny < 1 ||
-        m->fit.nx > DACC_CPAB_MAX_SIDE || m->fit.ny > DACC_CPAB_MAX_SIDE) {
-        dacc_fail(e, "%s: implausible header (classes %d, d %d, image %dx%d, tessellation %dx%d)",
-                  path, m->nclasses, m->d, m->rows, m->cols, m->fit.nx, m->fit.ny);
-        goto out;
-    }
-    {
-        dacc_cpab t;
-        dacc_err e2;
-        if (dacc_cpab_init(&t, m->fit.nx, m->fit.ny, &e2)) {
-            dacc_fail(e, "%s: %s", path, e2.msg);
-            goto out;
-        }
-        int dt = t.d;
-        dacc_cpab_free(&t);
-        if (dt != m->d) {
-            dacc_fail(e, "%s: d = %d but tessellation [%d,%d] has d = %d", path, m->d, m->fit.nx,
-                      m->fit.ny, dt);
-            goto out;
-        }
-    }
+    if (check_model_header(m, path, e)) goto out;
     {
         size_t dd = (size_t)m->d;
         size_t expect = r.off + (size_t)m->nclasses * (8 + 24) + (size_t)m->nclasses * dd * (dd + 1) / 2 * 8 + 4;
@@ -319,6 +329,7 @@ int dacc_align_model_load(const char *path, dacc_align_model *m, dacc_err *e) {
         m->rms_after[k] = get_f64(&r);
         m->theta_rms[k] = get_f64(&r);
     }
+    if (check_model_stats(m, path, e)) goto out;
     size_t d = (size_t)m->d;
     size_t expect = r.off + (size_t)m->nclasses * d * (d + 1) / 2 * 8 + 4;
     if (expect != n) {
@@ -335,6 +346,12 @@ int dacc_align_model_load(const char *path, dacc_align_model *m, dacc_err *e) {
             for (size_t j = 0; j <= i; j++) m->chol[((size_t)k * d + i) * d + j] = get_f64(&r);
     for (int k = 0; k < m->nclasses; k++)
         for (size_t i = 0; i < d; i++) {
+            for (size_t j = 0; j < i; j++)
+                if (!isfinite(m->chol[((size_t)k * d + i) * d + j])) {
+                    dacc_fail(e, "%s: class %d: Cholesky factor is not finite at (%zu, %zu)",
+                              path, k, i, j);
+                    goto out;
+                }
             double v = m->chol[((size_t)k * d + i) * d + i];
             if (!(v > 0) || !isfinite(v)) {
                 dacc_fail(e, "%s: class %d: Cholesky factor has diagonal %g at %zu", path, k, v, i);
@@ -446,6 +463,7 @@ static int cmp_rank(const void *a, const void *b) {
 int dacc_align_model_fit(const dacc_align_settings *s, const dacc_images *train, int threads,
                          int verbose, dacc_align_model *m, dacc_err *e) {
     memset(m, 0, sizeof *m);
+    if (dacc_images_check_mnist(train, "training images", e)) return -1;
     if (s->pairs_per_class < 2)
         return dacc_fail(e, "align fit: pairs per class %d (need >= 2)", s->pairs_per_class);
     if (!(s->trim >= 0 && s->trim < 0.5))

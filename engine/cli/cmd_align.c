@@ -1,65 +1,58 @@
 /* dacc align: make the AlignMNIST-layout sets (train and test) in the cache,
  * or, with --fit, fit the per-class deformation model anew and write it. */
 #include "cli.h"
+#include "flags.h"
 #include "commands.h"
 #include "dacc/align.h"
 #include "dacc/data.h"
+#include "dacc/fileio.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
-static void align_help(FILE *f) {
-    fprintf(f,
-            "usage: dacc align [--fit] [--pairs N] [--blocks B] [--seed S] [--scale s]\n"
-            "                  [--threads T] [--out DIR] [--data DIR] [--model FILE]\n"
-            "                  [--fit-seed S] [--quiet]\n"
-            "\n"
-            "Makes AlignMNIST-layout files for the MNIST training set (60000 images) and\n"
-            "test set (10000): x.npy uint8 (N*(B+1),28,28) with block 0 = the originals\n"
-            "in file order and blocks 1..B = one random class-dependent deformation of\n"
-            "every image; y.npy float64 labels. Prints their paths. Files already in the\n"
-            "cache with the same parameters are reused (the names carry a hash of the\n"
-            "class model, the images, B, S and s).\n"
-            "\n"
-            "The deformations come from a per-class Gaussian over CPAB warps, learned by\n"
-            "aligning random same-class pairs (docs/ALIGNMNIST.md). The model is taken\n"
-            "from --model, else the cache, else the one shipped in engine/data/ when it\n"
-            "was fitted with the same settings on the same images, else fitted now\n"
-            "(minutes) and cached.\n"
-            "\n"
-            "options:\n"
-            "  --fit          fit the class model anew (ignores cached and shipped models)\n"
-            "                 and write it to DIR/alignclass-4x4.bin; no sets are made\n"
-            "  --pairs N      same-class pairs aligned per class for a fit (default 1000)\n"
-            "  --fit-seed S   seed of the pair selection of a fit (default 1)\n"
-            "  --blocks B     transformed blocks per set, 1..75 (default 5)\n"
-            "  --seed S       sampling seed of the deformations (default 1)\n"
-            "  --scale s      multiply every sampled deformation parameter by s (default 1;\n"
-            "                 0 gives copies of the originals)\n"
-            "  --threads T    worker threads (default: all CPUs); results do not depend on T\n"
-            "  --out DIR      where files go (default <cache>/alignmnist; the cache is\n"
-            "                 $DACC_DATA if set, else ~/.cache/dacc)\n"
-            "  --data DIR     MNIST IDX files from DIR instead of the cache\n"
-            "  --model FILE   use this class model file\n"
-            "  --quiet        no progress lines\n"
-            "  -h, --help     this text\n"
-            "\n"
-            "examples:\n"
-            "  dacc align                                  # the default sets (~30 s on 2 cores)\n"
-            "  dacc align --fit --pairs 1000 --out engine/data   # remake the shipped model\n"
-            "  dacc align --blocks 2 --scale 0.5           # milder deformations\n"
-            "\n"
-            "exit codes: 0 ok, 1 runtime error, 2 usage error\n");
-}
+static const flag_use align_flags[] = {
+    {F_FIT, NULL, NULL, NULL, 0},
+    {F_PAIRS, NULL, NULL, NULL, 0},
+    {F_FIT_SEED, NULL, NULL, NULL, 0},
+    {F_BLOCKS, "transformed blocks per set", NULL, "B", 0},
+    {F_SEED, "sampling seed of the deformations", NULL, NULL, 0},
+    {F_SCALE, NULL, NULL, NULL, 0},
+    {F_THREADS, "worker threads (default: all CPUs); results do not depend on T", NULL, "T", 0},
+    {F_OUT, "where files go (default <cache>/alignmnist; the cache is\n"
+            "$DACC_DATA if set, else ~/.cache/dacc)", NULL, NULL, 0},
+    {F_DATA, "MNIST IDX files from DIR instead of the cache", NULL, NULL, 0},
+    {F_MODEL, NULL, NULL, NULL, 0},
+    {F_QUIET, NULL, NULL, NULL, 0},
+    {F_HELP, NULL, NULL, NULL, 0},
+};
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+static const flag_command align_cmd = {
+    "align",
+    "usage: dacc align [--fit] [--pairs N] [--blocks B] [--seed S] [--scale s]\n"
+    "                  [--threads T] [--out DIR] [--data DIR] [--model FILE]\n"
+    "                  [--fit-seed S] [--quiet]",
+    "Makes AlignMNIST-layout files for the MNIST training set (60000 images) and\n"
+    "test set (10000): x.npy uint8 (N*(B+1),28,28) with block 0 = the originals\n"
+    "in file order and blocks 1..B = one random class-dependent deformation of\n"
+    "every image; y.npy float64 labels. Prints their paths. Files already in the\n"
+    "cache with the same parameters are reused (the names carry a hash of the\n"
+    "class model, the images, B, S and s).\n"
+    "\n"
+    "The deformations come from a per-class Gaussian over CPAB warps, learned by\n"
+    "aligning random same-class pairs (docs/ALIGNMNIST.md). The model is taken\n"
+    "from --model, else the cache, else the one shipped in engine/align/ when it\n"
+    "was fitted with the same settings on the same images, else fitted now\n"
+    "(minutes) and cached.\n",
+    align_flags, sizeof align_flags / sizeof align_flags[0],
+    "examples:\n"
+    "  dacc align                                  # the default sets (~30 s on 2 cores)\n"
+    "  dacc align --fit --pairs 1000 --out engine/align  # remake the shipped model\n"
+    "  dacc align --blocks 2 --scale 0.5           # milder deformations\n"
+    "\n"
+    "exit codes: 0 ok, 1 runtime error, 2 usage error\n",
+    0, NULL};
 
 static void print_model(const dacc_align_model *m, const char *path) {
     printf("class model %s\n", path);
@@ -74,127 +67,89 @@ static void print_model(const dacc_align_model *m, const char *path) {
                m->theta_rms[k]);
 }
 
+/* --fit: fits the class model on train and writes it to --out (or the
+ * cache's alignmnist folder). */
+static int align_fit(const dacc_align_options *o, const dacc_images *train, const char *mnist, double t0) {
+    char dir[4096], path[4200];
+    dacc_err e;
+    if (o->cache_dir) {
+        snprintf(dir, sizeof dir, "%s", o->cache_dir);
+    } else {
+        char base[4000];
+        if (dacc_data_cache_dir(base, sizeof base, &e)) return cli_error("align", 1, &e);
+        snprintf(dir, sizeof dir, "%s/alignmnist", base);
+    }
+    if (mkdir(dir, 0755) != 0) {
+        struct stat st;
+        if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "dacc align: %s: cannot create the output folder\n", dir);
+            return 1;
+        }
+    }
+    dacc_align_settings s;
+    dacc_align_settings_default(&s);
+    s.pairs_per_class = o->pairs_per_class;
+    s.seed = o->fit_seed;
+    snprintf(path, sizeof path, "%s/alignclass-%dx%d.bin", dir, s.nx, s.ny);
+    dacc_align_model m;
+    if (dacc_align_model_fit(&s, train, o->threads, o->verbose, &m, &e)) return cli_error("align", 1, &e);
+    if (dacc_align_model_save(&m, path, &e)) {
+        dacc_align_model_free(&m);
+        return cli_error("align", 1, &e);
+    }
+    print_model(&m, path);
+    char hex[65];
+    if (dacc_sha256_file(path, hex, &e) == 0) printf("  sha256 %s\n", hex);
+    printf("  fitted in %.1f s on %d threads from %s\n", dacc_now_s() - t0, o->threads, mnist);
+    dacc_align_model_free(&m);
+    return 0;
+}
+
+/* The sets: finds (or fits) the class model, then makes or reuses both. */
+static int align_sets(dacc_align_options *o, const dacc_images *train, const dacc_images *test, double t0) {
+    char trp[4096], tep[4096], mpath[4096];
+    dacc_align_model m;
+    dacc_err e;
+    /* find (or fit) the model first so its provenance can be printed */
+    if (dacc_align_model_ensure(o, train, &m, mpath, sizeof mpath, &e)) return cli_error("align", 1, &e);
+    if (o->verbose) print_model(&m, mpath);
+    dacc_align_model_free(&m);
+    o->class_model = mpath;
+    if (dacc_alignmnist_ensure(o, train, test, trp, tep, sizeof trp, &e)) return cli_error("align", 1, &e);
+    printf("train %s\n", trp);
+    printf("test  %s\n", tep);
+    if (o->verbose)
+        fprintf(stderr, "align: %d blocks, seed %llu, scale %g: ready in %.1f s\n", o->blocks,
+                (unsigned long long)o->seed, o->scale, dacc_now_s() - t0);
+    return 0;
+}
+
 int cmd_align(int argc, char **argv) {
+    flag_values v;
+    int code = flags_parse(&align_cmd, argc, argv, &v);
+    if (code >= 0) return code;
+    int fit = v.set[F_FIT];
+    if (fit && v.set[F_MODEL])
+        return flags_usage_error(&align_cmd, "--fit makes a model; it cannot be combined with --model");
     dacc_align_options o;
     dacc_align_options_default(&o);
-    o.verbose = 1;
-    int fit = 0;
-    const char *data_dir = NULL;
-    dacc_err e = {{0}};
-    for (int i = 1; i < argc; i++) {
-        int missing = 0;
-        const char *v;
-        long n;
-        double x;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            align_help(stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "--fit")) {
-            fit = 1;
-        } else if (!strcmp(argv[i], "--quiet")) {
-            o.verbose = 0;
-        } else if ((v = cli_value(argc, argv, &i, "--pairs", &missing))) {
-            if (cli_int("--pairs", v, 2, 100000, &n, &e)) return cli_error("align", 2, &e);
-            o.pairs_per_class = (int)n;
-        } else if ((v = cli_value(argc, argv, &i, "--blocks", &missing))) {
-            if (cli_int("--blocks", v, 1, 75, &n, &e)) return cli_error("align", 2, &e);
-            o.blocks = (int)n;
-        } else if ((v = cli_value(argc, argv, &i, "--seed", &missing))) {
-            if (cli_int("--seed", v, 0, 2147483647L, &n, &e)) return cli_error("align", 2, &e);
-            o.seed = (uint64_t)n;
-        } else if ((v = cli_value(argc, argv, &i, "--fit-seed", &missing))) {
-            if (cli_int("--fit-seed", v, 0, 2147483647L, &n, &e)) return cli_error("align", 2, &e);
-            o.fit_seed = (uint64_t)n;
-        } else if ((v = cli_value(argc, argv, &i, "--scale", &missing))) {
-            if (cli_double("--scale", v, 0, 10, &x, &e)) return cli_error("align", 2, &e);
-            o.scale = x;
-        } else if ((v = cli_value(argc, argv, &i, "--threads", &missing))) {
-            if (cli_int("--threads", v, 1, 1024, &n, &e)) return cli_error("align", 2, &e);
-            o.threads = (int)n;
-        } else if ((v = cli_value(argc, argv, &i, "--out", &missing))) {
-            o.cache_dir = v;
-        } else if ((v = cli_value(argc, argv, &i, "--data", &missing))) {
-            data_dir = v;
-        } else if ((v = cli_value(argc, argv, &i, "--model", &missing))) {
-            o.class_model = v;
-        } else if (missing) {
-            fprintf(stderr, "dacc align: %s needs a value (try dacc align --help)\n", argv[i]);
-            return 2;
-        } else {
-            fprintf(stderr, "dacc align: unknown option '%s' (try dacc align --help)\n", argv[i]);
-            return 2;
-        }
-    }
-    if (fit && o.class_model) {
-        fprintf(stderr, "dacc align: --fit makes a model; it cannot be combined with --model\n");
-        return 2;
-    }
-
+    o.verbose = !v.set[F_QUIET];
+    o.pairs_per_class = (int)v.i[F_PAIRS];
+    o.blocks = (int)v.i[F_BLOCKS];
+    o.seed = (uint64_t)v.i[F_SEED];
+    o.fit_seed = (uint64_t)v.i[F_FIT_SEED];
+    o.scale = v.r[F_SCALE];
+    if (v.set[F_THREADS]) o.threads = (int)v.i[F_THREADS];
+    o.cache_dir = v.s[F_OUT];
+    o.class_model = v.s[F_MODEL];
     dacc_images train = {0}, test = {0};
     char mnist[4096];
-    if (cli_load_mnist(data_dir, &train, fit ? NULL : &test, mnist, sizeof mnist, &e))
+    dacc_err e;
+    if (cli_load_mnist(v.s[F_DATA], &train, fit ? NULL : &test, mnist, sizeof mnist, &e))
         return cli_error("align", 1, &e);
-    double t0 = now_s();
-    int rc = 0;
-    if (fit) {
-        char dir[4096], path[4200];
-        if (o.cache_dir) {
-            snprintf(dir, sizeof dir, "%s", o.cache_dir);
-        } else {
-            char base[4000];
-            if (dacc_data_cache_dir(base, sizeof base, &e)) {
-                rc = cli_error("align", 1, &e);
-                goto out;
-            }
-            snprintf(dir, sizeof dir, "%s/alignmnist", base);
-        }
-        if (mkdir(dir, 0755) != 0) {
-            struct stat st;
-            if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-                fprintf(stderr, "dacc align: %s: cannot create the output folder\n", dir);
-                rc = 1;
-                goto out;
-            }
-        }
-        dacc_align_settings s;
-        dacc_align_settings_default(&s);
-        s.pairs_per_class = o.pairs_per_class;
-        s.seed = o.fit_seed;
-        snprintf(path, sizeof path, "%s/alignclass-%dx%d.bin", dir, s.nx, s.ny);
-        dacc_align_model m;
-        if (dacc_align_model_fit(&s, &train, o.threads, o.verbose, &m, &e) ||
-            dacc_align_model_save(&m, path, &e)) {
-            rc = cli_error("align", 1, &e);
-            goto out;
-        }
-        print_model(&m, path);
-        char hex[65];
-        if (dacc_sha256_file(path, hex, &e) == 0) printf("  sha256 %s\n", hex);
-        printf("  fitted in %.1f s on %d threads from %s\n", now_s() - t0, o.threads, mnist);
-        dacc_align_model_free(&m);
-    } else {
-        char trp[4096], tep[4096], mpath[4096];
-        dacc_align_model m;
-        /* find (or fit) the model first so its provenance can be printed */
-        if (dacc_align_model_ensure(&o, &train, &m, mpath, sizeof mpath, &e)) {
-            rc = cli_error("align", 1, &e);
-            goto out;
-        }
-        if (o.verbose) print_model(&m, mpath);
-        dacc_align_model_free(&m);
-        o.class_model = mpath;
-        if (dacc_alignmnist_ensure(&o, &train, &test, trp, tep, sizeof trp, &e)) {
-            rc = cli_error("align", 1, &e);
-            goto out;
-        }
-        printf("train %s\n", trp);
-        printf("test  %s\n", tep);
-        if (o.verbose)
-            fprintf(stderr, "align: %d blocks, seed %llu, scale %g: ready in %.1f s\n", o.blocks,
-                    (unsigned long long)o.seed, o.scale, now_s() - t0);
-    }
-out:
+    double t0 = dacc_now_s();
+    code = fit ? align_fit(&o, &train, mnist, t0) : align_sets(&o, &train, &test, t0);
     dacc_images_free(&train);
     dacc_images_free(&test);
-    return rc;
+    return code;
 }

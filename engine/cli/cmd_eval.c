@@ -1,5 +1,6 @@
 /* dacc eval: a checkpoint's clean accuracy and robustness. */
 #include "cli.h"
+#include "flags.h"
 #include "commands.h"
 #include "dacc/checkpoint.h"
 #include "dacc/robustness.h"
@@ -29,80 +30,70 @@ static void print_classes(const dacc_robustness *r) {
     printf("\n");
 }
 
+static const flag_use eval_flags[] = {
+    {F_DATA, "MNIST IDX folder (default: the cache)", NULL, NULL, 0},
+    {F_ALIGNMNIST, NULL, NULL, NULL, 0},
+    {F_ALIGNMNIST_TEST, NULL, NULL, NULL, 0},
+    {F_BLOCKS, "transformed blocks to use", NULL, NULL, 0},
+    {F_TRAIN, NULL, NULL, NULL, 0},
+    {F_THREADS, NULL, NULL, NULL, 0},
+    {F_HELP, NULL, NULL, NULL, 0},
+};
+
+static const flag_command eval_cmd = {
+    "eval", "usage: dacc eval CHECKPOINT [options]",
+    "Accuracy of a trained network on the MNIST test set (and with --train on\n"
+    "the training set), and on AlignMNIST-layout files: x (clean), y1..y5, x^ and\n"
+    "delta = x^ - x, overall and per class.\n",
+    eval_flags, sizeof eval_flags / sizeof eval_flags[0], NULL, 1, "CHECKPOINT"};
+
+/* Prints the test-set rows (and the training-set rows when asked). */
+static int eval_print(dacc_model *m, const flag_values *v, const dacc_images *train,
+                      const dacc_images *test, dacc_err *e) {
+    const char *atrain = v->s[F_ALIGNMNIST], *atest = v->s[F_ALIGNMNIST_TEST];
+    int blocks = (int)v->i[F_BLOCKS];
+    dacc_robustness r;
+    if (atest) {
+        if (dacc_eval_alignmnist(m, atest, test, blocks, 0, &r, NULL, NULL, e)) return -1;
+    } else {
+        dacc_eval_clean(m, test, &r, NULL, NULL);
+    }
+    print_row(atest ? "held-out (test set)" : "test set", &r);
+    print_classes(&r);
+    if (!atrain && !v->set[F_TRAIN]) return 0;
+    if (atrain) {
+        if (dacc_eval_alignmnist(m, atrain, train, blocks, 0, &r, NULL, NULL, e)) return -1;
+    } else {
+        dacc_eval_clean(m, train, &r, NULL, NULL);
+    }
+    print_row(atrain ? "paper (training set)" : "training set", &r);
+    print_classes(&r);
+    return 0;
+}
+
 int cmd_eval(int argc, char **argv) {
-    const char *ckpt = NULL, *data = NULL, *atrain = NULL, *atest = NULL, *v;
-    int threads = 0, blocks = 5, train_too = 0;
-    long iv;
+    flag_values v;
+    int code = flags_parse(&eval_cmd, argc, argv, &v);
+    if (code >= 0) return code;
+    if (v.npos < 1) return flags_usage_error(&eval_cmd, "need a CHECKPOINT (try --help)");
+    const char *ckpt = v.pos[0];
+    int threads = v.set[F_THREADS] ? (int)v.i[F_THREADS] : dacc_default_threads();
     dacc_err e;
-    for (int i = 1; i < argc; i++) {
-        int miss = 0;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: dacc eval CHECKPOINT [options]\n\n"
-                   "Accuracy of a trained network on the MNIST test set (and with --train on\n"
-                   "the training set), and on AlignMNIST-layout files: x (clean), y1..y5, x^ and\n"
-                   "delta = x^ - x, overall and per class.\n\n"
-                   "  --data DIR               MNIST IDX folder (default: the cache)\n"
-                   "  --alignmnist FILE        AlignMNIST of the training images (e.g. the real\n"
-                   "                           alignmnist.npz): the paper's protocol\n"
-                   "  --alignmnist-test FILE   AlignMNIST of the test images: held-out protocol\n"
-                   "  --blocks N               transformed blocks to use (default 5)\n"
-                   "  --train                  also report clean training-set accuracy\n"
-                   "  --threads N              worker threads\n");
-            return 0;
-        } else if ((v = cli_value(argc, argv, &i, "--data", &miss))) {
-            data = v;
-        } else if ((v = cli_value(argc, argv, &i, "--alignmnist", &miss))) {
-            atrain = v;
-        } else if ((v = cli_value(argc, argv, &i, "--alignmnist-test", &miss))) {
-            atest = v;
-        } else if ((v = cli_value(argc, argv, &i, "--blocks", &miss))) {
-            if (cli_int("--blocks", v, 1, 75, &iv, &e)) return cli_error("eval", 2, &e);
-            blocks = (int)iv;
-        } else if ((v = cli_value(argc, argv, &i, "--threads", &miss))) {
-            if (cli_int("--threads", v, 1, 256, &iv, &e)) return cli_error("eval", 2, &e);
-            threads = (int)iv;
-        } else if (!strcmp(argv[i], "--train")) {
-            train_too = 1;
-        } else if (argv[i][0] != '-' && !ckpt) {
-            ckpt = argv[i];
-        } else {
-            fprintf(stderr, "dacc eval: %s '%s' (try --help)\n", miss ? "missing value for" : "unknown option", argv[i]);
-            return 2;
-        }
-    }
-    if (!ckpt) {
-        fprintf(stderr, "dacc eval: need a CHECKPOINT (try --help)\n");
-        return 2;
-    }
     dacc_checkpoint c;
     if (dacc_checkpoint_read(ckpt, &c, &e)) return cli_error("eval", 1, &e);
     dacc_images train = {0}, test = {0};
     dacc_model m;
-    int rc = cli_load_mnist(data, &train, &test, NULL, 0, &e);
-    if (rc == 0) rc = dacc_model_init(&m, &c.cfg.variant, 256, threads ? threads : dacc_default_threads(), 0, &e);
+    int rc = cli_load_mnist(v.s[F_DATA], &train, &test, NULL, 0, &e);
+    if (rc == 0) rc = dacc_model_init(&m, &c.cfg.variant, 256, threads, 0, &e);
     if (rc == 0) {
         rc = dacc_checkpoint_apply(&c, &m, 0, ckpt, &e);
         if (rc == 0) {
             if (c.cfg.epochs == 0)
                 printf("%s: variant %s, imported weights (no training record)\n", ckpt, c.cfg.variant.name);
             else
-                printf("%s: variant %s, %d of %d epochs trained\n", ckpt, c.cfg.variant.name,
-                       c.epochs_done, c.cfg.epochs);
-            dacc_robustness r;
-            if (atest) rc = dacc_eval_alignmnist(&m, atest, &test, blocks, 0, &r, NULL, NULL, &e);
-            else dacc_eval_clean(&m, &test, &r, NULL, NULL);
-            if (rc == 0) {
-                print_row(atest ? "held-out (test set)" : "test set", &r);
-                print_classes(&r);
-            }
-            if (rc == 0 && (atrain || train_too)) {
-                if (atrain) rc = dacc_eval_alignmnist(&m, atrain, &train, blocks, 0, &r, NULL, NULL, &e);
-                else dacc_eval_clean(&m, &train, &r, NULL, NULL);
-                if (rc == 0) {
-                    print_row(atrain ? "paper (training set)" : "training set", &r);
-                    print_classes(&r);
-                }
-            }
+                printf("%s: variant %s, %d of %d epochs trained\n", ckpt, c.cfg.variant.name, c.epochs_done,
+                       c.cfg.epochs);
+            rc = eval_print(&m, &v, &train, &test, &e);
         }
         dacc_model_free(&m);
     }

@@ -1,22 +1,25 @@
 /* dacc info: what this machine and build will use. */
 #include "cli.h"
+#include "flags.h"
 #include "commands.h"
 #include "dacc/kernels.h"
 #include "core/threadpool.h"
 #include <stdio.h>
 #include <string.h>
 
+static const flag_use info_flags[] = {{F_HELP, NULL, NULL, NULL, 0}};
+
+static const flag_command info_cmd = {
+    "info", "usage: dacc info",
+    "Prints the CPU, the ISAs this build and CPU can run, the kernel\n"
+    "chosen for every op (DACC_ISA=scalar|avx2|avx512|neon|hwy forces a path),\n"
+    "the default thread count and where the MNIST data is.\n",
+    info_flags, 1, NULL, 0, NULL};
+
 int cmd_info(int argc, char **argv) {
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: dacc info\n\nPrints the CPU, the ISAs this build and CPU can run, the kernel\n"
-                   "chosen for every op (DACC_ISA=scalar|avx2|avx512|neon|hwy forces a path),\n"
-                   "the default thread count and where the MNIST data is.\n");
-            return 0;
-        }
-        fprintf(stderr, "dacc info: unknown option '%s' (try --help)\n", argv[i]);
-        return 2;
-    }
+    flag_values v;
+    int code = flags_parse(&info_cmd, argc, argv, &v);
+    if (code >= 0) return code;
     printf("cpu:      %s\n", dacc_cpu_description());
     printf("isas:    ");
     for (int i = 0; i < DACC_ISA_COUNT; i++)

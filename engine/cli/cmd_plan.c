@@ -2,6 +2,7 @@
  * order, with their ids and the shard that runs each; with --out, whether
  * each is already done there. Trains nothing and needs no data. */
 #include "cli.h"
+#include "flags.h"
 #include "commands.h"
 #include "dacc/study.h"
 #include "study_flags.h"
@@ -10,29 +11,41 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static void usage(FILE *f) {
-    fprintf(f,
-        "usage: dacc plan [the study flags of dacc run] [--mine]\n\n"
-        "Lists the tasks of the study in the order dacc run works through them\n"
-        "(seed-major: every variant of seed 1, then of seed 2, ...) with their ids\n"
-        "(<nn>-<variant>-s<seed>, the folder under tasks/) and the shard that runs\n"
-        "each (index %% N). With --out DIR, also each task's state in DIR.\n\n"
-        "  --variants LIST    as dacc run (default: the six presets)\n"
-        "  --seeds N|LIST     as dacc run (default 1)\n"
-        "  --shard I/N        mark (*) the tasks shard I of N runs (default from\n"
-        "                     SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT)\n"
-        "  --out DIR          show done / started / - for each task in DIR\n"
-        "  --mine             list only the tasks of this shard\n\n"
-        "The other flags of dacc run are accepted (and ignored), so a run's\n"
-        "command line can be reused as it is.\n");
-}
-
-/* dacc run flags that do not change the task list. */
-static const char *const ignored_value_flags[] = {
-    "--epochs", "--batch", "--lr", "--protocol", "--threads", "--train-limit", "--blocks",
-    "--data", "--alignmnist", "--alignmnist-test",
+/* The dacc run flags that do not change the task list are accepted (and
+ * checked) so a run's command line can be reused as it is. */
+static const flag_use plan_flags[] = {
+    {F_VARIANTS, "as dacc run (default: the six presets)", NULL, NULL, 0},
+    {F_SEEDS, "as dacc run", NULL, NULL, 0},
+    {F_SHARD, "mark (*) the tasks shard I of N runs (default from\n"
+              "SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT)", NULL, NULL, 0},
+    {F_OUT, "show done / started / - for each task in DIR", NULL, NULL, 0},
+    {F_MINE, NULL, NULL, NULL, 0},
+    {F_HELP, NULL, NULL, NULL, 0},
+    {F_EPOCHS, NULL, NULL, NULL, 1},
+    {F_BATCH, NULL, NULL, NULL, 1},
+    {F_LR, NULL, NULL, NULL, 1},
+    {F_PROTOCOL, NULL, NULL, NULL, 1},
+    {F_THREADS, NULL, NULL, NULL, 1},
+    {F_TRAIN_LIMIT, NULL, NULL, NULL, 1},
+    {F_BLOCKS, NULL, NULL, NULL, 1},
+    {F_DATA, NULL, NULL, NULL, 1},
+    {F_ALIGNMNIST, NULL, NULL, NULL, 1},
+    {F_ALIGNMNIST_TEST, NULL, NULL, NULL, 1},
+    {F_PLAIN, NULL, NULL, NULL, 1},
+    {F_NO_COLOR, NULL, NULL, NULL, 1},
+    {F_NO_ALIGN, NULL, NULL, NULL, 1},
 };
-static const char *const ignored_bool_flags[] = {"--plain", "--no-color", "--no-align"};
+
+static const flag_command plan_cmd = {
+    "plan", "usage: dacc plan [the study flags of dacc run] [--mine]",
+    "Lists the tasks of the study in the order dacc run works through them\n"
+    "(seed-major: every variant of seed 1, then of seed 2, ...) with their ids\n"
+    "(<nn>-<variant>-s<seed>, the folder under tasks/) and the shard that runs\n"
+    "each (index % N). With --out DIR, also each task's state in DIR.\n",
+    plan_flags, sizeof plan_flags / sizeof plan_flags[0],
+    "The other flags of dacc run are accepted (and ignored), so a run's\n"
+    "command line can be reused as it is.\n",
+    0, NULL};
 
 static const char *task_state(const char *out, const char *id) {
     char p[4400];
@@ -44,57 +57,9 @@ static const char *task_state(const char *out, const char *id) {
     return "-";
 }
 
-int cmd_plan(int argc, char **argv) {
-    dacc_study_config *c = calloc(1, sizeof *c);
-    dacc_task *tasks = calloc(DACC_MAX_VARIANTS * DACC_MAX_SEEDS, sizeof *tasks);
-    if (!c || !tasks) {
-        free(c);
-        free(tasks);
-        return 1;
-    }
-    study_flags_defaults(c);
-    const char *out = NULL, *v;
-    int mine_only = 0, code = -1, shard_given = c->shard_n > 1;
-    dacc_err e;
-    for (int i = 1; i < argc && code < 0; i++) {
-        int miss = 0, done = 0;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            code = 0;
-            break;
-        } else if (!strcmp(argv[i], "--mine")) {
-            mine_only = 1;
-        } else if ((v = cli_value(argc, argv, &i, "--variants", &miss))) {
-            if (study_flags_variants(v, c, &e)) code = cli_error("plan", 2, &e);
-        } else if ((v = cli_value(argc, argv, &i, "--seeds", &miss))) {
-            if (study_flags_seeds(v, c, &e)) code = cli_error("plan", 2, &e);
-        } else if ((v = cli_value(argc, argv, &i, "--shard", &miss))) {
-            if (study_flags_shard(v, &c->shard_i, &c->shard_n, &e)) code = cli_error("plan", 2, &e);
-            shard_given = 1;
-        } else if ((v = cli_value(argc, argv, &i, "--out", &miss))) {
-            out = v;
-        } else {
-            for (size_t k = 0; !done && !miss && k < sizeof ignored_value_flags / sizeof *ignored_value_flags; k++)
-                done = cli_value(argc, argv, &i, ignored_value_flags[k], &miss) != NULL;
-            for (size_t k = 0; !done && k < sizeof ignored_bool_flags / sizeof *ignored_bool_flags; k++)
-                done = !strcmp(argv[i], ignored_bool_flags[k]);
-            if (!done) {
-                fprintf(stderr, "dacc plan: %s '%s' (try --help)\n", miss ? "missing value for" : "unknown option",
-                        argv[i]);
-                code = 2;
-            }
-        }
-        if (miss && code < 0) {
-            fprintf(stderr, "dacc plan: missing value for '%s' (try --help)\n", argv[i]);
-            code = 2;
-        }
-    }
-    if (code >= 0) {
-        free(c);
-        free(tasks);
-        return code;
-    }
-    int n = dacc_study_tasks(c, tasks, DACC_MAX_VARIANTS * DACC_MAX_SEEDS), mine = 0;
+static void plan_print(const dacc_study_config *c, const dacc_task *tasks, int n, const char *out,
+                       int mine_only, int shard_given) {
+    int mine = 0;
     for (int t = 0; t < n; t++) mine += tasks[t].index % c->shard_n == c->shard_i;
     printf("%d task%s: %d variant%s x %d seed%s, in this order", n, n == 1 ? "" : "s", c->n_variants,
            c->n_variants == 1 ? "" : "s", c->n_seeds, c->n_seeds == 1 ? "" : "s");
@@ -109,7 +74,25 @@ int cmd_plan(int argc, char **argv) {
         if (out) printf("  %-7s", task_state(out, k->id));
         printf("%s\n", shard_given && c->shard_n > 1 && is_mine ? "  *" : "");
     }
+}
+
+int cmd_plan(int argc, char **argv) {
+    flag_values v;
+    int code = flags_parse(&plan_cmd, argc, argv, &v);
+    if (code >= 0) return code;
+    dacc_study_config *c = calloc(1, sizeof *c);
+    dacc_task *tasks = calloc(DACC_MAX_VARIANTS * DACC_MAX_SEEDS, sizeof *tasks);
+    dacc_err e;
+    if (!c || !tasks) {
+        code = 1;
+    } else if (study_flags_apply(&v, c, &e)) {
+        code = cli_error("plan", 2, &e);
+    } else {
+        int n = dacc_study_tasks(c, tasks, DACC_MAX_VARIANTS * DACC_MAX_SEEDS);
+        plan_print(c, tasks, n, v.s[F_OUT], v.set[F_MINE], v.set[F_SHARD] || c->shard_n > 1);
+        code = 0;
+    }
     free(c);
     free(tasks);
-    return 0;
+    return code;
 }

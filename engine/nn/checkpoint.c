@@ -113,24 +113,41 @@ void dacc_checkpoint_free(dacc_checkpoint *c) {
     memset(c, 0, sizeof *c);
 }
 
+/* Every header field against the range the CLI accepts for it (a CRC only
+ * proves the file is intact, not that its writer was sane). */
+static int check_header(const dacc_checkpoint *c, const char *path, dacc_err *e) {
+    const dacc_train_config *g = &c->cfg;
+    const dacc_variant *v = &g->variant;
+    const char *bad = NULL;
+    size_t nl = strnlen(v->name, sizeof v->name);
+    for (size_t i = 0; i < nl && !bad; i++)
+        if (v->name[i] < 0x21 || v->name[i] > 0x7e) bad = "variant name";
+    if (nl == 0 || nl == sizeof v->name) bad = "variant name";
+    else if (v->bn != 0 && v->bn != 1) bad = "bn (0 or 1)";
+    else if ((unsigned)v->dropout > DACC_DROPOUT_NONE) bad = "dropout (0..2)";
+    else if ((unsigned)v->pool > DACC_POOL_CONV) bad = "pool (0..2)";
+    else if (v->lr_decay != 0 && v->lr_decay != 1) bad = "lr_decay (0 or 1)";
+    else if (g->epochs < 0 || g->epochs > DACC_CKPT_MAX_EPOCHS) bad = "epochs (0..1000)";
+    else if (g->batch < 1 || g->batch > DACC_CKPT_MAX_BATCH) bad = "batch (1..4096)";
+    else if (!(g->lr >= 1e-9f && g->lr <= 10.0f)) bad = "lr (1e-9..10)";
+    else if (!(g->gamma > 0.0f && g->gamma <= 1.0f)) bad = "gamma (0..1]";
+    else if (g->seed > 2147483647u) bad = "seed (0..2^31-1)";
+    else if (g->paper != 0 && g->paper != 1) bad = "protocol (0 default, 1 paper)";
+    else if (g->threads < 0 || g->threads > DACC_CKPT_MAX_THREADS) bad = "threads (0..256)";
+    else if (g->train_limit < 0 || g->train_limit > ((int64_t)1 << 40))
+        bad = "train_limit (0..2^40)";
+    else if (c->epochs_done < 0 || c->epochs_done > g->epochs) bad = "epochs_done (0..epochs)";
+    else if (c->adam_step < 0 || c->adam_step > ((int64_t)1 << 48)) bad = "adam_step";
+    if (bad) return dacc_fail(e, "%s: checkpoint header field out of range: %s", path, bad);
+    return 0;
+}
+
 int dacc_checkpoint_read(const char *path, dacc_checkpoint *c, dacc_err *e) {
     memset(c, 0, sizeof *c);
-    FILE *f = fopen(path, "rb");
-    if (!f) return dacc_fail(e, "%s: cannot open: %s", path, strerror(errno));
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    if (size < 0 || size > (1L << 30)) {
-        fclose(f);
-        return dacc_fail(e, "%s: not a dacc checkpoint (size %ld)", path, size);
-    }
-    uint8_t *data = malloc((size_t)size + 1);
-    if (!data || fread(data, 1, (size_t)size, f) != (size_t)size) {
-        fclose(f);
-        free(data);
-        return dacc_fail(e, "%s: cannot read", path);
-    }
-    fclose(f);
+    char *raw;
+    size_t size;
+    if (dacc_read_file(path, (size_t)1 << 30, &raw, &size, e)) return -1;
+    uint8_t *data = (uint8_t *)raw;
     int rc = -1;
     if (size < 16 || memcmp(data, MAGIC, 8)) {
         dacc_fail(e, "%s: not a dacc checkpoint (bad magic)", path);
@@ -147,10 +164,12 @@ int dacc_checkpoint_read(const char *path, dacc_checkpoint *c, dacc_err *e) {
         dacc_fail(e, "%s: checkpoint is damaged (CRC32 mismatch): truncated or corrupted", path);
         goto out;
     }
-    rd r = {data, (size_t)size - 4, 12, 0};
+    rd r = {data, size - 4, 12, 0};
     dacc_train_config *cfg = &c->cfg;
     get(&r, cfg->variant.name, sizeof cfg->variant.name);
     cfg->variant.name[sizeof cfg->variant.name - 1] = 0;
+    /* u32 fields land in int as their bit pattern: 0xFFFFFFFF reads as -1,
+     * which the range checks refuse */
     cfg->variant.bn = (int)get_u32(&r);
     cfg->variant.dropout = (dacc_dropout_kind)get_u32(&r);
     cfg->variant.pool = (dacc_pool_kind)get_u32(&r);
@@ -166,11 +185,11 @@ int dacc_checkpoint_read(const char *path, dacc_checkpoint *c, dacc_err *e) {
     c->epochs_done = (int)get_u32(&r);
     c->adam_step = (int64_t)get_u64(&r);
     uint32_t count = get_u32(&r);
-    if (r.bad || count > 4096 || cfg->variant.dropout > 2 || cfg->variant.pool > 2 ||
-        cfg->batch < 1 || cfg->batch > 65536) {
+    if (r.bad || count > 4096) {
         dacc_fail(e, "%s: checkpoint header is malformed", path);
         goto out;
     }
+    if (check_header(c, path, e)) goto out;
     c->tensors = calloc(count ? count : 1, sizeof *c->tensors);
     if (!c->tensors) { dacc_fail(e, "%s: out of memory", path); goto out; }
     for (uint32_t i = 0; i < count; i++) {

@@ -32,6 +32,9 @@ static double now(void) {
 int dacc_train_run(dacc_model *m, const dacc_train_config *cfg, const dacc_images *train,
                    const dacc_images *test, int start_epoch, const dacc_train_hooks *hooks,
                    int *epochs_done, dacc_err *e) {
+    if (dacc_images_check_mnist(train, "training images", e) ||
+        dacc_images_check_mnist(test, "test images", e))
+        return -1;
     int64_t n = train->n;
     if (cfg->train_limit > 0 && cfg->train_limit < n) n = cfg->train_limit;
     if (n <= 0) return dacc_fail(e, "no training images");

@@ -4,13 +4,14 @@
  * the figures, never an error. */
 #include "dacc/fileio.h"
 #include "study/figures.h"
-#include "study/json.h"
+#include "study/rundir.h"
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_METRICS (4u << 20)
+#define MAX_INSPECT (16u << 20)
 
 void dacc_fig_note(dacc_fig_study *s, const char *fmt, ...) {
     size_t k = strlen(s->notes);
@@ -123,18 +124,16 @@ static int hexval(char h) {
 }
 
 /* One digit of inspect.json; 0 ok, -1 malformed. */
-static int read_digit(dacc_fig_study *s, const jv *o, dacc_fig_digit *d) {
-    double label, index;
-    const jv *im = jget(o, "images"), *pr = jget(o, "pred"), *sp = jget(o, "split");
-    if (!jnum(jget(o, "label"), &label) || label < 0 || label > 9 || !im || im->type != J_ARR ||
-        im->n != s->blocks)
-        return -1;
+static int read_digit(dacc_fig_study *s, const dacc_jv *o, dacc_fig_digit *d) {
+    const dacc_jv *im = dacc_json_get(o, "images"), *pr = dacc_json_get(o, "pred");
+    long label = dacc_json_int(dacc_json_get(o, "label"), -1, -1, 9);
+    if (label < 0 || !im || im->type != DACC_J_ARR || (int)dacc_json_len(im) != s->blocks) return -1;
     d->label = (int)label;
-    d->index = jnum(jget(o, "index"), &index) && index >= 0 && index < 1e9 ? (long)index : -1;
-    snprintf(d->split, sizeof d->split, "%s", sp && sp->type == J_STR ? sp->str : "");
-    for (int b = 0; b < s->blocks; b++) {
-        const jv *h = &im->items[b];
-        if (h->type != J_STR || strlen(h->str) != 2 * 784) return -1;
+    d->index = dacc_json_int(dacc_json_get(o, "index"), -1, -1, 1000000000);
+    snprintf(d->split, sizeof d->split, "%s", dacc_json_str(dacc_json_get(o, "split"), ""));
+    int b = 0;
+    for (const dacc_jv *h = im->child; h; h = h->next, b++) {
+        if (h->type != DACC_J_STR || h->len != 2 * 784) return -1;
         for (int i = 0; i < 784; i++) {
             int hi = hexval(h->str[2 * i]), lo = hexval(h->str[2 * i + 1]);
             if (hi < 0 || lo < 0) return -1;
@@ -142,15 +141,9 @@ static int read_digit(dacc_fig_study *s, const jv *o, dacc_fig_digit *d) {
         }
     }
     for (int v = 0; v < s->nv; v++) {
-        const jv *a = jget(pr, s->v[v].name);
-        for (int b = 0; b < s->blocks; b++) {
-            double c = -1;
-            const jv *e = a && a->type == J_ARR && b < a->n ? &a->items[b] : NULL;
-            if (e && e->type == J_ARR && e->n >= 1 && jnum(&e->items[0], &c) && c >= 0 && c <= 9 && c == floor(c))
-                d->pred[v][b] = (int)c;
-            else
-                d->pred[v][b] = -1;
-        }
+        const dacc_jv *a = dacc_json_get(pr, s->v[v].name), *e = a && a->type == DACC_J_ARR ? a->child : NULL;
+        for (b = 0; b < s->blocks; b++, e = e ? e->next : NULL)
+            d->pred[v][b] = e && e->type == DACC_J_ARR ? (int)dacc_json_int(e->child, -1, -1, 9) : -1;
     }
     return 0;
 }
@@ -158,40 +151,42 @@ static int read_digit(dacc_fig_study *s, const jv *o, dacc_fig_digit *d) {
 void dacc_fig_read_inspect(dacc_fig_study *s, const char *run_dir) {
     char path[4400];
     snprintf(path, sizeof path, "%s/inspect.json", run_dir);
-    jv r;
     dacc_err e;
-    if (read_json(path, &r, &e)) {
+    dacc_jdoc *doc = dacc_rd_load_json(path, MAX_INSPECT, &e);
+    if (!doc) {
         dacc_fig_note(s, "no digits: %s", e.msg);
         return;
     }
-    double rows, cols, blocks;
-    const jv *dg = jget(&r, "digits");
-    if (!jnum(jget(&r, "rows"), &rows) || rows != 28 || !jnum(jget(&r, "cols"), &cols) || cols != 28 ||
-        !jnum(jget(&r, "blocks"), &blocks) || blocks < 1 || blocks > DACC_FIG_MAXB || !dg || dg->type != J_ARR) {
+    const dacc_jv *r = dacc_json_root(doc), *dg = dacc_json_get(r, "digits");
+    long blocks = dacc_json_int(dacc_json_get(r, "blocks"), 0, 0, DACC_FIG_MAXB + 1);
+    if (dacc_json_int(dacc_json_get(r, "rows"), 0, 0, 1000) != 28 ||
+        dacc_json_int(dacc_json_get(r, "cols"), 0, 0, 1000) != 28 || blocks < 1 || blocks > DACC_FIG_MAXB ||
+        !dg || dg->type != DACC_J_ARR) {
         dacc_fig_note(s, "%s: not 28x28 digits with 1..%d blocks: no digits", path, DACC_FIG_MAXB);
-        jv_free(&r);
+        dacc_json_free(doc);
         return;
     }
     s->blocks = (int)blocks;
-    int nd = dg->n < DACC_FIG_MAXD ? dg->n : DACC_FIG_MAXD;
-    s->d = calloc((size_t)nd + 1, sizeof *s->d);
-    for (int i = 0; s->d && i < nd; i++)
-        if (read_digit(s, &dg->items[i], &s->d[s->nd]) == 0) s->nd++;
+    s->d = calloc(DACC_FIG_MAXD, sizeof *s->d);
+    int i = 0;
+    for (const dacc_jv *d = dg->child; s->d && d && s->nd < DACC_FIG_MAXD; d = d->next, i++)
+        if (read_digit(s, d, &s->d[s->nd]) == 0) s->nd++;
         else dacc_fig_note(s, "%s: digit %d malformed, left out", path, i);
-    jv_free(&r);
+    dacc_json_free(doc);
 }
 
-static void setting(dacc_fig_study *s, const char *key, const jv *v) {
+static void setting(dacc_fig_study *s, const char *key, const dacc_jv *v) {
     size_t k = strlen(s->settings), cap = sizeof s->settings;
     if (!v || k + 2 >= cap) return;
-    if (v->type == J_STR) snprintf(s->settings + k, cap - k, "%s: %s\n", key, v->str);
-    else if (v->type == J_NUM || v->type == J_BOOL) snprintf(s->settings + k, cap - k, "%s: %g\n", key, v->num);
-    else if (v->type == J_ARR) {
+    if (v->type == DACC_J_STR) snprintf(s->settings + k, cap - k, "%s: %s\n", key, v->str);
+    else if (v->type == DACC_J_NUM) snprintf(s->settings + k, cap - k, "%s: %g\n", key, v->num);
+    else if (v->type == DACC_J_TRUE || v->type == DACC_J_FALSE)
+        snprintf(s->settings + k, cap - k, "%s: %s\n", key, v->type == DACC_J_TRUE ? "true" : "false");
+    else if (v->type == DACC_J_ARR) {
         k += (size_t)snprintf(s->settings + k, cap - k, "%s:", key);
-        for (int i = 0; i < v->n && k < cap; i++) {
-            const jv *x = &v->items[i];
-            if (x->type == J_STR) k += (size_t)snprintf(s->settings + k, cap - k, " %s", x->str);
-            else if (x->type == J_NUM) k += (size_t)snprintf(s->settings + k, cap - k, " %g", x->num);
+        for (const dacc_jv *x = v->child; x && k < cap; x = x->next) {
+            if (x->type == DACC_J_STR) k += (size_t)snprintf(s->settings + k, cap - k, " %s", x->str);
+            else if (x->type == DACC_J_NUM) k += (size_t)snprintf(s->settings + k, cap - k, " %g", x->num);
         }
         if (k < cap) snprintf(s->settings + k, cap - k, "\n");
     }
@@ -199,25 +194,27 @@ static void setting(dacc_fig_study *s, const char *key, const jv *v) {
 
 void dacc_fig_read_study(dacc_fig_study *s, const char *run_dir) {
     char path[4400];
+    size_t k = strlen(s->settings);
+    snprintf(s->settings + k, sizeof s->settings - k, "run directory: %s\n", run_dir);
     snprintf(path, sizeof path, "%s/study.json", run_dir);
-    jv r;
     dacc_err e;
-    setting(s, "run directory", &(jv){.type = J_STR, .str = (char *)run_dir});
-    if (read_json(path, &r, &e)) {
+    dacc_jdoc *doc = dacc_rd_load_json(path, DACC_RD_MAX_JSON, &e);
+    if (!doc) {
         dacc_fig_note(s, "no study settings: %s", e.msg);
         return;
     }
+    const dacc_jv *r = dacc_json_root(doc);
     static const char *const keys[] = {"dacc_version", "commit", "machine", "cpu", "isa", "threads",
                                        "epochs", "batch", "protocol", "variants", "seeds", "blocks",
                                        "scales", "fixture"};
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) setting(s, keys[i], jget(&r, keys[i]));
-    const jv *kern = jget(&r, "kernels");
-    for (int i = 0; kern && kern->type == J_OBJ && i < kern->n; i++) {
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) setting(s, keys[i], dacc_json_get(r, keys[i]));
+    const dacc_jv *kern = dacc_json_get(r, "kernels");
+    for (const dacc_jv *x = kern && kern->type == DACC_J_OBJ ? kern->child : NULL; x; x = x->next) {
         char key[96];
-        snprintf(key, sizeof key, "kernel %s", kern->keys[i]);
-        setting(s, key, &kern->items[i]);
+        snprintf(key, sizeof key, "kernel %s", x->key);
+        setting(s, key, x);
     }
-    if (!jget(&r, "commit"))
+    if (!dacc_json_get(r, "commit"))
         dacc_fig_note(s, "study.json records no commit: the version above is the only build identity");
-    jv_free(&r);
+    dacc_json_free(doc);
 }

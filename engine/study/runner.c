@@ -2,6 +2,7 @@
 #include "dacc/study.h"
 #include "dacc/alignmnist.h"
 #include "dacc/checkpoint.h"
+#include "dacc/fileio.h"
 #include "dacc/kernels.h"
 #include "core/rng.h"
 #include "dacc/robustness.h"
@@ -42,39 +43,20 @@ static double now_wall(void) {
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static int mkdirs(const char *path, dacc_err *e) {
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(buf, 0755) && errno != EEXIST) return dacc_fail(e, "%s: cannot create: %s", buf, strerror(errno));
-            *p = '/';
-        }
-    if (mkdir(buf, 0755) && errno != EEXIST) return dacc_fail(e, "%s: cannot create: %s", buf, strerror(errno));
-    return 0;
-}
-
 /* A growing string for JSON documents. */
 typedef struct sbuf { char *p; size_t n; FILE *f; } sbuf;
 static FILE *sb_open(sbuf *s) { s->p = NULL; s->n = 0; return s->f = open_memstream(&s->p, &s->n); }
 static int sb_write(sbuf *s, const char *path, dacc_err *e) {
+    if (!s->f) return dacc_fail(e, "%s: out of memory", path);
     fclose(s->f);
     int rc = dacc_write_file_atomic(path, s->p, s->n, e);
     free(s->p);
     return rc;
 }
 
+/* One whole line per write, no link followed (dacc_append_file). */
 static int append_line(const char *path, const char *line, dacc_err *e) {
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd < 0) return dacc_fail(e, "%s: cannot open for appending: %s", path, strerror(errno));
-    size_t n = strlen(line);
-    ssize_t w = write(fd, line, n); /* one write: a reader sees whole lines */
-    int err = errno;
-    if (fsync(fd) != 0 && w == (ssize_t)n) err = errno, w = -1;
-    close(fd);
-    if (w != (ssize_t)n) return dacc_fail(e, "%s: write failed: %s", path, strerror(err));
-    return 0;
+    return dacc_append_file(path, line, strlen(line), e);
 }
 
 static void json_num(FILE *f, double v) {
@@ -186,7 +168,8 @@ static int write_config(runner *r, const dacc_task *t, dacc_err *e) {
 static int same_settings(const runner *r, const dacc_task *t) {
     char path[4200], key[1024], want[1100], buf[8192];
     task_path(r, t, "config.json", path, sizeof path);
-    FILE *f = fopen(path, "r");
+    dacc_err ie;
+    FILE *f = dacc_fopen_regular(path, &ie);
     if (!f) return 0;
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
@@ -209,7 +192,8 @@ static int trim_metrics(runner *r, const dacc_task *t, int upto, dacc_err *e) {
     for (int k = 0; k < 2; k++) {
         char path[4200];
         task_path(r, t, files[k], path, sizeof path);
-        FILE *f = fopen(path, "r");
+        dacc_err ie;
+        FILE *f = dacc_fopen_regular(path, &ie);
         if (!f) continue;
         sbuf s;
         FILE *o = sb_open(&s);
@@ -432,7 +416,8 @@ static int write_inspect_json(runner *r, const uint8_t *imgs, const uint8_t *lab
     char *have = calloc((size_t)r->n_tasks, 1);
     for (int t = 0; pv && cv && have && t < r->n_tasks; t++) {
         task_path(r, &r->tasks[t], "inspect.txt", path, sizeof path);
-        FILE *in = fopen(path, "r");
+        dacc_err ie;
+        FILE *in = dacc_fopen_regular(path, &ie);
         if (!in) continue;
         int k, b, p, got = 0;
         float c;
@@ -504,7 +489,7 @@ static int write_study_json(runner *r, dacc_err *e) {
 static int run_task(runner *r, const dacc_task *t, const uint8_t *insp, int insp_nb, dacc_err *e) {
     char path[4200];
     task_path(r, t, "", path, sizeof path);
-    if (mkdirs(path, e)) return -1;
+    if (dacc_mkdir_p(path, e)) return -1;
     dacc_train_config cfg = r->c->train;
     cfg.variant = t->variant;
     cfg.seed = t->seed;
@@ -602,6 +587,9 @@ static int run_task(runner *r, const dacc_task *t, const uint8_t *insp, int insp
 
 int dacc_study_run(const dacc_study_config *c, const dacc_images *train, const dacc_images *test,
                    volatile sig_atomic_t *stop, dacc_err *e) {
+    if (dacc_images_check_mnist(train, "training images", e) ||
+        dacc_images_check_mnist(test, "test images", e))
+        return -1;
     runner r;
     memset(&r, 0, sizeof r);
     r.c = c;
@@ -613,10 +601,10 @@ int dacc_study_run(const dacc_study_config *c, const dacc_images *train, const d
     r.n_tasks = dacc_study_tasks(c, r.tasks, DACC_MAX_VARIANTS * DACC_MAX_SEEDS);
     r.t_start = now_wall();
     snprintf(r.state, sizeof r.state, "starting");
-    int rc = mkdirs(c->out_dir, e);
+    int rc = dacc_mkdir_p(c->out_dir, e);
     char tdir[4200];
     snprintf(tdir, sizeof tdir, "%s/tasks", c->out_dir);
-    if (rc == 0) rc = mkdirs(tdir, e);
+    if (rc == 0) rc = dacc_mkdir_p(tdir, e);
     if (rc == 0) rc = write_study_json(&r, e);
     for (int t = 0; t < r.n_tasks; t++)
         if (mine(c, t) && !task_done(&r, &r.tasks[t])) r.work_total += c->train.epochs + 1;

@@ -7,6 +7,11 @@
 #include "dacc/train.h"
 
 #define DACC_CKPT_VERSION 1
+/* What the reader accepts (the CLI's ranges; 0 epochs: imported weights,
+ * 0 threads: automatic). */
+#define DACC_CKPT_MAX_EPOCHS 1000
+#define DACC_CKPT_MAX_BATCH 4096
+#define DACC_CKPT_MAX_THREADS 256
 
 typedef struct dacc_ckpt_tensor {
     char name[64];     /* e.g. conv32_1.weight, BN32_1.running_mean, conv32_1.weight#adam_m */
@@ -28,7 +33,8 @@ typedef struct dacc_checkpoint {
 /* Writes path.tmp, fsyncs, renames over path. */
 int dacc_checkpoint_save(const char *path, dacc_model *m, const dacc_train_config *cfg,
                          int epochs_done, dacc_err *e);
-/* Reads and validates (magic, version, size, CRC, structure). */
+/* Reads and validates (regular file, magic, version, size, CRC, every header
+ * field's range, structure). */
 int dacc_checkpoint_read(const char *path, dacc_checkpoint *c, dacc_err *e);
 /* Copies every tensor into a model built for c->cfg.variant; every model
  * tensor must be present with the same shape. with_optimizer=0 skips Adam. */

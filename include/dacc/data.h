@@ -19,6 +19,10 @@ typedef struct dacc_images {
     int rows, cols;
 } dacc_images;
 
+/* MNIST images are 28x28; training, evaluation, the study and alignment
+ * assume it (784 bytes per image) and refuse any other size. */
+#define DACC_MNIST_SIDE 28
+
 /* ---- IDX ---------------------------------------------------------------
  * Raw or gzip (detected from the content, not the name). The header must say
  * unsigned byte data (magic 0x00000803 for images, 0x00000801 for labels) and
@@ -41,10 +45,14 @@ int dacc_mnist_find(const char *dir, int which, char *out, size_t out_len, dacc_
 /* dir holds train-images-idx3-ubyte, train-labels-idx1-ubyte,
  * t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each raw or with .gz (the
  * "train-images.idx3-ubyte" spelling is accepted too). Either of train/test
- * may be NULL (not loaded). Image and label counts must match; train and test
- * must have the same image size. On failure nothing is left allocated. */
+ * may be NULL (not loaded). Image and label counts must match (the labels are
+ * read first and their count bounds the image file); images must be 28x28.
+ * On failure nothing is left allocated. */
 int dacc_mnist_load(const char *dir, dacc_images *train, dacc_images *test, dacc_err *e);
 void dacc_images_free(dacc_images *d);
+/* Fails unless d holds 28x28 images (what: "training images", ... for the
+ * message). For code handed a set it did not load itself. */
+int dacc_images_check_mnist(const dacc_images *d, const char *what, dacc_err *e);
 
 /* ---- SHA-256 (FIPS 180-4) ----------------------------------------------- */
 typedef struct dacc_sha256 {

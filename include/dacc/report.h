@@ -9,7 +9,6 @@
 #ifndef DACC_REPORT_H
 #define DACC_REPORT_H
 #include "dacc/err.h"
-#include <stdint.h>
 #include <stdio.h>
 
 /* Evaluation protocols (docs/RUNDIR.md results.json). */
@@ -31,17 +30,5 @@ typedef struct dacc_report_counts {
  * cannot be written. */
 int dacc_report_run(const char *const *dirs, int n_dirs, const dacc_report_options *o,
                     dacc_report_counts *counts, dacc_err *e);
-
-/* A per-image predictions file (predictions.bin / predictions-paper.bin):
- * block 0 clean, 1..blocks-1 transformed. Read whole and verified: magic,
- * version 1, exact size, CRC32, labels 0..9 and equal in every block. */
-typedef struct dacc_pred {
-    int blocks;        /* including the clean block */
-    int64_t n;         /* images per block */
-    uint8_t *pred;     /* [blocks][n] predicted class */
-    uint8_t *label;    /* [n] */
-} dacc_pred;
-int dacc_pred_read(const char *path, dacc_pred *p, dacc_err *e);
-void dacc_pred_free(dacc_pred *p);
 
 #endif

@@ -13,7 +13,7 @@ pass=0 fail=0
 check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1" >&2; fi; }
 . "$SRC/tests/lib/mini_mnist.sh"
 mini_mnist "$tmp/mnist" 1500 500 || { echo "no MNIST"; echo "0 passed, 1 failed"; exit 1; }
-model="$SRC/engine/data/alignclass-4x4.bin"
+model="$SRC/engine/align/alignclass-4x4.bin"
 
 "$DACC" align --model "$model" --data "$tmp/mnist" --blocks 3 --out "$tmp/a1" --quiet >"$tmp/a1.log" 2>&1
 check "dacc align succeeds" '[ $? = 0 ]'

@@ -20,16 +20,40 @@ for c in run train eval info data export import align show watch report plan; do
 done
 expect "no command" 2 "usage: dacc" "$DACC"
 expect "unknown command" 2 "unknown command 'frobnicate'" "$DACC" frobnicate
-expect "unknown flag" 2 "unknown option '--frob'" "$DACC" train --frob
-expect "flag without value" 2 "missing value for '--epochs'" "$DACC" train --epochs
-expect "bad number" 2 "--epochs abc" "$DACC" train --epochs abc
-expect "out of range" 2 "--batch 0" "$DACC" train --batch 0
-expect "bad protocol" 2 "protocol" "$DACC" train --protocol fancy
+expect "unknown flag" 2 "^dacc train: --frob: unknown option" "$DACC" train --frob
+expect "flag without value" 2 "^dacc train: --epochs: missing value \(expected --epochs N\)" "$DACC" train --epochs
+expect "bad number" 2 "^dacc train: --epochs: 'abc' is not an integer \(expected an integer from 1 to 1000\)" "$DACC" train --epochs abc
+expect "out of range" 2 "^dacc train: --batch: 0 is out of range" "$DACC" train --batch 0
+expect "integer beyond 64 bits" 2 "--epochs: 99999999999999999999 is out of range" "$DACC" train --epochs 99999999999999999999
+expect "bad protocol" 2 "--protocol: 'fancy' is not a choice \(expected default\|paper\)" "$DACC" train --protocol fancy
+expect "import: bad protocol" 2 "^dacc import: --protocol: 'bogus' is not a choice" "$DACC" import "$tmp/none.npz" --out "$tmp/y.dacc" --protocol bogus
+expect "value given to a switch" 2 "--plain: takes no value" "$DACC" run --plain=yes
+expect "one --threads range (align)" 2 "--threads: 1025 is out of range \(expected an integer from 1 to 1024\)" "$DACC" align --threads 1025
+expect "one --threads range (run)" 2 "--threads: 1025 is out of range \(expected an integer from 1 to 1024\)" "$DACC" run --threads 1025
+expect "one --blocks range" 2 "--blocks: 76 is out of range \(expected an integer from 1 to 75\)" "$DACC" eval x.dacc --blocks 76
+expect "plan checks the run flags it ignores" 2 "^dacc plan: --epochs: 'x' is not an integer" "$DACC" plan --epochs x
+long=$(printf 'd%.0s' $(seq 4096))
+expect "--out over 4095 characters refused" 2 "^dacc run: --out: value of 4096 characters is too long \(expected at most 4095\)" "$DACC" run --out "$long"
+expect "--out over 4095 characters refused (report)" 2 "--out: value of 4096 characters is too long" "$DACC" report "$tmp" --out "$long"
+expect "empty --out refused" 2 "--out: empty value" "$DACC" train --out=
 expect "unknown variant" 2 "unknown variant" "$DACC" train --variant Fancy
 expect "bad variant key" 2 "unknown key 'depth'" "$DACC" train --variant name=X,depth=3
 expect "bad variant value" 2 "bad value 'huge' for pool" "$DACC" train --variant name=X,pool=huge
 expect "duplicate variant names" 2 "two variants are named" "$DACC" run --variants 'Original;Original'
-expect "bad shard" 2 "--shard 3/2" "$DACC" run --shard 3/2
+expect "bad shard" 2 "--shard: '3/2': I is not below N" "$DACC" run --shard 3/2
+expect "shard count beyond 32 bits" 2 "--shard: '0/99999999999': N: 99999999999 is out of range" "$DACC" plan --shard 0/99999999999
+expect "shard without N" 2 "--shard: '1' is not I/N" "$DACC" plan --shard 1
+expect "a valid shard" 0 "2 shards, shard 1/2 runs 3" "$DACC" plan --shard 1/2
+# Slurm array ids run MIN, MIN+STEP, ...: id -2^31 with MIN 1 is position
+# -2^31-1, shard 0 of 3 (32-bit arithmetic overflows and gave shard 1)
+expect "Slurm id -2^31 without overflow" 0 "3 shards, shard 0/3" env SLURM_ARRAY_TASK_ID=-2147483648 \
+    SLURM_ARRAY_TASK_COUNT=3 SLURM_ARRAY_TASK_MIN=1 "$DACC" plan
+expect "Slurm step" 0 "4 shards, shard 2/4" env SLURM_ARRAY_TASK_ID=13 SLURM_ARRAY_TASK_COUNT=4 \
+    SLURM_ARRAY_TASK_MIN=5 SLURM_ARRAY_TASK_STEP=4 "$DACC" plan
+expect "unparsable Slurm id named" 2 "SLURM_ARRAY_TASK_ID: 'x' is not an integer" env SLURM_ARRAY_TASK_ID=x \
+    SLURM_ARRAY_TASK_COUNT=3 "$DACC" plan
+expect "--shard wins over the environment" 0 "2 shards, shard 0/2" env SLURM_ARRAY_TASK_ID=x \
+    SLURM_ARRAY_TASK_COUNT=3 "$DACC" plan --shard 0/2
 expect "missing data dir" 1 "$tmp/nowhere" "$DACC" train --data "$tmp/nowhere" --epochs 1
 mkdir -p "$tmp/bad"
 printf 'garbage' > "$tmp/bad/train-images-idx3-ubyte"

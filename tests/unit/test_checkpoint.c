@@ -1,11 +1,18 @@
 /* Checkpoints: a round trip restores every tensor bit for bit (and so the
  * same predictions); damaged, truncated and foreign files are refused with a
- * message naming the file; export/import through .npz is lossless. */
+ * message naming the file, and so is every header field outside the range
+ * the CLI accepts, even under a valid CRC; a FIFO fails at once;
+ * export/import through .npz is lossless. */
 #include "dacc/checkpoint.h"
 #include "dacc/interop.h"
 #include "harness.h"
+#include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
 
 static long file_size(const char *p) {
     FILE *f = fopen(p, "rb");
@@ -50,6 +57,63 @@ static void expect_refused(const char *path, const char *what, const char *needl
     CHECK(rc != 0, "%s: accepted", what);
     CHECK(strstr(e.msg, path) != NULL, "%s: message names the file: %s", what, e.msg);
     if (needle) CHECK(strstr(e.msg, needle) != NULL, "%s: message says '%s': %s", what, needle, e.msg);
+}
+
+/* Writes good with a 4-byte header field at off replaced by v and the CRC
+ * recomputed, so only the range checks can refuse it. */
+static void patched(const unsigned char *good, long n, const char *bad, size_t off, const void *v) {
+    unsigned char *c = malloc((size_t)n);
+    memcpy(c, good, (size_t)n);
+    memcpy(c + off, v, 4);
+    uint32_t crc = (uint32_t)crc32(0L, c, (uInt)(n - 4));
+    memcpy(c + n - 4, &crc, 4);
+    write_bytes(bad, c, (size_t)n);
+    free(c);
+}
+
+/* Header offsets: magic 8, version 4, name 32, then u32 bn 44, dropout 48,
+ * pool 52, lr_decay 56, epochs 60, batch 64, f32 lr 68, gamma 72, u64 seed
+ * 76, u32 paper 84, threads 88, u64 train_limit 92, u32 epochs_done 100. */
+static void header_fields(const unsigned char *good, long n, const char *bad) {
+    static const struct { size_t off; uint32_t u; float f; int is_f; const char *field; } cases[] = {
+        {88, 100000, 0, 0, "threads"},    {60, 1000000000, 0, 0, "epochs"},
+        {100, 0xFFFFFFFFu, 0, 0, "epochs_done"}, {100, 21, 0, 0, "epochs_done"},
+        {44, 7, 0, 0, "bn"},              {84, 5, 0, 0, "protocol"},
+        {48, 3, 0, 0, "dropout"},         {52, 9, 0, 0, "pool"},
+        {56, 2, 0, 0, "lr_decay"},        {64, 0, 0, 0, "batch"},
+        {64, 100000, 0, 0, "batch"},      {60, 0xFFFFFFFFu, 0, 0, "epochs"},
+        {68, 0, NAN, 1, "lr"},            {68, 0, INFINITY, 1, "lr"},
+        {68, 0, 0.0f, 1, "lr"},           {68, 0, -1e-3f, 1, "lr"},
+        {72, 0, NAN, 1, "gamma"},         {72, 0, 2.0f, 1, "gamma"},
+        {80, 1, 0, 0, "seed"},            {96, 0x80000000u, 0, 0, "train_limit"},
+        {12, 0, 0, 0, "variant name"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        unsigned char v[4];
+        if (cases[i].is_f) memcpy(v, &cases[i].f, 4);
+        else memcpy(v, &cases[i].u, 4);
+        patched(good, n, bad, cases[i].off, v);
+        char what[64];
+        snprintf(what, sizeof what, "%s at offset %zu", cases[i].field, cases[i].off);
+        expect_refused(bad, what, cases[i].field);
+    }
+    /* the unpatched header with a recomputed CRC is still accepted */
+    patched(good, n, bad, 60, good + 60);
+    dacc_checkpoint c;
+    dacc_err e;
+    CHECK(dacc_checkpoint_read(bad, &c, &e) == 0, "re-CRC'd good header refused: %s", e.msg);
+    dacc_checkpoint_free(&c);
+}
+
+/* A FIFO in place of the checkpoint fails at once instead of blocking
+ * (SIGALRM ends a blocked run, which ctest counts as a failure). */
+static void fifo_refused(const char *dir) {
+    char p[600];
+    snprintf(p, sizeof p, "%s/fifo.dacc", dir);
+    CHECK(mkfifo(p, 0600) == 0, "mkfifo %s", p);
+    alarm(20);
+    expect_refused(p, "fifo", "not a regular file");
+    alarm(0);
 }
 
 int main(void) {
@@ -138,8 +202,11 @@ int main(void) {
     memcpy(good + 8, "\x63\x00\x00\x00", 4);
     write_bytes(bad, good, (size_t)n);
     expect_refused(bad, "future version", "version");
+    memcpy(good + 8, "\x01\x00\x00\x00", 4);
+    header_fields(good, n, bad);
     write_bytes(bad, "", 0);
     expect_refused(bad, "empty file", NULL);
+    fifo_refused(dir);
     snprintf(bad, sizeof bad, "%s/missing.dacc", dir);
     expect_refused(bad, "missing file", NULL);
     free(good);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <zlib.h>
 
@@ -90,13 +91,16 @@ static void make_set(const char *dir, const char *img_name, const char *lab_name
 
 /* ---- fetching with a stand-in npm: a script that copies a tarball we built */
 
-static void tar_entry(gzFile g, const char *name, char type, const uint8_t *data, size_t n) {
+/* A tar header whose size field is the given text (NULL: n in octal). */
+static void tar_entry_sz(gzFile g, const char *name, char type, const uint8_t *data, size_t n,
+                         const char *size_field) {
     uint8_t h[512] = {0};
     snprintf((char *)h, 100, "%s", name);
     memcpy(h + 100, "0000644", 8);
     memcpy(h + 108, "0001750", 8);
     memcpy(h + 116, "0001750", 8);
-    snprintf((char *)h + 124, 12, "%011o", (unsigned)n);
+    if (size_field) memcpy(h + 124, size_field, strlen(size_field));
+    else snprintf((char *)h + 124, 12, "%011o", (unsigned)n);
     memcpy(h + 136, "14000000000", 12);
     h[156] = (uint8_t)type;
     memcpy(h + 257, "ustar", 6);
@@ -110,6 +114,10 @@ static void tar_entry(gzFile g, const char *name, char type, const uint8_t *data
     if (n) gzwrite(g, data, (unsigned)n);
     static const uint8_t zero[512];
     if (n % 512) gzwrite(g, zero, (unsigned)(512 - n % 512));
+}
+
+static void tar_entry(gzFile g, const char *name, char type, const uint8_t *data, size_t n) {
+    tar_entry_sz(g, name, type, data, n, NULL);
 }
 
 static void tar_end(gzFile g) {
@@ -191,6 +199,28 @@ static void fetch_tests(const char *real_dir) {
     tar_end(g);
     CHECK(dacc_data_resolve(NULL, 1, out, sizeof out, &e) == -1 && strstr(e.msg, "has no"),
           "missing members reported: %s", e.msg);
+    /* a pax record with a 40-digit length (signed overflow before) is
+     * ignored; one whose path climbs out is refused */
+    static const char pax40[] = "1234567890123456789012345678901234567890 path=x\n";
+    g = gzopen(tgz, "wb1");
+    tar_entry(g, "PaxHeader/x", 'x', (const uint8_t *)pax40, sizeof pax40 - 1);
+    tar_entry(g, "package/readme.md", '0', (const uint8_t *)"hi", 2);
+    tar_end(g);
+    CHECK(dacc_data_resolve(NULL, 1, out, sizeof out, &e) == -1 && strstr(e.msg, "has no"),
+          "40-digit pax length: %s", e.msg);
+    static const char paxup[] = "24 path=package/../../ev\n";
+    g = gzopen(tgz, "wb1");
+    tar_entry(g, "PaxHeader/x", 'x', (const uint8_t *)paxup, sizeof paxup - 1);
+    tar_entry(g, "package/readme.md", '0', (const uint8_t *)"hi", 2);
+    tar_end(g);
+    CHECK(dacc_data_resolve(NULL, 1, out, sizeof out, &e) == -1 && strstr(e.msg, "unsafe path"),
+          "pax path traversal refused: %s", e.msg);
+    /* a size field above the member bound (8 GiB) is refused from the header */
+    g = gzopen(tgz, "wb1");
+    tar_entry_sz(g, "package/big", '0', NULL, 0, "77777777777");
+    tar_end(g);
+    CHECK(dacc_data_resolve(NULL, 1, out, sizeof out, &e) == -1 && strstr(e.msg, "size field"),
+          "8 GiB member refused: %s", e.msg);
     CHECK(dir_entries(cache) == 1 && dir_entries(mn) == 0, "cache clean after failures");
 
     /* the real files, repackaged: fetch succeeds and verifies */
@@ -322,6 +352,31 @@ int main(void) {
         free(b);
     }
 
+    {
+        /* dims whose product wraps to 0 in 64 bits (1024 * 2^26 * 2^28 = 2^64):
+         * a 16-byte file must not pass as a valid, empty set */
+        uint32_t wrap[3] = {1024, 1u << 26, 1u << 28};
+        size_t bl;
+        uint8_t *b = idx_bytes(0x803, 3, wrap, px, 0, &bl);
+        write_file(tpath("wrap-images"), b, bl, 0);
+        expect_images_error(tpath("wrap-images"), "bad IDX header");
+        write_file(tpath("wrap-images.gz"), b, bl, 1);
+        expect_images_error(tpath("wrap-images.gz"), "bad IDX header");
+        free(b);
+        /* a small gzip claiming 1.6M images cannot hold them: refused from
+         * the header, before decompressing or allocating */
+        uint32_t many[3] = {1600000, 28, 28};
+        b = idx_bytes(0x803, 3, many, px, sizeof px, &bl);
+        write_file(tpath("many-images.gz"), b, bl, 1);
+        expect_images_error(tpath("many-images.gz"), "cannot hold");
+        free(b);
+        /* a FIFO fails at once (SIGALRM ends a blocked run: a failure) */
+        CHECK(mkfifo(tpath("fifo-images"), 0600) == 0, "mkfifo");
+        alarm(20);
+        expect_images_error(tpath("fifo-images"), "not a regular file");
+        alarm(0);
+    }
+
     /* malformed labels */
     {
         uint8_t *t = malloc(llen);
@@ -379,6 +434,47 @@ int main(void) {
                   strstr(e.msg, "29 labels") && strstr(e.msg, "train-labels-idx1-ubyte"),
               "count mismatch: %s", e.msg);
         CHECK(tr.pixels == NULL, "nothing allocated on failure");
+
+        /* labels are read first: their count refuses a lying image header
+         * before its pixels are read (here 50 claimed, 40 present, 10 labels) */
+        snprintf(d3, sizeof d3, "%s/mnist-labels-first", test_tmpdir());
+        mkdir(d3, 0755);
+        make_set(d3, "train-images-idx3-ubyte", "train-labels-idx1-ubyte", 10, 0, &rng, trp, trl);
+        uint32_t d50[3] = {50, 28, 28};
+        b = idx_bytes(0x803, 3, d50, trp, 40 * 784, &len);
+        snprintf(p, sizeof p, "%s/train-images-idx3-ubyte.gz", d3);
+        write_file(p, b, len, 1);
+        free(b);
+        snprintf(p, sizeof p, "%s/train-images-idx3-ubyte", d3);
+        remove(p);
+        CHECK(dacc_mnist_load(d3, &tr, NULL, &e) == -1 && strstr(e.msg, "50 images") &&
+                  strstr(e.msg, "10 labels") && !strstr(e.msg, "truncated"),
+              "label count checked before the pixels: %s", e.msg);
+
+        /* only 28x28 sets load: 1x1 and 28x29 are refused naming the file */
+        static const uint32_t sizes[2][2] = {{1, 1}, {28, 29}};
+        for (int k = 0; k < 2; k++) {
+            char dk[512], want[32];
+            snprintf(dk, sizeof dk, "%s/mnist-%ux%u", test_tmpdir(), sizes[k][0], sizes[k][1]);
+            mkdir(dk, 0755);
+            make_set(dk, "train-images-idx3-ubyte", "train-labels-idx1-ubyte", 10, 0, &rng, trp,
+                     trl);
+            uint32_t dd[3] = {10, sizes[k][0], sizes[k][1]};
+            b = idx_bytes(0x803, 3, dd, trp, (size_t)10 * dd[1] * dd[2], &len);
+            snprintf(p, sizeof p, "%s/train-images-idx3-ubyte", dk);
+            write_file(p, b, len, 0);
+            free(b);
+            snprintf(want, sizeof want, "%ux%u", sizes[k][0], sizes[k][1]);
+            CHECK(dacc_mnist_load(dk, &tr, NULL, &e) == -1 && strstr(e.msg, want) &&
+                      strstr(e.msg, "train-images-idx3-ubyte") && tr.pixels == NULL,
+                  "%s images refused: %s", want, e.msg);
+        }
+        dacc_images odd = {.rows = 28, .cols = 29};
+        CHECK(dacc_images_check_mnist(&odd, "test images", &e) == -1 &&
+                  strstr(e.msg, "test images are 28x29"),
+              "check_mnist: %s", e.msg);
+        odd.cols = 28;
+        CHECK(dacc_images_check_mnist(&odd, "test images", &e) == 0, "28x28 accepted");
 
         /* resolve: an explicit folder is used as given; a missing one is an error */
         char out[1024];

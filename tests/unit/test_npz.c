@@ -370,6 +370,97 @@ static int build_far_zip(const char *path, const uint8_t *npy, size_t nl) {
     return ok;
 }
 
+/* An archive of n stored one-byte arrays "a<i>.npy"; if dup, the last one
+ * repeats the first one's name. Returns its size (out: big enough). */
+static size_t many_members(uint8_t *out, int n, int dup) {
+    uint8_t npy[256];
+    size_t nl = make_npy(npy, 1, "{'descr': '|u1', 'fortran_order': False, 'shape': (1,), }",
+                         "\x2a", 1);
+    uint32_t crc = (uint32_t)crc32(0, npy, (uInt)nl);
+    size_t pos = 0;
+    size_t *lho = malloc((size_t)n * sizeof *lho);
+    char name[32];
+    for (int pass = 0; pass < 2; pass++) {
+        size_t cd = pos;
+        for (int i = 0; i < n; i++) {
+            int len = snprintf(name, sizeof name, "a%d.npy", dup && i == n - 1 ? 0 : i);
+            uint8_t *h = out + pos;
+            size_t hl = pass ? 46 : 30;
+            memset(h, 0, hl);
+            put32(h, pass ? 0x02014b50 : 0x04034b50);
+            int o = pass ? 2 : 0; /* central entries have "version made by" first */
+            put16(h + 4 + o, 20);
+            put32(h + 14 + o, crc);
+            put32(h + 18 + o, (uint32_t)nl);
+            put32(h + 22 + o, (uint32_t)nl);
+            put16(h + 26 + o, (uint16_t)len);
+            if (pass) put32(h + 42, (uint32_t)lho[i]);
+            else lho[i] = pos;
+            memcpy(h + hl, name, (size_t)len);
+            pos += hl + (size_t)len;
+            if (!pass) {
+                memcpy(out + pos, npy, nl);
+                pos += nl;
+            }
+        }
+        if (pass) {
+            uint8_t *q = out + pos;
+            memset(q, 0, 22);
+            put32(q, 0x06054b50);
+            put16(q + 8, (uint16_t)n);
+            put16(q + 10, (uint16_t)n);
+            put32(q + 12, (uint32_t)(pos - cd));
+            put32(q + 16, (uint32_t)cd);
+            pos += 22;
+        }
+    }
+    free(lho);
+    return pos;
+}
+
+/* Bounds from the file: many members, duplicates found wherever they are,
+ * a deflate member claiming more than deflate can produce, a FIFO. */
+static void bounds(void) {
+    dacc_err e = {{0}};
+    enum { N = 60000 };
+    uint8_t *zip = malloc((size_t)N * 300);
+    size_t zl = many_members(zip, N, 0);
+    write_file(tpath("many.npz"), zip, zl);
+    dacc_npz *z = NULL;
+    CHECK(dacc_npz_open(tpath("many.npz"), &z, &e) == 0 && dacc_npz_count(z) == N,
+          "%d members: %s", N, e.msg);
+    if (z) {
+        int64_t sum = 0;
+        for (int i = 0; i < N; i++) {
+            int64_t v = 0;
+            if (dacc_npz_read_i64(z, dacc_npz_array(z, i), 0, 1, &v, &e) == 0) sum += v;
+        }
+        CHECK(sum == 42LL * N, "every member read back (sum %lld)", (long long)sum);
+        CHECK(dacc_npz_find(z, "a59999") == dacc_npz_array(z, N - 1), "find the last member");
+        dacc_npz_close(z);
+    }
+    zl = many_members(zip, N, 1);
+    write_file(tpath("dup-far.npz"), zip, zl);
+    expect_open_error(tpath("dup-far.npz"), "a0.npy appears twice");
+    free(zip);
+
+    /* a deflate member whose directory size needs a ratio above 1032:1 */
+    static uint8_t npy[256], big[1024];
+    size_t nl = make_npy(npy, 1, "{'descr': '|u1', 'fortran_order': False, 'shape': (4,), }",
+                         "abcd", 4);
+    zmem m = {"x.npy", npy, nl, 1, 0};
+    zl = build_zip(big, &m, 1);
+    size_t cd = zl - 22 - 46 - 5;
+    put32(big + cd + 24, 0xF0000000u);
+    write_file(tpath("ratio.npz"), big, zl);
+    expect_open_error(tpath("ratio.npz"), "cannot inflate");
+
+    CHECK(mkfifo(tpath("fifo.npz"), 0600) == 0, "mkfifo");
+    alarm(20); /* a blocked open ends the run: ctest counts it as a failure */
+    expect_open_error(tpath("fifo.npz"), "not a regular file");
+    alarm(0);
+}
+
 int main(void) {
     uint64_t rng = test_seed();
     dacc_err e = {{0}};
@@ -377,6 +468,7 @@ int main(void) {
         for (int f = 0; f < 2; f++) round_trip(c, f, &rng);
     streaming(0, &rng);
     streaming(1, &rng);
+    bounds();
 
     static uint8_t npy[1 << 16], zip[1 << 17];
     float vals[6] = {1, 2, 3, 4, 5, 6.5f};

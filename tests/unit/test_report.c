@@ -4,6 +4,7 @@
  * disagreeing duplicate), a single task folder. The numbers in summary.csv,
  * summary.json and results.csv are checked against hand computations. */
 #include "dacc/report.h"
+#include "dacc/rundir.h"
 #include "harness.h"
 #include <math.h>
 #include <stdlib.h>
@@ -402,27 +403,27 @@ static void test_pred_read(const char *tmp) {
     put_file(dir, "ok.bin", buf, n);
     dacc_pred p;
     dacc_err e;
-    int rc = dacc_pred_read(path, &p, &e);
+    int rc = dacc_pred_read(path, 0, 0, &p, &e);
     CHECK(rc == 0 && p.blocks == B + 1 && p.n == N && p.label[13] == 3 && p.pred[0 * N + 17] == 8 &&
               p.pred[2 * N + 16] == 7 && p.pred[1 * N + 16] == 6,
           "predictions read back");
     dacc_pred_free(&p);
     put_file(dir, "trunc.bin", buf, n - 7);
     snprintf(path, sizeof path, "%s/trunc.bin", dir);
-    rc = dacc_pred_read(path, &p, &e);
+    rc = dacc_pred_read(path, 0, 0, &p, &e);
     CHECK(rc != 0 && strstr(e.msg, "truncated"), "truncated: %s", e.msg);
     buf[40] ^= 0x10;
     put_file(dir, "crc.bin", buf, n);
     snprintf(path, sizeof path, "%s/crc.bin", dir);
-    rc = dacc_pred_read(path, &p, &e);
+    rc = dacc_pred_read(path, 0, 0, &p, &e);
     CHECK(rc != 0 && strstr(e.msg, "CRC"), "bit flip: %s", e.msg);
     put_file(dir, "magic.bin", "NOTAPRED0000000000000000000", 27);
     snprintf(path, sizeof path, "%s/magic.bin", dir);
-    rc = dacc_pred_read(path, &p, &e);
+    rc = dacc_pred_read(path, 0, 0, &p, &e);
     CHECK(rc != 0 && strstr(e.msg, "DACCPRED"), "bad magic: %s", e.msg);
     put_file(dir, "empty.bin", "", 0);
     snprintf(path, sizeof path, "%s/empty.bin", dir);
-    rc = dacc_pred_read(path, &p, &e);
+    rc = dacc_pred_read(path, 0, 0, &p, &e);
     CHECK(rc != 0, "empty file");
 }
 

@@ -3,7 +3,7 @@
  * missing files, huge numbers and deeply nested JSON. None of it may crash,
  * and what is readable must be read exactly. */
 #include "harness.h"
-#include "../../tui/json.h"
+#include "core/json.h"
 #include "../../tui/rundir.h"
 #include "dacc/tui.h"
 #include <math.h>
@@ -134,53 +134,53 @@ static void test_json(void) {
     char *deep = malloc(2 * depth + 1);
     memset(deep, '[', depth);
     memset(deep + depth, ']', depth);
-    tj_doc *d = tj_parse(deep, 2 * depth, err, sizeof err);
+    dacc_jdoc *d = dacc_json_parse(deep, 2 * depth, err, sizeof err);
     CHECK(!d && strstr(err, "deep"), "200000 levels rejected: %s", err);
     memset(deep, '{', depth);
-    d = tj_parse(deep, depth, err, sizeof err);
+    d = dacc_json_parse(deep, depth, err, sizeof err);
     CHECK(!d, "200000 open braces rejected");
     /* 60 levels are fine */
     memset(deep, '[', 60);
     memset(deep + 60, ']', 60);
-    d = tj_parse(deep, 120, err, sizeof err);
+    d = dacc_json_parse(deep, 120, err, sizeof err);
     CHECK(d != NULL, "60 levels parse: %s", err);
-    tj_free(d);
+    dacc_json_free(d);
     free(deep);
 
     const char *txt = "{\"a\":[1,2.5,-3e2,true,false,null],\"s\":\"x\\u00e9\\ud83d\\ude00\\n\\\"\",\"o\":{\"k\":7}}";
-    d = tj_parse(txt, strlen(txt), err, sizeof err);
-    const tj_value *r = tj_root(d);
-    CHECK(d && tj_len(tj_get(r, "a")) == 6, "array length");
-    CHECK(tj_num(tj_at(tj_get(r, "a"), 2), 0) == -300, "exponent");
-    CHECK(tj_at(tj_get(r, "a"), 3) && tj_at(tj_get(r, "a"), 3)->type == TJ_TRUE, "true");
-    CHECK(!strcmp(tj_str(tj_get(r, "s"), ""), "x\xc3\xa9\xf0\x9f\x98\x80\n\""), "escapes and surrogate pair");
-    CHECK(tj_int(tj_get(tj_get(r, "o"), "k"), 0, 0, 10) == 7, "nested object");
-    CHECK(tj_get(r, "missing") == NULL && tj_num(NULL, 4) == 4 && tj_str(tj_get(r, "a"), "def")[0] == 'd',
+    d = dacc_json_parse(txt, strlen(txt), err, sizeof err);
+    const dacc_jv *r = dacc_json_root(d);
+    CHECK(d && dacc_json_len(dacc_json_get(r, "a")) == 6, "array length");
+    CHECK(dacc_json_num(dacc_json_at(dacc_json_get(r, "a"), 2), 0) == -300, "exponent");
+    CHECK(dacc_json_at(dacc_json_get(r, "a"), 3) && dacc_json_at(dacc_json_get(r, "a"), 3)->type == DACC_J_TRUE, "true");
+    CHECK(!strcmp(dacc_json_str(dacc_json_get(r, "s"), ""), "x\xc3\xa9\xf0\x9f\x98\x80\n\""), "escapes and surrogate pair");
+    CHECK(dacc_json_int(dacc_json_get(dacc_json_get(r, "o"), "k"), 0, 0, 10) == 7, "nested object");
+    CHECK(dacc_json_get(r, "missing") == NULL && dacc_json_num(NULL, 4) == 4 && dacc_json_str(dacc_json_get(r, "a"), "def")[0] == 'd',
           "missing and mistyped lookups return defaults");
-    CHECK(tj_at(tj_get(r, "a"), 99) == NULL, "index past the end");
-    tj_free(d);
+    CHECK(dacc_json_at(dacc_json_get(r, "a"), 99) == NULL, "index past the end");
+    dacc_json_free(d);
 
-    /* tj_int never converts an out-of-range double */
-    d = tj_parse("[1e300,-1e300,1e999,3.9]", 24, err, sizeof err);
-    r = tj_root(d);
-    CHECK(tj_int(tj_at(r, 0), 0, 0, 100) == 100 && tj_int(tj_at(r, 1), 0, -5, 100) == -5 &&
-          tj_int(tj_at(r, 2), 0, 0, 9) == 9 && tj_int(tj_at(r, 3), 0, 0, 9) == 3, "tj_int clamps");
-    tj_free(d);
+    /* dacc_json_int never converts an out-of-range double */
+    d = dacc_json_parse("[1e300,-1e300,1e999,3.9]", 24, err, sizeof err);
+    r = dacc_json_root(d);
+    CHECK(dacc_json_int(dacc_json_at(r, 0), 0, 0, 100) == 100 && dacc_json_int(dacc_json_at(r, 1), 0, -5, 100) == -5 &&
+          dacc_json_int(dacc_json_at(r, 2), 0, 0, 9) == 9 && dacc_json_int(dacc_json_at(r, 3), 0, 0, 9) == 3, "dacc_json_int clamps");
+    dacc_json_free(d);
 
     static const char *badj[] = {"", "{", "[1,", "{\"a\" 1}", "{\"a\":}", "[1 2]", "\"abc", "\"\\x\"", "\"\\u12\"",
                                  "tru", "nul", "01x", "-", "1.", "1e", "{}}", "[]]", "{\"a\":1,}", "\"\x01\"",
                                  "{\"\\", "\"\\"};
     int crashed_or_accepted = 0;
     for (size_t i = 0; i < sizeof badj / sizeof badj[0]; i++) {
-        d = tj_parse(badj[i], strlen(badj[i]), err, sizeof err);
+        d = dacc_json_parse(badj[i], strlen(badj[i]), err, sizeof err);
         if (d || !err[0]) crashed_or_accepted++;
-        tj_free(d);
+        dacc_json_free(d);
     }
     CHECK(crashed_or_accepted == 0, "%d malformed documents accepted", crashed_or_accepted);
-    d = tj_parse("  {\"x\":1}\n  ", 12, err, sizeof err);
+    d = dacc_json_parse("  {\"x\":1}\n  ", 12, err, sizeof err);
     CHECK(d != NULL, "surrounding whitespace is fine");
-    tj_free(d);
-    CHECK(tj_parse(NULL, 5, err, sizeof err) == NULL, "NULL input");
+    dacc_json_free(d);
+    CHECK(dacc_json_parse(NULL, 5, err, sizeof err) == NULL, "NULL input");
 }
 
 static void test_results(void) {

@@ -1,34 +1,34 @@
-/* Recursive-descent JSON parser with an explicit depth bound, so deeply
- * nested or truncated input ends in an error value, not a stack overflow. */
-#include "json.h"
+/* The JSON reader and writer (see json.h): recursive descent with an explicit
+ * depth bound, so deeply nested or truncated input ends in an error value. */
+#include "core/json.h"
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct tj_block {
-    struct tj_block *next;
+typedef struct jblock {
+    struct jblock *next;
     size_t used, cap;
     max_align_t data[];
-} tj_block;
+} jblock;
 
-struct tj_doc {
-    tj_block *blocks;
-    tj_value *root;
+struct dacc_jdoc {
+    jblock *blocks;
+    dacc_jv *root;
 };
 
 typedef struct parser {
     const char *s, *end, *p;
-    tj_doc *doc;
+    dacc_jdoc *doc;
     char *err;
     size_t errn;
     int failed;
 } parser;
 
-static void *arena_alloc(tj_doc *d, size_t n) {
+static void *arena_alloc(dacc_jdoc *d, size_t n) {
     n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
-    tj_block *b = d->blocks;
+    jblock *b = d->blocks;
     if (!b || b->cap - b->used < n) {
         size_t cap = n > 16384 ? n : 16384;
         b = malloc(sizeof *b + cap);
@@ -59,8 +59,8 @@ static void skip_ws(parser *P) {
         P->p++;
 }
 
-static tj_value *new_value(parser *P, int type) {
-    tj_value *v = arena_alloc(P->doc, sizeof *v);
+static dacc_jv *new_value(parser *P, int type) {
+    dacc_jv *v = arena_alloc(P->doc, sizeof *v);
     if (!v) { perr(P, "out of memory"); return NULL; }
     memset(v, 0, sizeof *v);
     v->type = type;
@@ -181,15 +181,15 @@ static int parse_number(parser *P, double *out) {
     return 0;
 }
 
-static tj_value *parse_value(parser *P, int depth);
+static dacc_jv *parse_value(parser *P, int depth);
 
-static tj_value *parse_container(parser *P, int depth, int obj) {
-    tj_value *v = new_value(P, obj ? TJ_OBJ : TJ_ARR);
+static dacc_jv *parse_container(parser *P, int depth, int obj) {
+    dacc_jv *v = new_value(P, obj ? DACC_J_OBJ : DACC_J_ARR);
     if (!v) return NULL;
-    if (depth >= TJ_MAX_DEPTH) { perr(P, "nesting too deep"); return NULL; }
+    if (depth >= DACC_J_MAX_DEPTH) { perr(P, "nesting too deep"); return NULL; }
     P->p++;
     skip_ws(P);
-    tj_value **tail = &v->child;
+    dacc_jv **tail = &v->child;
     if (P->p < P->end && *P->p == (obj ? '}' : ']')) { P->p++; return v; }
     for (;;) {
         const char *key = NULL;
@@ -202,7 +202,7 @@ static tj_value *parse_container(parser *P, int depth, int obj) {
             if (P->p >= P->end || *P->p != ':') { perr(P, "expected ':'"); return NULL; }
             P->p++;
         }
-        tj_value *c = parse_value(P, depth + 1);
+        dacc_jv *c = parse_value(P, depth + 1);
         if (!c) return NULL;
         c->key = key;
         *tail = c;
@@ -224,22 +224,22 @@ static int match_word(parser *P, const char *w) {
     return 1;
 }
 
-static tj_value *parse_value(parser *P, int depth) {
+static dacc_jv *parse_value(parser *P, int depth) {
     skip_ws(P);
     if (P->p >= P->end) { perr(P, "unexpected end"); return NULL; }
     char c = *P->p;
     if (c == '{' || c == '[') return parse_container(P, depth, c == '{');
     if (c == '"') {
-        tj_value *v = new_value(P, TJ_STR);
+        dacc_jv *v = new_value(P, DACC_J_STR);
         if (!v || !(v->str = parse_string(P, &v->len))) return NULL;
         return v;
     }
-    if (match_word(P, "true")) return new_value(P, TJ_TRUE);
-    if (match_word(P, "false")) return new_value(P, TJ_FALSE);
-    if (match_word(P, "null")) return new_value(P, TJ_NULL);
+    if (match_word(P, "true")) return new_value(P, DACC_J_TRUE);
+    if (match_word(P, "false")) return new_value(P, DACC_J_FALSE);
+    if (match_word(P, "null")) return new_value(P, DACC_J_NULL);
     double d;
     if (parse_number(P, &d) == 0) {
-        tj_value *v = new_value(P, TJ_NUM);
+        dacc_jv *v = new_value(P, DACC_J_NUM);
         if (v) v->num = d;
         return v;
     }
@@ -247,13 +247,13 @@ static tj_value *parse_value(parser *P, int depth) {
     return NULL;
 }
 
-tj_doc *tj_parse(const char *s, size_t n, char *err, size_t errn) {
+dacc_jdoc *dacc_json_parse(const char *s, size_t n, char *err, size_t errn) {
     if (err && errn) err[0] = 0;
-    if (!s || n > TJ_MAX_INPUT) {
+    if (!s || n > DACC_J_MAX_INPUT) {
         if (err && errn) snprintf(err, errn, "input too large or missing");
         return NULL;
     }
-    tj_doc *d = calloc(1, sizeof *d);
+    dacc_jdoc *d = calloc(1, sizeof *d);
     if (!d) {
         if (err && errn) snprintf(err, errn, "out of memory");
         return NULL;
@@ -266,53 +266,75 @@ tj_doc *tj_parse(const char *s, size_t n, char *err, size_t errn) {
         if (P.p < P.end) perr(&P, "trailing characters");
     }
     if (P.failed || !d->root) {
-        tj_free(d);
+        dacc_json_free(d);
         return NULL;
     }
     return d;
 }
 
-const tj_value *tj_root(const tj_doc *d) { return d ? d->root : NULL; }
+const dacc_jv *dacc_json_root(const dacc_jdoc *d) { return d ? d->root : NULL; }
 
-void tj_free(tj_doc *d) {
+void dacc_json_free(dacc_jdoc *d) {
     if (!d) return;
-    for (tj_block *b = d->blocks, *nb; b; b = nb) {
+    for (jblock *b = d->blocks, *nb; b; b = nb) {
         nb = b->next;
         free(b);
     }
     free(d);
 }
 
-const tj_value *tj_get(const tj_value *obj, const char *key) {
-    if (!obj || obj->type != TJ_OBJ || !key) return NULL;
-    for (const tj_value *c = obj->child; c; c = c->next)
+const dacc_jv *dacc_json_get(const dacc_jv *obj, const char *key) {
+    if (!obj || obj->type != DACC_J_OBJ || !key) return NULL;
+    for (const dacc_jv *c = obj->child; c; c = c->next)
         if (c->key && !strcmp(c->key, key)) return c;
     return NULL;
 }
 
-const tj_value *tj_at(const tj_value *arr, size_t i) {
-    if (!arr || (arr->type != TJ_ARR && arr->type != TJ_OBJ)) return NULL;
-    const tj_value *c = arr->child;
+const dacc_jv *dacc_json_at(const dacc_jv *arr, size_t i) {
+    if (!arr || (arr->type != DACC_J_ARR && arr->type != DACC_J_OBJ)) return NULL;
+    const dacc_jv *c = arr->child;
     while (c && i--) c = c->next;
     return c;
 }
 
-size_t tj_len(const tj_value *v) {
-    return v && (v->type == TJ_ARR || v->type == TJ_OBJ) ? v->len : 0;
+size_t dacc_json_len(const dacc_jv *v) {
+    return v && (v->type == DACC_J_ARR || v->type == DACC_J_OBJ) ? v->len : 0;
 }
 
-double tj_num(const tj_value *v, double def) {
-    return v && v->type == TJ_NUM ? v->num : def;
+double dacc_json_num(const dacc_jv *v, double def) {
+    return v && v->type == DACC_J_NUM ? v->num : def;
 }
 
-long tj_int(const tj_value *v, long def, long lo, long hi) {
-    if (!v || v->type != TJ_NUM || isnan(v->num)) return def;
+long dacc_json_int(const dacc_jv *v, long def, long lo, long hi) {
+    if (!v || v->type != DACC_J_NUM || isnan(v->num)) return def;
     double d = v->num;
     if (d <= (double)lo) return lo;
     if (d >= (double)hi) return hi;
     return (long)d;
 }
 
-const char *tj_str(const tj_value *v, const char *def) {
-    return v && v->type == TJ_STR ? v->str : def;
+const char *dacc_json_str(const dacc_jv *v, const char *def) {
+    return v && v->type == DACC_J_STR ? v->str : def;
+}
+
+int dacc_json_isnum(const dacc_jv *v, double *out) {
+    if (!v || v->type != DACC_J_NUM) return 0;
+    *out = v->num;
+    return 1;
+}
+
+void dacc_json_put_str(FILE *f, const char *s) {
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
+        else if (ch < 0x20) fprintf(f, "\\u%04x", ch);
+        else fputc(ch, f);
+    }
+    fputc('"', f);
+}
+
+void dacc_json_put_num(FILE *f, double v, const char *fmt) {
+    if (isnan(v) || isinf(v)) fputs("null", f);
+    else fprintf(f, fmt, v);
 }

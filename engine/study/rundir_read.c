@@ -1,0 +1,117 @@
+/* Readers of the run directory's JSON files (docs/RUNDIR.md): results.json
+ * here; study.json, progress.json, metrics and inspect.json in
+ * rundir_view.c. */
+#include "study/rundir.h"
+#include "dacc/fileio.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+dacc_jdoc *dacc_rd_load_json(const char *path, size_t max, dacc_err *e) {
+    char *buf;
+    size_t n;
+    if (dacc_read_file(path, max, &buf, &n, e)) return NULL;
+    char err[160];
+    dacc_jdoc *d = n ? dacc_json_parse(buf, n, err, sizeof err) : NULL;
+    free(buf);
+    if (!d) dacc_fail(e, "%s: %s", path, n ? err : "empty file");
+    return d;
+}
+
+static double num_or_nan(const dacc_jv *v) { return v && v->type == DACC_J_NUM ? v->num : NAN; }
+
+static void parse_proto(const dacc_jv *o, dacc_rd_proto *p) {
+    memset(p, 0, sizeof *p);
+    p->clean = p->xhat = p->delta = p->xhat_file = NAN;
+    if (!o || o->type != DACC_J_OBJ) return;
+    p->has = 1;
+    p->clean = num_or_nan(dacc_json_get(o, "clean"));
+    double n;
+    if (dacc_json_isnum(dacc_json_get(o, "n"), &n) && n >= 1 && n <= 1e15 && n == floor(n)) p->n = (int64_t)n;
+    const dacc_jv *y = dacc_json_get(o, "y");
+    if (y && y->type == DACC_J_ARR) {
+        double s = 0;
+        for (const dacc_jv *c = y->child; c; c = c->next) {
+            if (p->ny == DACC_RD_MAX_Y) { p->ny = -1; break; } /* too many: rejected by the check */
+            s += (p->y[p->ny++] = num_or_nan(c));
+        }
+        if (p->ny > 0) {
+            p->xhat = s / p->ny;
+            p->delta = p->xhat - p->clean;
+        } else if (p->ny == 0) {
+            p->ny = -1; /* an empty list */
+        }
+    } else if (y) {
+        p->ny = -1;
+    }
+    p->xhat_file = num_or_nan(dacc_json_get(o, "xhat"));
+}
+
+int dacc_rd_parse_results(const char *buf, size_t n, dacc_rd_results *r, char *err, size_t errn) {
+    memset(r, 0, sizeof *r);
+    parse_proto(NULL, &r->proto[DACC_RD_HELDOUT]);
+    parse_proto(NULL, &r->proto[DACC_RD_PAPER]);
+    dacc_jdoc *d = dacc_json_parse(buf, n, err, errn);
+    const dacc_jv *o = dacc_json_root(d);
+    if (!o || o->type != DACC_J_OBJ) {
+        if (d && err && errn) snprintf(err, errn, "not a JSON object");
+        dacc_json_free(d);
+        return -1;
+    }
+    const char *v = dacc_json_str(dacc_json_get(o, "variant"), "");
+    if (strlen(v) < sizeof r->variant) memcpy(r->variant, v, strlen(v) + 1);
+    double seed;
+    if (dacc_json_isnum(dacc_json_get(o, "seed"), &seed) && seed >= 0 && seed == floor(seed) && seed <= 1.8e19) {
+        r->has_seed = 1;
+        r->seed = (uint64_t)seed;
+    }
+    parse_proto(dacc_json_get(o, "heldout"), &r->proto[DACC_RD_HELDOUT]);
+    parse_proto(dacc_json_get(o, "paper"), &r->proto[DACC_RD_PAPER]);
+    dacc_json_free(d);
+    return 0;
+}
+
+static int check_proto(const dacc_rd_proto *p, char *why, size_t whyn) {
+    if (!(p->clean >= 0 && p->clean <= 1) || p->n < 1) {
+        snprintf(why, whyn, "no valid clean accuracy and image count");
+        return -1;
+    }
+    if (p->ny < 0) {
+        snprintf(why, whyn, "\"y\" is not a list of 1..%d accuracies", DACC_RD_MAX_Y);
+        return -1;
+    }
+    for (int b = 0; b < p->ny; b++)
+        if (!(p->y[b] >= 0 && p->y[b] <= 1)) {
+            snprintf(why, whyn, "y[%d] is not an accuracy", b + 1);
+            return -1;
+        }
+    if (p->ny > 0 && !isnan(p->xhat_file) && fabs(p->xhat_file - p->xhat) > 1e-5) {
+        snprintf(why, whyn, "xhat %.6f is not the mean of y (%.6f)", p->xhat_file, p->xhat);
+        return -1;
+    }
+    return 0;
+}
+
+int dacc_rd_check_results(const dacc_rd_results *r, char *why, size_t whyn, const char **where) {
+    static const char *const names[DACC_RD_NPROTO] = {"heldout", "paper"};
+    *where = "";
+    if (!r->variant[0]) {
+        snprintf(why, whyn, "results.json has no variant name");
+        return -1;
+    }
+    if (!r->has_seed) {
+        snprintf(why, whyn, "results.json has no valid seed");
+        return -1;
+    }
+    for (int k = 0; k < DACC_RD_NPROTO; k++)
+        if (r->proto[k].has && check_proto(&r->proto[k], why, whyn)) {
+            *where = names[k];
+            return -1;
+        }
+    if (!r->proto[0].has && !r->proto[1].has) {
+        snprintf(why, whyn, "results.json has neither heldout nor paper results");
+        return -1;
+    }
+    return 0;
+}
