@@ -99,7 +99,7 @@ static void interval_note(svg *g, double y, const char *tail) {
                  : "Bars: 95% t-interval over seeds (clipped to the possible range).", one ? "" : tail);
     if (none || one)
         svg_text(g, 20, y + 13, "start", "small", "%s%s",
-                 none ? "No bar: one seed without per-image predictions." : "", one ? tail : "");
+                 none ? "No interval bar: one seed and no per-image predictions to give one." : "", one ? tail : "");
 }
 
 char *dacc_fig_svg_accuracy(const dacc_fig_study *s, size_t *n) {

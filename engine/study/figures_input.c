@@ -214,7 +214,9 @@ void dacc_fig_read_study(dacc_fig_study *s, const char *run_dir) {
         snprintf(key, sizeof key, "kernel %s", x->key);
         setting(s, key, x);
     }
+    if (dacc_json_get(r, "fixture"))
+        dacc_fig_note(s, "this run directory is a test fixture (study.json \"fixture\"): its numbers are invented");
     if (!dacc_json_get(r, "commit"))
-        dacc_fig_note(s, "study.json records no commit: the version above is the only build identity");
+        dacc_fig_note(s, "study.json records no commit, only the dacc version");
     dacc_json_free(doc);
 }

@@ -17,7 +17,7 @@ static const char *const css =
     "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbbbbb;padding:3px 8px;text-align:right}"
     "td:first-child,th:first-child{text-align:left}th{background:#eeeeee}"
     "figure{margin:1.5em 0}figure svg{max-width:100%;height:auto;border:1px solid #cccccc}"
-    ".note{color:#8a3b00}pre{white-space:pre-wrap}"
+    "table.settings td{text-align:left}.note{color:#8a3b00}pre{white-space:pre-wrap;font-family:inherit}"
     "@media (prefers-color-scheme:dark){body{background:#161616;color:#e6e6e6}th{background:#2a2a2a}"
     "td,th{border-color:#555555}.note{color:#ffb066}}";
 
