@@ -3,6 +3,7 @@
 #include "flags.h"
 #include "commands.h"
 #include "dacc/checkpoint.h"
+#include "dacc/fileio.h"
 #include "core/threadpool.h"
 #include <math.h>
 #include <signal.h>
@@ -73,7 +74,8 @@ static int on_epoch(void *u, const dacc_epoch_stats *s, dacc_err *e) {
 
 /* The training configuration from the flags, or from --resume's checkpoint
  * (kept in ck for the weights). *out is --out, else the resumed file, else
- * <variant>.dacc in outbuf. */
+ * <variant>.dacc in outbuf. Returns 0, -1 on a usage error, 1 on a runtime
+ * error (an unreadable checkpoint, an output that cannot be written). */
 static int train_config(const flag_values *v, dacc_train_config *cfg, dacc_checkpoint *ck, int *start,
                         const char **out, char *outbuf, size_t outlen, dacc_err *e) {
     dacc_train_config_default(cfg);
@@ -102,6 +104,14 @@ static int train_config(const flag_values *v, dacc_train_config *cfg, dacc_check
         snprintf(outbuf, outlen, "%s.dacc", cfg->variant.name);
         *out = outbuf;
     }
+    /* a checkpoint that cannot be written fails now, not after an epoch */
+    char tmp[FLAG_TEXT_MAX + 64];
+    int fd = dacc_tmp_create(*out, tmp, sizeof tmp, e);
+    if (fd < 0) {
+        dacc_fail_wrap(e, "--out");
+        return 1;
+    }
+    dacc_tmp_abort(fd, tmp);
     return 0;
 }
 
@@ -114,7 +124,7 @@ static int train_loop(dacc_model *m, dacc_train_config *cfg, const dacc_images *
     printf("training %s (%s), %s protocol, %d epochs from epoch %d, batch %d, lr %g, seed %llu,\n"
            "  %d threads, kernels %s, %lld training images -> %s\n",
            cfg->variant.name, sw, cfg->paper ? "paper" : "default", cfg->epochs, start + 1, cfg->batch,
-           cfg->lr, (unsigned long long)cfg->seed, cfg->threads, dacc_isa_name(m->k->isa),
+           cfg->lr, (unsigned long long)cfg->seed, cfg->threads, dacc_isa_name(dacc_kernels_get()->isa),
            (long long)(cfg->train_limit > 0 && cfg->train_limit < train->n ? cfg->train_limit : train->n), out);
     fflush(stdout);
     signal(SIGINT, on_signal);
@@ -144,7 +154,10 @@ int cmd_train(int argc, char **argv) {
     int start = 0;
     dacc_err e;
     int rc = train_config(&v, &cfg, &ck, &start, &out, outbuf, sizeof outbuf, &e);
-    if (rc) return cli_error("train", rc < 0 ? 2 : 1, &e);
+    if (rc) {
+        dacc_checkpoint_free(&ck);
+        return cli_error("train", rc < 0 ? 2 : 1, &e);
+    }
     dacc_images train = {0}, test = {0};
     if (cli_load_mnist(v.s[F_DATA], &train, &test, NULL, 0, &e)) {
         dacc_checkpoint_free(&ck);

@@ -150,8 +150,9 @@ static int choice_index(const char *choices, const char *s) {
     return -1;
 }
 
-/* Checks and stores the value s of flag id (given or its default). */
-static int set_value(flag_id id, const char *s, flag_values *v, dacc_err *e) {
+/* Checks and stores the value s of flag u (given or its default). */
+static int set_value(const flag_use *u, const char *s, flag_values *v, dacc_err *e) {
+    flag_id id = u->id;
     const flag_def *d = &flag_table[id];
     v->s[id] = s;
     switch (d->type) {
@@ -169,7 +170,7 @@ static int set_value(flag_id id, const char *s, flag_values *v, dacc_err *e) {
         return 0;
     }
     case FLAG_TEXT:
-        if (!*s) return dacc_fail(e, "%s: empty value (expected %s)", d->name, d->meta);
+        if (!*s) return dacc_fail(e, "%s: empty value (expected %s)", d->name, u->meta ? u->meta : d->meta);
         if (strlen(s) > FLAG_TEXT_MAX)
             return dacc_fail(e, "%s: value of %zu characters is too long (expected at most %d)", d->name,
                              strlen(s), FLAG_TEXT_MAX);
@@ -193,7 +194,7 @@ static int set_defaults(const flag_command *c, flag_values *v, dacc_err *e) {
     for (int k = 0; k < c->nflags; k++) {
         const flag_use *u = &c->flags[k];
         const char *def = u->def ? u->def : flag_table[u->id].def;
-        if (def && flag_table[u->id].type != FLAG_BOOL && set_value(u->id, def, v, e))
+        if (def && flag_table[u->id].type != FLAG_BOOL && set_value(u, def, v, e))
             return dacc_fail_wrap(e, "dacc %s: the default", c->name);
     }
     return 0;
@@ -226,9 +227,9 @@ int flags_parse_err(const flag_command *c, int argc, char **argv, flag_values *v
         } else if (i + 1 < argc) {
             val = argv[++i];
         } else {
-            return dacc_fail(e, "%s: missing value (expected %s %s)", d->name, d->name, d->meta);
+            return dacc_fail(e, "%s: missing value (expected %s %s)", d->name, d->name, u->meta ? u->meta : d->meta);
         }
-        if (set_value(u->id, val, v, e)) return -1;
+        if (set_value(u, val, v, e)) return -1;
         v->set[u->id] = 1;
     }
     return 0;

@@ -35,7 +35,7 @@ expect "plan checks the run flags it ignores" 2 "^dacc plan: --epochs: 'x' is no
 long=$(printf 'd%.0s' $(seq 4096))
 expect "--out over 4095 characters refused" 2 "^dacc run: --out: value of 4096 characters is too long \(expected at most 4095\)" "$DACC" run --out "$long"
 expect "--out over 4095 characters refused (report)" 2 "--out: value of 4096 characters is too long" "$DACC" report "$tmp" --out "$long"
-expect "empty --out refused" 2 "--out: empty value" "$DACC" train --out=
+expect "empty --out refused" 2 "--out: empty value \\(expected FILE\\)" "$DACC" train --out=
 expect "unknown variant" 2 "unknown variant" "$DACC" train --variant Fancy
 expect "bad variant key" 2 "unknown key 'depth'" "$DACC" train --variant name=X,depth=3
 expect "bad variant value" 2 "bad value 'huge' for pool" "$DACC" train --variant name=X,pool=huge
@@ -55,12 +55,15 @@ expect "unparsable Slurm id named" 2 "SLURM_ARRAY_TASK_ID: 'x' is not an integer
 expect "--shard wins over the environment" 0 "2 shards, shard 0/2" env SLURM_ARRAY_TASK_ID=x \
     SLURM_ARRAY_TASK_COUNT=3 "$DACC" plan --shard 0/2
 expect "missing data dir" 1 "$tmp/nowhere" "$DACC" train --data "$tmp/nowhere" --epochs 1
+# the checkpoint's folder is checked before the data is loaded or an epoch run
+expect "train --out into a missing folder fails first" 1 "^dacc train: --out: $tmp/missing/x.dacc" \
+    "$DACC" train --out "$tmp/missing/x.dacc" --data "$tmp/nowhere" --epochs 1
 mkdir -p "$tmp/bad"
 printf 'garbage' > "$tmp/bad/train-images-idx3-ubyte"
 cp "$tmp/bad/train-images-idx3-ubyte" "$tmp/bad/train-labels-idx1-ubyte"
 cp "$tmp/bad/train-images-idx3-ubyte" "$tmp/bad/t10k-images-idx3-ubyte"
 cp "$tmp/bad/train-images-idx3-ubyte" "$tmp/bad/t10k-labels-idx1-ubyte"
-expect "corrupt IDX names the file" 1 "train-images-idx3-ubyte" "$DACC" train --data "$tmp/bad" --epochs 1
+expect "corrupt IDX names the file" 1 "$tmp/bad/train-(images|labels)-idx[13]-ubyte" "$DACC" train --data "$tmp/bad" --epochs 1
 expect "missing checkpoint" 1 "$tmp/none.dacc" "$DACC" eval "$tmp/none.dacc"
 printf 'DACCCKPT-broken' > "$tmp/broken.dacc"
 expect "broken checkpoint" 1 "broken.dacc" "$DACC" eval "$tmp/broken.dacc"
