@@ -451,7 +451,7 @@ void report_list_unstarted(report *r) {
         if (!cmp_key(r->pl[pi[i]].variant, r->pl[pi[i]].seed, r->pl[pi[i - 1]].variant, r->pl[pi[i - 1]].seed))
             listed[pi[i]] = 1;
     int nsk = r->skipped.n;
-    memcpy(sk, r->skipped.s, sizeof *sk * (size_t)nsk);
+    if (nsk) memcpy(sk, r->skipped.s, sizeof *sk * (size_t)nsk); /* s is NULL when nothing was skipped */
     qsort(sk, (size_t)nsk, sizeof *sk, cmp_name);
     for (int i = 0; i < r->npl; i++) {
         const report_plan *p = &r->pl[i];
