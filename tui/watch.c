@@ -19,7 +19,7 @@ static void on_signal(int sig) {
 int dacc_tui_watch(const char *run_dir, const dacc_tui_options *opt_in, dacc_err *e) {
     dacc_tui_options opt = {0, 0, 0, 0, 0};
     if (opt_in) opt = *opt_in;
-    if (!run_dir || !run_dir[0]) return tr_fail(e, "watch: no run directory given");
+    if (!run_dir || !run_dir[0]) return dacc_fail(e, "watch: no run directory given");
     if (opt.refresh_ms <= 0) opt.refresh_ms = 500;
     if (opt.refresh_ms < 50) opt.refresh_ms = 50;
     if (opt.refresh_ms > 10000) opt.refresh_ms = 10000;
@@ -37,8 +37,8 @@ int dacc_tui_watch(const char *run_dir, const dacc_tui_options *opt_in, dacc_err
 #endif
     if (!isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO)) opt.plain = 1;
 
-    tr_run *r;
-    if (tr_run_open(&r, run_dir, e)) return -1;
+    dacc_rd_run *r;
+    if (dacc_rd_run_open(&r, run_dir, e)) return -1;
 
     /* Flag-only handlers, but only where nobody handles the signal yet: a
      * caller such as `dacc run` keeps its own Ctrl-C handling (it marks the
@@ -58,6 +58,6 @@ int dacc_tui_watch(const char *run_dir, const dacc_tui_options *opt_in, dacc_err
 
     for (int i = 0; i < 3; i++)
         if (mine[i]) sigaction(sigs[i], &old[i], NULL);
-    tr_run_free(r);
+    dacc_rd_run_free(r);
     return rc;
 }

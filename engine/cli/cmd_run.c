@@ -37,6 +37,8 @@ static const flag_use run_flags[] = {
     {F_ALIGNMNIST, "the real alignmnist.npz (training images; paper protocol)", NULL, NULL, 0},
     {F_ALIGNMNIST_TEST, "an AlignMNIST-layout file of the test images", NULL, NULL, 0},
     {F_NO_ALIGN, NULL, NULL, NULL, 0},
+    {F_SCALE, "sampling scale of the generated AlignMNIST (default: the calibrated\n"
+              "one, docs/ALIGNMNIST.md; 1 = uncalibrated)", NULL, NULL, 0},
     {F_SHARD, NULL, NULL, NULL, 0},
     {F_PLAIN, NULL, NULL, NULL, 0},
     {F_NO_COLOR, NULL, NULL, NULL, 0},
@@ -99,6 +101,7 @@ static int run_alignmnist(const flag_values *v, dacc_study_config *c, const dacc
         dacc_align_options ao;
         dacc_align_options_default(&ao);
         ao.blocks = c->blocks;
+        ao.scale = v->r[F_SCALE];
         ao.threads = c->train.threads;
         ao.verbose = 1;
         fprintf(stderr, "dacc run: preparing AlignMNIST (generated once, then cached)...\n");

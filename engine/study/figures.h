@@ -1,7 +1,7 @@
 /* The study's figures (docs/FIGURES.md): hand-written SVG files and a
  * self-contained report.html, drawn from one plain description of a study
  * (dacc_fig_study) that `dacc report` fills from its aggregated rows and the
- * run directory's metrics.csv and inspect.json. Every file is written
+ * run directory's metrics.jsonl and inspect.json. Every file is written
  * atomically; a study with missing parts still gets valid files with a note. */
 #ifndef DACC_STUDY_FIGURES_H
 #define DACC_STUDY_FIGURES_H
@@ -73,7 +73,7 @@ typedef struct dacc_fig_study {
 void dacc_fig_study_free(dacc_fig_study *s);
 void dacc_fig_note(dacc_fig_study *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Reads the training curves of one task folder (metrics.csv) and adds them
+/* Reads the training curves of one task folder (metrics.jsonl) and adds them
  * to variant V's curve (mean and spread over the tasks added). Missing or
  * malformed files add a note, never an error. */
 void dacc_fig_add_metrics(dacc_fig_study *s, int v, const char *task_dir);

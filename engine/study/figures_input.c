@@ -1,7 +1,8 @@
-/* What the figures read beyond the report's rows: each task's metrics.csv
- * (training curves) and the run directory's inspect.json (digits), both
- * formats of docs/RUNDIR.md. Anything missing or malformed becomes a note in
- * the figures, never an error. */
+/* What the figures read beyond the report's rows, through the run
+ * directory's owner (rundir.h): each task's metrics.jsonl (training curves),
+ * inspect.json (digits, via the live view) and study.json (settings).
+ * Anything missing or malformed becomes a note in the figures, never an
+ * error. */
 #include "dacc/fileio.h"
 #include "study/figures.h"
 #include "study/rundir.h"
@@ -11,7 +12,6 @@
 #include <string.h>
 
 #define MAX_METRICS (4u << 20)
-#define MAX_INSPECT (16u << 20)
 
 void dacc_fig_note(dacc_fig_study *s, const char *fmt, ...) {
     size_t k = strlen(s->notes);
@@ -30,33 +30,6 @@ void dacc_fig_study_free(dacc_fig_study *s) {
     memset(s, 0, sizeof *s);
 }
 
-/* Column index of NAME in the comma-separated HEADER, or -1. */
-static int column(const char *header, size_t len, const char *name) {
-    size_t nl = strlen(name);
-    int col = 0;
-    for (size_t i = 0; i < len; col++) {
-        size_t j = i;
-        while (j < len && header[j] != ',') j++;
-        if (j - i == nl && !memcmp(header + i, name, nl)) return col;
-        i = j + 1;
-    }
-    return -1;
-}
-
-static double field(const char *line, size_t len, int col) {
-    size_t i = 0;
-    for (int c = 0; c < col && i < len; i++)
-        if (line[i] == ',') c++;
-    if (i >= len) return NAN;
-    char buf[64];
-    size_t k = 0;
-    while (i < len && line[i] != ',' && k < sizeof buf - 1) buf[k++] = line[i++];
-    buf[k] = 0;
-    char *end;
-    double v = strtod(buf, &end);
-    return end == buf || *end ? NAN : v;
-}
-
 static void add_point(dacc_fig_curve *c, int e, double loss, double acc) {
     if (!c->count[e]) {
         c->loss[e][0] = 0, c->loss[e][1] = INFINITY, c->loss[e][2] = -INFINITY;
@@ -70,7 +43,7 @@ static void add_point(dacc_fig_curve *c, int e, double loss, double acc) {
 
 void dacc_fig_add_metrics(dacc_fig_study *s, int v, const char *task_dir) {
     char path[4400];
-    snprintf(path, sizeof path, "%s/metrics.csv", task_dir);
+    snprintf(path, sizeof path, "%s/metrics.jsonl", task_dir);
     char *b = NULL;
     size_t n = 0;
     dacc_err e;
@@ -78,30 +51,20 @@ void dacc_fig_add_metrics(dacc_fig_study *s, int v, const char *task_dir) {
         dacc_fig_note(s, "no training curve: %s", e.msg);
         return;
     }
-    const char *nl = memchr(b, '\n', n);
-    size_t hl = nl ? (size_t)(nl - b) : n;
-    int ce = column(b, hl, "epoch"), cl = column(b, hl, "loss"), ca = column(b, hl, "test_acc");
+    dacc_rd_epoch *ep = malloc(sizeof *ep * DACC_RD_MAX_EPOCHS);
     if (!s->v[v].curve) s->v[v].curve = calloc(1, sizeof *s->v[v].curve);
     dacc_fig_curve *c = s->v[v].curve;
-    if (!c || ce < 0 || cl < 0 || ca < 0) {
-        dacc_fig_note(s, "%s: %s", path, c ? "no epoch, loss and test_acc columns" : "out of memory");
-        free(b);
-        return;
-    }
-    int rows = 0;
-    for (const char *p = nl ? nl + 1 : b + n; p < b + n;) {
-        const char *q = memchr(p, '\n', (size_t)(b + n - p));
-        if (!q) break; /* a last line without its newline is being written */
-        double ep = field(p, (size_t)(q - p), ce), lo = field(p, (size_t)(q - p), cl),
-               ac = field(p, (size_t)(q - p), ca);
-        if (ep >= 1 && ep <= DACC_FIG_MAXE && ep == floor(ep) && isfinite(lo) && ac >= 0 && ac <= 1) {
-            add_point(c, (int)ep - 1, lo, ac);
+    int bad = 0, nep = ep && c ? dacc_rd_parse_metrics(b, n, ep, DACC_RD_MAX_EPOCHS, &bad) : 0, rows = 0;
+    for (int i = 0; i < nep; i++)
+        if (ep[i].epoch >= 1 && ep[i].epoch <= DACC_FIG_MAXE && isfinite(ep[i].loss) && ep[i].test_acc >= 0 &&
+            ep[i].test_acc <= 1) {
+            add_point(c, ep[i].epoch - 1, ep[i].loss, ep[i].test_acc);
             rows++;
         }
-        p = q + 1;
-    }
     if (rows) c->n_seeds++;
     else dacc_fig_note(s, "%s: no usable epoch line", path);
+    if (bad) dacc_fig_note(s, "%s: %d malformed line(s) skipped", path, bad);
+    free(ep);
     free(b);
 }
 
@@ -119,60 +82,40 @@ void dacc_fig_finish_curves(dacc_fig_study *s) {
     }
 }
 
-static int hexval(char h) {
-    return h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
-}
-
-/* One digit of inspect.json; 0 ok, -1 malformed. */
-static int read_digit(dacc_fig_study *s, const dacc_jv *o, dacc_fig_digit *d) {
-    const dacc_jv *im = dacc_json_get(o, "images"), *pr = dacc_json_get(o, "pred");
-    long label = dacc_json_int(dacc_json_get(o, "label"), -1, -1, 9);
-    if (label < 0 || !im || im->type != DACC_J_ARR || (int)dacc_json_len(im) != s->blocks) return -1;
-    d->label = (int)label;
-    d->index = dacc_json_int(dacc_json_get(o, "index"), -1, -1, 1000000000);
-    snprintf(d->split, sizeof d->split, "%s", dacc_json_str(dacc_json_get(o, "split"), ""));
-    int b = 0;
-    for (const dacc_jv *h = im->child; h; h = h->next, b++) {
-        if (h->type != DACC_J_STR || h->len != 2 * 784) return -1;
-        for (int i = 0; i < 784; i++) {
-            int hi = hexval(h->str[2 * i]), lo = hexval(h->str[2 * i + 1]);
-            if (hi < 0 || lo < 0) return -1;
-            d->img[b][i] = (uint8_t)(hi * 16 + lo);
-        }
-    }
+/* Copies one digit of the view; its variants found by name. */
+static void copy_digit(dacc_fig_study *s, const dacc_rd_run *r, const dacc_rd_digit *g, dacc_fig_digit *d) {
+    d->label = g->label;
+    d->index = g->index;
+    snprintf(d->split, sizeof d->split, "%s", g->split);
+    for (int b = 0; b < s->blocks; b++) memcpy(d->img[b], g->img + (size_t)b * 784, 784);
     for (int v = 0; v < s->nv; v++) {
-        const dacc_jv *a = dacc_json_get(pr, s->v[v].name), *e = a && a->type == DACC_J_ARR ? a->child : NULL;
-        for (b = 0; b < s->blocks; b++, e = e ? e->next : NULL)
-            d->pred[v][b] = e && e->type == DACC_J_ARR ? (int)dacc_json_int(e->child, -1, -1, 9) : -1;
+        int vi = -1;
+        for (int k = 0; k < r->nvariants && vi < 0; k++)
+            if (!strcmp(r->variants[k], s->v[v].name)) vi = k;
+        for (int b = 0; b < s->blocks; b++) d->pred[v][b] = vi >= 0 ? g->pred[vi][b] : -1;
     }
-    return 0;
 }
 
 void dacc_fig_read_inspect(dacc_fig_study *s, const char *run_dir) {
-    char path[4400];
-    snprintf(path, sizeof path, "%s/inspect.json", run_dir);
+    dacc_rd_run *r = NULL;
     dacc_err e;
-    dacc_jdoc *doc = dacc_rd_load_json(path, MAX_INSPECT, &e);
-    if (!doc) {
+    if (dacc_rd_run_open(&r, run_dir, &e)) {
         dacc_fig_note(s, "no digits: %s", e.msg);
         return;
     }
-    const dacc_jv *r = dacc_json_root(doc), *dg = dacc_json_get(r, "digits");
-    long blocks = dacc_json_int(dacc_json_get(r, "blocks"), 0, 0, DACC_FIG_MAXB + 1);
-    if (dacc_json_int(dacc_json_get(r, "rows"), 0, 0, 1000) != 28 ||
-        dacc_json_int(dacc_json_get(r, "cols"), 0, 0, 1000) != 28 || blocks < 1 || blocks > DACC_FIG_MAXB ||
-        !dg || dg->type != DACC_J_ARR) {
-        dacc_fig_note(s, "%s: not 28x28 digits with 1..%d blocks: no digits", path, DACC_FIG_MAXB);
-        dacc_json_free(doc);
+    dacc_rd_run_refresh(r);
+    if (!r->ndigits || r->rows != 28 || r->cols != 28 || r->iblocks < 1 || r->iblocks > DACC_FIG_MAXB) {
+        dacc_fig_note(s, "no digits: %s/inspect.json %s", run_dir,
+                      r->st_inspect.exists ? "has no 28x28 digits we can show" : "is missing");
+        dacc_rd_run_free(r);
         return;
     }
-    s->blocks = (int)blocks;
-    s->d = calloc(DACC_FIG_MAXD, sizeof *s->d);
-    int i = 0;
-    for (const dacc_jv *d = dg->child; s->d && d && s->nd < DACC_FIG_MAXD; d = d->next, i++)
-        if (read_digit(s, d, &s->d[s->nd]) == 0) s->nd++;
-        else dacc_fig_note(s, "%s: digit %d malformed, left out", path, i);
-    dacc_json_free(doc);
+    s->blocks = r->iblocks;
+    int nd = r->ndigits < DACC_FIG_MAXD ? r->ndigits : DACC_FIG_MAXD;
+    s->d = calloc((size_t)nd, sizeof *s->d);
+    for (int i = 0; s->d && i < nd; i++)
+        if (r->digits[i].img && r->digits[i].nblocks == s->blocks) copy_digit(s, r, &r->digits[i], &s->d[s->nd++]);
+    dacc_rd_run_free(r);
 }
 
 static void setting(dacc_fig_study *s, const char *key, const dacc_jv *v) {

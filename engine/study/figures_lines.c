@@ -43,7 +43,7 @@ static void curve_panel(svg *g, const dacc_fig_study *s, int q, double x0, doubl
     fprintf(g->f, "<g class=\"panel\" data-curve=\"%s\">\n", q ? "acc" : "loss");
     svg_text(g, x0, y0 + 16, "start", "title", "%s", q ? "Test accuracy per epoch" : "Training loss per epoch");
     if (!maxe) {
-        svg_text(g, x0, y0 + 50, "start", "note", "No metrics.csv with epochs: no curve.");
+        svg_text(g, x0, y0 + 50, "start", "note", "No metrics.jsonl with epochs: no curve.");
         fputs("</g>\n", g->f);
         return;
     }

@@ -1,6 +1,6 @@
 /* `dacc report`'s figures and report.html: the aggregated report (report_agg.h)
  * turned into the plain study description of figures.h, plus each task's
- * training curve and the first input's study.json and inspect.json. */
+ * training curve (metrics.jsonl) and the first input's study.json and inspect.json. */
 #include "study/figures.h"
 #include "study/report_agg.h"
 #include <math.h>

@@ -1,5 +1,8 @@
-/* The study runner (see include/dacc/study.h and docs/RUNDIR.md). */
+/* The study runner (see include/dacc/study.h): which tasks to run, resuming,
+ * training, evaluation and progress. Every file of the run directory is
+ * written through its owner (study/rundir.h, docs/RUNDIR.md). */
 #include "dacc/study.h"
+#include "study/rundir.h"
 #include "dacc/alignmnist.h"
 #include "dacc/checkpoint.h"
 #include "dacc/fileio.h"
@@ -8,17 +11,11 @@
 #include "core/rng.h"
 #include "dacc/robustness.h"
 #include "core/threadpool.h"
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #define INSPECT_DIGITS 48
 
@@ -42,27 +39,6 @@ static double now_wall(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* A growing string for JSON documents. */
-typedef struct sbuf { char *p; size_t n; FILE *f; } sbuf;
-static FILE *sb_open(sbuf *s) { s->p = NULL; s->n = 0; return s->f = open_memstream(&s->p, &s->n); }
-static int sb_write(sbuf *s, const char *path, dacc_err *e) {
-    if (!s->f) return dacc_fail(e, "%s: out of memory", path);
-    fclose(s->f);
-    int rc = dacc_write_file_atomic(path, s->p, s->n, e);
-    free(s->p);
-    return rc;
-}
-
-/* One whole line per write, no link followed (dacc_append_file). */
-static int append_line(const char *path, const char *line, dacc_err *e) {
-    return dacc_append_file(path, line, strlen(line), e);
-}
-
-static void json_num(FILE *f, double v) {
-    if (isfinite(v)) fprintf(f, "%.6g", v);
-    else fputs("null", f);
 }
 
 int dacc_study_tasks(const dacc_study_config *c, dacc_task *out, int max) {
@@ -95,28 +71,21 @@ static void write_progress(runner *r, int force) {
     const dacc_task *k = ci >= 0 ? &r->tasks[ci] : NULL;
     double elapsed = t - r->t_start;
     double eta = r->work_done > 0 ? elapsed / r->work_done * (r->work_total - r->work_done) : -1;
-    char path[4200];
-    snprintf(path, sizeof path, "%s/progress.json", r->c->out_dir);
-    sbuf s;
-    FILE *f = sb_open(&s);
-    if (!f) return;
-    fprintf(f, "{\"state\":\"%s\",\"task\":\"%s\",\"task_index\":%d,\"tasks\":%d,"
-               "\"variant\":\"%s\",\"seed\":%llu,\"epoch\":%d,\"epochs\":%d,\"batch\":%d,"
-               "\"batches\":%d,\"images_per_s\":",
-            r->state, k ? k->id : "", k ? k->index : r->n_tasks, r->n_tasks, k ? k->variant.name : "",
-            (unsigned long long)(k ? k->seed : 0), r->epoch, r->c->train.epochs, r->batch, r->batches);
-    json_num(f, r->ips);
-    fputs(",\"eta_s\":", f);
-    json_num(f, eta);
-    fprintf(f, ",\"elapsed_s\":%.1f,\"updated\":%.1f,\"pid\":%d}\n", elapsed, t, (int)getpid());
+    dacc_rd_progress_rec p = {r->state, k ? k->id : "", k ? k->variant.name : "", k ? k->index : r->n_tasks,
+                              r->n_tasks, r->epoch, r->c->train.epochs, r->batch, r->batches, k ? k->seed : 0,
+                              r->ips, eta, elapsed, t};
     dacc_err e;
-    sb_write(&s, path, &e); /* progress is advisory: a failed write is not fatal */
+    dacc_rd_write_progress(r->c->out_dir, &p, &e); /* progress is advisory: a failed write is not fatal */
 }
 
 /* ---- per-task files ---- */
 
 static void task_path(const runner *r, const dacc_task *t, const char *file, char *out, size_t n) {
     snprintf(out, n, "%s/tasks/%s/%s", r->c->out_dir, t->id, file);
+}
+
+static void task_dir(const runner *r, const dacc_task *t, char *out, size_t n) {
+    snprintf(out, n, "%s/tasks/%s", r->c->out_dir, t->id);
 }
 
 /* The settings a task's results depend on; a finished task is reused only
@@ -141,78 +110,25 @@ static void task_key(const runner *r, const dacc_task *t, char *out, size_t n) {
 }
 
 static int write_config(runner *r, const dacc_task *t, dacc_err *e) {
-    char path[4200], key[1024], sw[128];
-    task_path(r, t, "config.json", path, sizeof path);
+    char dir[4200], key[1024];
+    task_dir(r, t, dir, sizeof dir);
     task_key(r, t, key, sizeof key);
-    dacc_variant_switches(&t->variant, sw, sizeof sw);
-    const dacc_kernels *k = dacc_kernels_get();
-    const dacc_train_config *c = &r->c->train;
-    sbuf s;
-    FILE *f = sb_open(&s);
-    if (!f) return dacc_fail(e, "out of memory");
-    fprintf(f, "{\"key\":\"%s\",\"variant\":\"%s\",\"switches\":\"%s\",\"seed\":%llu,"
-               "\"epochs\":%d,\"batch\":%d,\"lr\":%g,\"gamma\":%g,\"protocol\":\"%s\","
-               "\"train_limit\":%lld,\"threads\":%d,\"blocks\":%d,\"mnist\":\"%s\","
-               "\"align_train\":\"%s\",\"align_test\":\"%s\",\"isa\":\"%s\",\"kernels\":{",
-            key, t->variant.name, sw, (unsigned long long)t->seed, c->epochs, c->batch, c->lr,
-            c->gamma, c->paper ? "paper" : "default", (long long)c->train_limit, c->threads,
-            r->c->blocks, r->c->mnist_dir ? r->c->mnist_dir : "",
-            r->c->align_train ? r->c->align_train : "", r->c->align_test ? r->c->align_test : "",
-            dacc_isa_name(k->isa));
-    for (int i = 0; i < DACC_OP_COUNT; i++)
-        fprintf(f, "%s\"%s\":\"%s\"", i ? "," : "", dacc_op_name((dacc_op)i), k->names[i]);
-    fprintf(f, "},\"dacc_version\":\"" DACC_VERSION "\"}\n");
-    return sb_write(&s, path, e);
+    return dacc_rd_write_config(dir, key, t, r->c, e);
 }
 
 /* Was the task's folder written with the same settings (config.json's key)? */
 static int same_settings(const runner *r, const dacc_task *t) {
-    char path[4200], key[1024], want[1100], buf[8192];
-    task_path(r, t, "config.json", path, sizeof path);
-    dacc_err ie;
-    FILE *f = dacc_fopen_regular(path, &ie);
-    if (!f) return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
+    char dir[4200], key[1024];
+    task_dir(r, t, dir, sizeof dir);
     task_key(r, t, key, sizeof key);
-    snprintf(want, sizeof want, "{\"key\":\"%s\"", key);
-    return !strncmp(buf, want, strlen(want));
+    return dacc_rd_config_has_key(dir, key);
 }
 
 /* Is the task finished with the same settings? */
 static int task_done(const runner *r, const dacc_task *t) {
-    char path[4200];
-    task_path(r, t, "DONE", path, sizeof path);
-    return access(path, F_OK) == 0 && same_settings(r, t);
-}
-
-/* Keeps the metrics lines of epochs <= upto (a resumed task redoes the rest). */
-static int trim_metrics(runner *r, const dacc_task *t, int upto, dacc_err *e) {
-    const char *files[2] = {"metrics.jsonl", "metrics.csv"};
-    for (int k = 0; k < 2; k++) {
-        char path[4200];
-        task_path(r, t, files[k], path, sizeof path);
-        dacc_err ie;
-        FILE *f = dacc_fopen_regular(path, &ie);
-        if (!f) continue;
-        sbuf s;
-        FILE *o = sb_open(&s);
-        char line[2048];
-        int kept = 0;
-        while (fgets(line, sizeof line, f)) {
-            if (!strchr(line, '\n')) break; /* a half-written last line */
-            int ep = 0;
-            const char *p = strstr(line, "\"epoch\":");
-            if (k == 0) ep = p ? atoi(p + 8) : 1 << 30;
-            else ep = kept == 0 ? 0 : atoi(line); /* csv: header, then epoch first */
-            if (ep <= upto) fputs(line, o);
-            kept++;
-        }
-        fclose(f);
-        if (sb_write(&s, path, e)) return -1;
-    }
-    return 0;
+    char dir[4200];
+    task_dir(r, t, dir, sizeof dir);
+    return dacc_rd_is_done(dir) && same_settings(r, t);
 }
 
 typedef struct epoch_ctx { runner *r; const dacc_task *t; dacc_model *m; dacc_train_config *cfg; } epoch_ctx;
@@ -230,19 +146,9 @@ static void on_batch(void *u, int epoch, int b, int nb, double loss, double ips)
 static int on_epoch(void *u, const dacc_epoch_stats *s, dacc_err *e) {
     epoch_ctx *x = u;
     runner *r = x->r;
-    char path[4200], line[1024];
-    snprintf(line, sizeof line,
-             "{\"variant\":\"%s\",\"seed\":%llu,\"epoch\":%d,\"lr\":%.8g,\"loss\":%.6g,"
-             "\"train_acc\":%.6g,\"test_acc\":%.6g,\"seconds\":%.2f}\n",
-             x->t->variant.name, (unsigned long long)x->t->seed, s->epoch, s->lr, s->loss,
-             s->train_acc, s->test_acc, s->seconds);
-    task_path(r, x->t, "metrics.jsonl", path, sizeof path);
-    if (append_line(path, line, e)) return -1;
-    task_path(r, x->t, "metrics.csv", path, sizeof path);
-    if (access(path, F_OK) && append_line(path, "epoch,lr,loss,train_acc,test_acc,seconds\n", e)) return -1;
-    snprintf(line, sizeof line, "%d,%.8g,%.6g,%.6g,%.6g,%.2f\n", s->epoch, s->lr, s->loss, s->train_acc,
-             s->test_acc, s->seconds);
-    if (append_line(path, line, e)) return -1;
+    char path[4200];
+    task_dir(r, x->t, path, sizeof path);
+    if (dacc_rd_append_metrics(path, x->t, s, e)) return -1;
     task_path(r, x->t, "checkpoint.dacc", path, sizeof path);
     if (dacc_checkpoint_save(path, x->m, x->cfg, s->epoch, e)) return -1;
     r->work_done += 1;
@@ -254,52 +160,6 @@ static int on_epoch(void *u, const dacc_epoch_stats *s, dacc_err *e) {
     }
     write_progress(r, 1);
     return 0;
-}
-
-static int write_predictions(const char *path, const uint8_t *pred, const uint8_t *labels,
-                             int blocks, int64_t n, dacc_err *e) {
-    size_t size = 8 + 12 + (size_t)blocks * n * 2 + 4;
-    uint8_t *b = malloc(size);
-    if (!b) return dacc_fail(e, "out of memory");
-    memcpy(b, "DACCPRED", 8);
-    uint32_t hdr[3] = {1, (uint32_t)blocks, (uint32_t)n};
-    memcpy(b + 8, hdr, 12);
-    uint8_t *p = b + 20;
-    for (int k = 0; k < blocks; k++)
-        for (int64_t i = 0; i < n; i++) {
-            *p++ = pred[(size_t)k * n + i];
-            *p++ = labels[i];
-        }
-    uint32_t crc = (uint32_t)crc32(0L, b, (uInt)(size - 4));
-    memcpy(p, &crc, 4);
-    int rc = dacc_write_file_atomic(path, b, size, e);
-    free(b);
-    return rc;
-}
-
-static void json_protocol(FILE *f, const char *name, const dacc_robustness *r) {
-    fprintf(f, "\"%s\":{\"clean\":", name);
-    json_num(f, r->acc[0]);
-    if (r->blocks > 0) {
-        fputs(",\"y\":[", f);
-        for (int b = 1; b <= r->blocks; b++) {
-            if (b > 1) fputc(',', f);
-            json_num(f, r->acc[b]);
-        }
-        fputs("],\"xhat\":", f);
-        json_num(f, r->xhat);
-        fputs(",\"delta\":", f);
-        json_num(f, r->delta);
-    }
-    fprintf(f, ",\"n\":%lld,\"per_class\":{\"clean\":[", (long long)r->n);
-    for (int c = 0; c < DACC_CLASSES; c++) fprintf(f, "%s%.6g", c ? "," : "", r->class_clean[c]);
-    fputs("]", f);
-    if (r->blocks > 0) {
-        fputs(",\"xhat\":[", f);
-        for (int c = 0; c < DACC_CLASSES; c++) fprintf(f, "%s%.6g", c ? "," : "", r->class_xhat[c]);
-        fputs("]", f);
-    }
-    fputs("}}", f);
 }
 
 /* ---- inspector digits ---- */
@@ -392,74 +252,21 @@ static int write_task_inspect(runner *r, const dacc_task *t, dacc_model *m, cons
     }
     memcpy(batch, imgs, (size_t)count * 784);
     dacc_evaluate(m, batch, NULL, count, pred, conf);
-    char path[4200];
-    task_path(r, t, "inspect.txt", path, sizeof path);
-    sbuf s;
-    FILE *f = sb_open(&s);
-    for (int k = 0; k < r->n_inspect; k++)
-        for (int b = 0; b <= nb; b++)
-            fprintf(f, "%d %d %d %.4f\n", k, b, pred[k * (nb + 1) + b], conf[k * (nb + 1) + b]);
-    free(pred); free(conf); free(batch);
-    return sb_write(&s, path, e);
+    char dir[4200];
+    task_dir(r, t, dir, sizeof dir);
+    int rc = dacc_rd_write_task_inspect(dir, r->n_inspect, nb, pred, conf, e);
+    free(pred);
+    free(conf);
+    free(batch);
+    return rc;
 }
 
 /* inspect.json from every task folder that has an inspect.txt (also other
  * shards'), the lowest seed per variant. */
 static int write_inspect_json_locked(runner *r, const uint8_t *imgs, const uint8_t *labels, int nb,
                                      dacc_err *e) {
-    char path[4200];
-    sbuf s;
-    FILE *f = sb_open(&s);
-    fprintf(f, "{\"rows\":28,\"cols\":28,\"blocks\":%d,\"digits\":[", nb + 1);
-    /* preds[task][digit][block] */
-    int per = r->n_inspect * (nb + 1);
-    int *pv = malloc(sizeof(int) * per * r->n_tasks);
-    float *cv = malloc(sizeof(float) * per * r->n_tasks);
-    char *have = calloc((size_t)r->n_tasks, 1);
-    for (int t = 0; pv && cv && have && t < r->n_tasks; t++) {
-        task_path(r, &r->tasks[t], "inspect.txt", path, sizeof path);
-        dacc_err ie;
-        FILE *in = dacc_fopen_regular(path, &ie);
-        if (!in) continue;
-        int k, b, p, got = 0;
-        float c;
-        while (fscanf(in, "%d %d %d %f", &k, &b, &p, &c) == 4)
-            if (k >= 0 && k < r->n_inspect && b >= 0 && b <= nb) {
-                pv[t * per + k * (nb + 1) + b] = p;
-                cv[t * per + k * (nb + 1) + b] = c;
-                got++;
-            }
-        fclose(in);
-        have[t] = got == per;
-    }
-    for (int k = 0; k < r->n_inspect; k++) {
-        fprintf(f, "%s{\"index\":%lld,\"label\":%d,\"split\":\"test\",\"images\":[", k ? "," : "",
-                (long long)r->inspect_idx[k], labels[k]);
-        for (int b = 0; b <= nb; b++) {
-            fputs(b ? ",\"" : "\"", f);
-            const uint8_t *im = imgs + ((size_t)k * (nb + 1) + b) * 784;
-            for (int p = 0; p < 784; p++) fprintf(f, "%02x", im[p]);
-            fputc('"', f);
-        }
-        fputs("],\"pred\":{", f);
-        int first = 1;
-        for (int t = 0; have && t < r->n_tasks; t++) {
-            if (!have[t]) continue;
-            int dup = 0; /* lowest seed per variant: tasks are seed-major */
-            for (int u = 0; u < t; u++) dup |= have[u] && !strcmp(r->tasks[u].variant.name, r->tasks[t].variant.name);
-            if (dup) continue;
-            fprintf(f, "%s\"%s\":[", first ? "" : ",", r->tasks[t].variant.name);
-            first = 0;
-            for (int b = 0; b <= nb; b++)
-                fprintf(f, "%s[%d,%.4f]", b ? "," : "", pv[t * per + k * (nb + 1) + b], cv[t * per + k * (nb + 1) + b]);
-            fputc(']', f);
-        }
-        fputs("}}", f);
-    }
-    fputs("]}\n", f);
-    free(pv); free(cv); free(have);
-    snprintf(path, sizeof path, "%s/inspect.json", r->c->out_dir);
-    return sb_write(&s, path, e);
+    dacc_rd_inspect in = {r->n_inspect, nb, r->inspect_idx, labels, imgs};
+    return dacc_rd_write_inspect_json(r->c->out_dir, r->tasks, r->n_tasks, &in, e);
 }
 
 /* Shards finishing at the same moment each rebuild inspect.json from every
@@ -476,27 +283,7 @@ static int write_inspect_json(runner *r, const uint8_t *imgs, const uint8_t *lab
 }
 
 static int write_study_json(runner *r, dacc_err *e) {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/study.json", r->c->out_dir);
-    const dacc_kernels *k = dacc_kernels_get();
-    const dacc_train_config *c = &r->c->train;
-    sbuf s;
-    FILE *f = sb_open(&s);
-    fprintf(f, "{\"format\":\"dacc-run\",\"version\":1,\"dacc_version\":\"" DACC_VERSION "\",\"isa\":\"%s\",\"kernels\":{",
-            dacc_isa_name(k->isa));
-    for (int i = 0; i < DACC_OP_COUNT; i++)
-        fprintf(f, "%s\"%s\":\"%s\"", i ? "," : "", dacc_op_name((dacc_op)i), k->names[i]);
-    fprintf(f, "},\"cpu\":\"%s\",\"threads\":%d,\"epochs\":%d,\"batch\":%d,\"protocol\":\"%s\",\"variants\":[",
-            dacc_cpu_description(), c->threads, c->epochs, c->batch, c->paper ? "paper" : "default");
-    for (int v = 0; v < r->c->n_variants; v++) fprintf(f, "%s\"%s\"", v ? "," : "", r->c->variants[v].name);
-    fputs("],\"seeds\":[", f);
-    for (int v = 0; v < r->c->n_seeds; v++) fprintf(f, "%s%llu", v ? "," : "", (unsigned long long)r->c->seeds[v]);
-    fprintf(f, "],\"blocks\":%d,\"alignmnist\":%s,\"tasks\":[", r->c->blocks, r->c->align_test ? "true" : "false");
-    for (int t = 0; t < r->n_tasks; t++)
-        fprintf(f, "%s{\"id\":\"%s\",\"variant\":\"%s\",\"seed\":%llu}", t ? "," : "", r->tasks[t].id,
-                r->tasks[t].variant.name, (unsigned long long)r->tasks[t].seed);
-    fputs("]}\n", f);
-    return sb_write(&s, path, e);
+    return dacc_rd_write_study(r->c->out_dir, r->c, r->tasks, r->n_tasks, e);
 }
 
 /* ---- one task ---- */
@@ -518,34 +305,86 @@ static int lock_task(runner *r, const dacc_task *t, dacc_lock **out, dacc_err *e
     return rc;
 }
 
-static int run_task(runner *r, const dacc_task *t, const uint8_t *insp, int insp_nb, dacc_err *e) {
+/* The epoch to resume after: the checkpoint's, when the folder was written
+ * with the same settings and the checkpoint is usable; else 0. */
+static int resume_point(runner *r, const dacc_task *t, dacc_model *m, uint64_t seed) {
     char path[4200];
-    task_path(r, t, "", path, sizeof path);
-    if (dacc_mkdir_p(path, e)) return -1;
+    int start = 0;
+    task_path(r, t, "checkpoint.dacc", path, sizeof path);
+    if (!same_settings(r, t) || access(path, F_OK) != 0) return 0;
+    dacc_checkpoint ck;
+    dacc_err ce;
+    if (dacc_checkpoint_read(path, &ck, &ce) == 0 && dacc_checkpoint_apply(&ck, m, 1, path, &ce) == 0) {
+        start = ck.epochs_done;
+        if (r->c->log) fprintf(r->c->log, "[%s] resuming after epoch %d\n", t->id, start);
+    } else if (r->c->log) {
+        fprintf(r->c->log, "[%s] checkpoint unusable (%s): starting over\n", t->id, ce.msg);
+    }
+    if (start == 0) dacc_model_init_params(m, seed);
+    dacc_checkpoint_free(&ck);
+    return start;
+}
+
+static void log_results(const runner *r, const dacc_task *t, const dacc_robustness *held,
+                        const dacc_robustness *paper) {
+    if (!r->c->log) return;
+    fprintf(r->c->log, "[%s] %s: held-out clean %.2f%%", t->id, t->variant.name, 100 * held->acc[0]);
+    if (held->blocks) fprintf(r->c->log, "  x^ %.2f%%  delta %+.2f", 100 * held->xhat, 100 * held->delta);
+    fprintf(r->c->log, " | paper clean %.2f%%", 100 * paper->acc[0]);
+    if (paper->blocks) fprintf(r->c->log, "  x^ %.2f%%  delta %+.2f", 100 * paper->xhat, 100 * paper->delta);
+    fputc('\n', r->c->log);
+    fflush(r->c->log);
+}
+
+/* Both protocols evaluated; predictions.bin, predictions-paper.bin and
+ * results.json written. */
+static int evaluate_task(runner *r, const dacc_task *t, dacc_model *m, dacc_err *e) {
+    char dir[4200], path[4300];
+    task_dir(r, t, dir, sizeof dir);
+    int nb = r->c->blocks, rc = 0;
+    dacc_robustness held, paper;
+    /* the paper protocol measures on the images trained on: with
+     * --train-limit, on those only */
+    int64_t nt = r->test->n, ntr = r->train->n, lim = r->c->train.train_limit;
+    if (lim > 0 && lim < ntr) ntr = lim;
+    dacc_images train_part = *r->train;
+    train_part.n = ntr;
+    uint8_t *ph = malloc((size_t)(nb + 1) * nt), *pp = malloc((size_t)(nb + 1) * ntr);
+    if (!ph || !pp) rc = dacc_fail(e, "out of memory");
+    if (rc == 0) {
+        if (r->c->align_test) rc = dacc_eval_alignmnist(m, r->c->align_test, r->test, nb, 0, &held, ph, NULL, e);
+        else dacc_eval_clean(m, r->test, &held, ph, NULL);
+    }
+    if (rc == 0) {
+        if (r->c->align_train) rc = dacc_eval_alignmnist(m, r->c->align_train, r->train, nb, ntr, &paper, pp, NULL, e);
+        else dacc_eval_clean(m, &train_part, &paper, pp, NULL);
+    }
+    if (rc == 0) {
+        snprintf(path, sizeof path, "%s/predictions.bin", dir);
+        rc = dacc_pred_write(path, ph, r->test->labels, held.blocks + 1, nt, e);
+    }
+    if (rc == 0) {
+        snprintf(path, sizeof path, "%s/predictions-paper.bin", dir);
+        rc = dacc_pred_write(path, pp, r->train->labels, paper.blocks + 1, ntr, e);
+    }
+    free(ph);
+    free(pp);
+    if (rc == 0) rc = dacc_rd_write_results(dir, t, &paper, &held, e);
+    if (rc == 0) log_results(r, t, &held, &paper);
+    return rc;
+}
+
+static int run_task(runner *r, const dacc_task *t, const uint8_t *insp, int insp_nb, dacc_err *e) {
+    char dir[4200];
+    task_dir(r, t, dir, sizeof dir);
+    if (dacc_mkdir_p(dir, e)) return -1;
     dacc_train_config cfg = r->c->train;
     cfg.variant = t->variant;
     cfg.seed = t->seed;
     dacc_model m;
     if (dacc_model_init(&m, &cfg.variant, cfg.batch, cfg.threads, cfg.seed, e)) return -1;
-    int start = 0, rc = 0;
-    /* resume from the checkpoint when the settings are the same */
-    int key_ok = same_settings(r, t);
-    {
-        task_path(r, t, "checkpoint.dacc", path, sizeof path);
-        dacc_checkpoint ck;
-        dacc_err ce;
-        if (key_ok && access(path, F_OK) == 0) {
-            if (dacc_checkpoint_read(path, &ck, &ce) == 0 && dacc_checkpoint_apply(&ck, &m, 1, path, &ce) == 0) {
-                start = ck.epochs_done;
-                if (r->c->log) fprintf(r->c->log, "[%s] resuming after epoch %d\n", t->id, start);
-            } else if (r->c->log) {
-                fprintf(r->c->log, "[%s] checkpoint unusable (%s): starting over\n", t->id, ce.msg);
-            }
-            if (start == 0) dacc_model_init_params(&m, cfg.seed);
-            dacc_checkpoint_free(&ck);
-        }
-    }
-    if (rc == 0) rc = trim_metrics(r, t, start, e);
+    int start = resume_point(r, t, &m, cfg.seed);
+    int rc = dacc_rd_trim_metrics(dir, start, e);
     if (rc == 0) rc = write_config(r, t, e);
     r->work_done += start;
     if (rc == 0 && start < cfg.epochs) {
@@ -559,58 +398,9 @@ static int run_task(runner *r, const dacc_task *t, const uint8_t *insp, int insp
     if (rc == 0) {
         snprintf(r->state, sizeof r->state, "evaluating");
         write_progress(r, 1);
-        int nb = r->c->blocks;
-        dacc_robustness held, paper;
-        /* the paper protocol measures on the images trained on: with
-         * --train-limit, on those only */
-        int64_t nt = r->test->n, ntr = r->train->n, lim = r->c->train.train_limit;
-        if (lim > 0 && lim < ntr) ntr = lim;
-        dacc_images train_part = *r->train;
-        train_part.n = ntr;
-        uint8_t *ph = malloc((size_t)(nb + 1) * nt), *pp = malloc((size_t)(nb + 1) * ntr);
-        if (!ph || !pp) rc = dacc_fail(e, "out of memory");
-        if (rc == 0) {
-            if (r->c->align_test) rc = dacc_eval_alignmnist(&m, r->c->align_test, r->test, nb, 0, &held, ph, NULL, e);
-            else dacc_eval_clean(&m, r->test, &held, ph, NULL);
-        }
-        if (rc == 0) {
-            if (r->c->align_train) rc = dacc_eval_alignmnist(&m, r->c->align_train, r->train, nb, ntr, &paper, pp, NULL, e);
-            else dacc_eval_clean(&m, &train_part, &paper, pp, NULL);
-        }
-        if (rc == 0) {
-            task_path(r, t, "predictions.bin", path, sizeof path);
-            rc = write_predictions(path, ph, r->test->labels, held.blocks + 1, nt, e);
-        }
-        if (rc == 0) {
-            task_path(r, t, "predictions-paper.bin", path, sizeof path);
-            rc = write_predictions(path, pp, r->train->labels, paper.blocks + 1, ntr, e);
-        }
-        free(ph);
-        free(pp);
-        if (rc == 0) {
-            sbuf s;
-            FILE *f = sb_open(&s);
-            fprintf(f, "{\"variant\":\"%s\",\"seed\":%llu,", t->variant.name, (unsigned long long)t->seed);
-            json_protocol(f, "paper", &paper);
-            fputc(',', f);
-            json_protocol(f, "heldout", &held);
-            fputs("}\n", f);
-            task_path(r, t, "results.json", path, sizeof path);
-            rc = sb_write(&s, path, e);
-            if (r->c->log && rc == 0) {
-                fprintf(r->c->log, "[%s] %s: held-out clean %.2f%%", t->id, t->variant.name, 100 * held.acc[0]);
-                if (held.blocks) fprintf(r->c->log, "  x^ %.2f%%  delta %+.2f", 100 * held.xhat, 100 * held.delta);
-                fprintf(r->c->log, " | paper clean %.2f%%", 100 * paper.acc[0]);
-                if (paper.blocks) fprintf(r->c->log, "  x^ %.2f%%  delta %+.2f", 100 * paper.xhat, 100 * paper.delta);
-                fputc('\n', r->c->log);
-                fflush(r->c->log);
-            }
-        }
+        rc = evaluate_task(r, t, &m, e);
         if (rc == 0 && insp) rc = write_task_inspect(r, t, &m, insp, insp_nb, e);
-        if (rc == 0) {
-            task_path(r, t, "DONE", path, sizeof path);
-            rc = dacc_write_file_atomic(path, "", 0, e);
-        }
+        if (rc == 0) rc = dacc_rd_mark_done(dir, e);
         r->work_done += 1;
     }
     dacc_model_free(&m);

@@ -160,11 +160,13 @@ def check_bars(fig3, fig4, summary, results, rows):
 
 
 def task_metrics(run):
+    """Per variant, seed and epoch (loss, test_acc) from metrics.jsonl."""
     per = {}
-    for path in glob.glob(os.path.join(run, "tasks", "*", "metrics.csv")):
+    for path in glob.glob(os.path.join(run, "tasks", "*", "metrics.jsonl")):
         if not os.path.exists(os.path.join(os.path.dirname(path), "DONE")):
             continue
-        for r in read_csv(path):
+        for line in open(path):
+            r = json.loads(line)
             per.setdefault(r["variant"], {}).setdefault(r["seed"], {})[int(r["epoch"])] = (
                 float(r["loss"]), float(r["test_acc"]))
     return per

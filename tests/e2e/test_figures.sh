@@ -104,13 +104,13 @@ for i, t in enumerate(tasks):
         r[p]["xhat"] = round(sum(r[p]["y"]) / len(r[p]["y"]), 6)
         r[p]["delta"] = round(r[p]["xhat"] - r[p]["clean"], 6)
     json.dump(r, open(os.path.join(dst, "results.json"), "w"))
-    lines = open(os.path.join(dst, "metrics.csv")).read().splitlines()
-    out = [lines[0]]
-    for l in lines[1:]:
-        f = l.split(",")
-        f[1], f[4], f[6] = "2", "%.4f" % (float(f[4]) * 1.2), "%.4f" % (float(f[6]) - 0.003)
-        out.append(",".join(f))
-    open(os.path.join(dst, "metrics.csv"), "w").write("\n".join(out) + "\n")
+    out = []
+    for l in open(os.path.join(dst, "metrics.jsonl")):
+        m = json.loads(l)
+        m["seed"], m["loss"], m["test_acc"] = 2, round(m["loss"] * 1.2, 4), round(m["test_acc"] - 0.003, 4)
+        out.append(json.dumps(m))
+    open(os.path.join(dst, "metrics.jsonl"), "w").write("\n".join(out) + "\n")
+    os.remove(os.path.join(dst, "metrics.csv"))
 s = json.load(open(os.path.join(run, "study.json")))
 s["seeds"] = [1, 2]
 json.dump(s, open(os.path.join(run, "study.json"), "w"))
@@ -120,7 +120,7 @@ check "two seeds: bands drawn" grep -q 'class="band"' "$WORK/seeds/figures/train
 
 # 3. one variant, the other tasks missing, no metrics, no digits
 cp -r "$SRC/tests/fixtures/run-sample" "$WORK/single"
-rm -rf "$WORK/single"/tasks/0[1-5]-* "$WORK/single/inspect.json" "$WORK/single/tasks/00-Original-s1/metrics.csv"
+rm -rf "$WORK/single"/tasks/0[1-5]-* "$WORK/single/inspect.json" "$WORK/single/tasks/00-Original-s1/metrics.jsonl"
 study single --expect-note "5 task folder(s) skipped or missing" --expect-note "one variant only" \
     --expect-note "no digits" --expect-note "no training curve"
 check "single: no curve drawn" bash -c "! grep -q 'class=\"line' '$WORK/single/figures/training-curves.svg'"

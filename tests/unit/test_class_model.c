@@ -84,7 +84,8 @@ int main(void) {
     /* Offsets: magic 8, version 4, rows 12, cols 16, d 20, classes 24, nx 28,
      * ny 32, pairs 36, seed 40 (8), lambda 48, noise 56, blur 64, trim 72,
      * eps 80 (f64), max_iter 88, coarse_to_fine 92, nsteps 96, nsub 100,
-     * train hash 104 (8), then per class pairs, kept (u32), 3 f64. */
+     * zero_boundary 104, prior 108, prior length 112 (f64), linear ratio 120
+     * (f64), train hash 128 (8), then per class pairs, kept (u32), 3 f64. */
     static const struct { size_t off; uint64_t v; int bytes; const char *field; } cases[] = {
         {96, 0x7fffffff, 4, "nsteps"},   {96, 0, 4, "nsteps"},
         {96, 0xffffffff, 4, "nsteps"},   {100, 0, 4, "nsub"},
@@ -95,8 +96,9 @@ int main(void) {
         {24, 0, 4, "classes"},           {24, 11, 4, "classes"},
         {36, 0, 4, "pairs"},             {36, 1u << 31, 4, "pairs"},
         {44, 1, 4, "seed"},              {88, 0xffffffff, 4, "max_iter"},
-        {92, 2, 4, "coarse_to_fine"},
-        {112, 0x7fffffff, 4, "class 0"}, {116, 0xffffffff, 4, "class 0"},
+        {92, 2, 4, "coarse_to_fine"},    {104, 2, 4, "zero_boundary"},
+        {108, 2, 4, "prior"},
+        {136, 0x7fffffff, 4, "class 0"}, {140, 0xffffffff, 4, "class 0"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         patched(good, n, bad, cases[i].off, cases[i].v, cases[i].bytes);
@@ -107,7 +109,8 @@ int main(void) {
     }
     static const struct { size_t off; double v; const char *field; } fcases[] = {
         {48, NAN, "lambda"}, {48, -1, "lambda"},  {56, 0, "noise"},   {56, INFINITY, "noise"},
-        {64, -1, "blur"},    {72, 0.5, "trim"},   {80, NAN, "eps"},   {120, NAN, "class 0"},
+        {64, -1, "blur"},    {72, 0.5, "trim"},   {80, NAN, "eps"},   {144, NAN, "class 0"},
+        {112, NAN, "prior length"}, {120, -1, "prior linear ratio"},
     };
     for (size_t i = 0; i < sizeof fcases / sizeof fcases[0]; i++) {
         patched(good, n, bad, fcases[i].off, f64_bits(fcases[i].v), 8);
