@@ -39,6 +39,9 @@ int report_write_figures(const report *r, const char *out, dacc_err *e) {
     s->nv = r->nv < DACC_FIG_MAXV ? r->nv : DACC_FIG_MAXV;
     snprintf(s->title, sizeof s->title, "dacc report: %s%s", first, r->inputs.n > 1 ? " and more" : "");
     dacc_fig_read_study(s, first);
+    size_t k = strlen(s->settings);
+    snprintf(s->settings + k, sizeof s->settings - k, "report written by: dacc %s, %d input(s), %d task(s)\n",
+             DACC_VERSION, r->inputs.n, r->nt);
     if (r->nv > s->nv) dacc_fig_note(s, "%d variants; the figures show the first %d", r->nv, s->nv);
     if (r->skipped.n) dacc_fig_note(s, "%d task folder(s) skipped or missing (see summary.md)", r->skipped.n);
     if (r->nv == 1) dacc_fig_note(s, "one variant only: nothing to compare it with");
