@@ -31,6 +31,7 @@ static const flag_use run_flags[] = {
     {F_LR, NULL, NULL, NULL, 0},
     {F_PROTOCOL, NULL, NULL, NULL, 0},
     {F_THREADS, NULL, NULL, NULL, 0},
+    {F_JOBS, NULL, NULL, NULL, 0},
     {F_TRAIN_LIMIT, NULL, NULL, NULL, 0},
     {F_BLOCKS, NULL, NULL, NULL, 0},
     {F_DATA, NULL, NULL, NULL, 0},
@@ -84,6 +85,7 @@ static int run_config(const flag_values *v, dacc_study_config *c, dacc_err *e) {
     c->train.lr = (float)v->r[F_LR];
     c->train.paper = v->i[F_PROTOCOL] == 1;
     c->train.threads = v->set[F_THREADS] ? (int)v->i[F_THREADS] : dacc_default_threads();
+    c->jobs = v->set[F_JOBS] ? (int)v->i[F_JOBS] : 0;
     if (v->set[F_TRAIN_LIMIT]) c->train.train_limit = v->i[F_TRAIN_LIMIT];
     c->blocks = (int)v->i[F_BLOCKS];
     c->out_dir = v->s[F_OUT];
