@@ -10,7 +10,7 @@
 #include <string.h>
 
 static const flag_use report_flags[] = {
-    {F_OUT, "where the files go", "the first DIR", "OUTDIR", 0},
+    {F_OUT, "where the files go (default: the first DIR)", NULL, "OUTDIR", 0},
     {F_REPORT_PROTOCOL, NULL, NULL, NULL, 0},
     {F_QUIET, "do not print the tables", NULL, NULL, 0},
     {F_HELP, NULL, NULL, NULL, 0},
@@ -38,7 +38,8 @@ int cmd_report(int argc, char **argv) {
     int code = flags_parse(&report_cmd, argc, argv, &v);
     if (code >= 0) return code;
     if (!v.npos) return flags_usage_error(&report_cmd, "give at least one run directory (try --help)");
-    dacc_report_options o = {protocols[v.i[F_REPORT_PROTOCOL]], v.s[F_OUT], v.set[F_QUIET] ? NULL : stdout, stderr};
+    dacc_report_options o = {protocols[v.i[F_REPORT_PROTOCOL]], v.set[F_OUT] ? v.s[F_OUT] : NULL,
+                              v.set[F_QUIET] ? NULL : stdout, stderr};
     dacc_err e;
     dacc_report_counts c;
     int rc = dacc_report_run((const char *const *)v.pos, v.npos, &o, &c, &e);
