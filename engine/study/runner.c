@@ -493,8 +493,8 @@ static int run_task(runner *r, const dacc_task *t, const uint8_t *insp, int insp
     dacc_train_config cfg = r->c->train;
     cfg.variant = t->variant;
     cfg.seed = t->seed;
-    dacc_model m;
-    if (dacc_model_init(&m, &cfg.variant, cfg.batch, cfg.threads, cfg.seed, e)) return -1;
+    dacc_model *m = dacc_model_new(&cfg.variant, cfg.batch, cfg.threads, cfg.seed, e);
+    if (!m) return -1;
     int start = 0, rc = 0;
     /* resume from the checkpoint when the settings are the same */
     int key_ok = same_settings(r, t);
@@ -503,13 +503,13 @@ static int run_task(runner *r, const dacc_task *t, const uint8_t *insp, int insp
         dacc_checkpoint ck;
         dacc_err ce;
         if (key_ok && access(path, F_OK) == 0) {
-            if (dacc_checkpoint_read(path, &ck, &ce) == 0 && dacc_checkpoint_apply(&ck, &m, 1, path, &ce) == 0) {
+            if (dacc_checkpoint_read(path, &ck, &ce) == 0 && dacc_checkpoint_apply(&ck, m, 1, path, &ce) == 0) {
                 start = ck.epochs_done;
                 if (r->c->log) fprintf(r->c->log, "[%s] resuming after epoch %d\n", t->id, start);
             } else if (r->c->log) {
                 fprintf(r->c->log, "[%s] checkpoint unusable (%s): starting over\n", t->id, ce.msg);
             }
-            if (start == 0) dacc_model_init_params(&m, cfg.seed);
+            if (start == 0) dacc_model_init_params(m, cfg.seed);
             dacc_checkpoint_free(&ck);
         }
     }
@@ -519,10 +519,10 @@ static int run_task(runner *r, const dacc_task *t, const uint8_t *insp, int insp
     if (rc == 0 && start < cfg.epochs) {
         snprintf(r->state, sizeof r->state, "training");
         write_progress(r, 1);
-        epoch_ctx x = {r, t, &m, &cfg};
+        epoch_ctx x = {r, t, m, &cfg};
         dacc_train_hooks hooks = {&x, on_batch, on_epoch, r->stop};
         int done = start;
-        rc = dacc_train_run(&m, &cfg, r->train, r->test, start, &hooks, &done, e);
+        rc = dacc_train_run(m, &cfg, r->train, r->test, start, &hooks, &done, e);
     }
     if (rc == 0) {
         snprintf(r->state, sizeof r->state, "evaluating");
@@ -538,12 +538,12 @@ static int run_task(runner *r, const dacc_task *t, const uint8_t *insp, int insp
         uint8_t *ph = malloc((size_t)(nb + 1) * nt), *pp = malloc((size_t)(nb + 1) * ntr);
         if (!ph || !pp) rc = dacc_fail(e, "out of memory");
         if (rc == 0) {
-            if (r->c->align_test) rc = dacc_eval_alignmnist(&m, r->c->align_test, r->test, nb, 0, &held, ph, NULL, e);
-            else dacc_eval_clean(&m, r->test, &held, ph, NULL);
+            if (r->c->align_test) rc = dacc_eval_alignmnist(m, r->c->align_test, r->test, nb, 0, &held, ph, NULL, e);
+            else dacc_eval_clean(m, r->test, &held, ph, NULL);
         }
         if (rc == 0) {
-            if (r->c->align_train) rc = dacc_eval_alignmnist(&m, r->c->align_train, r->train, nb, ntr, &paper, pp, NULL, e);
-            else dacc_eval_clean(&m, &train_part, &paper, pp, NULL);
+            if (r->c->align_train) rc = dacc_eval_alignmnist(m, r->c->align_train, r->train, nb, ntr, &paper, pp, NULL, e);
+            else dacc_eval_clean(m, &train_part, &paper, pp, NULL);
         }
         if (rc == 0) {
             task_path(r, t, "predictions.bin", path, sizeof path);
@@ -574,14 +574,14 @@ static int run_task(runner *r, const dacc_task *t, const uint8_t *insp, int insp
                 fflush(r->c->log);
             }
         }
-        if (rc == 0 && insp) rc = write_task_inspect(r, t, &m, insp, insp_nb, e);
+        if (rc == 0 && insp) rc = write_task_inspect(r, t, m, insp, insp_nb, e);
         if (rc == 0) {
             task_path(r, t, "DONE", path, sizeof path);
             rc = dacc_write_file_atomic(path, "", 0, e);
         }
         r->work_done += 1;
     }
-    dacc_model_free(&m);
+    dacc_model_delete(m);
     return rc;
 }
 
