@@ -10,7 +10,7 @@
 #include <string.h>
 
 static const flag_use report_flags[] = {
-    {F_OUT, "where the files go", "the first DIR", "OUTDIR", 0},
+    {F_OUT, "where the files go (default: the first DIR)", NULL, "OUTDIR", 0},
     {F_REPORT_PROTOCOL, NULL, NULL, NULL, 0},
     {F_QUIET, "do not print the tables", NULL, NULL, 0},
     {F_HELP, NULL, NULL, NULL, 0},

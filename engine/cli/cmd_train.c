@@ -24,7 +24,7 @@ static const flag_use train_flags[] = {
     {F_THREADS, NULL, NULL, NULL, 0},
     {F_TRAIN_LIMIT, "use only the first N training images", NULL, NULL, 0},
     {F_DATA, NULL, NULL, NULL, 0},
-    {F_OUT, "checkpoint path", "<variant>.dacc", "FILE", 0},
+    {F_OUT, "checkpoint path (default <variant>.dacc)", NULL, "FILE", 0},
     {F_RESUME, NULL, NULL, NULL, 0},
     {F_HELP, NULL, NULL, NULL, 0},
 };
