@@ -10,11 +10,14 @@
  *
  * FLOPs are 2 x (n * oh * ow * oc * ic * kh * kw), the full window even
  * where padding makes taps zero (the ConvPool layers), the usual convention.
+ * The weights are packed once before timing, for the algorithm the engine
+ * chooses for eval (engine/nn/conv_algo.c); packing is not timed.
  *
  * usage: bench_conv [-n batch] [-r repeats] [-t threads(1|2|12)] [-l layer] [-i isa]
  *   defaults: -n 32 -r 9 -t 12 (both), every layer, every supported ISA */
 #include "bench_peak.h"
 #include "dacc/kernels.h"
+#include "nn/conv_algo.h"
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -45,6 +48,9 @@ typedef struct call {
     buffers *buf;
     int img0, nimg; /* the images this thread runs */
     float *dw, *db; /* this thread's weight gradients */
+    dacc_conv_algo algo;
+    const float *packed; /* the op's packed weights (fwd, bwd-data) */
+    float *scratch;      /* this thread's */
 } call;
 
 static void run_call(const call *c) {
@@ -53,10 +59,35 @@ static void run_call(const call *c) {
     const size_t xo = (size_t)c->img0 * s.ih * s.iw * s.ic, yo = (size_t)c->img0 * s.oh * s.ow * s.oc;
     const buffers *b = c->buf;
     switch (c->op) {
-    case OP_FWD: c->k->conv_fwd(&s, b->x + xo, b->w, b->b, b->y + yo); break;
-    case OP_BWD_DATA: c->k->conv_bwd_data(&s, b->dy + yo, b->w, b->dx + xo); break;
-    default: c->k->conv_bwd_filter(&s, b->x + xo, b->dy + yo, c->dw, c->db); break;
+    case OP_FWD: c->k->conv_fwd(&s, c->algo, b->x + xo, c->packed, b->y + yo, c->scratch); break;
+    case OP_BWD_DATA:
+        c->k->conv_bwd_data(&s, c->algo, b->dy + yo, c->packed, b->dx + xo, c->scratch);
+        break;
+    default: c->k->conv_bwd_filter(&s, b->x + xo, b->dy + yo, c->dw, c->db, c->scratch); break;
     }
+}
+
+/* The op's algorithm, packed weights and the scratch of any call with up to
+ * s->n images (*scratch_floats); NULL when memory is short. */
+static float *prepare(const dacc_kernels *k, int op, const buffers *b, dacc_conv_algo *algo,
+                      size_t *scratch_floats) {
+    const dacc_conv_shape *s = &b->s;
+    dacc_conv_query_t *q = op == OP_FWD ? k->conv_fwd_query
+                         : op == OP_BWD_DATA ? k->conv_bwd_data_query : k->conv_bwd_filter_query;
+    *algo = op == OP_FWD ? dacc_conv_fwd_algo(k, s, 0)
+          : op == OP_BWD_DATA ? dacc_conv_bwd_data_algo(k, s, 0) : DACC_CONV_DIRECT;
+    dacc_conv_need need;
+    *scratch_floats = 0;
+    for (int n = 1; n <= s->n; n++) {
+        dacc_conv_shape sn = *s;
+        sn.n = n;
+        q(&sn, *algo, &need);
+        if (need.scratch_size > *scratch_floats) *scratch_floats = need.scratch_size;
+    }
+    float *packed = dacc_conv_alloc(need.packed_size);
+    if (packed && op == OP_FWD) k->conv_fwd_pack(s, *algo, b->w, b->b, packed);
+    if (packed && op == OP_BWD_DATA) k->conv_bwd_data_pack(s, *algo, b->w, packed);
+    return packed;
 }
 
 typedef struct thread_job {
@@ -151,7 +182,7 @@ int main(int argc, char **argv) {
         if (only_layer && strcmp(only_layer, L->name)) continue;
         buffers b;
         dacc_conv_shape *s = &b.s;
-        *s = (dacc_conv_shape){batch, L->ih, L->ih, L->ic, 0, 0, L->oc, L->k, L->k, L->stride, L->pad, 0, 0};
+        *s = (dacc_conv_shape){batch, L->ih, L->ih, L->ic, 0, 0, L->oc, L->k, L->k, L->stride, L->pad, 0};
         s->oh = s->ow = (L->ih + 2 * L->pad - L->k) / L->stride + 1;
         const size_t nx = (size_t)batch * s->ih * s->iw * s->ic, ny = (size_t)batch * s->oh * s->ow * s->oc,
                      nw = (size_t)s->kh * s->kw * s->ic * s->oc;
@@ -161,16 +192,27 @@ int main(int argc, char **argv) {
         const double flops = 2.0 * ny * s->ic * s->kh * s->kw;
         /* references */
         float *ry = rand_buf(ny, &st), *rdx = rand_buf(nx, &st), *rdw = rand_buf(nw + s->oc, &st);
-        ref.conv_fwd(s, b.x, b.w, b.b, ry);
-        ref.conv_bwd_data(s, b.dy, b.w, rdx);
-        ref.conv_bwd_filter(s, b.x, b.dy, rdw, rdw + nw);
+        if (dacc_conv_fwd_once(&ref, s, DACC_CONV_DIRECT, b.x, b.w, b.b, ry) ||
+            dacc_conv_bwd_data_once(&ref, s, DACC_CONV_DIRECT, b.dy, b.w, rdx) ||
+            dacc_conv_bwd_filter_once(&ref, s, b.x, b.dy, rdw, rdw + nw)) {
+            fprintf(stderr, "bench_conv: out of memory\n");
+            return 1;
+        }
         for (int op = 0; op < OP_N; op++)
             for (int isa = DACC_ISA_AVX512; isa >= DACC_ISA_SCALAR; isa--) {
                 if (isa == DACC_ISA_SCALAR && !(only_isa && !strcmp(only_isa, "scalar"))) continue;
                 if (only_isa && strcmp(only_isa, dacc_isa_name((dacc_isa)isa))) continue;
                 dacc_kernels k;
                 if (dacc_kernels_for_isa((dacc_isa)isa, &k)) continue;
-                call c1 = {&k, op, &b, 0, batch, b.dw, b.dw + nw};
+                dacc_conv_algo algo;
+                size_t sf;
+                float *packed = prepare(&k, op, &b, &algo, &sf);
+                float *scr[2] = {dacc_conv_alloc(sf), dacc_conv_alloc(sf)};
+                if (!packed || !scr[0] || !scr[1]) {
+                    fprintf(stderr, "bench_conv: out of memory\n");
+                    return 1;
+                }
+                call c1 = {&k, op, &b, 0, batch, b.dw, b.dw + nw, algo, packed, scr[0]};
                 /* check before timing */
                 run_call(&c1);
                 double e = op == OP_FWD ? rel_err(b.y, ry, ny)
@@ -179,6 +221,7 @@ int main(int argc, char **argv) {
                 if (!(e < 1e-4)) {
                     printf("%-9s %-10s %-7s WRONG RESULT (rel err %g), not timed\n", L->name, op_names[op],
                            dacc_isa_name((dacc_isa)isa), e);
+                    free(packed), free(scr[0]), free(scr[1]);
                     continue;
                 }
                 for (int threads = 1; threads <= 2; threads++) {
@@ -189,6 +232,7 @@ int main(int argc, char **argv) {
                         cs[0].nimg = batch / 2;
                         cs[1].img0 = batch / 2;
                         cs[1].nimg = batch - batch / 2;
+                        cs[1].scratch = scr[1];
                         cs[1].dw = b.dw + nw + s->oc;
                         cs[1].db = cs[1].dw + nw;
                     }
@@ -224,6 +268,7 @@ int main(int argc, char **argv) {
                                "-", gb, "-", gc, "-", "-");
                     fflush(stdout);
                 }
+                free(packed), free(scr[0]), free(scr[1]);
             }
         free(b.x); free(b.w); free(b.b); free(b.dy); free(b.y); free(b.dx); free(b.dw);
         free(ry); free(rdx); free(rdw);

@@ -132,7 +132,7 @@ static size_t model_bytes(const dacc_model *m) {
     for (int i = 0; i < m->n_acts; i++) acts += m->act_size[i] * (size_t)m->max_batch;
     int th = dacc_pool_threads(m->pool);
     return sizeof(float) * (4 * m->n_params + m->n_buffers + 2 * acts + m->n_stats +
-                            m->scratch_per_thread * th) +
+                            (m->scratch_per_thread + m->kscratch_per_thread) * th) +
            m->aux_per_image * m->max_batch + sizeof(double) * 256 * th;
 }
 
@@ -221,9 +221,9 @@ static void network_flops(const dacc_model *m, double *fwd, double *train) {
 /* ---------------------------------------------------------------- breakdown */
 
 enum { COL_FWD, COL_BWD_DATA, COL_BWD, COL_GAP, NCOL };
-#define MAX_ROWS (DACC_MAX_LAYERS + 3)
+#define MAX_ROWS (DACC_MAX_LAYERS + 4)
 #define MAX_SLOTS 8
-enum { ROW_INPUT = DACC_MAX_LAYERS, ROW_LOSS, ROW_ADAM };
+enum { ROW_INPUT = DACC_MAX_LAYERS, ROW_LOSS, ROW_ADAM, ROW_PACK };
 
 static struct {
     const dacc_model *m;
@@ -302,20 +302,35 @@ static void t_end(stamp t0, int row, int col) {
     ins.last_step[s] = ins.step;
 }
 
-static void w_conv_fwd(const dacc_conv_shape *s, const float *x, const float *w, const float *b, float *y) {
+static void w_conv_fwd_pack(const dacc_conv_shape *s, dacc_conv_algo a, const float *w,
+                            const float *b, float *packed) {
     stamp t0 = t_begin();
-    ins.real.conv_fwd(s, x, w, b, y);
+    ins.real.conv_fwd_pack(s, a, w, b, packed);
+    t_end(t0, ROW_PACK, COL_FWD);
+}
+static void w_conv_bwd_data_pack(const dacc_conv_shape *s, dacc_conv_algo a, const float *w,
+                                 float *packed) {
+    stamp t0 = t_begin();
+    ins.real.conv_bwd_data_pack(s, a, w, packed);
+    t_end(t0, ROW_PACK, COL_BWD_DATA);
+}
+static void w_conv_fwd(const dacc_conv_shape *s, dacc_conv_algo a, const float *x,
+                       const float *packed, float *y, float *scratch) {
+    stamp t0 = t_begin();
+    ins.real.conv_fwd(s, a, x, packed, y, scratch);
     /* by the output: in eval mode a conv that absorbed a BN reads the BN's input */
     t_end(t0, layer_of(y, DACC_L_CONV, 1), COL_FWD);
 }
-static void w_conv_bwd_data(const dacc_conv_shape *s, const float *dy, const float *w, float *dx) {
+static void w_conv_bwd_data(const dacc_conv_shape *s, dacc_conv_algo a, const float *dy,
+                            const float *packed, float *dx, float *scratch) {
     stamp t0 = t_begin();
-    ins.real.conv_bwd_data(s, dy, w, dx);
+    ins.real.conv_bwd_data(s, a, dy, packed, dx, scratch);
     t_end(t0, layer_of(dy, DACC_L_CONV, 1), COL_BWD_DATA);
 }
-static void w_conv_bwd_filter(const dacc_conv_shape *s, const float *x, const float *dy, float *dw, float *db) {
+static void w_conv_bwd_filter(const dacc_conv_shape *s, const float *x, const float *dy, float *dw,
+                              float *db, float *scratch) {
     stamp t0 = t_begin();
-    ins.real.conv_bwd_filter(s, x, dy, dw, db);
+    ins.real.conv_bwd_filter(s, x, dy, dw, db, scratch);
     t_end(t0, layer_of(x, DACC_L_CONV, 0), COL_BWD);
 }
 static void w_maxpool_fwd(const dacc_pool_shape *s, const float *x, float *y, int32_t *idx) {
@@ -406,6 +421,8 @@ static void w_u8_normalize(size_t n, const uint8_t *x, float scale, float shift,
 
 static dacc_kernels wrapped_table(const dacc_kernels *real) {
     dacc_kernels w = *real;
+    w.conv_fwd_pack = w_conv_fwd_pack;
+    w.conv_bwd_data_pack = w_conv_bwd_data_pack;
     w.conv_fwd = w_conv_fwd;
     w.conv_bwd_data = w_conv_bwd_data;
     w.conv_bwd_filter = w_conv_bwd_filter;
@@ -433,6 +450,7 @@ static void row_name(const dacc_model *m, int r, char *buf, size_t n) {
     if (r == ROW_INPUT) { snprintf(buf, n, "input (u8->f32)"); return; }
     if (r == ROW_LOSS) { snprintf(buf, n, "loss (softmax, CE)"); return; }
     if (r == ROW_ADAM) { snprintf(buf, n, "adam"); return; }
+    if (r == ROW_PACK) { snprintf(buf, n, "pack conv weights"); return; }
     const dacc_layer *l = &m->layers[r];
     const char *prev = "input";
     int pools = 0, drops = 0;
@@ -534,6 +552,7 @@ static void breakdown(trainer *t, int infer, int reps, double seconds) {
     for (int i = 0; i < m->n_layers; i++) order[no++] = i;
     order[no++] = ROW_LOSS;
     order[no++] = ROW_ADAM;
+    order[no++] = ROW_PACK;
     for (int oi = 0; oi < no; oi++) {
         int row = order[oi];
         double sc = 0, sw = 0;

@@ -4,6 +4,7 @@
  * from a dacc_rng stream keyed by (seed, class, pair) or (seed, image, block),
  * so results do not depend on the thread count. */
 #include "dacc/align.h"
+#include "dacc/fileio.h"
 
 #include <errno.h>
 #include <math.h>
@@ -192,32 +193,9 @@ int dacc_align_model_save(const dacc_align_model *m, const char *path, dacc_err 
         free(b.p);
         return dacc_fail(e, "%s: out of memory serialising the class model", path);
     }
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
-        free(b.p);
-        return dacc_fail(e, "%s: path too long", path);
-    }
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        int err = errno;
-        free(b.p);
-        return dacc_fail(e, "%s: cannot create: %s", tmp, strerror(err));
-    }
-    size_t w = fwrite(b.p, 1, b.n, f);
-    int bad = w != b.n || fflush(f) != 0 || fsync(fileno(f)) != 0;
-    int err = errno;
-    if (fclose(f) != 0) bad = 1;
+    int rc = dacc_write_file_atomic(path, b.p, b.n, e);
     free(b.p);
-    if (bad) {
-        remove(tmp);
-        return dacc_fail(e, "%s: write failed: %s", tmp, strerror(err));
-    }
-    if (rename(tmp, path) != 0) {
-        err = errno;
-        remove(tmp);
-        return dacc_fail(e, "%s: cannot rename %s into place: %s", path, tmp, strerror(err));
-    }
-    return 0;
+    return rc;
 }
 
 /* Ranges a loaded model's fields must lie in: what `dacc align` can fit

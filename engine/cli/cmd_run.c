@@ -7,6 +7,8 @@
 #include "study_flags.h"
 #include "dacc/align.h"
 #include "dacc/study.h"
+#include "dacc/fileio.h"
+#include "dacc/runlock.h"
 #include "core/threadpool.h"
 #include "dacc/tui.h"
 #include <pthread.h>
@@ -169,11 +171,15 @@ int cmd_run(int argc, char **argv) {
     memset(&j, 0, sizeof j);
     dacc_err e;
     if (run_config(&v, &j.cfg, &e)) return cli_error("run", 2, &e);
+    /* before anything slow: a second process on this folder and shard stops here */
+    dacc_lock *shard_lock = NULL;
+    if (dacc_mkdir_p(j.cfg.out_dir, &e) || dacc_lock_shard(j.cfg.out_dir, j.cfg.shard_i, j.cfg.shard_n, &shard_lock, &e))
+        return cli_error("run", 1, &e);
     dacc_images train = {0}, test = {0};
     char mnist[4096], gen_train[4096], gen_test[4096];
-    if (cli_load_mnist(v.s[F_DATA], &train, &test, mnist, sizeof mnist, &e)) return cli_error("run", 1, &e);
+    int loaded = cli_load_mnist(v.s[F_DATA], &train, &test, mnist, sizeof mnist, &e) == 0;
     j.cfg.mnist_dir = mnist;
-    if (run_alignmnist(&v, &j.cfg, &train, &test, gen_train, gen_test, sizeof gen_train, &e)) {
+    if (!loaded || run_alignmnist(&v, &j.cfg, &train, &test, gen_train, gen_test, sizeof gen_train, &e)) {
         code = cli_error("run", 1, &e);
     } else {
         j.train = &train;
@@ -182,5 +188,6 @@ int cmd_run(int argc, char **argv) {
     }
     dacc_images_free(&train);
     dacc_images_free(&test);
+    dacc_lock_release(shard_lock);
     return code;
 }

@@ -154,7 +154,8 @@ static int extract_member(gzFile f, const char *tgz, int which, int64_t n, const
     char part[4096], base[256];
     snprintf(base, sizeof base, "/%s.part", name);
     if (pathf(part, sizeof part, e, tmpdir, base, "")) return -1;
-    int fd = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* a fresh private folder: O_EXCL|O_NOFOLLOW only guard against a duplicate member */
+    int fd = open(part, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0) return dacc_fail(e, "%s: cannot create: %s", part, strerror(errno));
     dacc_sha256 s;
     dacc_sha256_init(&s);

@@ -1,9 +1,11 @@
-/* npz writer: one .npy member after another into PATH.tmp, local headers
+/* npz writer: one .npy member after another into a unique temporary file
+ * beside PATH (dacc_tmp_create: no link followed, no name shared), local headers
  * patched in place once a member's CRC and sizes are known (the file is
  * seekable, so no data descriptors), then the central directory, fsync and
  * rename. ZIP64 fields appear exactly when a value does not fit 32 bits, or
  * always when forced. Dates are fixed (1980-01-01) so output is reproducible. */
 #include "dacc/npz.h"
+#include "dacc/fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -90,18 +92,16 @@ int dacc_npz_writer_open(const char *path, int compress, dacc_npz_writer **out, 
     if (!w) return dacc_fail(e, "%s: out of memory", path);
     size_t l = strlen(path);
     w->path = strdup(path);
-    w->tmp = malloc(l + 5);
+    size_t tmp_n = l + 64; /* ".tmp-<pid>-<8 hex>" */
+    w->tmp = malloc(tmp_n);
     w->out = malloc(OUTBUF);
     if (!w->path || !w->tmp || !w->out) {
         free(w->path); free(w->tmp); free(w->out); free(w);
         return dacc_fail(e, "%s: out of memory", path);
     }
-    memcpy(w->tmp, path, l);
-    memcpy(w->tmp + l, ".tmp", 5);
     w->compress = compress != 0;
-    w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    w->fd = dacc_tmp_create(path, w->tmp, tmp_n, e);
     if (w->fd < 0) {
-        dacc_fail(e, "%s: cannot create: %s", w->tmp, strerror(errno));
         free(w->path); free(w->tmp); free(w->out); free(w);
         return -1;
     }
@@ -415,13 +415,10 @@ int dacc_npz_writer_close(dacc_npz_writer *w, dacc_err *e) {
     if (w->failed) rc = dacc_fail(e, "%s: not written: an earlier write failed", w->path);
     else if (w->open) rc = dacc_fail(e, "%s: member still open at close", w->path);
     else if (write_central(w, e)) rc = -1;
-    else if (fsync(w->fd) != 0) rc = dacc_fail(e, "%s: fsync: %s", w->tmp, strerror(errno));
     if (rc == 0) {
         int fd = w->fd;
-        w->fd = -1;
-        if (close(fd) != 0) rc = dacc_fail(e, "%s: close: %s", w->tmp, strerror(errno));
-        else if (rename(w->tmp, w->path) != 0)
-            rc = dacc_fail(e, "%s: cannot rename into place: %s", w->path, strerror(errno));
+        w->fd = -1; /* closed by the commit, also when it fails */
+        rc = dacc_tmp_commit(fd, w->tmp, w->path, e);
     }
     if (rc == 0) {
         /* make the rename durable */

@@ -3,6 +3,7 @@
  * PyTorch's default initialisation. */
 #include "nn/model_internal.h"
 #include "dacc/model.h"
+#include "nn/model_plan.h"
 #include "core/rng.h"
 #include "core/threadpool.h"
 #include <math.h>
@@ -204,12 +205,11 @@ int dacc_model_init(dacc_model *m, const dacc_variant *v, int max_batch, int thr
     m->stats = calloc(m->n_stats + 1, sizeof(float));
     m->scratch = calloc(scratch * (size_t)threads, sizeof(float));
     m->folded = calloc(m->n_params, sizeof(float));
-    m->fold_src = calloc(m->n_params + m->n_buffers + 1, sizeof(float));
-    m->fold_valid = 0;
+    m->eval_src = calloc(m->n_params + m->n_buffers + 1, sizeof(float));
     m->red = calloc((size_t)threads * 2 * 128, sizeof(double));
     if (!m->pool || !m->params || !m->grads || !m->adam_m || !m->adam_v || !m->buffers ||
         !m->bn_batches || !m->acts || !m->dacts || !m->aux || !m->stats || !m->scratch || !m->red ||
-        !m->folded || !m->fold_src) {
+        !m->folded || !m->eval_src || dacc_model_plan_init(m, threads)) {
         dacc_model_free(m);
         return dacc_fail(e, "out of memory allocating the model for batch %d", max_batch);
     }
@@ -222,7 +222,8 @@ void dacc_model_free(dacc_model *m) {
     free(m->params); free(m->grads); free(m->adam_m); free(m->adam_v);
     free(m->buffers); free(m->bn_batches); free(m->acts); free(m->dacts);
     free(m->aux); free(m->stats); free(m->scratch); free(m->red);
-    free(m->folded); free(m->fold_src);
+    free(m->folded); free(m->eval_src);
+    dacc_model_plan_free(m);
     memset(m, 0, sizeof *m);
 }
 

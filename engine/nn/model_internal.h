@@ -38,6 +38,15 @@ typedef struct dacc_tensor_ref {
 } dacc_tensor_ref;
 
 #define DACC_MAX_LAYERS 40
+
+/* A convolution layer's algorithms (chosen once per model) and where its
+ * packed weights live in dacc_model.packed: for the training forward and
+ * backward-data (packed once per training step) and for eval (once per
+ * parameter change, batch-norm folded in). */
+typedef struct dacc_conv_packs {
+    dacc_conv_algo train_fwd, train_bwd, eval_fwd;
+    size_t train_fwd_off, train_bwd_off, eval_fwd_off;
+} dacc_conv_packs;
 #define DACC_MAX_TENSORS 48
 #define DACC_MAX_ACTS 48
 
@@ -61,10 +70,14 @@ struct dacc_model {
     float *stats;
     float *scratch;                   /* per-thread partial weight gradients */
     size_t scratch_per_thread;
+    dacc_conv_packs conv[DACC_MAX_LAYERS]; /* conv layers only */
+    float *packed;                    /* every conv's packed weights */
+    float *kscratch;                  /* per-thread scratch of the conv kernels */
+    size_t kscratch_per_thread;
     float *folded;                    /* eval: conv weights with batch-norm folded in
                                          (same offsets as params) */
-    float *fold_src;                  /* params then buffers as last folded from */
-    uint64_t fold_valid;              /* bit i: layer i's fold matches fold_src */
+    float *eval_src;                  /* params then buffers as the eval plan was built from */
+    struct dacc_eval_plan *eval;      /* valid while eval_src matches */
     double *red;                      /* per-thread partial channel sums */
     struct dacc_pool *pool;
     const dacc_kernels *k;

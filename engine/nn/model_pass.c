@@ -5,6 +5,7 @@
 #include "nn/model_internal.h"
 #include "dacc/model.h"
 #include "nn/batchnorm.h"
+#include "nn/model_plan.h"
 #include "core/rng.h"
 #include "core/threadpool.h"
 #include <math.h>
@@ -33,10 +34,6 @@ static void range(int n, int task, int ntasks, int *lo, int *hi) {
 static int ntasks(const dacc_model *m, int n) {
     int t = dacc_pool_threads(m->pool);
     return t < n ? t : n;
-}
-static dacc_conv_shape conv_shape(const dacc_layer *l, int n) {
-    dacc_conv_shape s = {n, l->h, l->w, l->c, l->oh, l->ow, l->oc, l->k, l->k, l->stride, l->pad, 0, 0};
-    return s;
 }
 static dacc_pool_shape pool_shape(const dacc_layer *l, int n) {
     dacc_pool_shape s = {n, l->h, l->w, l->c, l->oh, l->ow, l->k, l->stride, l->pad};
@@ -71,10 +68,10 @@ static void t_fwd(void *ctx, int t, int nt) {
     float *y = act(m, l->out) + lo * out_sz;
     switch (l->kind) {
     case DACC_L_CONV: {
-        dacc_conv_shape s = conv_shape(l, n);
+        const dacc_conv_packs *c = &m->conv[p->layer_index];
+        dacc_conv_shape s = dacc_model_conv_shape(l, n);
         s.relu = p->relu;
-        s.precise = 1; /* routing of ReLUs and max pools must not hang on rounding */
-        k->conv_fwd(&s, x, m->params + l->w_off, m->params + l->b_off, y);
+        k->conv_fwd(&s, c->train_fwd, x, m->packed + c->train_fwd_off, y, dacc_model_kscratch(m, t));
         break;
     }
     case DACC_L_RELU:
@@ -160,109 +157,21 @@ static void bn_forward_train(pass *p) {
     dacc_pool_run(m->pool, t_bn, p, nt);
 }
 
-/* Eval mode: the BN whose output reaches layer i's convolution (through
- * eval-mode dropouts, which are identities), or -1. Only an unpadded conv
- * can absorb it: padding would put zeros where the BN would put b. */
-static int folded_bn(const dacc_model *m, int i) {
-    const dacc_layer *l = &m->layers[i];
-    if (l->kind != DACC_L_CONV || l->pad != 0) return -1;
-    int j = i - 1;
-    while (j >= 0 && m->layers[j].kind == DACC_L_DROPOUT) j--;
-    return j >= 0 && m->layers[j].kind == DACC_L_BN ? j : -1;
-}
-/* Index of the next layer after i that is not a dropout (eval identities). */
-static int next_live(const dacc_model *m, int i) {
-    i++;
-    while (i < m->n_layers && m->layers[i].kind == DACC_L_DROPOUT) i++;
-    return i;
-}
-static int bn_is_folded(const dacc_model *m, int j) {
-    int i = next_live(m, j);
-    return i < m->n_layers && folded_bn(m, i) == j;
-}
-
-/* conv(x*a + b) = conv with w'[t][ic][oc] = w*a[ic] and
- * b'[oc] = bias[oc] + sum_{t,ic} w*b[ic]. */
-static void fold_bn(const dacc_model *m, const dacc_layer *c, const dacc_layer *bnl, float *wf,
-                    float *bf) {
-    float a[128], b[128];
-    dacc_bn_eval_coeffs(bnl->c, m->params + bnl->w_off, m->params + bnl->b_off,
-                        m->buffers + bnl->rm_off, m->buffers + bnl->rv_off, a, b);
-    const int ic = c->c, oc = c->oc;
-    const size_t rows = (size_t)c->k * c->k * ic;
-    const float *w = m->params + c->w_off, *bias = m->params + c->b_off;
-    double acc[128];
-    for (int o = 0; o < oc; o++) acc[o] = bias[o];
-    for (size_t r = 0; r < rows; r++) {
-        const float ar = a[r % ic];
-        const double br = b[r % ic];
-        const float *wr = w + r * oc;
-        float *fr = wf + r * oc;
-        for (int o = 0; o < oc; o++) {
-            fr[o] = wr[o] * ar;
-            acc[o] += wr[o] * br;
-        }
-    }
-    for (int o = 0; o < oc; o++) bf[o] = (float)acc[o];
-}
-
-/* The fold's inputs: conv weights and bias, BN gamma, beta, running mean
- * and variance, as (offset, count) into params (arena 0) or buffers (1). */
-static int fold_inputs(const dacc_layer *c, const dacc_layer *bn, size_t off[6], size_t cnt[6],
-                       int arena[6]) {
-    const size_t o[6] = {c->w_off, c->b_off, bn->w_off, bn->b_off, bn->rm_off, bn->rv_off};
-    const size_t n[6] = {(size_t)c->k * c->k * c->c * c->oc, (size_t)c->oc, (size_t)bn->c,
-                         (size_t)bn->c, (size_t)bn->c, (size_t)bn->c};
-    for (int i = 0; i < 6; i++) off[i] = o[i], cnt[i] = n[i], arena[i] = i >= 4;
-    return 6;
-}
-
-/* fold_bn, redone only when one of its inputs changed since the last fold
- * (compared bit for bit with a copy: ~6x cheaper than folding conv128,
- * which took half of a batch-1 forward, and it cannot miss a parameter
- * written directly by a test, an import or a checkpoint load). */
-static void fold_bn_cached(dacc_model *m, int i, const dacc_layer *bn, float *wf, float *bf) {
-    const dacc_layer *c = &m->layers[i];
-    size_t off[6], cnt[6];
-    int arena[6];
-    int k = fold_inputs(c, bn, off, cnt, arena), same = (int)(m->fold_valid >> i & 1);
-    float *src[2] = {m->params, m->buffers};
-    float *copy[2] = {m->fold_src, m->fold_src + m->n_params};
-    for (int j = 0; same && j < k; j++)
-        same = !memcmp(src[arena[j]] + off[j], copy[arena[j]] + off[j], sizeof(float) * cnt[j]);
-    if (same) return;
-    fold_bn(m, c, bn, wf, bf);
-    for (int j = 0; j < k; j++)
-        memcpy(copy[arena[j]] + off[j], src[arena[j]] + off[j], sizeof(float) * cnt[j]);
-    m->fold_valid |= (uint64_t)1 << i; /* i < DACC_MAX_LAYERS <= 64 */
-}
-
 /* ---- eval mode: one thread-pool round for the whole network ----
  * Every eval layer works image by image, so each thread runs the whole
- * network over its own images with no hand-offs between layers. The plan
- * is made once per call on the calling thread: batch-norms folded into the
- * next convolution or into the next max pooling (which pools the affine
- * map by max or min per channel, kernels.h), ReLUs after a conv or a max
- * pool fused into it, dropouts skipped (identities). */
-typedef struct eval_step {
-    const dacc_layer *l;
-    int x, y;                 /* activation tensors read and written */
-    const float *w, *bias;    /* conv: weights and bias (params or folded) */
-    int has_affine;           /* BN apply, or max pooling of an affine map */
-    float a[128], b[128];
-    int relu;                 /* conv, max pool: ReLU fused */
-} eval_step;
-
-typedef struct eval_plan {
+ * network over its own images with no hand-offs between layers, following
+ * the eval plan (model_plan.c: built, and the weights packed, once per
+ * parameter change). */
+typedef struct eval_run {
     dacc_model *m;
+    const dacc_eval_plan *plan;
     const uint8_t *images;
-    int n, steps, split; /* steps [0, split) in big-activation groups */
-    eval_step step[DACC_MAX_LAYERS];
-} eval_plan;
+    int n;
+} eval_run;
 
 /* Steps [s0, s1) of the eval network over images [lo, lo + n) (from the
  * input images when s0 is 0). */
-static void eval_images(const eval_plan *e, int s0, int s1, int lo, int n) {
+static void eval_images(const eval_run *e, int t, int s0, int s1, int lo, int n) {
     dacc_model *m = e->m;
     const dacc_kernels *k = m->k;
     const float scale = 1.0f / (255.0f * DACC_NORM_STD), shift = -DACC_NORM_MEAN / DACC_NORM_STD;
@@ -270,16 +179,16 @@ static void eval_images(const eval_plan *e, int s0, int s1, int lo, int n) {
         k->u8_normalize((size_t)n * 784, e->images + (size_t)lo * 784, scale, shift,
                         act(m, 0) + (size_t)lo * 784);
     for (int i = s0; i < s1; i++) {
-        const eval_step *st = &e->step[i];
+        const dacc_eval_step *st = &e->plan->step[i];
         const dacc_layer *l = st->l;
         size_t in_sz = m->act_size[st->x];
         const float *x = act(m, st->x) + lo * in_sz;
         float *y = act(m, st->y) + lo * m->act_size[st->y];
         switch (l->kind) {
         case DACC_L_CONV: {
-            dacc_conv_shape s = conv_shape(l, n);
+            dacc_conv_shape s = dacc_model_conv_shape(l, n);
             s.relu = st->relu;
-            k->conv_fwd(&s, x, st->w, st->bias, y);
+            k->conv_fwd(&s, st->algo, x, st->packed, y, dacc_model_kscratch(m, t));
             break;
         }
         case DACC_L_MAXPOOL: {
@@ -302,100 +211,30 @@ static void eval_images(const eval_plan *e, int s0, int s1, int lo, int n) {
 
 /* A thread's images go through the network in groups, so that a group's
  * activations between two layers stay in the core's caches (32 images of
- * conv32_1's output are 2.8 MB; L2 is 1 MB). Small groups cost one more
- * weight packing per group in each conv kernel, so the steps are in two
- * stages: up to the last step that reads or writes more than
- * EVAL_SMALL_FLOATS floats per image, in groups of EVAL_GROUP_BIG, then the
- * rest in groups of EVAL_GROUP_SMALL. In the network the first stage is
- * conv32_1 .. pool_1 (86 + 74 KB per image between them), the second
- * conv64_1 on (64 KB per image in all; conv64_2's F(4x4) weights are
- * 590 KB once transformed). Measured, batch 64 on 2 threads
- * (bench_network, 3 interleaved runs each, images/s): 16/16 (one stage,
- * before) 26500-27100, 8/32 27000-27300, 4/32 28100-29100, 8/16
- * 26600-27100; a second set: 4/32 26900-28300, 2/32 25700-26900, 4/16
- * 25800-27900, 6/32 27100-27800. */
+ * conv32_1's output are 2.8 MB; L2 is 1 MB): the plan's steps [0, split)
+ * (more than DACC_EVAL_SMALL_FLOATS floats per image in or out; conv32_1 ..
+ * pool_1 in the network) in groups of EVAL_GROUP_BIG, the rest in groups
+ * of EVAL_GROUP_SMALL; the sizes measured best with bench_network
+ * (docs/PERFORMANCE.md). */
 #ifndef EVAL_GROUP_BIG
 #define EVAL_GROUP_BIG 4
 #endif
 #ifndef EVAL_GROUP_SMALL
 #define EVAL_GROUP_SMALL 32
 #endif
-#ifndef EVAL_SMALL_FLOATS
-#define EVAL_SMALL_FLOATS 8192
-#endif
 static void t_eval(void *ctx, int t, int nt) {
-    eval_plan *e = ctx;
+    eval_run *e = ctx;
+    const int split = e->plan->split, steps = e->plan->steps;
     int lo, hi;
     range(e->n, t, nt, &lo, &hi);
     for (int i = lo; i < hi; i += EVAL_GROUP_BIG)
-        eval_images(e, 0, e->split, i, hi - i < EVAL_GROUP_BIG ? hi - i : EVAL_GROUP_BIG);
+        eval_images(e, t, 0, split, i, hi - i < EVAL_GROUP_BIG ? hi - i : EVAL_GROUP_BIG);
     for (int i = lo; i < hi; i += EVAL_GROUP_SMALL)
-        eval_images(e, e->split, e->steps, i, hi - i < EVAL_GROUP_SMALL ? hi - i : EVAL_GROUP_SMALL);
-}
-
-/* Does layer i+1 apply a ReLU in place on layer i's output? */
-static int relu_follows(const dacc_model *m, int i) {
-    const dacc_layer *l = &m->layers[i], *r = &m->layers[i + 1];
-    return i + 1 < m->n_layers && r->kind == DACC_L_RELU && r->in == l->out && r->out == l->out;
+        eval_images(e, t, split, steps, i, hi - i < EVAL_GROUP_SMALL ? hi - i : EVAL_GROUP_SMALL);
 }
 
 static const float *forward_eval(dacc_model *m, const uint8_t *images, int n) {
-    static _Thread_local eval_plan e; /* ~40 KB: not on a small thread stack */
-    e.m = m;
-    e.images = images;
-    e.n = n;
-    e.steps = 0;
-    int pending_bn = -1; /* a BN whose affine the next max pooling applies */
-    for (int i = 0; i < m->n_layers; i++) {
-        const dacc_layer *l = &m->layers[i];
-        if (l->kind == DACC_L_DROPOUT) continue;
-        if (l->kind == DACC_L_BN) {
-            if (bn_is_folded(m, i)) continue; /* applied by the next conv */
-            int j = next_live(m, i);
-            if (j < m->n_layers && m->layers[j].kind == DACC_L_MAXPOOL && m->layers[j].in == l->out) {
-                pending_bn = i;
-                continue;
-            }
-        }
-        eval_step *st = &e.step[e.steps++];
-        st->l = l;
-        st->x = l->in;
-        st->y = l->out;
-        st->has_affine = 0;
-        st->relu = 0;
-        const dacc_layer *bn = NULL;
-        if (l->kind == DACC_L_BN) bn = l;
-        if (l->kind == DACC_L_MAXPOOL && pending_bn >= 0) {
-            bn = &m->layers[pending_bn];
-            st->x = bn->in;
-            pending_bn = -1;
-        }
-        if (bn) {
-            dacc_bn_eval_coeffs(bn->c, m->params + bn->w_off, m->params + bn->b_off,
-                                m->buffers + bn->rm_off, m->buffers + bn->rv_off, st->a, st->b);
-            st->has_affine = 1;
-        }
-        if (l->kind == DACC_L_CONV) {
-            int f = folded_bn(m, i);
-            st->w = m->params + l->w_off;
-            st->bias = m->params + l->b_off;
-            if (f >= 0) {
-                float *wf = m->folded + l->w_off, *bf = m->folded + l->b_off;
-                fold_bn_cached(m, i, &m->layers[f], wf, bf);
-                st->x = m->layers[f].in;
-                st->w = wf;
-                st->bias = bf;
-            }
-        }
-        if ((l->kind == DACC_L_CONV || l->kind == DACC_L_MAXPOOL) && relu_follows(m, i)) {
-            st->relu = 1;
-            i++;
-        }
-    }
-    e.split = 0;
-    for (int i = 0; i < e.steps; i++)
-        if (m->act_size[e.step[i].x] > EVAL_SMALL_FLOATS || m->act_size[e.step[i].y] > EVAL_SMALL_FLOATS)
-            e.split = i + 1;
+    eval_run e = {m, dacc_model_eval_plan(m), images, n};
     dacc_pool_run(m->pool, t_eval, &e, ntasks(m, n));
     return act(m, m->layers[m->n_layers - 1].out);
 }
@@ -405,6 +244,7 @@ const float *dacc_model_forward(dacc_model *m, const uint8_t *images, int n, int
     if (!train) return forward_eval(m, images, n);
     pass p = {m, NULL, n, train, dropout_seed, 0, images, NULL, NULL, NULL, 0, 0};
     int nt = ntasks(m, n);
+    dacc_model_pack_train(m); /* once per step: the weights changed since the last */
     dacc_pool_run(m->pool, t_input, &p, nt);
     for (int i = 0; i < m->n_layers; i++) {
         const dacc_layer *l = &m->layers[i];
@@ -416,7 +256,7 @@ const float *dacc_model_forward(dacc_model *m, const uint8_t *images, int n, int
         }
         /* a ReLU in place on a conv's output runs in the conv's epilogue;
          * its backward is unchanged (it reads the output) */
-        int fuse = l->kind == DACC_L_CONV && relu_follows(m, i);
+        int fuse = l->kind == DACC_L_CONV && dacc_model_relu_follows(m, i);
         p.relu = fuse;
         dacc_pool_run(m->pool, t_fwd, &p, nt);
         p.relu = 0;
@@ -485,12 +325,14 @@ static void t_bwd(void *ctx, int t, int nt) {
     if (n <= 0) return;
     switch (l->kind) {
     case DACC_L_CONV: {
-        dacc_conv_shape s = conv_shape(l, n);
-        s.precise = 1; /* as the forward (kernels.h) */
+        const dacc_conv_packs *c = &m->conv[p->layer_index];
+        dacc_conv_shape s = dacc_model_conv_shape(l, n);
         float *part = m->scratch + (size_t)t * m->scratch_per_thread;
+        float *ks = dacc_model_kscratch(m, t);
         size_t nw = (size_t)l->k * l->k * l->c * l->oc;
-        k->conv_bwd_filter(&s, x, dy, part, part + nw);
-        if (l->in != 0) k->conv_bwd_data(&s, dy, m->params + l->w_off, dx);
+        k->conv_bwd_filter(&s, x, dy, part, part + nw, ks);
+        if (l->in != 0)
+            k->conv_bwd_data(&s, c->train_bwd, dy, m->packed + c->train_bwd_off, dx, ks);
         break;
     }
     case DACC_L_RELU:
@@ -547,6 +389,7 @@ void dacc_model_backward(dacc_model *m, int n) {
     for (int i = m->n_layers - 1; i >= 0; i--) {
         const dacc_layer *l = &m->layers[i];
         p.l = l;
+        p.layer_index = i;
         if (l->kind == DACC_L_BN) {
             int c = l->c;
             double cnt = (double)n * m->act_size[l->in] / c;

@@ -3,6 +3,7 @@
 #include "dacc/alignmnist.h"
 #include "dacc/checkpoint.h"
 #include "dacc/fileio.h"
+#include "dacc/runlock.h"
 #include "dacc/kernels.h"
 #include "core/rng.h"
 #include "dacc/robustness.h"
@@ -404,7 +405,8 @@ static int write_task_inspect(runner *r, const dacc_task *t, dacc_model *m, cons
 
 /* inspect.json from every task folder that has an inspect.txt (also other
  * shards'), the lowest seed per variant. */
-static int write_inspect_json(runner *r, const uint8_t *imgs, const uint8_t *labels, int nb, dacc_err *e) {
+static int write_inspect_json_locked(runner *r, const uint8_t *imgs, const uint8_t *labels, int nb,
+                                     dacc_err *e) {
     char path[4200];
     sbuf s;
     FILE *f = sb_open(&s);
@@ -460,6 +462,19 @@ static int write_inspect_json(runner *r, const uint8_t *imgs, const uint8_t *lab
     return sb_write(&s, path, e);
 }
 
+/* Shards finishing at the same moment each rebuild inspect.json from every
+ * inspect.txt; one at a time (DIR/.lock-inspect), so the last to write has
+ * seen every other shard's file and none of them is lost. */
+static int write_inspect_json(runner *r, const uint8_t *imgs, const uint8_t *labels, int nb, dacc_err *e) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/.lock-inspect", r->c->out_dir);
+    dacc_lock *l;
+    if (dacc_lock_wait(path, &l, e)) return -1;
+    int rc = write_inspect_json_locked(r, imgs, labels, nb, e);
+    dacc_lock_release(l);
+    return rc;
+}
+
 static int write_study_json(runner *r, dacc_err *e) {
     char path[4200];
     snprintf(path, sizeof path, "%s/study.json", r->c->out_dir);
@@ -485,6 +500,23 @@ static int write_study_json(runner *r, dacc_err *e) {
 }
 
 /* ---- one task ---- */
+
+/* Takes tasks/<id>/.lock without waiting, so no task is ever trained by two
+ * processes at once (shards of arrays with different N, a resubmission while
+ * the old array still runs). Returns 0 with *out held, 1 when another live
+ * process holds it (logged; the task is skipped), -1 on an error. */
+static int lock_task(runner *r, const dacc_task *t, dacc_lock **out, dacc_err *e) {
+    char path[4200], holder[320];
+    task_path(r, t, "", path, sizeof path);
+    if (dacc_mkdir_p(path, e)) return -1;
+    task_path(r, t, ".lock", path, sizeof path);
+    int rc = dacc_lock_try(path, out, holder, sizeof holder, e);
+    if (rc > 0) {
+        if (r->c->log) fprintf(r->c->log, "[%s] being trained by %s: skipped\n", t->id, holder);
+        r->work_total -= r->c->train.epochs + 1;
+    }
+    return rc;
+}
 
 static int run_task(runner *r, const dacc_task *t, const uint8_t *insp, int insp_nb, dacc_err *e) {
     char path[4200];
@@ -613,17 +645,40 @@ int dacc_study_run(const dacc_study_config *c, const dacc_images *train, const d
     int nb = 0;
     uint8_t *insp = rc == 0 ? inspect_images(&r, &nb, labels, e) : NULL;
     if (rc == 0 && !insp) rc = -1;
+    int counts[3] = {0, 0, 0}; /* trained, already done, held by another process */
     for (int t = 0; t < r.n_tasks && rc == 0; t++) {
         if (!mine(c, t)) continue;
         r.cur = t;
         const dacc_task *k = &r.tasks[t];
         if (task_done(&r, k)) {
             if (c->log) fprintf(c->log, "[%s] already done\n", k->id);
+            counts[1]++;
             continue;
         }
-        rc = run_task(&r, k, insp, nb, e);
+        dacc_lock *tl = NULL;
+        int lr = lock_task(&r, k, &tl, e);
+        if (lr != 0) {
+            counts[2] += lr > 0;
+            rc = lr < 0 ? -1 : 0;
+            continue;
+        }
+        if (task_done(&r, k)) { /* finished by another process since we looked */
+            if (c->log) fprintf(c->log, "[%s] already done\n", k->id);
+            counts[1]++;
+        } else {
+            rc = run_task(&r, k, insp, nb, e);
+            counts[0] += rc == 0;
+        }
+        dacc_lock_release(tl);
         if (rc == 0) rc = write_inspect_json(&r, insp, labels, nb, e);
         if (rc == 0 && stop && *stop) rc = 1;
+    }
+    if (rc == 0 && c->log) {
+        fprintf(c->log, "shard %d/%d finished: %d of the study's %d tasks are this shard's; %d trained now, "
+                        "%d already done, %d skipped (another process holds them)\n",
+                c->shard_n > 1 ? c->shard_i : 0, c->shard_n > 1 ? c->shard_n : 1,
+                counts[0] + counts[1] + counts[2], r.n_tasks, counts[0], counts[1], counts[2]);
+        fflush(c->log);
     }
     if (rc == 0 && insp) rc = write_inspect_json(&r, insp, labels, nb, e);
     if (rc == 0) r.cur = r.n_tasks; /* interrupted or failed: keep the task it was on */

@@ -17,16 +17,23 @@ typedef struct dacc_conv_shape {
     int oh, ow, oc;     /* output n x oh x ow x oc */
     int kh, kw, stride, pad;
     int relu;           /* conv_fwd only: 1 = y = max(conv + bias, 0) (fused ReLU) */
-    int precise;        /* conv_fwd, conv_bwd_data: 1 = no fast path whose
-                           rounding is far above a direct sum's (x86: no
-                           Winograd F(4x4)). Training asks for it: the forward's
-                           outputs decide which ReLUs pass and which max-pool
-                           input wins, and Adam turns a near-zero gradient into
-                           +-lr; with F(4x4)'s ~10x larger rounding such
-                           near-ties went another way between kernel tables in
-                           about one step in four (test_determinism: gradients
-                           1e-2, updates 2e-3 apart). Eval leaves it 0. */
 } dacc_conv_shape;
+
+/* How a convolution is computed. The engine chooses (engine/nn/conv_algo.c)
+ * and passes the same choice to the query, pack and compute ops; a kernel
+ * whose query refuses an algorithm must not be called with it. */
+typedef enum dacc_conv_algo {
+    DACC_CONV_DIRECT = 0, /* a direct sum over the window (every kernel) */
+    DACC_CONV_WINO2 = 2,  /* Winograd F(2x2,3x3): 3x3, stride 1 */
+    DACC_CONV_WINO4 = 4   /* Winograd F(4x4,3x3): ~10x the rounding of F(2x2) */
+} dacc_conv_algo;
+
+/* What one convolution op needs for a shape and algorithm, in floats. */
+typedef struct dacc_conv_need {
+    size_t packed_size;  /* the pack op's output (0 for backward-weights) */
+    size_t scratch_size; /* per call; enough for any call with at most s->n images */
+    int lanes;           /* floats per vector in the kernel's channel blocking */
+} dacc_conv_need;
 
 typedef struct dacc_pool_shape {
     int n, ih, iw, c, oh, ow;
@@ -38,17 +45,38 @@ typedef struct dacc_adam_args {
     float bc1, bc2;     /* bias corrections 1-beta1^t, 1-beta2^t */
 } dacc_adam_args;
 
-/* y = conv(x, w) + bias (bias may be NULL); zero padding; then, when
- * s->relu is set, y = max(y, 0). The backward kernels ignore s->relu. */
-typedef void dacc_conv_fwd_t(const dacc_conv_shape *s, const float *x,
-                                 const float *w, const float *bias, float *y);
+/* Convolutions compute only: weights are packed beforehand into the
+ * kernel's own layout (by the pack op of the same ISA, once per weight
+ * change) and every temporary lives in caller-provided scratch; no
+ * convolution op allocates. packed and scratch are best 64-byte aligned
+ * (any float alignment is correct). The packed layout of an op depends on
+ * its ISA, the algorithm and s without s->n and s->relu.
+ *
+ * query: fills *need; returns 0, or -1 when the kernel has no such
+ * algorithm for s (need->lanes is set either way). */
+typedef int dacc_conv_query_t(const dacc_conv_shape *s, dacc_conv_algo algo,
+                              dacc_conv_need *need);
+typedef dacc_conv_query_t dacc_conv_fwd_query_t, dacc_conv_bwd_data_query_t,
+    dacc_conv_bwd_filter_query_t;
+/* packed = w (and bias; NULL means zeros) in conv_fwd's layout. */
+typedef void dacc_conv_fwd_pack_t(const dacc_conv_shape *s, dacc_conv_algo algo,
+                                  const float *w, const float *bias, float *packed);
+/* y = conv(x, w) + bias; zero padding; then, when s->relu is set,
+ * y = max(y, 0). The backward ops ignore s->relu. */
+typedef void dacc_conv_fwd_t(const dacc_conv_shape *s, dacc_conv_algo algo, const float *x,
+                             const float *packed, float *y, float *scratch);
+/* packed = w in conv_bwd_data's layout (transposed, flipped or transformed;
+ * the packed size may include the pack's own workspace). */
+typedef void dacc_conv_bwd_data_pack_t(const dacc_conv_shape *s, dacc_conv_algo algo,
+                                       const float *w, float *packed);
 /* dx = gradient of the input given dy. */
-typedef void dacc_conv_bwd_data_t(const dacc_conv_shape *s, const float *dy,
-                                      const float *w, float *dx);
+typedef void dacc_conv_bwd_data_t(const dacc_conv_shape *s, dacc_conv_algo algo,
+                                  const float *dy, const float *packed, float *dx,
+                                  float *scratch);
 /* dw = sum over the s->n images of the weight gradient; db likewise
- * (db may be NULL). */
+ * (db may be NULL). Its query takes DACC_CONV_DIRECT. */
 typedef void dacc_conv_bwd_filter_t(const dacc_conv_shape *s, const float *x,
-                                        const float *dy, float *dw, float *db);
+                                    const float *dy, float *dw, float *db, float *scratch);
 /* Max pooling, padding counts as -inf (PyTorch). idx[o] = offset of the
  * winning input element within its image (h*iw*c + w*c + ch); ties go to the
  * first in row-major window order. */
@@ -104,10 +132,18 @@ typedef void dacc_adam_t(size_t n, float *p, const float *g, float *m, float *v,
 typedef void dacc_u8_normalize_t(size_t n, const uint8_t *x, float scale,
                                      float shift, float *y);
 
-/* X-macro over every op: (name, function type). */
+/* X-macro over every op: (name, function type). A convolution's query,
+ * pack and compute ops are listed for the same ISAs in the same order
+ * (the list.inc of each simd/f32-conv-* family), so every table takes all three from one ISA
+ * and the packed layout always matches (test_kernels checks). */
 #define DACC_OPS(X)                                   \
+    X(conv_fwd_query, dacc_conv_fwd_query_t)         \
+    X(conv_fwd_pack, dacc_conv_fwd_pack_t)           \
     X(conv_fwd, dacc_conv_fwd_t)                     \
+    X(conv_bwd_data_query, dacc_conv_bwd_data_query_t) \
+    X(conv_bwd_data_pack, dacc_conv_bwd_data_pack_t) \
     X(conv_bwd_data, dacc_conv_bwd_data_t)           \
+    X(conv_bwd_filter_query, dacc_conv_bwd_filter_query_t) \
     X(conv_bwd_filter, dacc_conv_bwd_filter_t)       \
     X(maxpool_fwd, dacc_maxpool_fwd_t)               \
     X(maxpool_bwd, dacc_maxpool_bwd_t)               \

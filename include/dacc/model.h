@@ -56,7 +56,8 @@ const float *dacc_model_forward(dacc_model *m, const uint8_t *images, int n, int
  * softmax into cross-entropy (the notebook's double softmax). Returns the
  * mean loss; counts correct predictions into *correct if non-NULL. */
 double dacc_model_loss(dacc_model *m, const uint8_t *labels, int n, int paper, int *correct);
-/* Backward from the logits' gradient; fills m->grads. */
+/* Backward from the logits' gradient, with the weights of the last training
+ * forward (which packed them); fills the gradients. */
 void dacc_model_backward(dacc_model *m, int n);
 /* One Adam step at learning rate lr. */
 void dacc_model_adam_step(dacc_model *m, float lr);

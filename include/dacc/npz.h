@@ -77,10 +77,10 @@ int dacc_npz_writer_begin(dacc_npz_writer *w, const char *name, const char *dtyp
                           const int64_t *shape, dacc_err *e);
 int dacc_npz_writer_write(dacc_npz_writer *w, const void *data, size_t bytes, dacc_err *e);
 int dacc_npz_writer_end(dacc_npz_writer *w, dacc_err *e);
-/* Writes the central directory, fsyncs, renames PATH.tmp onto PATH and frees
+/* Writes the central directory, fsyncs, renames the temporary file onto PATH and frees
  * w. On failure the temporary file is removed and w is freed too. */
 int dacc_npz_writer_close(dacc_npz_writer *w, dacc_err *e);
-/* Removes PATH.tmp and frees w (NULL is fine). */
+/* Removes the temporary file and frees w (NULL is fine). */
 void dacc_npz_writer_abort(dacc_npz_writer *w);
 
 #endif

@@ -6,7 +6,6 @@
  * per input and no zeroing pass. */
 #include "f32-avgpool-common.h"
 #include <immintrin.h>
-#include <stdlib.h>
 
 static inline __m256i lanes(int left) {
     static const int32_t tab[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
@@ -62,10 +61,8 @@ void dacc_f32_avgpool_fwd__avx2(const dacc_pool_shape *s, const float *x, float 
 
 void dacc_f32_avgpool_bwd__avx2(const dacc_pool_shape *s, const float *dy, float *dx) {
     const int C = s->c, K = s->k, S = s->stride, P = s->pad;
-    float *inv = malloc(sizeof(float) * ((size_t)s->oh * s->ow + 1));
-    if (!inv) return;
-    for (int oh = 0; oh < s->oh; oh++)
-        for (int ow = 0; ow < s->ow; ow++) inv[oh * s->ow + ow] = 1.0f / (float)dacc_avgpool_divisor(s, oh, ow);
+    float inv_buf[DACC_AVGPOOL_INV_MAX];
+    const float *inv = dacc_avgpool_inv_table(s, inv_buf);
     for (int n = 0; n < s->n; n++) {
         const float *dyn = dy + (size_t)n * s->oh * s->ow * C;
         for (int ih = 0; ih < s->ih; ih++) {
@@ -83,7 +80,7 @@ void dacc_f32_avgpool_bwd__avx2(const dacc_pool_shape *s, const float *dy, float
                     for (int oh = oh0; oh <= oh1; oh++)
                         for (int ow = ow0; ow <= ow1; ow++)
                             acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_loadu_ps(dyn + ((size_t)oh * s->ow + ow) * C + c0),
-                                                                   _mm256_set1_ps(inv[oh * s->ow + ow])));
+                                                                   _mm256_set1_ps(dacc_avgpool_inv(inv, s, oh, ow))));
                     _mm256_storeu_ps(dxp + c0, acc);
                 }
                 if (c0 < C) {
@@ -92,11 +89,10 @@ void dacc_f32_avgpool_bwd__avx2(const dacc_pool_shape *s, const float *dy, float
                     for (int oh = oh0; oh <= oh1; oh++)
                         for (int ow = ow0; ow <= ow1; ow++)
                             acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_maskload_ps(dyn + ((size_t)oh * s->ow + ow) * C + c0, m),
-                                                                   _mm256_set1_ps(inv[oh * s->ow + ow])));
+                                                                   _mm256_set1_ps(dacc_avgpool_inv(inv, s, oh, ow))));
                     _mm256_maskstore_ps(dxp + c0, m, acc);
                 }
             }
         }
     }
-    free(inv);
 }

@@ -6,7 +6,6 @@
  * per input and no zeroing pass. */
 #include "f32-avgpool-common.h"
 #include <immintrin.h>
-#include <stdlib.h>
 
 static inline __mmask16 lanes(int left) {
     return left >= 16 ? (__mmask16)0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1u);
@@ -53,10 +52,8 @@ void dacc_f32_avgpool_fwd__avx512(const dacc_pool_shape *s, const float *x, floa
 
 void dacc_f32_avgpool_bwd__avx512(const dacc_pool_shape *s, const float *dy, float *dx) {
     const int C = s->c, K = s->k, S = s->stride, P = s->pad;
-    float *inv = malloc(sizeof(float) * ((size_t)s->oh * s->ow + 1));
-    if (!inv) return;
-    for (int oh = 0; oh < s->oh; oh++)
-        for (int ow = 0; ow < s->ow; ow++) inv[oh * s->ow + ow] = 1.0f / (float)dacc_avgpool_divisor(s, oh, ow);
+    float inv_buf[DACC_AVGPOOL_INV_MAX];
+    const float *inv = dacc_avgpool_inv_table(s, inv_buf);
     for (int n = 0; n < s->n; n++) {
         const float *dyn = dy + (size_t)n * s->oh * s->ow * C;
         for (int ih = 0; ih < s->ih; ih++) {
@@ -75,12 +72,11 @@ void dacc_f32_avgpool_bwd__avx512(const dacc_pool_shape *s, const float *dy, flo
                         for (int ow = ow0; ow <= ow1; ow++) {
                             const float *g = dyn + ((size_t)oh * s->ow + ow) * C + c0;
                             acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, g),
-                                                                   _mm512_set1_ps(inv[oh * s->ow + ow])));
+                                                                   _mm512_set1_ps(dacc_avgpool_inv(inv, s, oh, ow))));
                         }
                     _mm512_mask_storeu_ps(dxp + c0, m, acc);
                 }
             }
         }
     }
-    free(inv);
 }

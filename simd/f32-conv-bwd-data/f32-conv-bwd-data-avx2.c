@@ -1,6 +1,5 @@
 /* Backward-data convolution, AVX2+FMA (scatter form over the indirect GEMM
  * engine; see f32-conv-bwd-data-tmpl.h). */
 #define DACC_CONV_AVX2 1
-#define CONV_BWD_DATA_NAME dacc_f32_conv_bwd_data__avx2
-#define CONV_FWD_SAME_ISA dacc_f32_conv_fwd__avx2
+#define CONV_ISA avx2
 #include "f32-conv-bwd-data/f32-conv-bwd-data-tmpl.h"

@@ -2,12 +2,12 @@
  * through each output's window. Four input channels at a time, each a 4-lane
  * dot product over o, folded with two pairwise adds into one vector that is
  * added to dx; scalar remainders for o and i. */
-#include "dacc/kernels.h"
+#include "f32-conv-fwd/f32-conv-plain.h"
 #include <arm_neon.h>
 #include <string.h>
 
-void dacc_f32_conv_bwd_data__neon(const dacc_conv_shape *s, const float *dy, const float *w,
-                                  float *dx) {
+static void conv_bwd_data_neon(const dacc_conv_shape *s, const float *dy, const float *w,
+                               float *dx) {
     const int OC = s->oc, IC = s->ic;
     memset(dx, 0, sizeof(float) * (size_t)s->n * s->ih * s->iw * IC);
     for (int n = 0; n < s->n; n++)
@@ -57,4 +57,14 @@ void dacc_f32_conv_bwd_data__neon(const dacc_conv_shape *s, const float *dy, con
                         }
                     }
             }
+}
+
+CONV_PLAIN_BWD_DATA(neon, 4)
+
+void dacc_f32_conv_bwd_data__neon(const dacc_conv_shape *s, dacc_conv_algo algo,
+                                  const float *dy, const float *packed, float *dx,
+                                  float *scratch) {
+    (void)algo;
+    (void)scratch;
+    conv_bwd_data_neon(s, dy, packed, dx);
 }

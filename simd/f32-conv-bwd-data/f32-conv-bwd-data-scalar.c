@@ -1,10 +1,9 @@
 /* Reference convolution backward-data: scatter each output gradient through
  * the window (works for any stride and padding). */
-#include "dacc/kernels.h"
-#include <string.h>
+#include "f32-conv-fwd/f32-conv-plain.h"
 
-void dacc_f32_conv_bwd_data__scalar(const dacc_conv_shape *s, const float *dy,
-                                    const float *w, float *dx) {
+static void conv_bwd_data_ref(const dacc_conv_shape *s, const float *dy, const float *w,
+                              float *dx) {
     const int OC = s->oc, IC = s->ic;
     memset(dx, 0, sizeof(float) * (size_t)s->n * s->ih * s->iw * IC);
     for (int n = 0; n < s->n; n++)
@@ -28,4 +27,14 @@ void dacc_f32_conv_bwd_data__scalar(const dacc_conv_shape *s, const float *dy,
                     }
                 }
             }
+}
+
+CONV_PLAIN_BWD_DATA(scalar, 1)
+
+void dacc_f32_conv_bwd_data__scalar(const dacc_conv_shape *s, dacc_conv_algo algo,
+                                    const float *dy, const float *packed, float *dx,
+                                    float *scratch) {
+    (void)algo;
+    (void)scratch;
+    conv_bwd_data_ref(s, dy, packed, dx);
 }

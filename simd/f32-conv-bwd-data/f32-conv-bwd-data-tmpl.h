@@ -1,50 +1,39 @@
-/* Backward-data convolution, shared by the AVX-512 and AVX2 kernels, in
- * scatter form so that every stride and padding is one code path:
- *   dx[window(p, kh, kw)][ic] += sum_oc dy[p][oc] * w[kh][kw][ic][oc]
- * is a GEMM (pixels x oc) x (oc x kh*kw*ic) run by the indirect GEMM engine
- * with the transposed weights. When ic is a multiple of the vector width,
- * column blocks never straddle two taps and each tile adds straight into the
- * dx pixels its taps hit (taps outside the image go to a dummy row); else a
- * chunk of pixels is written to a dcol buffer that is then added into dx. A
- * 1x1, stride-1, unpadded convolution (the linear layer) just stores dx.
- * A gather form (the forward engine over padded dy, one pass per stride
- * phase) is used instead when it is cheaper (bwd_data_use_gather), and
- * stride-1 3x3 layers go through the forward kernel's Winograd path
- * (bwd_data_winograd). Define CONV_BWD_DATA_NAME and CONV_FWD_SAME_ISA
- * (the forward kernel of the same ISA). */
+/* Backward-data convolution, shared by the AVX-512 and AVX2 kernels.
+ * Routes, fixed by the shape and the engine's algorithm (bwd_data_route):
+ * - Winograd (the engine chose F(2x2) or F(4x4)): for stride 1, dx is the
+ *   full convolution of dy with the kernel flipped and ic/oc swapped, a
+ *   forward convolution with padding k - 1 - pad whose output is exactly
+ *   dx, run by the forward kernel of the same ISA on weights packed once;
+ * - a 1x1, stride-1, unpadded convolution (the linear layer) just stores
+ *   dy x W^T;
+ * - gather: the forward engine over padded dy, one pass per stride phase,
+ *   when cheaper (bwd_data_use_gather);
+ * - scatter, every other stride and padding in one code path:
+ *     dx[window(p, kh, kw)][ic] += sum_oc dy[p][oc] * w[kh][kw][ic][oc]
+ *   is a GEMM (pixels x oc) x (oc x kh*kw*ic) run by the indirect GEMM
+ *   engine with the transposed weights. When ic is a multiple of the vector
+ *   width, column blocks never straddle two taps and each tile adds
+ *   straight into the dx pixels its taps hit (taps outside the image go to
+ *   a dummy row); else a chunk of pixels is written to a dcol buffer in
+ *   scratch that is then added into dx.
+ * The packed weights are the route's: Winograd-transformed flipped
+ * weights, the gather's sub-kernels, or W^T. Define CONV_ISA. */
 #include "f32-conv-fwd/f32-conv-igemm.h"
-#include "f32-conv-fwd/f32-conv-winograd-rule.h"
 #include "dacc/kernels.h"
 
-void dacc_f32_conv_bwd_data__scalar(const dacc_conv_shape *s, const float *dy, const float *w,
-                                    float *dx);
-void CONV_FWD_SAME_ISA(const dacc_conv_shape *s, const float *x, const float *w, const float *bias,
-                       float *y);
+dacc_conv_query_t CONV_SYM(dacc_f32_conv_fwd_query__);
+dacc_conv_fwd_pack_t CONV_SYM(dacc_f32_conv_fwd_pack__);
+dacc_conv_fwd_t CONV_SYM(dacc_f32_conv_fwd__);
 
-/* Stride 1: dx is the full convolution of dy with the kernel flipped and
- * ic/oc swapped, i.e. a forward convolution with padding k - 1 - pad whose
- * output is exactly dx. For 3x3 layers the forward kernel runs it in
- * Winograd form (2.25x or 4x fewer multiplies than either form below). Returns
- * -1 (nothing written) when the shape does not qualify or memory is short. */
-static int bwd_data_winograd(const dacc_conv_shape *s, const float *dy, const float *w, float *dx) {
+/* The forward shape whose output is dx (stride-1 3x3 layers whose dx the
+ * full convolution covers exactly), or 0. */
+static int bwd_data_flipped(const dacc_conv_shape *s, dacc_conv_shape *f) {
     if (s->kh != 3 || s->kw != 3 || s->stride != 1 || s->pad > 2 ||
         s->ih != s->oh + 2 - 2 * s->pad || s->iw != s->ow + 2 - 2 * s->pad)
-        return -1;
-    const dacc_conv_shape f = {s->n, s->oh, s->ow, s->oc, s->ih, s->iw, s->ic, 3, 3, 1, 2 - s->pad, 0, s->precise};
-    if (!conv_fwd_winograd_tile(&f)) return -1;
-    const int IC = s->ic, OC = s->oc;
-    float *wf = conv_alloc((size_t)9 * IC * OC);
-    if (!wf) return -1;
-    /* wf[kh][kw][oc][ic] = w[2-kh][2-kw][ic][oc] */
-    for (int t = 0; t < 9; t++) {
-        const float *src = w + (size_t)(8 - t) * IC * OC;
-        float *dst = wf + (size_t)t * OC * IC;
-        for (int i = 0; i < IC; i++)
-            for (int o = 0; o < OC; o++) dst[(size_t)o * IC + i] = src[(size_t)i * OC + o];
-    }
-    CONV_FWD_SAME_ISA(&f, dy, wf, NULL, dx);
-    free(wf);
-    return 0;
+        return 0;
+    const dacc_conv_shape g = {s->n, s->oh, s->ow, s->oc, s->ih, s->iw, s->ic, 3, 3, 1, 2 - s->pad, 0};
+    *f = g;
+    return 1;
 }
 
 /* dst[0..n) += src[0..n) */
@@ -125,8 +114,7 @@ static void bwd_data_accumulate(const dacc_conv_shape *s, const float *dy, const
  * swapped: wf[a][b][oc][ic] = w[r_h + s*(Jh-1-a)][r_w + s*(Jw-1-b)][ic][oc].
  * Every phase runs on the forward engine (reductions of Jw*oc, plain
  * stores); the price is the zero border. For stride 1 there is one phase
- * and the kernel is just flipped. See bwd_data_use_gather. Returns 0, or -1
- * without touching dx if scratch cannot be had. */
+ * and the kernel is just flipped. See bwd_data_use_gather. */
 typedef struct gather_dim {
     int r, J, q0, Y; /* first tap, taps, first dy index, pixels of the phase */
 } gather_dim;
@@ -140,14 +128,19 @@ static gather_dim gather_phase(int ph, int pad, int st, int k, int in) {
     return d;
 }
 
-static int bwd_data_gather(const dacc_conv_shape *s, const float *dy, const float *w, float *dx) {
-    const int IC = s->ic, OC = s->oc, KH = s->kh, KW = s->kw, st = s->stride;
-    const size_t ICp = round_up((size_t)IC, VL), taps = (size_t)KH * KW;
-    /* dy scratch covers dy rows [loh, loh + SH) and columns [low, low + SW) */
+/* The dy rows [loh, loh + SH) and columns [low, low + SW) that some phase
+ * reads, and the images per padded group (about 256 KB of scratch). */
+typedef struct gather_win {
+    int loh, low, SH, SW, group;
+    size_t img_floats;
+} gather_win;
+
+static gather_win gather_window(const dacc_conv_shape *s) {
+    const int st = s->stride;
     int loh = 0, hih = 0, low = 0, hiw = 0;
     for (int ph = 0; ph < st; ph++) {
-        gather_dim h = gather_phase(ph, s->pad, st, KH, s->ih);
-        gather_dim v = gather_phase(ph, s->pad, st, KW, s->iw);
+        gather_dim h = gather_phase(ph, s->pad, st, s->kh, s->ih);
+        gather_dim v = gather_phase(ph, s->pad, st, s->kw, s->iw);
         if (h.J && h.Y) {
             if (h.q0 - (h.J - 1) < loh) loh = h.q0 - (h.J - 1);
             if (h.q0 + h.Y - 1 > hih) hih = h.q0 + h.Y - 1;
@@ -157,27 +150,33 @@ static int bwd_data_gather(const dacc_conv_shape *s, const float *dy, const floa
             if (v.q0 + v.Y - 1 > hiw) hiw = v.q0 + v.Y - 1;
         }
     }
-    const int SH = hih - loh + 1, SW = hiw - low + 1;
-    const size_t img_floats = (size_t)SH * SW * OC;
-    int group = (int)(65536 / img_floats);
-    if (group < 1) group = 1;
-    if (group > s->n) group = s->n;
-    float *wf = conv_alloc(taps * OC * ICp + (size_t)group * img_floats);
-    if (!wf) return -1;
-    float *dyp = wf + taps * OC * ICp;
-    /* sub-kernels, phase by phase, in one buffer (their taps partition w) */
-    size_t woff[8][8]; /* stride <= 8 takes this path, see bwd_data_use_gather */
+    gather_win g = {loh, low, hih - loh + 1, hiw - low + 1, 0, 0};
+    g.img_floats = (size_t)g.SH * g.SW * s->oc;
+    g.group = (int)(65536 / g.img_floats);
+    if (g.group < 1) g.group = 1;
+    if (g.group > s->n) g.group = s->n;
+    return g;
+}
+
+/* The sub-kernels of every phase, one after another in packed (their taps
+ * partition w): wf[a][b][oc][ic] with ic padded to ICp; woff[ph][pw] = the
+ * offset of phase (ph, pw). Returns the floats written (or that would be,
+ * with packed NULL). Stride <= 8 takes this path (bwd_data_use_gather). */
+static size_t gather_pack(const dacc_conv_shape *s, const float *w, float *packed,
+                          size_t woff[8][8]) {
+    const int IC = s->ic, OC = s->oc, KW = s->kw, st = s->stride;
+    const size_t ICp = round_up((size_t)IC, VL);
     size_t off = 0;
     for (int ph = 0; ph < st; ph++)
         for (int pw = 0; pw < st; pw++) {
-            gather_dim h = gather_phase(ph, s->pad, st, KH, s->ih);
+            gather_dim h = gather_phase(ph, s->pad, st, s->kh, s->ih);
             gather_dim v = gather_phase(pw, s->pad, st, KW, s->iw);
             woff[ph][pw] = off;
-            for (int a = 0; a < h.J; a++)
+            for (int a = 0; packed && a < h.J; a++)
                 for (int b = 0; b < v.J; b++) {
                     const int kh = h.r + st * (h.J - 1 - a), kw = v.r + st * (v.J - 1 - b);
                     const float *src = w + ((size_t)kh * KW + kw) * IC * OC;
-                    float *dst = wf + off + ((size_t)a * v.J + b) * OC * ICp;
+                    float *dst = packed + off + ((size_t)a * v.J + b) * OC * ICp;
                     for (int o = 0; o < OC; o++)
                         memset(dst + (size_t)o * ICp + IC, 0, sizeof(float) * (ICp - IC));
                     for (int i0 = 0; i0 < IC; i0 += 16) /* blocked transpose */
@@ -191,31 +190,49 @@ static int bwd_data_gather(const dacc_conv_shape *s, const float *dy, const floa
                 }
             off += (size_t)h.J * v.J * OC * ICp;
         }
-    for (int i0 = 0; i0 < s->n; i0 += group) {
-        const int cnt = s->n - i0 < group ? s->n - i0 : group;
-        for (int i = 0; i < cnt; i++)
-            for (int r = 0; r < SH; r++) {
-                float *dst = dyp + ((size_t)i * SH + r) * SW * OC;
-                const int oh = r + loh;
-                if (oh < 0 || oh >= s->oh) {
-                    memset(dst, 0, sizeof(float) * SW * OC);
-                    continue;
-                }
-                /* columns c with 0 <= c + low < ow */
-                int c0 = -low < 0 ? 0 : -low > SW ? SW : -low;
-                int c1 = s->ow - low < SW ? s->ow - low : SW;
-                if (c1 < c0) c1 = c0;
-                memset(dst, 0, sizeof(float) * c0 * OC);
-                memcpy(dst + (size_t)c0 * OC,
-                       dy + (((size_t)(i0 + i) * s->oh + oh) * s->ow + (c0 + low)) * OC,
-                       sizeof(float) * (c1 - c0) * OC);
-                memset(dst + (size_t)c1 * OC, 0, sizeof(float) * (SW - c1) * OC);
+    return off;
+}
+
+/* Copies images [i0, i0 + cnt) of dy into dyp as SH x SW windows with zero
+ * borders. */
+static void gather_pad_dy(const dacc_conv_shape *s, const gather_win *g, const float *dy, int i0,
+                          int cnt, float *dyp) {
+    const int OC = s->oc, SH = g->SH, SW = g->SW, low = g->low;
+    for (int i = 0; i < cnt; i++)
+        for (int r = 0; r < SH; r++) {
+            float *dst = dyp + ((size_t)i * SH + r) * SW * OC;
+            const int oh = r + g->loh;
+            if (oh < 0 || oh >= s->oh) {
+                memset(dst, 0, sizeof(float) * SW * OC);
+                continue;
             }
+            /* columns c with 0 <= c + low < ow */
+            int c0 = -low < 0 ? 0 : -low > SW ? SW : -low;
+            int c1 = s->ow - low < SW ? s->ow - low : SW;
+            if (c1 < c0) c1 = c0;
+            memset(dst, 0, sizeof(float) * c0 * OC);
+            memcpy(dst + (size_t)c0 * OC,
+                   dy + (((size_t)(i0 + i) * s->oh + oh) * s->ow + (c0 + low)) * OC,
+                   sizeof(float) * (c1 - c0) * OC);
+            memset(dst + (size_t)c1 * OC, 0, sizeof(float) * (SW - c1) * OC);
+        }
+}
+
+static void bwd_data_gather(const dacc_conv_shape *s, const float *dy, const float *wf,
+                            float *dx, float *dyp) {
+    const int IC = s->ic, OC = s->oc, st = s->stride;
+    const size_t ICp = round_up((size_t)IC, VL);
+    const gather_win g = gather_window(s);
+    size_t woff[8][8];
+    gather_pack(s, NULL, NULL, woff);
+    for (int i0 = 0; i0 < s->n; i0 += g.group) {
+        const int cnt = s->n - i0 < g.group ? s->n - i0 : g.group;
+        gather_pad_dy(s, &g, dy, i0, cnt, dyp);
         float *dxg = dx + (size_t)i0 * s->ih * s->iw * IC;
         for (int ph = 0; ph < st; ph++)
             for (int pw = 0; pw < st; pw++) {
-                gather_dim h = gather_phase(ph, s->pad, st, KH, s->ih);
-                gather_dim v = gather_phase(pw, s->pad, st, KW, s->iw);
+                gather_dim h = gather_phase(ph, s->pad, st, s->kh, s->ih);
+                gather_dim v = gather_phase(pw, s->pad, st, s->kw, s->iw);
                 if (!h.Y || !v.Y) continue;
                 float *out = dxg + ((size_t)ph * s->iw + pw) * IC;
                 if (!h.J || !v.J) { /* no tap reaches this phase: zero */
@@ -227,16 +244,14 @@ static int bwd_data_gather(const dacc_conv_shape *s, const float *dy, const floa
                                        0, sizeof(float) * IC);
                     continue;
                 }
-                igemm_pixels px = {dyp + ((size_t)(h.q0 - (h.J - 1) - loh) * SW +
-                                          (size_t)(v.q0 - (v.J - 1) - low)) * OC,
-                                   img_floats, cnt, h.Y, v.Y, SW, 1, OC, out,
+                igemm_pixels px = {dyp + ((size_t)(h.q0 - (h.J - 1) - g.loh) * g.SW +
+                                          (size_t)(v.q0 - (v.J - 1) - g.low)) * OC,
+                                   g.img_floats, cnt, h.Y, v.Y, g.SW, 1, OC, out,
                                    (size_t)st * IC, (size_t)st * s->iw * IC,
                                    (size_t)s->ih * s->iw * IC};
                 igemm_run(&px, (size_t)h.J, (size_t)v.J * OC, wf + woff[ph][pw], ICp, IC, NULL, 0);
             }
     }
-    free(wf);
-    return 0;
 }
 
 /* MAC-steps of each form, weighted by what the engine achieves: gather runs
@@ -321,32 +336,89 @@ static void bwd_data_accumulate_taps(const dacc_conv_shape *s, const float *dy, 
     }
 }
 
-void CONV_BWD_DATA_NAME(const dacc_conv_shape *s, const float *dy, const float *w, float *dx) {
-    const int IC = s->ic, OC = s->oc, KH = s->kh, KW = s->kw, st = s->stride;
-    const size_t nx = (size_t)s->n * s->ih * s->iw * IC;
-    if (nx == 0) return;
+typedef enum { BD_WINOGRAD, BD_LINEAR, BD_GATHER, BD_SCATTER } bd_route;
+
+static bd_route bwd_data_route(const dacc_conv_shape *s, dacc_conv_algo algo) {
+    if (algo != DACC_CONV_DIRECT) return BD_WINOGRAD;
+    if (s->kh == 1 && s->kw == 1 && s->stride == 1 && s->pad == 0 && s->oh == s->ih &&
+        s->ow == s->iw)
+        return BD_LINEAR;
+    return bwd_data_use_gather(s) ? BD_GATHER : BD_SCATTER;
+}
+
+/* Scatter: pixels per dcol chunk, dcol about 32 KB (L1), a multiple of
+ * every tile height. */
+static size_t scatter_chunk(const dacc_conv_shape *s, size_t Np) {
     const size_t P = (size_t)s->n * s->oh * s->ow;
-    if (P == 0 || OC <= 0 || KH <= 0 || KW <= 0) {
-        memset(dx, 0, sizeof(float) * nx);
-        return;
-    }
-    const size_t taps = (size_t)KH * KW, N = taps * IC, Np = round_up(N, VL);
-    const int direct = KH == 1 && KW == 1 && st == 1 && s->pad == 0 && s->oh == s->ih &&
-                       s->ow == s->iw;
-    if (bwd_data_winograd(s, dy, w, dx) == 0) return;
-    if (!direct && bwd_data_use_gather(s) && bwd_data_gather(s, dy, w, dx) == 0) return;
-    /* pixels per chunk: dcol about 32 KB (L1), a multiple of every tile height */
     size_t chunk = 8192 / Np;
     chunk = chunk < 24 ? 24 : round_up(chunk, 24);
-    if (chunk > P) chunk = P;
-    float *wt = conv_alloc((size_t)OC * Np + (direct || IC % VL == 0 ? 0 : chunk * Np));
-    if (!wt) {
-        dacc_f32_conv_bwd_data__scalar(s, dy, w, dx);
+    return chunk > P ? P : chunk;
+}
+
+int CONV_SYM(dacc_f32_conv_bwd_data_query__)(const dacc_conv_shape *s, dacc_conv_algo algo,
+                                             dacc_conv_need *need) {
+    need->lanes = VL;
+    dacc_conv_shape f;
+    if (algo != DACC_CONV_DIRECT) {
+        dacc_conv_need fn;
+        if (!bwd_data_flipped(s, &f) || CONV_SYM(dacc_f32_conv_fwd_query__)(&f, algo, &fn))
+            return -1;
+        need->packed_size = fn.packed_size + (size_t)9 * s->ic * s->oc; /* + the flip */
+        need->scratch_size = fn.scratch_size;
+        return 0;
+    }
+    need->packed_size = need->scratch_size = 0;
+    if (s->oc <= 0 || s->kh <= 0 || s->kw <= 0 || s->ic <= 0) return 0;
+    const size_t N = (size_t)s->kh * s->kw * s->ic, Np = round_up(N, VL);
+    switch (bwd_data_route(s, algo)) {
+    case BD_GATHER: {
+        size_t woff[8][8];
+        need->packed_size = gather_pack(s, NULL, NULL, woff);
+        const gather_win g = gather_window(s);
+        need->scratch_size = g.group > 0 ? (size_t)g.group * g.img_floats : 0;
+        break;
+    }
+    case BD_SCATTER:
+        need->packed_size = (size_t)s->oc * Np;
+        if (s->ic % VL) need->scratch_size = scatter_chunk(s, Np) * Np;
+        break;
+    default:
+        need->packed_size = (size_t)s->oc * Np;
+        break;
+    }
+    return 0;
+}
+
+void CONV_SYM(dacc_f32_conv_bwd_data_pack__)(const dacc_conv_shape *s, dacc_conv_algo algo,
+                                             const float *w, float *packed) {
+    const int IC = s->ic, OC = s->oc;
+    if (OC <= 0 || s->kh <= 0 || s->kw <= 0 || IC <= 0) return;
+    const bd_route route = bwd_data_route(s, algo);
+    if (route == BD_WINOGRAD) {
+        dacc_conv_shape f;
+        dacc_conv_need fn;
+        bwd_data_flipped(s, &f);
+        CONV_SYM(dacc_f32_conv_fwd_query__)(&f, algo, &fn);
+        float *wf = packed + fn.packed_size; /* wf[kh][kw][oc][ic] = w[2-kh][2-kw][ic][oc] */
+        for (int t = 0; t < 9; t++) {
+            const float *src = w + (size_t)(8 - t) * IC * OC;
+            float *dst = wf + (size_t)t * OC * IC;
+            for (int i = 0; i < IC; i++)
+                for (int o = 0; o < OC; o++) dst[(size_t)o * IC + i] = src[(size_t)i * OC + o];
+        }
+        CONV_SYM(dacc_f32_conv_fwd_pack__)(&f, algo, wf, NULL, packed);
+        return;
+    }
+    if (route == BD_GATHER) {
+        size_t woff[8][8];
+        gather_pack(s, w, packed, woff);
         return;
     }
     /* wt[oc][tap][ic] = w[tap][ic][oc], columns past N zero; in 16x16 blocks
      * (a row-at-a-time transpose writes with a 4 KB stride for conv128 and
      * thrashes L1) */
+    const size_t N = (size_t)s->kh * s->kw * IC, Np = round_up(N, VL);
+    float *wt = packed;
     for (int o = 0; o < OC; o++) memset(wt + (size_t)o * Np + N, 0, sizeof(float) * (Np - N));
     for (size_t r0 = 0; r0 < N; r0 += 16)
         for (int o0 = 0; o0 < OC; o0 += 16) {
@@ -355,22 +427,14 @@ void CONV_BWD_DATA_NAME(const dacc_conv_shape *s, const float *dy, const float *
             for (int o = o0; o < o1; o++) /* o outer: each wt line written whole */
                 for (size_t r = r0; r < r1; r++) wt[(size_t)o * Np + r] = w[r * OC + o];
         }
-    if (direct) {
-        igemm_pixels px = {dy, 0, 1, 1, (int)P, (int)P, 1, OC, dx, (size_t)IC, 0, 0};
-        igemm_run(&px, 1, (size_t)OC, wt, Np, IC, NULL, 0);
-        free(wt);
-        return;
-    }
-    memset(dx, 0, sizeof(float) * nx);
-    if (IC % VL == 0) {
-        if (s->pad == 0 && (s->oh - 1) * st + KH <= s->ih && (s->ow - 1) * st + KW <= s->iw)
-            bwd_data_accumulate(s, dy, wt, Np, dx);
-        else
-            bwd_data_accumulate_taps(s, dy, wt, Np, dx);
-        free(wt);
-        return;
-    }
-    float *dcol = wt + (size_t)OC * Np;
+}
+
+/* Scatter through a dcol chunk (ic not a multiple of the vector width). */
+static void bwd_data_scatter_dcol(const dacc_conv_shape *s, const float *dy, const float *wt,
+                                  size_t Np, float *dx, float *dcol) {
+    const int IC = s->ic, OC = s->oc, KH = s->kh, KW = s->kw, st = s->stride;
+    const size_t P = (size_t)s->n * s->oh * s->ow, N = (size_t)KH * KW * IC;
+    const size_t chunk = scatter_chunk(s, Np);
     int img = 0, oh = 0, ow = 0;
     for (size_t p0 = 0; p0 < P; p0 += chunk) {
         const size_t cnt = P - p0 < chunk ? P - p0 : chunk;
@@ -395,5 +459,40 @@ void CONV_BWD_DATA_NAME(const dacc_conv_shape *s, const float *dy, const float *
             }
         }
     }
-    free(wt);
+}
+
+void CONV_SYM(dacc_f32_conv_bwd_data__)(const dacc_conv_shape *s, dacc_conv_algo algo,
+                                        const float *dy, const float *packed, float *dx,
+                                        float *scratch) {
+    const int IC = s->ic, OC = s->oc, KH = s->kh, KW = s->kw, st = s->stride;
+    const size_t nx = (size_t)s->n * s->ih * s->iw * IC;
+    if (nx == 0) return;
+    const size_t P = (size_t)s->n * s->oh * s->ow;
+    if (P == 0 || OC <= 0 || KH <= 0 || KW <= 0) {
+        memset(dx, 0, sizeof(float) * nx);
+        return;
+    }
+    const size_t N = (size_t)KH * KW * IC, Np = round_up(N, VL);
+    switch (bwd_data_route(s, algo)) {
+    case BD_WINOGRAD: {
+        dacc_conv_shape f;
+        bwd_data_flipped(s, &f);
+        CONV_SYM(dacc_f32_conv_fwd__)(&f, algo, dy, packed, dx, scratch);
+        return;
+    }
+    case BD_GATHER: bwd_data_gather(s, dy, packed, dx, scratch); return;
+    case BD_LINEAR: {
+        igemm_pixels px = {dy, 0, 1, 1, (int)P, (int)P, 1, OC, dx, (size_t)IC, 0, 0};
+        igemm_run(&px, 1, (size_t)OC, packed, Np, IC, NULL, 0);
+        return;
+    }
+    case BD_SCATTER: break;
+    }
+    memset(dx, 0, sizeof(float) * nx);
+    if (IC % VL != 0)
+        bwd_data_scatter_dcol(s, dy, packed, Np, dx, scratch);
+    else if (s->pad == 0 && (s->oh - 1) * st + KH <= s->ih && (s->ow - 1) * st + KW <= s->iw)
+        bwd_data_accumulate(s, dy, packed, Np, dx);
+    else
+        bwd_data_accumulate_taps(s, dy, packed, Np, dx);
 }

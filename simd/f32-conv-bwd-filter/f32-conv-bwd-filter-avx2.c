@@ -1,5 +1,5 @@
 /* Backward-weights convolution, AVX2+FMA (GEMM over pixels per kernel row;
  * see f32-conv-bwd-filter-tmpl.h). */
 #define DACC_CONV_AVX2 1
-#define CONV_BWD_FILTER_NAME dacc_f32_conv_bwd_filter__avx2
+#define CONV_ISA avx2
 #include "f32-conv-bwd-filter/f32-conv-bwd-filter-tmpl.h"

@@ -1,12 +1,15 @@
 /* Convolution backward-weights for NEON: dw[kh][kw][i][o] += x[i] dy[o]
  * over every image and output position, o in 4-lane vectors (a rank-1
  * update per tap), scalar remainder; db[o] += dy[o]. */
-#include "dacc/kernels.h"
+#include "f32-conv-fwd/f32-conv-plain.h"
 #include <arm_neon.h>
 #include <string.h>
 
+CONV_PLAIN_BWD_FILTER(neon, 4)
+
 void dacc_f32_conv_bwd_filter__neon(const dacc_conv_shape *s, const float *x, const float *dy,
-                                    float *dw, float *db) {
+                                 float *dw, float *db, float *scratch) {
+    (void)scratch;
     const int OC = s->oc, IC = s->ic;
     memset(dw, 0, sizeof(float) * (size_t)s->kh * s->kw * IC * OC);
     if (db) memset(db, 0, sizeof(float) * (size_t)OC);

@@ -1,10 +1,13 @@
 /* Reference convolution backward-weights: dw[kh][kw][ic][oc] and db[oc]
  * summed over every image and output position. */
-#include "dacc/kernels.h"
+#include "f32-conv-fwd/f32-conv-plain.h"
 #include <string.h>
 
-void dacc_f32_conv_bwd_filter__scalar(const dacc_conv_shape *s, const float *x,
-                                      const float *dy, float *dw, float *db) {
+CONV_PLAIN_BWD_FILTER(scalar, 1)
+
+void dacc_f32_conv_bwd_filter__scalar(const dacc_conv_shape *s, const float *x, const float *dy,
+                                 float *dw, float *db, float *scratch) {
+    (void)scratch;
     const int OC = s->oc, IC = s->ic;
     memset(dw, 0, sizeof(float) * (size_t)s->kh * s->kw * IC * OC);
     if (db) memset(db, 0, sizeof(float) * (size_t)OC);

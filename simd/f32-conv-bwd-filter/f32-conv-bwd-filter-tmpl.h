@@ -7,13 +7,11 @@
  * cache while every (kh, m, oc) tile passes over it. The input is zero-
  * padded into scratch when a window can leave the image; dy and dw are
  * padded to whole vectors when oc is not a multiple of the vector width, so
- * the hot loop has no masks. Define CONV_BWD_FILTER_NAME. */
+ * the hot loop has no masks. Scratch comes from the caller (the query
+ * gives its size). Define CONV_ISA. */
 #include "f32-conv-fwd/f32-conv-vec.h"
 #include "dacc/kernels.h"
 #include <string.h>
-
-void dacc_f32_conv_bwd_filter__scalar(const dacc_conv_shape *s, const float *x, const float *dy,
-                                      float *dw, float *db);
 
 typedef struct wgrad_args {
     size_t nimg, rows;    /* images, and output rows of each, in the chunk */
@@ -153,14 +151,69 @@ WGRAD3_DEFINE(1, 1) WGRAD3_DEFINE(2, 1) WGRAD3_DEFINE(3, 1)
 static wgrad3_fn *const wgrad3_fns[2][4] = {{0}, {0, wgrad3_1x1, wgrad3_2x1, wgrad3_3x1}};
 #endif
 
-void CONV_BWD_FILTER_NAME(const dacc_conv_shape *s, const float *x, const float *dy, float *dw,
-                          float *db) {
+/* The chunking of one call: the input padded per group of images when a
+ * window can leave it, dy and dw padded to whole vectors when oc is not a
+ * multiple of the vector width. */
+typedef struct wgrad_geom {
+    int need_pad, srow, pad_oc, rows, imgs, group;
+    size_t img_floats, Np, chunk_px, ldc, scratch;
+} wgrad_geom;
+
+static wgrad_geom wgrad_geometry(const dacc_conv_shape *s) {
+    wgrad_geom g;
+    const int OH = s->oh, OW = s->ow, IC = s->ic, OC = s->oc;
+    const size_t M = (size_t)s->kw * IC;
+    const int sh = (OH - 1) * s->stride + s->kh, sw = (OW - 1) * s->stride + s->kw;
+    g.need_pad = s->pad > 0 || sh > s->ih || sw > s->iw;
+    g.img_floats = g.need_pad ? (size_t)sh * sw * IC : (size_t)s->ih * s->iw * IC;
+    g.srow = g.need_pad ? sw : s->iw; /* source row width in pixels */
+    g.pad_oc = OC % VL != 0;
+    g.Np = round_up((size_t)OC, VL);
+    /* A chunk of about 256 output pixels (their dy rows and x windows stay
+     * in cache while every (kh, m, oc) tile passes over them): rows of one
+     * image, or whole images when an image has fewer pixels. */
+    const size_t img_px = (size_t)OH * OW;
+    const size_t target = g.Np >= 256 ? 32 : 8192 / g.Np; /* dy of the chunk ~32 KB, in L1 */
+    g.rows = img_px >= target ? (int)(target / OW) : OH;
+    g.imgs = img_px >= target ? 1 : (int)(target / img_px);
+    if (g.rows < 1) g.rows = 1;
+    if (g.imgs > s->n) g.imgs = s->n;
+    /* images per padded group: a whole number of chunks, about 256 KB */
+    g.group = s->n;
+    if (g.need_pad) {
+        g.group = (int)(65536 / g.img_floats);
+        g.group = g.group < g.imgs ? g.imgs : g.group / g.imgs * g.imgs;
+        if (g.group > s->n) g.group = s->n;
+    }
+    g.chunk_px = (size_t)g.imgs * g.rows * OW;
+    g.ldc = g.pad_oc ? g.Np : (size_t)OC;
+    g.scratch = (g.need_pad ? (size_t)g.group * g.img_floats : 0) +
+                (g.pad_oc ? g.chunk_px * g.Np + (size_t)s->kh * M * g.Np : 0) + g.Np;
+    return g;
+}
+
+static int wgrad_trivial(const dacc_conv_shape *s) {
+    return s->oc <= 0 || (size_t)s->kh * s->kw * s->ic == 0 || (size_t)s->n * s->oh * s->ow == 0;
+}
+
+int CONV_SYM(dacc_f32_conv_bwd_filter_query__)(const dacc_conv_shape *s, dacc_conv_algo algo,
+                                               dacc_conv_need *need) {
+    need->lanes = VL;
+    if (algo != DACC_CONV_DIRECT) return -1;
+    need->packed_size = 0;
+    need->scratch_size = wgrad_trivial(s) ? 0 : wgrad_geometry(s).scratch;
+    return 0;
+}
+
+void CONV_SYM(dacc_f32_conv_bwd_filter__)(const dacc_conv_shape *s, const float *x,
+                                          const float *dy, float *dw, float *db,
+                                          float *scratch) {
     const int IC = s->ic, OC = s->oc, KH = s->kh, KW = s->kw, st = s->stride;
     const int OH = s->oh, OW = s->ow;
     const size_t nw = (size_t)KH * KW * IC * OC, M = (size_t)KW * IC;
     if (OC <= 0) return;
     const size_t P = (size_t)s->n * OH * OW;
-    if (nw == 0 || P == 0) { /* no weights, or nothing to sum: db alone */
+    if (wgrad_trivial(s)) { /* no weights, or nothing to sum: db alone */
         if (db) {
             memset(db, 0, sizeof(float) * OC);
             for (size_t p = 0; p < P; p++)
@@ -169,36 +222,12 @@ void CONV_BWD_FILTER_NAME(const dacc_conv_shape *s, const float *x, const float 
         if (nw) memset(dw, 0, sizeof(float) * nw);
         return;
     }
+    const wgrad_geom g = wgrad_geometry(s);
+    const int need_pad = g.need_pad, srow = g.srow, pad_oc = g.pad_oc, rows = g.rows;
+    const int imgs = g.imgs, group = g.group;
+    const size_t img_floats = g.img_floats, Np = g.Np, ldc = g.ldc, img_px = (size_t)OH * OW;
+    const size_t chunk_px = g.chunk_px;
     const int sh = (OH - 1) * st + KH, sw = (OW - 1) * st + KW;
-    const int need_pad = s->pad > 0 || sh > s->ih || sw > s->iw;
-    const size_t img_floats = need_pad ? (size_t)sh * sw * IC : (size_t)s->ih * s->iw * IC;
-    const int srow = need_pad ? sw : s->iw; /* source row width in pixels */
-    const int pad_oc = OC % VL != 0;
-    const size_t Np = round_up((size_t)OC, VL);
-    /* A chunk of about 256 output pixels (their dy rows and x windows stay
-     * in cache while every (kh, m, oc) tile passes over them): rows of one
-     * image, or whole images when an image has fewer pixels. */
-    const size_t img_px = (size_t)OH * OW;
-    const size_t target = Np >= 256 ? 32 : 8192 / Np; /* dy of the chunk ~32 KB, in L1 */
-    int rows = img_px >= target ? (int)(target / OW) : OH;
-    int imgs = img_px >= target ? 1 : (int)(target / img_px);
-    if (rows < 1) rows = 1;
-    if (imgs > s->n) imgs = s->n;
-    /* images per padded group: a whole number of chunks, about 256 KB */
-    int group = s->n;
-    if (need_pad) {
-        group = (int)(65536 / img_floats);
-        group = group < imgs ? imgs : group / imgs * imgs;
-        if (group > s->n) group = s->n;
-    }
-    const size_t chunk_px = (size_t)imgs * rows * OW;
-    const size_t ldc = pad_oc ? Np : (size_t)OC;
-    float *scratch = conv_alloc((need_pad ? (size_t)group * img_floats : 0) +
-                                (pad_oc ? chunk_px * Np + KH * M * Np : 0) + Np);
-    if (!scratch) {
-        dacc_f32_conv_bwd_filter__scalar(s, x, dy, dw, db);
-        return;
-    }
     float *xs = scratch, *dyp = xs + (need_pad ? (size_t)group * img_floats : 0);
     float *dwp = pad_oc ? dyp + chunk_px * Np : dw;
     /* db sums each chunk's dy rows while they are in cache (a separate pass
@@ -299,5 +328,4 @@ void CONV_BWD_FILTER_NAME(const dacc_conv_shape *s, const float *x, const float 
     if (pad_oc)
         for (size_t r = 0; r < KH * M; r++) memcpy(dw + r * OC, dwp + r * Np, sizeof(float) * OC);
     if (db) memcpy(db, dbacc, sizeof(float) * OC);
-    free(scratch);
 }

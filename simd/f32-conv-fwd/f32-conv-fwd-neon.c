@@ -2,11 +2,11 @@
  * pixel, output channels in 4-lane vectors, 16 at a time (four independent
  * FMA chains), then 4, then a scalar remainder; the window is clipped to
  * the image once per pixel instead of testing every tap. */
-#include "dacc/kernels.h"
+#include "f32-conv-fwd/f32-conv-plain.h"
 #include <arm_neon.h>
 
-void dacc_f32_conv_fwd__neon(const dacc_conv_shape *s, const float *x, const float *w,
-                             const float *bias, float *y) {
+static void conv_fwd_neon(const dacc_conv_shape *s, const float *x, const float *w,
+                          const float *bias, float *y) {
     const int OC = s->oc, IC = s->ic, relu = s->relu;
     const float32x4_t z = vdupq_n_f32(0.0f);
     for (int n = 0; n < s->n; n++)
@@ -67,4 +67,13 @@ void dacc_f32_conv_fwd__neon(const dacc_conv_shape *s, const float *x, const flo
                     yp[o] = relu && !(a > 0.0f) ? 0.0f : a;
                 }
             }
+}
+
+CONV_PLAIN_FWD(neon, 4)
+
+void dacc_f32_conv_fwd__neon(const dacc_conv_shape *s, dacc_conv_algo algo, const float *x,
+                             const float *packed, float *y, float *scratch) {
+    (void)algo;
+    (void)scratch;
+    conv_fwd_neon(s, x, packed, packed + conv_plain_weights(s), y);
 }

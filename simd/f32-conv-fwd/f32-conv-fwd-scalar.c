@@ -1,10 +1,9 @@
 /* Reference convolution forward (NHWC, weights [kh][kw][ic][oc]): the
  * definition every vector kernel is tested against. Plain loops, oc innermost. */
-#include "dacc/kernels.h"
-#include <string.h>
+#include "f32-conv-fwd/f32-conv-plain.h"
 
-void dacc_f32_conv_fwd__scalar(const dacc_conv_shape *s, const float *x,
-                               const float *w, const float *bias, float *y) {
+static void conv_fwd_ref(const dacc_conv_shape *s, const float *x, const float *w,
+                         const float *bias, float *y) {
     const int OC = s->oc, IC = s->ic;
     for (int n = 0; n < s->n; n++)
         for (int oh = 0; oh < s->oh; oh++)
@@ -29,4 +28,13 @@ void dacc_f32_conv_fwd__scalar(const dacc_conv_shape *s, const float *x,
                 if (s->relu)
                     for (int o = 0; o < OC; o++) yp[o] = yp[o] > 0.0f ? yp[o] : 0.0f;
             }
+}
+
+CONV_PLAIN_FWD(scalar, 1)
+
+void dacc_f32_conv_fwd__scalar(const dacc_conv_shape *s, dacc_conv_algo algo, const float *x,
+                               const float *packed, float *y, float *scratch) {
+    (void)algo;
+    (void)scratch;
+    conv_fwd_ref(s, x, packed, packed + conv_plain_weights(s), y);
 }

@@ -1,18 +1,14 @@
-/* Forward convolution shared by the AVX-512 and AVX2 kernels. 3x3 stride-1
- * layers with enough channels go through Winograd F(4x4,3x3) or F(2x2,3x3)
- * (f32-conv-winograd.h, 4x or 2.25x fewer multiplies; the tile size by
- * f32-conv-winograd-rule.h); everything else is direct
- * (no im2col copy): weights are repacked with oc padded to the vector width,
- * the input is zero-padded into scratch only when a window can leave the
- * image, then every output pixel runs through the indirect GEMM engine with
- * K = kw*ic contiguous values per kernel row. Define CONV_FWD_NAME. */
+/* Forward convolution shared by the AVX-512 and AVX2 kernels. The engine
+ * chooses the algorithm: Winograd F(4x4,3x3) or F(2x2,3x3) for 3x3
+ * stride-1 layers (f32-conv-winograd.h, 4x or 2.25x fewer multiplies), or
+ * direct (no im2col copy): the weights are packed beforehand with oc padded
+ * to the vector width (and, for Winograd, transformed), the input is
+ * zero-padded into scratch only when a window can leave the image, then
+ * every output pixel runs through the indirect GEMM engine with K = kw*ic
+ * contiguous values per kernel row. Define CONV_ISA. */
 #include "f32-conv-fwd/f32-conv-igemm.h"
 #include "f32-conv-fwd/f32-conv-winograd.h"
-#include "f32-conv-fwd/f32-conv-winograd-rule.h"
 #include "dacc/kernels.h"
-
-void dacc_f32_conv_fwd__scalar(const dacc_conv_shape *s, const float *x, const float *w,
-                               const float *bias, float *y);
 
 /* Copy images [i0, i0+cnt) into xs as sh x sw windows with zero borders:
  * xs(r, c) = x(r - pad, c - pad), or 0 outside the image. */
@@ -45,76 +41,121 @@ static int conv_pad_group(const dacc_conv_shape *s, size_t img_floats) {
     return group > s->n ? s->n : group;
 }
 
-/* Returns 0 (nothing written) when scratch cannot be allocated. The input
- * is padded into scratch when a window can leave the image, and also when
- * the partial tiles at the output's edge would read past it: an (m+2)^2
- * patch always covers (m*tiles + 2) rows and columns. */
-static int conv_fwd_winograd(const dacc_conv_shape *s, int m, const float *x, const float *w,
-                             const float *bias, float *y) {
-    const int IC = s->ic, OC = s->oc, th = (s->oh + m - 1) / m, tw = (s->ow + m - 1) / m;
-    const int sh = m * th + 2, sw = m * tw + 2;
-    const int need_pad = s->pad > 0 || sh > s->ih || sw > s->iw;
-    const size_t img_floats = (size_t)sh * sw * IC;
-    const int group = need_pad ? conv_pad_group(s, img_floats) : 0;
-    size_t chunk;
-    const size_t plan_floats = wino_scratch_floats(m, IC, OC, &chunk);
-    float *scratch = conv_alloc(plan_floats + (size_t)group * img_floats);
-    if (!scratch) return 0;
-    wino_plan pl;
-    wino_plan_init(&pl, m, IC, OC, w, bias, scratch);
-    if (!need_pad) {
-        wino_tiles tl = {x, (size_t)s->ih * s->iw * IC, (size_t)s->iw * IC, s->n, th, tw, y};
-        wino_run(&pl, &tl, s->oh, s->ow, s->relu);
+/* The padded input's size (sh x sw per image) and whether it is needed: a
+ * window can leave the image, or (Winograd, m > 0) the partial tiles at the
+ * output's edge would read past it, since an (m+2)^2 patch always covers
+ * m*tiles + 2 rows and columns. */
+typedef struct conv_fwd_geom {
+    int sh, sw, need_pad, group;
+    size_t img_floats;
+} conv_fwd_geom;
+
+static conv_fwd_geom conv_fwd_geometry(const dacc_conv_shape *s, int m) {
+    conv_fwd_geom g;
+    if (m) {
+        g.sh = m * ((s->oh + m - 1) / m) + 2;
+        g.sw = m * ((s->ow + m - 1) / m) + 2;
     } else {
-        float *xs = scratch + plan_floats;
-        for (int i0 = 0; i0 < s->n; i0 += group) {
-            const int cnt = s->n - i0 < group ? s->n - i0 : group;
-            conv_pad_images(s, x, i0, cnt, sh, sw, xs);
-            wino_tiles tl = {xs, img_floats, (size_t)sw * IC, cnt, th, tw,
-                             y + (size_t)i0 * s->oh * s->ow * OC};
-            wino_run(&pl, &tl, s->oh, s->ow, s->relu);
-        }
+        g.sh = (s->oh - 1) * s->stride + s->kh;
+        g.sw = (s->ow - 1) * s->stride + s->kw;
     }
-    free(scratch);
-    return 1;
+    g.need_pad = s->pad > 0 || g.sh > s->ih || g.sw > s->iw;
+    g.img_floats = (size_t)g.sh * g.sw * s->ic;
+    g.group = g.need_pad ? conv_pad_group(s, g.img_floats) : 0;
+    return g;
 }
 
-void CONV_FWD_NAME(const dacc_conv_shape *s, const float *x, const float *w, const float *bias,
-                   float *y) {
-    if (s->n <= 0 || s->oh <= 0 || s->ow <= 0 || s->oc <= 0) return;
-    const int wino_m = conv_fwd_winograd_tile(s);
-    if (wino_m && conv_fwd_winograd(s, wino_m, x, w, bias, y)) return;
-    const int IC = s->ic, OC = s->oc, KH = s->kh, KW = s->kw, st = s->stride;
-    const size_t Np = round_up((size_t)OC, VL), taps = (size_t)KH * KW;
-    const int sh = (s->oh - 1) * st + KH, sw = (s->ow - 1) * st + KW;
-    const int need_pad = s->pad > 0 || sh > s->ih || sw > s->iw;
-    const size_t img_floats = (size_t)sh * sw * IC;
-    const int group = need_pad ? conv_pad_group(s, img_floats) : 0;
-    float *wp = conv_alloc(taps * IC * Np + Np + (size_t)group * img_floats);
-    if (!wp) {
-        dacc_f32_conv_fwd__scalar(s, x, w, bias, y);
+static int conv_fwd_wino_ok(const dacc_conv_shape *s, dacc_conv_algo algo) {
+    return (algo == DACC_CONV_WINO2 || algo == DACC_CONV_WINO4) && s->kh == 3 && s->kw == 3 &&
+           s->stride == 1;
+}
+
+int CONV_SYM(dacc_f32_conv_fwd_query__)(const dacc_conv_shape *s, dacc_conv_algo algo,
+                                        dacc_conv_need *need) {
+    need->lanes = VL;
+    if (algo != DACC_CONV_DIRECT && !conv_fwd_wino_ok(s, algo)) return -1;
+    need->packed_size = need->scratch_size = 0;
+    if (s->n <= 0 || s->oh <= 0 || s->ow <= 0 || s->oc <= 0) return 0;
+    const int m = algo == DACC_CONV_DIRECT ? 0 : (int)algo;
+    const conv_fwd_geom g = conv_fwd_geometry(s, m);
+    need->scratch_size = (size_t)g.group * g.img_floats;
+    if (m) {
+        size_t work;
+        wino_chunk(m, s->ic, s->oc, &work);
+        need->packed_size = wino_packed_floats(m, s->ic, s->oc);
+        need->scratch_size += work;
+    } else {
+        const size_t Np = round_up((size_t)s->oc, VL);
+        need->packed_size = (size_t)s->kh * s->kw * s->ic * Np + Np;
+    }
+    return 0;
+}
+
+void CONV_SYM(dacc_f32_conv_fwd_pack__)(const dacc_conv_shape *s, dacc_conv_algo algo,
+                                        const float *w, const float *bias, float *packed) {
+    const int IC = s->ic, OC = s->oc;
+    if (OC <= 0) return;
+    if (conv_fwd_wino_ok(s, algo)) {
+        wino_pack((int)algo, w, bias, IC, OC, packed);
         return;
     }
-    float *bp = wp + taps * IC * Np, *xs = bp + Np;
-    for (size_t r = 0; r < taps * IC; r++) {
-        memcpy(wp + r * Np, w + r * OC, sizeof(float) * OC);
-        memset(wp + r * Np + OC, 0, sizeof(float) * (Np - OC));
+    const size_t Np = round_up((size_t)OC, VL), rows = (size_t)s->kh * s->kw * IC;
+    for (size_t r = 0; r < rows; r++) {
+        memcpy(packed + r * Np, w + r * OC, sizeof(float) * OC);
+        memset(packed + r * Np + OC, 0, sizeof(float) * (Np - OC));
     }
+    float *bp = packed + rows * Np;
     memset(bp, 0, sizeof(float) * Np);
     if (bias) memcpy(bp, bias, sizeof(float) * OC);
+}
 
+static void conv_fwd_winograd(const dacc_conv_shape *s, int m, const float *x,
+                              const float *packed, float *y, float *scratch) {
+    const int IC = s->ic, OC = s->oc, th = (s->oh + m - 1) / m, tw = (s->ow + m - 1) / m;
+    const conv_fwd_geom g = conv_fwd_geometry(s, m);
+    wino_plan pl;
+    wino_plan_init(&pl, m, IC, OC, packed, scratch);
+    if (!g.need_pad) {
+        wino_tiles tl = {x, (size_t)s->ih * s->iw * IC, (size_t)s->iw * IC, s->n, th, tw, y};
+        wino_run(&pl, &tl, s->oh, s->ow, s->relu);
+        return;
+    }
+    size_t work;
+    wino_chunk(m, IC, OC, &work);
+    float *xs = scratch + work;
+    for (int i0 = 0; i0 < s->n; i0 += g.group) {
+        const int cnt = s->n - i0 < g.group ? s->n - i0 : g.group;
+        conv_pad_images(s, x, i0, cnt, g.sh, g.sw, xs);
+        wino_tiles tl = {xs, g.img_floats, (size_t)g.sw * IC, cnt, th, tw,
+                         y + (size_t)i0 * s->oh * s->ow * OC};
+        wino_run(&pl, &tl, s->oh, s->ow, s->relu);
+    }
+}
+
+void CONV_SYM(dacc_f32_conv_fwd__)(const dacc_conv_shape *s, dacc_conv_algo algo,
+                                   const float *x, const float *packed, float *y,
+                                   float *scratch) {
+    if (s->n <= 0 || s->oh <= 0 || s->ow <= 0 || s->oc <= 0) return;
+    if (conv_fwd_wino_ok(s, algo)) {
+        conv_fwd_winograd(s, (int)algo, x, packed, y, scratch);
+        return;
+    }
+    const int IC = s->ic, OC = s->oc, KH = s->kh, KW = s->kw, st = s->stride;
+    const size_t Np = round_up((size_t)OC, VL), taps = (size_t)KH * KW;
+    const conv_fwd_geom g = conv_fwd_geometry(s, 0);
+    const float *wp = packed, *bp = packed + taps * IC * Np;
     igemm_pixels px = {x, (size_t)s->ih * s->iw * IC, s->n, s->oh, s->ow, s->iw, st, IC, y,
                        (size_t)OC, 0, 0};
-    if (!need_pad) {
+    if (!g.need_pad) {
         igemm_run_ex(&px, KH, (size_t)KW * IC, wp, Np, OC, bp, 0, s->relu);
-    } else {
-        for (int i0 = 0; i0 < s->n; i0 += group) {
-            const int cnt = s->n - i0 < group ? s->n - i0 : group;
-            conv_pad_images(s, x, i0, cnt, sh, sw, xs);
-            igemm_pixels g = {xs, img_floats, cnt, s->oh, s->ow, sw, st, IC,
-                              y + (size_t)i0 * s->oh * s->ow * OC, (size_t)OC, 0, 0};
-            igemm_run_ex(&g, KH, (size_t)KW * IC, wp, Np, OC, bp, 0, s->relu);
-        }
+        return;
     }
-    free(wp);
+    float *xs = scratch;
+    for (int i0 = 0; i0 < s->n; i0 += g.group) {
+        const int cnt = s->n - i0 < g.group ? s->n - i0 : g.group;
+        conv_pad_images(s, x, i0, cnt, g.sh, g.sw, xs);
+        igemm_pixels q = {xs, g.img_floats, cnt, s->oh, s->ow, g.sw, st, IC,
+                          y + (size_t)i0 * s->oh * s->ow * OC, (size_t)OC, 0, 0};
+        igemm_run_ex(&q, KH, (size_t)KW * IC, wp, Np, OC, bp, 0, s->relu);
+    }
 }

@@ -1,5 +1,5 @@
 /* Vector layer shared by the x86 convolution kernels: the same templates
- * (f32-conv-igemm.h, f32-conv-wgrad.h) are compiled once per ISA. Define
+ * (f32-conv-igemm.h, f32-conv-winograd.h and the backward templates) are compiled once per ISA. Define
  * DACC_CONV_AVX512 or DACC_CONV_AVX2 before including; the file that includes
  * this is compiled with that ISA's flags (CMake picks them by file name). */
 #ifndef DACC_F32_CONV_VEC_H
@@ -52,13 +52,10 @@ CONV_INLINE vf v_max(vf a, vf b) { return _mm256_max_ps(a, b); }
 
 CONV_INLINE size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
 
-/* Scratch for one call (packed weights, padded images): 64-byte aligned so
- * vector rows never straddle a cache line more than they must. NULL on
- * failure; the kernels then fall back to the scalar reference. */
-#include <stdlib.h>
-CONV_INLINE float *conv_alloc(size_t nfloats) {
-    size_t bytes = round_up((nfloats ? nfloats : 1) * sizeof(float), 64);
-    return (float *)aligned_alloc(64, bytes);
-}
+/* The symbol of an op for the ISA being compiled (CONV_ISA, e.g. avx2):
+ * CONV_SYM(dacc_f32_conv_fwd__) is dacc_f32_conv_fwd__avx2. */
+#define CONV_CAT_(a, b) a##b
+#define CONV_CAT(a, b) CONV_CAT_(a, b)
+#define CONV_SYM(base) CONV_CAT(base, CONV_ISA)
 
 #endif

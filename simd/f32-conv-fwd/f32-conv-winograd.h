@@ -344,41 +344,58 @@ static void wino4_output(const wino_tiles *tl, int oh, int ow, int OC, size_t T0
     wino_output_m(4, tl, oh, ow, OC, T0, cnt, M, mtile, ms, bp, relu);
 }
 
-/* The scratch of one call: U, padded bias, V, M. */
+/* One call's plan: the packed weights (U, then the bias padded to Np)
+ * and the work areas V and M in the caller's scratch. */
 typedef struct wino_plan {
     int m, P, IC, OC;
     size_t Np, ldv, chunk;
-    float *U, *bp, *V, *M;
+    const float *U, *bp;
+    float *V, *M;
 } wino_plan;
 
-static size_t wino_scratch_floats(int m, int IC, int OC, size_t *chunk_out) {
+/* Floats of the packed weights for tile size m: U, then the padded bias. */
+static size_t wino_packed_floats(int m, int IC, int OC) {
+    const size_t P = (size_t)(m + 2) * (m + 2), Np = round_up((size_t)OC, VL);
+    return P * wino_pos_stride(IC, Np) + Np;
+}
+
+/* Tiles per chunk; *work_out = floats of V and M for one chunk. */
+static size_t wino_chunk(int m, int IC, int OC, size_t *work_out) {
     const size_t P = (size_t)(m + 2) * (m + 2);
     const size_t Np = round_up((size_t)OC, VL), ldv = round_up((size_t)IC, VL);
     size_t chunk = WINO_CHUNK_FLOATS / (P * (ldv + Np));
     chunk = chunk / WINO_CHUNK_QUANTUM * WINO_CHUNK_QUANTUM;
     if (chunk < WINO_CHUNK_QUANTUM) chunk = WINO_CHUNK_QUANTUM;
-    *chunk_out = chunk;
-    return P * wino_pos_stride(IC, Np) + Np + P * chunk * (ldv + Np);
+    *work_out = P * chunk * (ldv + Np);
+    return chunk;
 }
 
-/* Sets up the plan for tile size m (2 or 4) in scratch (at least
- * wino_scratch_floats floats). */
-static void wino_plan_init(wino_plan *pl, int m, int IC, int OC, const float *w,
-                           const float *bias, float *scratch) {
+/* packed = U (the weights through G g G^T) and the bias padded with zeros
+ * (bias NULL: all zeros); wino_packed_floats floats. */
+static void wino_pack(int m, const float *w, const float *bias, int IC, int OC, float *packed) {
+    const size_t P = (size_t)(m + 2) * (m + 2), Np = round_up((size_t)OC, VL);
+    float *bp = packed + P * wino_pos_stride(IC, Np);
+    wino_weights(m, w, IC, OC, Np, packed);
+    memset(bp, 0, sizeof(float) * Np);
+    if (bias) memcpy(bp, bias, sizeof(float) * OC);
+}
+
+/* The plan for tile size m (2 or 4) over packed weights, with V and M in
+ * work (wino_chunk's work_out floats). */
+static void wino_plan_init(wino_plan *pl, int m, int IC, int OC, const float *packed,
+                           float *work) {
+    size_t work_floats;
     pl->m = m;
     pl->P = (m + 2) * (m + 2);
     pl->IC = IC;
     pl->OC = OC;
     pl->Np = round_up((size_t)OC, VL);
     pl->ldv = round_up((size_t)IC, VL);
-    wino_scratch_floats(m, IC, OC, &pl->chunk);
-    pl->U = scratch;
-    pl->bp = pl->U + (size_t)pl->P * wino_pos_stride(IC, pl->Np);
-    pl->V = pl->bp + pl->Np;
+    pl->chunk = wino_chunk(m, IC, OC, &work_floats);
+    pl->U = packed;
+    pl->bp = packed + (size_t)pl->P * wino_pos_stride(IC, pl->Np);
+    pl->V = work;
     pl->M = pl->V + (size_t)pl->P * pl->chunk * pl->ldv;
-    wino_weights(m, w, IC, OC, pl->Np, pl->U);
-    memset(pl->bp, 0, sizeof(float) * pl->Np);
-    if (bias) memcpy(pl->bp, bias, sizeof(float) * OC);
 }
 
 /* Every tile of tl: input transform, P GEMMs, output transform, chunk by

@@ -11,6 +11,7 @@
 #include <string.h>
 extern "C" {
 #include "dacc/kernels.h"
+#include "f32-conv-fwd/f32-conv-plain.h"
 }
 
 #undef HWY_TARGET_INCLUDE
@@ -260,6 +261,9 @@ void ConvFwd(const dacc_conv_shape* s, const float* x, const float* w, const flo
             }
 }
 
+// Floats per vector of the target ConvFwd runs on.
+int ConvLanes() { return (int)hn::Lanes(DF()); }
+
 }  // namespace HWY_NAMESPACE
 }  // namespace dacc_hwy
 HWY_AFTER_NAMESPACE();
@@ -276,9 +280,12 @@ HWY_EXPORT(ChannelSum);
 HWY_EXPORT(Adam);
 HWY_EXPORT(Softmax);
 HWY_EXPORT(ConvFwd);
+HWY_EXPORT(ConvLanes);
 }  // namespace dacc_hwy
 
 extern "C" {
+void dacc_f32_conv_fwd_pack__scalar(const dacc_conv_shape* s, dacc_conv_algo algo, const float* w,
+                                    const float* bias, float* packed);
 void dacc_f32_relu_fwd__hwy(size_t n, const float* x, float* y) {
     HWY_DYNAMIC_DISPATCH(dacc_hwy::ReluFwd)(n, x, y);
 }
@@ -308,9 +315,21 @@ void dacc_f32_adam__hwy(size_t n, float* p, const float* g, float* m, float* v, 
 void dacc_f32_softmax__hwy(size_t rows, int k, const float* x, float* y) {
     HWY_DYNAMIC_DISPATCH(dacc_hwy::Softmax)(rows, k, x, y);
 }
-void dacc_f32_conv_fwd__hwy(const dacc_conv_shape* s, const float* x, const float* w, const float* bias,
-                            float* y) {
-    HWY_DYNAMIC_DISPATCH(dacc_hwy::ConvFwd)(s, x, w, bias, y);
+// The plain weight layout (f32-conv-plain.h); the query reports the lanes of
+// the dispatched target.
+int dacc_f32_conv_fwd_query__hwy(const dacc_conv_shape* s, dacc_conv_algo algo, dacc_conv_need* need) {
+    return conv_plain_query(s, algo, need, HWY_DYNAMIC_DISPATCH(dacc_hwy::ConvLanes)(),
+                            conv_plain_weights(s) + (size_t)s->oc);
+}
+void dacc_f32_conv_fwd_pack__hwy(const dacc_conv_shape* s, dacc_conv_algo algo, const float* w,
+                                 const float* bias, float* packed) {
+    dacc_f32_conv_fwd_pack__scalar(s, algo, w, bias, packed);
+}
+void dacc_f32_conv_fwd__hwy(const dacc_conv_shape* s, dacc_conv_algo algo, const float* x,
+                            const float* packed, float* y, float* scratch) {
+    (void)algo;
+    (void)scratch;
+    HWY_DYNAMIC_DISPATCH(dacc_hwy::ConvFwd)(s, x, packed, packed + conv_plain_weights(s), y);
 }
 }  // extern "C"
 #endif  // HWY_ONCE

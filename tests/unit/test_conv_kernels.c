@@ -5,8 +5,14 @@
  * output sizes smaller than the largest the input allows; the Winograd
  * forward's partial tiles, padding and channel tails).
  *
- * Outputs are poisoned with NaN before each call (a skipped element fails)
- * and followed by guard words that must survive (an overrun fails).
+ * Each kernel runs through its own ISA's query and pack ops, with every
+ * algorithm its query accepts (direct, Winograd F(2x2) and F(4x4)).
+ * Outputs, packed weights and scratch are poisoned with NaN before each
+ * call (a skipped element, or a read of scratch or packing never written,
+ * fails) and followed by guard words that must survive (an overrun
+ * fails). The packing must not depend on the batch (the engine packs once
+ * for every call), and every table must take a convolution's query, pack
+ * and compute ops from one ISA.
  *
  * Tolerance, per output element: |got - ref| <= 1e-5 * S, where S is the sum
  * of the absolute values of the terms of that element (computed exactly as
@@ -24,6 +30,7 @@
  * image and channel. A missing term is still ~S/K >= 1.7e-3 of it there. */
 #include "dacc/kernels.h"
 #include "harness.h"
+#include "nn/conv_algo.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,9 +40,7 @@
 #define REL_TOL 1e-5
 
 static uint64_t rng;
-static dacc_conv_fwd_t *ref_fwd;
-static dacc_conv_bwd_data_t *ref_bd;
-static dacc_conv_bwd_filter_t *ref_bf;
+static dacc_kernels ref_table; /* the scalar table */
 
 static float *alloc_guarded(size_t n) {
     float *p = malloc(sizeof(float) * (n + GUARD));
@@ -50,6 +55,90 @@ static int guards_ok(const float *p, size_t n) {
         if (p[n + g] != GUARD_VALUE) return 0;
     return 1;
 }
+
+static void ref_fwd(const dacc_conv_shape *s, const float *x, const float *w, const float *b,
+                    float *y) {
+    if (dacc_conv_fwd_once(&ref_table, s, DACC_CONV_DIRECT, x, w, b, y)) exit(2);
+}
+static void ref_bd(const dacc_conv_shape *s, const float *dy, const float *w, float *dx) {
+    if (dacc_conv_bwd_data_once(&ref_table, s, DACC_CONV_DIRECT, dy, w, dx)) exit(2);
+}
+static void ref_bf(const dacc_conv_shape *s, const float *x, const float *dy, float *dw,
+                   float *db) {
+    if (dacc_conv_bwd_filter_once(&ref_table, s, x, dy, dw, db)) exit(2);
+}
+
+static const char *shape_str(const dacc_conv_shape *s);
+
+/* The packing of s for one image must equal the packing for s->n images
+ * (the engine packs once and calls with any batch). */
+static void check_pack_batch_free(const char *name, const dacc_conv_shape *s, const float *packed,
+                                  size_t size, const float *w, const float *b, int fwd,
+                                  dacc_conv_algo a, const dacc_kernels *k) {
+    dacc_conv_shape one = *s;
+    one.n = 1;
+    one.relu = 0;
+    float *p1 = alloc_guarded(size);
+    if (fwd) k->conv_fwd_pack(&one, a, w, b, p1);
+    else k->conv_bwd_data_pack(&one, a, w, p1);
+    CHECK(guards_ok(p1, size), "%s pack wrote past its packed_size (%s)", name, shape_str(s));
+    CHECK(!memcmp(p1, packed, sizeof(float) * size), "%s packing depends on the batch (%s)", name,
+          shape_str(s));
+    free(p1);
+}
+
+/* Table k's forward with algorithm a, through its own query and pack, on
+ * NaN-poisoned, guarded packed weights and scratch. 0 if the query refuses a. */
+static int run_fwd(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
+                   const float *x, const float *w, const float *b, float *y) {
+    const char *name = k->names[DACC_OP_conv_fwd];
+    dacc_conv_need need;
+    if (k->conv_fwd_query(s, a, &need)) return 0;
+    float *packed = alloc_guarded(need.packed_size), *scratch = alloc_guarded(need.scratch_size);
+    k->conv_fwd_pack(s, a, w, b, packed);
+    CHECK(guards_ok(packed, need.packed_size), "%s pack wrote past its packed_size (algo %d, %s)",
+          name, (int)a, shape_str(s));
+    if (s->relu == 0) check_pack_batch_free(name, s, packed, need.packed_size, w, b, 1, a, k);
+    k->conv_fwd(s, a, x, packed, y, scratch);
+    CHECK(guards_ok(scratch, need.scratch_size), "%s wrote past its scratch_size (algo %d, %s)",
+          name, (int)a, shape_str(s));
+    free(packed);
+    free(scratch);
+    return 1;
+}
+
+static int run_bd(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
+                  const float *dy, const float *w, float *dx) {
+    const char *name = k->names[DACC_OP_conv_bwd_data];
+    dacc_conv_need need;
+    if (k->conv_bwd_data_query(s, a, &need)) return 0;
+    float *packed = alloc_guarded(need.packed_size), *scratch = alloc_guarded(need.scratch_size);
+    k->conv_bwd_data_pack(s, a, w, packed);
+    CHECK(guards_ok(packed, need.packed_size), "%s pack wrote past its packed_size (algo %d, %s)",
+          name, (int)a, shape_str(s));
+    check_pack_batch_free(name, s, packed, need.packed_size, w, NULL, 0, a, k);
+    k->conv_bwd_data(s, a, dy, packed, dx, scratch);
+    CHECK(guards_ok(scratch, need.scratch_size), "%s wrote past its scratch_size (algo %d, %s)",
+          name, (int)a, shape_str(s));
+    free(packed);
+    free(scratch);
+    return 1;
+}
+
+static void run_bf(const dacc_kernels *k, const dacc_conv_shape *s, const float *x,
+                   const float *dy, float *dw, float *db) {
+    dacc_conv_need need;
+    CHECK(!k->conv_bwd_filter_query(s, DACC_CONV_DIRECT, &need), "%s refused direct",
+          k->names[DACC_OP_conv_bwd_filter]);
+    float *scratch = alloc_guarded(need.scratch_size);
+    k->conv_bwd_filter(s, x, dy, dw, db, scratch);
+    CHECK(guards_ok(scratch, need.scratch_size), "%s wrote past its scratch_size (%s)",
+          k->names[DACC_OP_conv_bwd_filter], shape_str(s));
+    free(scratch);
+}
+
+static const dacc_conv_algo algos[] = {DACC_CONV_DIRECT, DACC_CONV_WINO2, DACC_CONV_WINO4};
+#define NALGO 3
 
 static float *random_buf(size_t n) {
     float *p = malloc(sizeof(float) * (n ? n : 1));
@@ -116,16 +205,10 @@ static const char *shape_str(const dacc_conv_shape *s) {
     return buf;
 }
 
+/* The table of every ISA but scalar that this CPU runs. */
 typedef struct kernel_set {
-    dacc_conv_fwd_t *fwd[DACC_ISA_COUNT * 2];
-    const char *fwd_name[DACC_ISA_COUNT * 2];
-    int nfwd;
-    dacc_conv_bwd_data_t *bd[DACC_ISA_COUNT * 2];
-    const char *bd_name[DACC_ISA_COUNT * 2];
-    int nbd;
-    dacc_conv_bwd_filter_t *bf[DACC_ISA_COUNT * 2];
-    const char *bf_name[DACC_ISA_COUNT * 2];
-    int nbf;
+    dacc_kernels t[DACC_ISA_COUNT];
+    int nt;
 } kernel_set;
 
 static void test_shape(const kernel_set *ks, const dacc_conv_shape *s) {
@@ -151,17 +234,21 @@ static void test_shape(const kernel_set *ks, const dacc_conv_shape *s) {
         if (maybe_winograd(s)) spread_scale(S, s->n, s->oh, s->ow, s->oc, 3);
         if (sr.relu)
             for (size_t j = 0; j < ny; j++) ref[j] = ref[j] > 0 ? ref[j] : 0;
-        for (int k = 0; k < ks->nfwd; k++) {
+        for (int k = 0; k < ks->nt * NALGO; k++) {
+            const dacc_kernels *t = &ks->t[k / NALGO];
+            const char *name = t->names[DACC_OP_conv_fwd];
             float *y = alloc_guarded(ny);
-            ks->fwd[k](&sr, x, w, with_bias ? b : NULL, y);
-            CHECK(guards_ok(y, ny), "%s wrote past y (%s)", ks->fwd_name[k], shape_str(s));
+            if (!run_fwd(t, &sr, algos[k % NALGO], x, w, with_bias ? b : NULL, y)) {
+                free(y);
+                continue;
+            }
+            CHECK(guards_ok(y, ny), "%s wrote past y (%s)", name, shape_str(s));
             int neg = 0;
             if (sr.relu)
                 for (size_t j = 0; j < ny; j++) neg += !(y[j] >= 0);
-            CHECK(!neg, "%s %s left %d negative outputs (%s)", ks->fwd_name[k], what, neg,
-                  shape_str(s));
-            CHECK(compare(what, ks->fwd_name[k], s, y, ref, S, ny), "%s forward %s mismatch (%s)",
-                  ks->fwd_name[k], what, shape_str(s));
+            CHECK(!neg, "%s %s left %d negative outputs (%s)", name, what, neg, shape_str(s));
+            CHECK(compare(what, name, s, y, ref, S, ny), "%s forward %s algo %d mismatch (%s)",
+                  name, what, (int)algos[k % NALGO], shape_str(s));
             free(y);
         }
         free(ref);
@@ -173,12 +260,18 @@ static void test_shape(const kernel_set *ks, const dacc_conv_shape *s) {
         ref_bd(s, dy, w, ref);
         ref_bd(s, ady, aw, S);
         if (maybe_winograd(s)) spread_scale(S, s->n, s->ih, s->iw, s->ic, 3);
-        for (int k = 0; k < ks->nbd; k++) {
+        for (int k = 0; k < ks->nt * NALGO; k++) {
+            const dacc_kernels *t = &ks->t[k / NALGO];
+            const char *name = t->names[DACC_OP_conv_bwd_data];
             float *dx = alloc_guarded(nx);
-            ks->bd[k](s, dy, w, dx);
-            CHECK(guards_ok(dx, nx), "%s wrote past dx (%s)", ks->bd_name[k], shape_str(s));
-            CHECK(compare("bwd-data", ks->bd_name[k], s, dx, ref, S, nx),
-                  "%s backward-data mismatch (%s)", ks->bd_name[k], shape_str(s));
+            if (!run_bd(t, s, algos[k % NALGO], dy, w, dx)) {
+                free(dx);
+                continue;
+            }
+            CHECK(guards_ok(dx, nx), "%s wrote past dx (%s)", name, shape_str(s));
+            CHECK(compare("bwd-data", name, s, dx, ref, S, nx),
+                  "%s backward-data algo %d mismatch (%s)", name, (int)algos[k % NALGO],
+                  shape_str(s));
             free(dx);
         }
         free(ref);
@@ -189,20 +282,22 @@ static void test_shape(const kernel_set *ks, const dacc_conv_shape *s) {
         float *ref = malloc(sizeof(float) * (nw + s->oc + 1)), *S = malloc(sizeof(float) * (nw + s->oc + 1));
         ref_bf(s, x, dy, ref, with_db ? ref + nw : NULL);
         ref_bf(s, ax, ady, S, with_db ? S + nw : NULL);
-        for (int k = 0; k < ks->nbf; k++) {
+        for (int k = 0; k < ks->nt; k++) {
+            const dacc_kernels *t = &ks->t[k];
+            const char *bf_name = t->names[DACC_OP_conv_bwd_filter];
             float *dw = alloc_guarded(nw), *db = alloc_guarded(s->oc);
-            ks->bf[k](s, x, dy, dw, with_db ? db : NULL);
+            run_bf(t, s, x, dy, dw, with_db ? db : NULL);
             CHECK(guards_ok(dw, nw) && guards_ok(db, s->oc), "%s wrote past dw/db (%s)",
-                  ks->bf_name[k], shape_str(s));
-            CHECK(compare("bwd-filter dw", ks->bf_name[k], s, dw, ref, S, nw),
-                  "%s backward-weights dw mismatch (%s)", ks->bf_name[k], shape_str(s));
+                  bf_name, shape_str(s));
+            CHECK(compare("bwd-filter dw", bf_name, s, dw, ref, S, nw),
+                  "%s backward-weights dw mismatch (%s)", bf_name, shape_str(s));
             if (with_db)
-                CHECK(compare("bwd-filter db", ks->bf_name[k], s, db, ref + nw, S + nw, s->oc),
-                      "%s backward-weights db mismatch (%s)", ks->bf_name[k], shape_str(s));
+                CHECK(compare("bwd-filter db", bf_name, s, db, ref + nw, S + nw, s->oc),
+                      "%s backward-weights db mismatch (%s)", bf_name, shape_str(s));
             else {
                 int untouched = 1;
                 for (int o = 0; o < s->oc; o++) untouched &= isnan(db[o]);
-                CHECK(untouched, "%s touched db although NULL was passed", ks->bf_name[k]);
+                CHECK(untouched, "%s touched db although NULL was passed", bf_name);
             }
             free(dw);
             free(db);
@@ -215,7 +310,7 @@ static void test_shape(const kernel_set *ks, const dacc_conv_shape *s) {
 
 static dacc_conv_shape make_shape(int n, int ih, int iw, int ic, int oc, int k, int stride,
                                   int pad) {
-    dacc_conv_shape s = {n, ih, iw, ic, 0, 0, oc, k, k, stride, pad, 0, 0};
+    dacc_conv_shape s = {n, ih, iw, ic, 0, 0, oc, k, k, stride, pad, 0};
     s.oh = (ih + 2 * pad - k) / stride + 1;
     s.ow = (iw + 2 * pad - k) / stride + 1;
     return s;
@@ -241,41 +336,40 @@ static void test_comparator_fails(void) {
     free(x); free(w); free(b); free(y0); free(y1); free(S); free(ax); free(aw); free(ab);
 }
 
+/* A convolution's query, pack and compute ops must come from one ISA (the
+ * packed layout is the ISA's): compares the symbols' "__isa" suffixes. */
+static const char *isa_suffix(const char *sym) {
+    const char *p = strstr(sym, "__");
+    return p ? p : sym;
+}
+static void check_same_isa(const dacc_kernels *k) {
+    static const dacc_op fam[3][3] = {
+        {DACC_OP_conv_fwd_query, DACC_OP_conv_fwd_pack, DACC_OP_conv_fwd},
+        {DACC_OP_conv_bwd_data_query, DACC_OP_conv_bwd_data_pack, DACC_OP_conv_bwd_data},
+        {DACC_OP_conv_bwd_filter_query, DACC_OP_conv_bwd_filter, DACC_OP_conv_bwd_filter}};
+    for (int f = 0; f < 3; f++)
+        for (int j = 1; j < 3; j++)
+            CHECK(!strcmp(isa_suffix(k->names[fam[f][0]]), isa_suffix(k->names[fam[f][j]])),
+                  "table %s: %s and %s from different ISAs", dacc_isa_name(k->isa),
+                  k->names[fam[f][0]], k->names[fam[f][j]]);
+}
+
 int main(void) {
     rng = test_seed();
     kernel_set ks;
     memset(&ks, 0, sizeof ks);
-    int count;
-    const dacc_kernel_impl *im = dacc_kernel_impls(&count);
-    for (int i = 0; i < count; i++) {
-        int conv = im[i].op == DACC_OP_conv_fwd || im[i].op == DACC_OP_conv_bwd_data ||
-                   im[i].op == DACC_OP_conv_bwd_filter;
-        if (!conv) continue;
-        if (im[i].isa == DACC_ISA_SCALAR) {
-            if (im[i].op == DACC_OP_conv_fwd) ref_fwd = (dacc_conv_fwd_t *)im[i].fn;
-            if (im[i].op == DACC_OP_conv_bwd_data) ref_bd = (dacc_conv_bwd_data_t *)im[i].fn;
-            if (im[i].op == DACC_OP_conv_bwd_filter) ref_bf = (dacc_conv_bwd_filter_t *)im[i].fn;
+    CHECK(dacc_kernels_for_isa(DACC_ISA_SCALAR, &ref_table) == 0, "no scalar table");
+    check_same_isa(&ref_table);
+    for (int isa = 0; isa < DACC_ISA_COUNT; isa++) {
+        if (isa == DACC_ISA_SCALAR) continue;
+        if (dacc_kernels_for_isa((dacc_isa)isa, &ks.t[ks.nt])) {
+            SKIP("%s: this CPU or build lacks it", dacc_isa_name((dacc_isa)isa));
             continue;
         }
-        if (!dacc_cpu_supports(im[i].isa)) {
-            SKIP("%s: this CPU lacks %s", im[i].name, dacc_isa_name(im[i].isa));
-            continue;
-        }
-        if (im[i].op == DACC_OP_conv_fwd) {
-            ks.fwd_name[ks.nfwd] = im[i].name;
-            ks.fwd[ks.nfwd++] = (dacc_conv_fwd_t *)im[i].fn;
-        } else if (im[i].op == DACC_OP_conv_bwd_data) {
-            ks.bd_name[ks.nbd] = im[i].name;
-            ks.bd[ks.nbd++] = (dacc_conv_bwd_data_t *)im[i].fn;
-        } else {
-            ks.bf_name[ks.nbf] = im[i].name;
-            ks.bf[ks.nbf++] = (dacc_conv_bwd_filter_t *)im[i].fn;
-        }
+        check_same_isa(&ks.t[ks.nt++]);
     }
-    CHECK(ref_fwd && ref_bd && ref_bf, "scalar references missing from the kernel table");
-    if (!ref_fwd || !ref_bd || !ref_bf) return test_finish();
-    fprintf(stderr, "testing %d fwd, %d bwd-data, %d bwd-filter kernels\n", ks.nfwd, ks.nbd,
-            ks.nbf);
+    if (dacc_kernels_get()) check_same_isa(dacc_kernels_get());
+    fprintf(stderr, "testing %d kernel tables against scalar\n", ks.nt);
     test_comparator_fails();
 
     /* The network's layers (batch as the engine calls them, and odd). */
@@ -315,8 +409,6 @@ int main(void) {
         const int *q = wino[i];
         dacc_conv_shape s = make_shape(q[0], q[1], q[2], q[3], q[4], 3, 1, q[5]);
         test_shape(&ks, &s);
-        s.precise = 1; /* the training forward's request: F(2x2) or direct */
-        test_shape(&ks, &s);
     }
     /* Shapes where backward-data takes its gather path (flipped forward
      * convolutions over padded dy, one per stride phase): stride 1 with the
@@ -347,7 +439,7 @@ int main(void) {
     };
     for (size_t i = 0; i < sizeof narrow / sizeof narrow[0]; i++) {
         const int *q = narrow[i];
-        dacc_conv_shape s = {q[7], q[0], q[0] - 1, q[1], 0, 0, q[2], q[3], q[4], q[5], q[6], 0, 0};
+        dacc_conv_shape s = {q[7], q[0], q[0] - 1, q[1], 0, 0, q[2], q[3], q[4], q[5], q[6], 0};
         s.oh = (s.ih + 2 * s.pad - s.kh) / s.stride + 1;
         s.ow = (s.iw + 2 * s.pad - s.kw) / s.stride + 1;
         test_shape(&ks, &s);

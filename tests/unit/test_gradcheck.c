@@ -40,6 +40,7 @@
  * the summary line prints both. */
 #include "nn/batchnorm.h"
 #include "nn/model_internal.h"
+#include "nn/conv_algo.h"
 #include "dacc/kernels.h"
 #include "dacc/model.h"
 #include "harness.h"
@@ -154,7 +155,7 @@ static void conv_ref(const dacc_conv_shape *s, const double *x, const double *w,
 typedef struct conv_case { int n, ih, iw, ic, oc, k, stride, pad; } conv_case;
 
 static void check_conv(const conv_case *cc, const dacc_kernels *const *tables, int ntables) {
-    dacc_conv_shape s = {cc->n, cc->ih, cc->iw, cc->ic, 0, 0, cc->oc, cc->k, cc->k, cc->stride, cc->pad, 0, 0};
+    dacc_conv_shape s = {cc->n, cc->ih, cc->iw, cc->ic, 0, 0, cc->oc, cc->k, cc->k, cc->stride, cc->pad, 0};
     s.oh = (s.ih + 2 * s.pad - s.kh) / s.stride + 1;
     s.ow = (s.iw + 2 * s.pad - s.kw) / s.stride + 1;
     size_t nx = (size_t)s.n * s.ih * s.iw * s.ic, nw = (size_t)s.kh * s.kw * s.ic * s.oc,
@@ -203,7 +204,8 @@ static void check_conv(const conv_case *cc, const dacc_kernels *const *tables, i
         poison(dx, nx);
         poison(dw, nw);
         poison(db, s.oc);
-        k->conv_fwd(&s, x, w, b, y);
+        CHECK(!dacc_conv_fwd_once(k, &s, dacc_conv_fwd_algo(k, &s, 0), x, w, b, y), "%s: no memory",
+              what);
         double fe = 0, ymax = 0;
         for (size_t i = 0; i < ny; i++) {
             double e = fabs(y[i] - yd[i]);
@@ -211,8 +213,9 @@ static void check_conv(const conv_case *cc, const dacc_kernels *const *tables, i
             ymax = dmax(ymax, fabs(yd[i]));
         }
         CHECK(fe <= 1e-5 * (1 + ymax), "%s: forward max|d| %.3g", what, fe);
-        k->conv_bwd_data(&s, r, w, dx);
-        k->conv_bwd_filter(&s, x, r, dw, db);
+        CHECK(!dacc_conv_bwd_data_once(k, &s, dacc_conv_bwd_data_algo(k, &s, 0), r, w, dx) &&
+                  !dacc_conv_bwd_filter_once(k, &s, x, r, dw, db),
+              "%s: no memory", what);
         char w2[200];
         snprintf(w2, sizeof w2, "%s dx", what);
         compare(w2, dx, fx, ix, cx, 1e-3, 1e-4, 0);
@@ -588,7 +591,7 @@ static void ref_layer(refnet *R, int i) {
     size_t nin = in_sz * R->n;
     switch (l->kind) {
     case DACC_L_CONV: {
-        dacc_conv_shape s = {R->n, l->h, l->w, l->c, l->oh, l->ow, l->oc, l->k, l->k, l->stride, l->pad, 0, 0};
+        dacc_conv_shape s = {R->n, l->h, l->w, l->c, l->oh, l->ow, l->oc, l->k, l->k, l->stride, l->pad, 0};
         conv_ref(&s, x, R->par + l->w_off, R->par + l->b_off, y);
         break;
     }

@@ -17,9 +17,12 @@
  *   adam: |d| <= 1e-7 + 1e-5|ref| for p, m and v.
  *   conv_*: |d| <= 1e-6 + 1e-4 * (the same op on |inputs|), i.e. relative to
  *     the sum of |terms| of each output, which allows any summation order or
- *     blocking but not a missing or extra term. */
+ *     blocking but not a missing or extra term. Each runs through its own
+ *     ISA's query and pack ops with the algorithm the engine chooses for
+ *     eval (test_conv_kernels tries every algorithm and the packing). */
 #include "dacc/kernels.h"
 #include "harness.h"
+#include "nn/conv_algo.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -527,22 +530,22 @@ static void t_avgpool(const dacc_kernel_impl *ref, const dacc_kernel_impl *im) {
 
 /* ---- convolutions */
 static const dacc_conv_shape conv_shapes[] = {
-    /* n, ih, iw, ic, oh, ow, oc, kh, kw, stride, pad, relu, precise (oh/ow filled in below;
+    /* n, ih, iw, ic, oh, ow, oc, kh, kw, stride, pad, relu (oh/ow filled in below;
      * the forward is also run with relu = 1) */
-    {1, 28, 28, 1, 0, 0, 32, 3, 3, 1, 0, 0, 0},  /* conv32_1 */
-    {1, 26, 26, 32, 0, 0, 32, 3, 3, 1, 0, 0, 0}, /* conv32_2 */
-    {1, 12, 12, 32, 0, 0, 64, 3, 3, 1, 0, 0, 0}, /* conv64_1 */
-    {3, 10, 10, 64, 0, 0, 64, 3, 3, 1, 0, 0, 0}, /* conv64_2, odd batch */
-    {16, 10, 10, 64, 0, 0, 64, 3, 3, 1, 0, 0, 0}, /* conv64_2, a batch that threads or blocks split */
-    {2, 4, 4, 64, 0, 0, 128, 4, 4, 1, 0, 0, 0},  /* conv128 */
-    {3, 1, 1, 128, 0, 0, 10, 1, 1, 1, 0, 0, 0},  /* fc as a 1x1 convolution */
-    {3, 7, 9, 3, 0, 0, 17, 3, 3, 1, 1, 0, 0},
-    {1, 9, 7, 5, 0, 0, 13, 5, 5, 2, 2, 0, 0},
-    {3, 6, 5, 17, 0, 0, 33, 2, 2, 2, 0, 0, 0},
-    {1, 5, 5, 2, 0, 0, 1, 3, 3, 1, 2, 0, 0},
-    {2, 11, 10, 16, 0, 0, 24, 3, 3, 1, 1, 0, 0},
-    {1, 14, 14, 32, 0, 0, 32, 5, 5, 2, 2, 0, 0},
-    {1, 3, 3, 1, 0, 0, 5, 3, 3, 1, 0, 0, 0},
+    {1, 28, 28, 1, 0, 0, 32, 3, 3, 1, 0, 0},  /* conv32_1 */
+    {1, 26, 26, 32, 0, 0, 32, 3, 3, 1, 0, 0}, /* conv32_2 */
+    {1, 12, 12, 32, 0, 0, 64, 3, 3, 1, 0, 0}, /* conv64_1 */
+    {3, 10, 10, 64, 0, 0, 64, 3, 3, 1, 0, 0}, /* conv64_2, odd batch */
+    {16, 10, 10, 64, 0, 0, 64, 3, 3, 1, 0, 0}, /* conv64_2, a batch that threads or blocks split */
+    {2, 4, 4, 64, 0, 0, 128, 4, 4, 1, 0, 0},  /* conv128 */
+    {3, 1, 1, 128, 0, 0, 10, 1, 1, 1, 0, 0},  /* fc as a 1x1 convolution */
+    {3, 7, 9, 3, 0, 0, 17, 3, 3, 1, 1, 0},
+    {1, 9, 7, 5, 0, 0, 13, 5, 5, 2, 2, 0},
+    {3, 6, 5, 17, 0, 0, 33, 2, 2, 2, 0, 0},
+    {1, 5, 5, 2, 0, 0, 1, 3, 3, 1, 2, 0},
+    {2, 11, 10, 16, 0, 0, 24, 3, 3, 1, 1, 0},
+    {1, 14, 14, 32, 0, 0, 32, 5, 5, 2, 2, 0},
+    {1, 3, 3, 1, 0, 0, 5, 3, 3, 1, 0, 0},
 };
 #define NCONV (sizeof conv_shapes / sizeof conv_shapes[0])
 
@@ -550,7 +553,32 @@ static void fabs_copy(float *dst, const float *src, size_t n) {
     for (size_t i = 0; i < n; i++) dst[i] = fabsf(src[i]);
 }
 
+/* The table of an implementation's ISA (its query and pack ops). */
+static dacc_kernels conv_table(const dacc_kernel_impl *im) {
+    dacc_kernels k;
+    if (dacc_kernels_for_isa(im->isa, &k)) memset(&k, 0, sizeof k);
+    return k;
+}
+static void fwd_via(const dacc_kernels *k, const dacc_conv_shape *s, const float *x,
+                    const float *w, const float *b, float *y) {
+    CHECK(!dacc_conv_fwd_once(k, s, dacc_conv_fwd_algo(k, s, 0), x, w, b, y), "%s: no memory",
+          k->names[DACC_OP_conv_fwd]);
+}
+static void bd_via(const dacc_kernels *k, const dacc_conv_shape *s, const float *dy,
+                   const float *w, float *dx) {
+    CHECK(!dacc_conv_bwd_data_once(k, s, dacc_conv_bwd_data_algo(k, s, 0), dy, w, dx),
+          "%s: no memory", k->names[DACC_OP_conv_bwd_data]);
+}
+static void bf_via(const dacc_kernels *k, const dacc_conv_shape *s, const float *x,
+                   const float *dy, float *dw, float *db) {
+    CHECK(!dacc_conv_bwd_filter_once(k, s, x, dy, dw, db), "%s: no memory",
+          k->names[DACC_OP_conv_bwd_filter]);
+}
+
 static void t_conv(const dacc_kernel_impl *ref, const dacc_kernel_impl *im) {
+    const dacc_kernels k0 = conv_table(ref), k1 = conv_table(im);
+    CHECK(k0.conv_fwd && k1.conv_fwd, "%s: no table for its ISA", im->name);
+    if (!k0.conv_fwd || !k1.conv_fwd) return;
     for (size_t ci = 0; ci < NCONV; ci++) {
         dacc_conv_shape s = conv_shapes[ci];
         s.oh = (s.ih + 2 * s.pad - s.kh) / s.stride + 1;
@@ -566,20 +594,19 @@ static void t_conv(const dacc_kernel_impl *ref, const dacc_kernel_impl *im) {
         fabs_copy(ax, x, nx), fabs_copy(aw, w, nw), fabs_copy(ady, dy, ny), fabs_copy(ab, b, s.oc);
         int with_bias = (int)(ci % 2 == 0);
         if (im->op == DACC_OP_conv_fwd) {
-            dacc_conv_fwd_t *f0 = (dacc_conv_fwd_t *)ref->fn, *f1 = (dacc_conv_fwd_t *)im->fn;
             float *y0 = fnew(ny), *y1 = fnew(ny), *mag = fnew(ny);
             poison(y0, ny), poison(y1, ny);
-            f0(&s, x, w, with_bias ? b : NULL, y0);
-            f0(&s, ax, aw, with_bias ? ab : NULL, mag);
-            f1(&s, x, w, with_bias ? b : NULL, y1);
+            fwd_via(&k0, &s, x, w, with_bias ? b : NULL, y0);
+            fwd_via(&k0, &s, ax, aw, with_bias ? ab : NULL, mag);
+            fwd_via(&k1, &s, x, w, with_bias ? b : NULL, y1);
             cmp_f32(with_bias ? "y (bias)" : "y (no bias)", im->name, sh, y0, y1, ny, 1e-6, 1e-4, mag);
             check_guard(im->name, sh, y1, ny * 4);
             /* fused ReLU: against the reference with relu set */
             dacc_conv_shape sr = s;
             sr.relu = 1;
             poison(y0, ny), poison(y1, ny);
-            f0(&sr, x, w, with_bias ? b : NULL, y0);
-            f1(&sr, x, w, with_bias ? b : NULL, y1);
+            fwd_via(&k0, &sr, x, w, with_bias ? b : NULL, y0);
+            fwd_via(&k1, &sr, x, w, with_bias ? b : NULL, y1);
             cmp_f32(with_bias ? "y (bias, relu)" : "y (relu)", im->name, sh, y0, y1, ny, 1e-6, 1e-4, mag);
             check_guard(im->name, sh, y1, ny * 4);
             size_t neg = 0, pos = 0;
@@ -588,25 +615,21 @@ static void t_conv(const dacc_kernel_impl *ref, const dacc_kernel_impl *im) {
                   im->name, sh, neg, pos);
             free(y0), free(y1), free(mag);
         } else if (im->op == DACC_OP_conv_bwd_data) {
-            dacc_conv_bwd_data_t *f0 = (dacc_conv_bwd_data_t *)ref->fn;
-            dacc_conv_bwd_data_t *f1 = (dacc_conv_bwd_data_t *)im->fn;
             float *d0 = fnew(nx), *d1 = fnew(nx), *mag = fnew(nx);
             poison(d0, nx), poison(d1, nx);
-            f0(&s, dy, w, d0);
-            f0(&s, ady, aw, mag);
-            f1(&s, dy, w, d1);
+            bd_via(&k0, &s, dy, w, d0);
+            bd_via(&k0, &s, ady, aw, mag);
+            bd_via(&k1, &s, dy, w, d1);
             cmp_f32("dx", im->name, sh, d0, d1, nx, 1e-6, 1e-4, mag);
             check_guard(im->name, sh, d1, nx * 4);
             free(d0), free(d1), free(mag);
         } else {
-            dacc_conv_bwd_filter_t *f0 = (dacc_conv_bwd_filter_t *)ref->fn;
-            dacc_conv_bwd_filter_t *f1 = (dacc_conv_bwd_filter_t *)im->fn;
             float *w0 = fnew(nw), *w1 = fnew(nw), *wm = fnew(nw);
             float *b0 = fnew(s.oc), *b1 = fnew(s.oc), *bm = fnew(s.oc);
             poison(w0, nw), poison(w1, nw), poison(b0, s.oc), poison(b1, s.oc);
-            f0(&s, x, dy, w0, with_bias ? b0 : NULL);
-            f0(&s, ax, ady, wm, with_bias ? bm : NULL);
-            f1(&s, x, dy, w1, with_bias ? b1 : NULL);
+            bf_via(&k0, &s, x, dy, w0, with_bias ? b0 : NULL);
+            bf_via(&k0, &s, ax, ady, wm, with_bias ? bm : NULL);
+            bf_via(&k1, &s, x, dy, w1, with_bias ? b1 : NULL);
             cmp_f32("dw", im->name, sh, w0, w1, nw, 1e-6, 1e-4, wm);
             if (with_bias) cmp_f32("db", im->name, sh, b0, b1, s.oc, 1e-6, 1e-4, bm);
             else CHECK(isnan(b1[0]), "%s [%s]: wrote db although db was NULL", im->name, sh);
@@ -623,6 +646,12 @@ static void run_op(const dacc_kernel_impl *ref, const dacc_kernel_impl *im) {
     case DACC_OP_conv_fwd:
     case DACC_OP_conv_bwd_data:
     case DACC_OP_conv_bwd_filter: t_conv(ref, im); break;
+    /* run with their compute op above (and in test_conv_kernels) */
+    case DACC_OP_conv_fwd_query:
+    case DACC_OP_conv_fwd_pack:
+    case DACC_OP_conv_bwd_data_query:
+    case DACC_OP_conv_bwd_data_pack:
+    case DACC_OP_conv_bwd_filter_query: break;
     case DACC_OP_maxpool_fwd: t_maxpool_fwd(ref, im); break;
     case DACC_OP_maxpool_bwd: t_maxpool_bwd(ref, im); break;
     case DACC_OP_maxpool_affine: t_maxpool_affine(ref, im); break;

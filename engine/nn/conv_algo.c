@@ -1,0 +1,101 @@
+/* The convolution algorithm rule and the one-shot helpers (conv_algo.h). */
+#include "nn/conv_algo.h"
+#include <stdlib.h>
+
+/* Winograd needs this many input channels: with fewer the GEMMs are too
+ * short to pay for the transforms (ic 8, oc 32: no gain with AVX-512). */
+#define WINO_MIN_IC 16
+/* F(4x4) when its tiles cover at most WINO4_MAX_COVER / 16 of the output
+ * pixels (partial tiles pay for whole ones). */
+#define WINO4_MAX_COVER 19
+
+/* Where Winograd measured faster than the direct engine (bench_conv and
+ * A/B runs over channel counts and output sizes, docs/PERFORMANCE.md):
+ * - 3x3, stride 1, ic >= 16;
+ * - oc > one vector: a one-vector column block (AVX-512 oc 16) only tied;
+ * - F(2x2): tiles covering at most 1.25x the output pixels: odd outputs
+ *   compute whole 2x2 tiles and need a padded copy of the input; 5x5 and
+ *   3x3 outputs (1.44x, 1.78x) were slower than direct, 1x1 (4x) 2.5x
+ *   slower, 7x7 (1.31x) even at 32 channels, even sizes and 9x9 and up
+ *   faster;
+ * - F(4x4): where its 4x4 tiles cover the output almost exactly (24x24,
+ *   8x8, 12x12 and 26x26 in the network), unless the caller needs precise
+ *   rounding: the training forward's outputs decide which ReLUs pass and
+ *   which max-pool input wins, and Adam turns a near-zero gradient into
+ *   +-lr; with F(4x4)'s ~10x larger rounding such near-ties went another
+ *   way between kernel tables in about one step in four (test_determinism:
+ *   gradients 1e-2, updates 2e-3 apart). */
+dacc_conv_algo dacc_conv_rule(const dacc_conv_shape *s, int lanes, int precise) {
+    if (s->kh != 3 || s->kw != 3 || s->stride != 1 || s->ic < WINO_MIN_IC || s->oc <= lanes)
+        return DACC_CONV_DIRECT;
+    const size_t px = (size_t)s->oh * s->ow;
+    const size_t th4 = (size_t)(s->oh + 3) / 4, tw4 = (size_t)(s->ow + 3) / 4;
+    if (!precise && 16 * 16 * th4 * tw4 <= WINO4_MAX_COVER * px) return DACC_CONV_WINO4;
+    const size_t th = (size_t)(s->oh + 1) / 2, tw = (size_t)(s->ow + 1) / 2;
+    return 16 * th * tw <= 5 * px ? DACC_CONV_WINO2 : DACC_CONV_DIRECT;
+}
+
+dacc_conv_algo dacc_conv_fwd_algo(const dacc_kernels *k, const dacc_conv_shape *s, int precise) {
+    dacc_conv_need need;
+    k->conv_fwd_query(s, DACC_CONV_DIRECT, &need);
+    dacc_conv_algo a = dacc_conv_rule(s, need.lanes, precise);
+    return a != DACC_CONV_DIRECT && k->conv_fwd_query(s, a, &need) ? DACC_CONV_DIRECT : a;
+}
+
+dacc_conv_algo dacc_conv_bwd_data_algo(const dacc_kernels *k, const dacc_conv_shape *s,
+                                       int precise) {
+    dacc_conv_need need;
+    k->conv_bwd_data_query(s, DACC_CONV_DIRECT, &need);
+    if (s->kh != 3 || s->kw != 3 || s->stride != 1) return DACC_CONV_DIRECT;
+    /* dx = dy convolved with the flipped kernel, ic and oc swapped */
+    const dacc_conv_shape f = {s->n, s->oh, s->ow, s->oc, s->ih, s->iw, s->ic, 3, 3, 1, 2 - s->pad, 0};
+    dacc_conv_algo a = dacc_conv_rule(&f, need.lanes, precise);
+    return a != DACC_CONV_DIRECT && k->conv_bwd_data_query(s, a, &need) ? DACC_CONV_DIRECT : a;
+}
+
+float *dacc_conv_alloc(size_t floats) {
+    return aligned_alloc(64, dacc_conv_lines(floats ? floats : 1) * sizeof(float));
+}
+
+int dacc_conv_fwd_once(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo algo,
+                       const float *x, const float *w, const float *bias, float *y) {
+    dacc_conv_need need;
+    if (k->conv_fwd_query(s, algo, &need)) return -1;
+    float *packed = dacc_conv_alloc(need.packed_size), *scratch = dacc_conv_alloc(need.scratch_size);
+    int rc = -1;
+    if (packed && scratch) {
+        k->conv_fwd_pack(s, algo, w, bias, packed);
+        k->conv_fwd(s, algo, x, packed, y, scratch);
+        rc = 0;
+    }
+    free(packed);
+    free(scratch);
+    return rc;
+}
+
+int dacc_conv_bwd_data_once(const dacc_kernels *k, const dacc_conv_shape *s,
+                            dacc_conv_algo algo, const float *dy, const float *w, float *dx) {
+    dacc_conv_need need;
+    if (k->conv_bwd_data_query(s, algo, &need)) return -1;
+    float *packed = dacc_conv_alloc(need.packed_size), *scratch = dacc_conv_alloc(need.scratch_size);
+    int rc = -1;
+    if (packed && scratch) {
+        k->conv_bwd_data_pack(s, algo, w, packed);
+        k->conv_bwd_data(s, algo, dy, packed, dx, scratch);
+        rc = 0;
+    }
+    free(packed);
+    free(scratch);
+    return rc;
+}
+
+int dacc_conv_bwd_filter_once(const dacc_kernels *k, const dacc_conv_shape *s, const float *x,
+                              const float *dy, float *dw, float *db) {
+    dacc_conv_need need;
+    if (k->conv_bwd_filter_query(s, DACC_CONV_DIRECT, &need)) return -1;
+    float *scratch = dacc_conv_alloc(need.scratch_size);
+    if (!scratch) return -1;
+    k->conv_bwd_filter(s, x, dy, dw, db, scratch);
+    free(scratch);
+    return 0;
+}

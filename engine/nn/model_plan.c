@@ -1,0 +1,226 @@
+/* Packed convolution weights, kernel scratch and the eval plan
+ * (model_plan.h). Packing is the only place weights are rearranged: the
+ * kernels read the packed copies and never allocate. */
+#include "nn/model_plan.h"
+#include "nn/batchnorm.h"
+#include "nn/conv_algo.h"
+#include "core/threadpool.h"
+#include <stdlib.h>
+#include <string.h>
+
+static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
+
+/* Largest scratch any call of layer l's three ops needs with 1..max_batch
+ * images (a call never has more). */
+static size_t layer_scratch(const dacc_model *m, const dacc_layer *l, const dacc_conv_packs *c) {
+    const dacc_kernels *k = m->k;
+    size_t most = 0;
+    for (int n = 1; n <= m->max_batch; n++) {
+        dacc_conv_shape s = dacc_model_conv_shape(l, n);
+        dacc_conv_need a, b, f, e;
+        k->conv_fwd_query(&s, c->train_fwd, &a);
+        k->conv_bwd_data_query(&s, c->train_bwd, &b);
+        k->conv_bwd_filter_query(&s, DACC_CONV_DIRECT, &f);
+        k->conv_fwd_query(&s, c->eval_fwd, &e);
+        most = max_size(most, max_size(max_size(a.scratch_size, b.scratch_size),
+                                       max_size(f.scratch_size, e.scratch_size)));
+    }
+    return most;
+}
+
+int dacc_model_plan_init(dacc_model *m, int threads) {
+    const dacc_kernels *k = m->k;
+    size_t packed = 0, scratch = 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        const dacc_layer *l = &m->layers[i];
+        if (l->kind != DACC_L_CONV) continue;
+        dacc_conv_packs *c = &m->conv[i];
+        const dacc_conv_shape s = dacc_model_conv_shape(l, m->max_batch);
+        dacc_conv_need need;
+        /* training asks for precise rounding (conv_algo.c), eval does not */
+        c->train_fwd = dacc_conv_fwd_algo(k, &s, 1);
+        c->train_bwd = dacc_conv_bwd_data_algo(k, &s, 1);
+        c->eval_fwd = dacc_conv_fwd_algo(k, &s, 0);
+        c->train_fwd_off = packed;
+        k->conv_fwd_query(&s, c->train_fwd, &need);
+        packed += dacc_conv_lines(need.packed_size);
+        c->train_bwd_off = packed;
+        k->conv_bwd_data_query(&s, c->train_bwd, &need);
+        packed += dacc_conv_lines(need.packed_size);
+        c->eval_fwd_off = packed;
+        k->conv_fwd_query(&s, c->eval_fwd, &need);
+        packed += dacc_conv_lines(need.packed_size);
+        scratch = max_size(scratch, layer_scratch(m, l, c));
+    }
+    m->kscratch_per_thread = dacc_conv_lines(scratch);
+    m->packed = dacc_conv_alloc(packed);
+    m->kscratch = dacc_conv_alloc(m->kscratch_per_thread * (size_t)threads);
+    m->eval = calloc(1, sizeof *m->eval);
+    return m->packed && m->kscratch && m->eval ? 0 : -1;
+}
+
+void dacc_model_plan_free(dacc_model *m) {
+    free(m->packed);
+    free(m->kscratch);
+    free(m->eval);
+    m->packed = m->kscratch = NULL;
+    m->eval = NULL;
+}
+
+/* ---- training: every conv's forward and backward-data weights ---- */
+
+static void t_pack(void *ctx, int t, int nt) {
+    dacc_model *m = ctx;
+    const dacc_kernels *k = m->k;
+    int job = 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        const dacc_layer *l = &m->layers[i];
+        if (l->kind != DACC_L_CONV) continue;
+        const dacc_conv_packs *c = &m->conv[i];
+        const dacc_conv_shape s = dacc_model_conv_shape(l, m->max_batch);
+        const float *w = m->params + l->w_off, *b = m->params + l->b_off;
+        if (job++ % nt == t) k->conv_fwd_pack(&s, c->train_fwd, w, b, m->packed + c->train_fwd_off);
+        /* the first layer's input gradient is never asked for */
+        if (l->in != 0 && job++ % nt == t)
+            k->conv_bwd_data_pack(&s, c->train_bwd, w, m->packed + c->train_bwd_off);
+    }
+}
+
+void dacc_model_pack_train(dacc_model *m) {
+    dacc_pool_run(m->pool, t_pack, m, dacc_pool_threads(m->pool));
+}
+
+/* ---- eval ---- */
+
+/* Eval mode: the BN whose output reaches layer i's convolution (through
+ * eval-mode dropouts, which are identities), or -1. Only an unpadded conv
+ * can absorb it: padding would put zeros where the BN would put b. */
+static int folded_bn(const dacc_model *m, int i) {
+    const dacc_layer *l = &m->layers[i];
+    if (l->kind != DACC_L_CONV || l->pad != 0) return -1;
+    int j = i - 1;
+    while (j >= 0 && m->layers[j].kind == DACC_L_DROPOUT) j--;
+    return j >= 0 && m->layers[j].kind == DACC_L_BN ? j : -1;
+}
+/* Index of the next layer after i that is not a dropout (eval identities). */
+static int next_live(const dacc_model *m, int i) {
+    i++;
+    while (i < m->n_layers && m->layers[i].kind == DACC_L_DROPOUT) i++;
+    return i;
+}
+static int bn_is_folded(const dacc_model *m, int j) {
+    int i = next_live(m, j);
+    return i < m->n_layers && folded_bn(m, i) == j;
+}
+
+int dacc_model_relu_follows(const dacc_model *m, int i) {
+    const dacc_layer *l = &m->layers[i], *r = &m->layers[i + 1];
+    return i + 1 < m->n_layers && r->kind == DACC_L_RELU && r->in == l->out && r->out == l->out;
+}
+
+/* conv(x*a + b) = conv with w'[t][ic][oc] = w*a[ic] and
+ * b'[oc] = bias[oc] + sum_{t,ic} w*b[ic]. */
+static void fold_bn(const dacc_model *m, const dacc_layer *c, const dacc_layer *bnl, float *wf,
+                    float *bf) {
+    float a[128], b[128];
+    dacc_bn_eval_coeffs(bnl->c, m->params + bnl->w_off, m->params + bnl->b_off,
+                        m->buffers + bnl->rm_off, m->buffers + bnl->rv_off, a, b);
+    const int ic = c->c, oc = c->oc;
+    const size_t rows = (size_t)c->k * c->k * ic;
+    const float *w = m->params + c->w_off, *bias = m->params + c->b_off;
+    double acc[128];
+    for (int o = 0; o < oc; o++) acc[o] = bias[o];
+    for (size_t r = 0; r < rows; r++) {
+        const float ar = a[r % ic];
+        const double br = b[r % ic];
+        const float *wr = w + r * oc;
+        float *fr = wf + r * oc;
+        for (int o = 0; o < oc; o++) {
+            fr[o] = wr[o] * ar;
+            acc[o] += wr[o] * br;
+        }
+    }
+    for (int o = 0; o < oc; o++) bf[o] = (float)acc[o];
+}
+
+/* A conv step: weights (folded with the BN before it, if any) packed for
+ * the eval algorithm. */
+static void plan_conv(dacc_model *m, int i, dacc_eval_step *st) {
+    const dacc_layer *l = &m->layers[i];
+    const dacc_conv_packs *c = &m->conv[i];
+    const float *w = m->params + l->w_off, *bias = m->params + l->b_off;
+    const int f = folded_bn(m, i);
+    if (f >= 0) {
+        float *wf = m->folded + l->w_off, *bf = m->folded + l->b_off;
+        fold_bn(m, l, &m->layers[f], wf, bf);
+        st->x = m->layers[f].in;
+        w = wf;
+        bias = bf;
+    }
+    const dacc_conv_shape s = dacc_model_conv_shape(l, m->max_batch);
+    st->algo = c->eval_fwd;
+    st->packed = m->packed + c->eval_fwd_off;
+    m->k->conv_fwd_pack(&s, c->eval_fwd, w, bias, m->packed + c->eval_fwd_off);
+}
+
+/* The plan: batch-norms folded into the next convolution or into the next
+ * max pooling (which pools the affine map by max or min per channel,
+ * kernels.h), ReLUs after a conv or a max pool fused into it, dropouts
+ * skipped (identities). */
+static void build_eval_plan(dacc_model *m, dacc_eval_plan *e) {
+    e->steps = 0;
+    int pending_bn = -1; /* a BN whose affine the next max pooling applies */
+    for (int i = 0; i < m->n_layers; i++) {
+        const dacc_layer *l = &m->layers[i];
+        if (l->kind == DACC_L_DROPOUT) continue;
+        if (l->kind == DACC_L_BN) {
+            if (bn_is_folded(m, i)) continue; /* applied by the next conv */
+            int j = next_live(m, i);
+            if (j < m->n_layers && m->layers[j].kind == DACC_L_MAXPOOL && m->layers[j].in == l->out) {
+                pending_bn = i;
+                continue;
+            }
+        }
+        dacc_eval_step *st = &e->step[e->steps++];
+        memset(st, 0, sizeof *st);
+        st->l = l;
+        st->x = l->in;
+        st->y = l->out;
+        const dacc_layer *bn = l->kind == DACC_L_BN ? l : NULL;
+        if (l->kind == DACC_L_MAXPOOL && pending_bn >= 0) {
+            bn = &m->layers[pending_bn];
+            st->x = bn->in;
+            pending_bn = -1;
+        }
+        if (bn) {
+            dacc_bn_eval_coeffs(bn->c, m->params + bn->w_off, m->params + bn->b_off,
+                                m->buffers + bn->rm_off, m->buffers + bn->rv_off, st->a, st->b);
+            st->has_affine = 1;
+        }
+        if (l->kind == DACC_L_CONV) plan_conv(m, i, st);
+        if ((l->kind == DACC_L_CONV || l->kind == DACC_L_MAXPOOL) && dacc_model_relu_follows(m, i)) {
+            st->relu = 1;
+            i++;
+        }
+    }
+    e->split = 0;
+    for (int i = 0; i < e->steps; i++)
+        if (m->act_size[e->step[i].x] > DACC_EVAL_SMALL_FLOATS ||
+            m->act_size[e->step[i].y] > DACC_EVAL_SMALL_FLOATS)
+            e->split = i + 1;
+}
+
+/* Compared bit for bit with the copy the plan was built from: it cannot
+ * miss a parameter written directly by a test, an import or a checkpoint
+ * load, and costs a fraction of one fold of conv128. */
+const dacc_eval_plan *dacc_model_eval_plan(dacc_model *m) {
+    float *src_p = m->eval_src, *src_b = m->eval_src + m->n_params;
+    if (m->eval->valid && !memcmp(src_p, m->params, sizeof(float) * m->n_params) &&
+        !memcmp(src_b, m->buffers, sizeof(float) * m->n_buffers))
+        return m->eval;
+    build_eval_plan(m, m->eval);
+    memcpy(src_p, m->params, sizeof(float) * m->n_params);
+    memcpy(src_b, m->buffers, sizeof(float) * m->n_buffers);
+    m->eval->valid = 1;
+    return m->eval;
+}

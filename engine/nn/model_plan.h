@@ -1,0 +1,52 @@
+/* How the model runs its convolutions and its eval forward: each conv
+ * layer's algorithms (chosen once per model), its weights packed into the
+ * kernels' layouts (once per training step for training, once per
+ * parameter change for eval), the kernels' per-thread scratch, and the
+ * eval plan (batch-norms folded, ReLUs fused), built once per parameter
+ * change. Internal to engine/nn. */
+#ifndef DACC_NN_MODEL_PLAN_H
+#define DACC_NN_MODEL_PLAN_H
+#include "nn/model_internal.h"
+
+/* One step of the eval network. */
+typedef struct dacc_eval_step {
+    const dacc_layer *l;
+    int x, y;                 /* activation tensors read and written */
+    const float *packed;      /* conv: packed weights and bias (BN folded in) */
+    dacc_conv_algo algo;      /* conv: the algorithm they are packed for */
+    int has_affine;           /* BN apply, or max pooling of an affine map */
+    float a[128], b[128];
+    int relu;                 /* conv, max pool: ReLU fused */
+} dacc_eval_step;
+
+/* Steps [0, split) read or write more than DACC_EVAL_SMALL_FLOATS floats
+ * per image (model_pass.c runs them in smaller groups of images). */
+#define DACC_EVAL_SMALL_FLOATS 8192
+typedef struct dacc_eval_plan {
+    int valid, steps, split;
+    dacc_eval_step step[DACC_MAX_LAYERS];
+} dacc_eval_plan;
+
+/* Chooses the algorithms and allocates the packed weights, the kernels'
+ * scratch for `threads` threads and the eval plan (after the layers and
+ * max_batch are set). 0, or -1 when memory is short. */
+int dacc_model_plan_init(dacc_model *m, int threads);
+void dacc_model_plan_free(dacc_model *m);
+/* Packs every conv layer's weights for the training forward and
+ * backward-data, spread over the thread pool. */
+void dacc_model_pack_train(dacc_model *m);
+/* The eval plan, rebuilt (folds and packing included) when a parameter or
+ * buffer differs from the ones it was built from. */
+const dacc_eval_plan *dacc_model_eval_plan(dacc_model *m);
+/* Does layer i+1 apply a ReLU in place on layer i's output? */
+int dacc_model_relu_follows(const dacc_model *m, int i);
+/* The conv kernels' scratch of task t. */
+static inline float *dacc_model_kscratch(const dacc_model *m, int t) {
+    return m->kscratch + (size_t)t * m->kscratch_per_thread;
+}
+static inline dacc_conv_shape dacc_model_conv_shape(const dacc_layer *l, int n) {
+    dacc_conv_shape s = {n, l->h, l->w, l->c, l->oh, l->ow, l->oc, l->k, l->k, l->stride, l->pad, 0};
+    return s;
+}
+
+#endif

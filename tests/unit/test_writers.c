@@ -1,0 +1,199 @@
+/* Writers never follow a link planted at a temporary or target name, and the
+ * run-directory locks (include/dacc/runlock.h) exclude a second holder, name
+ * it, and go away with their process. */
+#include "harness.h"
+
+#include "dacc/align.h"
+#include "dacc/fileio.h"
+#include "dacc/npz.h"
+#include "dacc/runlock.h"
+
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char VICTIM_TEXT[] = "precious\n";
+
+/* A fresh victim file with known content; its path in VICTIM. */
+static void make_victim(const char *dir, char *victim, size_t n) {
+    snprintf(victim, n, "%s/victim", dir);
+    FILE *f = fopen(victim, "wb");
+    fputs(VICTIM_TEXT, f);
+    fclose(f);
+}
+
+static int victim_intact(const char *victim) {
+    char buf[64] = "";
+    FILE *f = fopen(victim, "rb");
+    if (!f) return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return !strcmp(buf, VICTIM_TEXT);
+}
+
+static int is_regular_nolink(const char *path) {
+    struct stat st;
+    return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Files in DIR whose name starts with PREFIX (left-over temporary files). */
+static int count_prefixed(const char *dir, const char *prefix) {
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+        n += !strncmp(de->d_name, prefix, strlen(prefix));
+    if (d) closedir(d);
+    return n;
+}
+
+/* Makes DIR/NAME (plus ".tmp") a link to the victim, as an attacker sharing
+ * the run directory would. */
+static void plant(const char *dir, const char *name, const char *victim) {
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s.tmp", dir, name);
+    unlink(p);
+    if (symlink(victim, p) != 0) perror("symlink");
+}
+
+static void test_atomic_and_append(const char *dir, const char *victim) {
+    dacc_err e;
+    char path[1024];
+    plant(dir, "progress.json", victim);
+    snprintf(path, sizeof path, "%s/progress.json", dir);
+    CHECK(dacc_write_file_atomic(path, "{}\n", 3, &e) == 0, "atomic write: %s", e.msg);
+    CHECK(victim_intact(victim), "atomic write followed the link at progress.json.tmp");
+    CHECK(is_regular_nolink(path), "progress.json is not a regular file");
+    CHECK(count_prefixed(dir, "progress.json.tmp-") == 0, "a temporary file was left behind");
+
+    /* an append through a link at the target itself is refused */
+    snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
+    if (symlink(victim, path) != 0) perror("symlink");
+    CHECK(dacc_append_file(path, "x\n", 2, &e) != 0, "append followed a link at metrics.jsonl");
+    CHECK(strstr(e.msg, "metrics.jsonl") != NULL, "append error does not name the file: %s", e.msg);
+    CHECK(victim_intact(victim), "append wrote through a link");
+    unlink(path);
+}
+
+static void test_npz_writer(const char *dir, const char *victim) {
+    dacc_err e;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/w.npz", dir);
+    plant(dir, "w.npz", victim);
+    dacc_npz_writer *w;
+    int rc = dacc_npz_writer_open(path, 1, &w, &e);
+    CHECK(rc == 0, "npz writer open: %s", rc ? e.msg : "");
+    if (rc) return;
+    float x[4] = {1, 2, 3, 4};
+    int64_t shape[1] = {4};
+    CHECK(dacc_npz_writer_add(w, "x", "<f4", 1, shape, x, &e) == 0, "npz add: %s", e.msg);
+    CHECK(dacc_npz_writer_close(w, &e) == 0, "npz close: %s", e.msg);
+    CHECK(victim_intact(victim), "npz writer followed the link at w.npz.tmp");
+    CHECK(is_regular_nolink(path), "w.npz not written as a regular file");
+    CHECK(count_prefixed(dir, "w.npz.tmp-") == 0, "npz writer left a temporary file");
+    dacc_npz *z;
+    rc = dacc_npz_open(path, &z, &e);
+    CHECK(rc == 0, "written npz does not open: %s", rc ? e.msg : "");
+    if (rc == 0) dacc_npz_close(z);
+
+    /* an aborted writer leaves nothing behind */
+    rc = dacc_npz_writer_open(path, 0, &w, &e);
+    CHECK(rc == 0, "npz writer reopen: %s", rc ? e.msg : "");
+    if (rc == 0) dacc_npz_writer_abort(w);
+    CHECK(count_prefixed(dir, "w.npz.tmp-") == 0, "aborted npz writer left a temporary file");
+}
+
+static void test_class_model(const char *dir, const char *victim) {
+    char src[1024], path[1024];
+    dacc_err e;
+    test_source_path("engine/align/alignclass-4x4.bin", src, sizeof src);
+    dacc_align_model m;
+    if (dacc_align_model_load(src, &m, &e)) {
+        SKIP("no shipped class model (%s)", e.msg);
+        return;
+    }
+    snprintf(path, sizeof path, "%s/model.bin", dir);
+    plant(dir, "model.bin", victim);
+    CHECK(dacc_align_model_save(&m, path, &e) == 0, "class model save: %s", e.msg);
+    CHECK(victim_intact(victim), "class model writer followed the link at model.bin.tmp");
+    dacc_align_model m2;
+    int rc = dacc_align_model_load(path, &m2, &e);
+    CHECK(rc == 0 && dacc_align_model_hash(&m2) == dacc_align_model_hash(&m), "saved model differs");
+    if (rc == 0) dacc_align_model_free(&m2);
+    dacc_align_model_free(&m);
+}
+
+static void test_locks_in_process(const char *dir, const char *victim) {
+    char path[1024], holder[320], want[64];
+    dacc_err e;
+    dacc_lock *a = NULL, *b = NULL;
+    snprintf(path, sizeof path, "%s/.lock-task", dir);
+    CHECK(dacc_lock_try(path, &a, holder, sizeof holder, &e) == 0 && a, "first lock: %s", e.msg);
+    /* a second open file description conflicts even within one process */
+    CHECK(dacc_lock_try(path, &b, holder, sizeof holder, &e) == 1 && !b, "second lock was granted");
+    snprintf(want, sizeof want, "pid %ld on host ", (long)getpid());
+    CHECK(!strncmp(holder, want, strlen(want)), "holder '%s' does not name pid %ld", holder, (long)getpid());
+    dacc_lock_release(a);
+    CHECK(dacc_lock_try(path, &b, holder, sizeof holder, &e) == 0 && b, "lock not free after release");
+    dacc_lock_release(b);
+
+    /* the shard lock's refusal names the folder, the shard and the holder */
+    CHECK(dacc_lock_shard(dir, 1, 4, &a, &e) == 0, "shard lock: %s", e.msg);
+    CHECK(dacc_lock_shard(dir, 1, 4, &b, &e) != 0, "second shard 1/4 lock was granted");
+    CHECK(strstr(e.msg, dir) && strstr(e.msg, "1/4") && strstr(e.msg, want), "unclear refusal: %s", e.msg);
+    CHECK(dacc_lock_shard(dir, 2, 4, &b, &e) == 0, "shard 2/4 blocked by shard 1/4: %s", e.msg);
+    dacc_lock_release(b);
+    dacc_lock_release(a);
+
+    /* a link planted as the lock file is refused, not followed */
+    snprintf(path, sizeof path, "%s/.lock-shard-0-of-1", dir);
+    if (symlink(victim, path) != 0) perror("symlink");
+    CHECK(dacc_lock_shard(dir, 0, 1, &a, &e) != 0, "a symlinked lock file was used");
+    CHECK(victim_intact(victim), "locking wrote through a link");
+    unlink(path);
+}
+
+/* A lock held by another process is reported with that process's pid and
+ * is free again once that process has ended (here: _exit without unlock). */
+static void test_lock_other_process(const char *dir) {
+    char path[1024], holder[320], want[64];
+    dacc_err e;
+    snprintf(path, sizeof path, "%s/.lock-child", dir);
+    int up[2], down[2];
+    if (pipe(up) || pipe(down)) return;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dacc_lock *l;
+        char c = dacc_lock_try(path, &l, NULL, 0, &e) == 0 ? 'y' : 'n';
+        if (write(up[1], &c, 1) != 1 || read(down[0], &c, 1) < 0) _exit(1);
+        _exit(0); /* no release: the kernel drops the lock */
+    }
+    char c = 0;
+    CHECK(read(up[0], &c, 1) == 1 && c == 'y', "child could not take the lock");
+    dacc_lock *l = NULL;
+    CHECK(dacc_lock_try(path, &l, holder, sizeof holder, &e) == 1, "lock held by a child was granted");
+    snprintf(want, sizeof want, "pid %ld on host ", (long)pid);
+    CHECK(!strncmp(holder, want, strlen(want)), "holder '%s' is not the child %ld", holder, (long)pid);
+    if (write(down[1], "x", 1) != 1) perror("write");
+    waitpid(pid, NULL, 0);
+    CHECK(dacc_lock_try(path, &l, holder, sizeof holder, &e) == 0, "lock not freed by its holder's exit");
+    dacc_lock_release(l);
+    close(up[0]); close(up[1]); close(down[0]); close(down[1]);
+}
+
+int main(void) {
+    const char *dir = test_tmpdir();
+    char victim[1024];
+    make_victim(dir, victim, sizeof victim);
+    test_atomic_and_append(dir, victim);
+    test_npz_writer(dir, victim);
+    test_class_model(dir, victim);
+    test_locks_in_process(dir, victim);
+    test_lock_other_process(dir);
+    CHECK(victim_intact(victim), "the victim file changed");
+    return test_finish();
+}
