@@ -96,12 +96,12 @@ int main(int argc, char **argv) {
     /* one warp: field setup (A = B theta, 64 expm) and the integration+sampling */
     dacc_cpab t;
     dacc_cpab_field f;
-    dacc_cpab_init(&t, m.fit.nx, m.fit.ny, &e);
+    dacc_cpab_init(&t, m.fit.nx, m.fit.ny, m.fit.zero_boundary, &e);
     dacc_cpab_field_init(&f, &t, m.fit.nsteps, m.fit.nsub, &e);
     double theta[62 * 2] = {0};
     uint8_t out[784];
     dacc_cpab_field_set(&f, theta, 1.0);
-    dacc_cpab_warp_u8(&f, train.pixels, 28, 28, out);
+    dacc_cpab_warp_u8(&f, train.pixels, 28, 28, out, NULL);
     if (memcmp(out, train.pixels, 784)) {
         fprintf(stderr, "bench_align: theta = 0 is not the identity\n");
         return 1;
@@ -115,7 +115,7 @@ int main(int argc, char **argv) {
         for (int i = 0; i < NW; i++) {
             dacc_align_sample(&m, train.labels[i], 1.0, 1, (uint64_t)i, 1 + r, theta);
             dacc_cpab_field_set(&f, theta, 1.0);
-            dacc_cpab_warp_u8(&f, train.pixels + (size_t)i * 784, 28, 28, out);
+            dacc_cpab_warp_u8(&f, train.pixels + (size_t)i * 784, 28, 28, out, NULL);
         }
         tw[r] = (now_s() - a) / NW;
         cw[r] = (cpu_s() - ca) / NW;

@@ -1,9 +1,10 @@
-/* The curses dashboard. Data comes from tr_run (rundir.c); layout from the
+/* The curses dashboard. Data comes from dacc_rd_run (rundir.c); layout from the
  * pure dacc_tui_layout(); this file only draws and handles keys. Every panel
  * paints every cell of its rectangle and the rectangles tile the screen, so
  * a frame never erases first and ncurses sends only what changed. */
 #include "internal.h"
 #ifdef DACC_HAVE_TUI
+#include "chart.h"
 #include "fmt.h"
 #include "layout.h"
 #include <curses.h>
@@ -17,12 +18,12 @@
 enum { C_GOOD = 1, C_BAD, C_TITLE, C_ACCENT, C_BAR1, C_BAR2, C_DIM };
 
 typedef struct view {
-    tr_run *r;
+    dacc_rd_run *r;
     int ascii, color;
     int focus;    /* content panel with the keyboard */
     int variant;  /* selected variant */
     int digit;    /* inspector: current digit */
-    int proto;    /* TR_HELDOUT or TR_PAPER */
+    int proto;    /* DACC_RD_HELDOUT or DACC_RD_PAPER */
     int help;     /* help overlay shown */
 } view;
 
@@ -130,40 +131,16 @@ static void hbar(const view *v, int y, int x, int cells, double f, int pair, int
 
 /* ---- data helpers ---- */
 
-static double variant_epoch_mean(const tr_run *r, int vi, int epoch, int which) {
-    double s = 0;
-    int n = 0;
-    for (int i = 0; i < r->ntasks; i++) {
-        const tr_task *t = &r->tasks[i];
-        if (t->vidx != vi) continue;
-        for (int j = 0; j < t->nep; j++)
-            if (t->ep[j].epoch == epoch) {
-                double x = which == 0 ? t->ep[j].loss : which == 1 ? t->ep[j].train_acc : t->ep[j].test_acc;
-                if (isfinite(x)) { s += x; n++; }
-            }
-    }
-    return n ? s / n : NAN;
-}
-
-static int max_epoch(const tr_run *r, int vi) {
-    int m = 0;
-    for (int i = 0; i < r->ntasks; i++)
-        if (vi < 0 || r->tasks[i].vidx == vi)
-            for (int j = 0; j < r->tasks[i].nep; j++)
-                if (r->tasks[i].ep[j].epoch > m && r->tasks[i].ep[j].epoch < 100000) m = r->tasks[i].ep[j].epoch;
-    return m;
-}
-
-static int has_proto(const tr_run *r, int proto) {
+static int has_proto(const dacc_rd_run *r, int proto) {
     for (int i = 0; i < r->ntasks; i++)
         if (r->tasks[i].has_results && r->tasks[i].proto[proto].has) return 1;
     return 0;
 }
 
-static int digit_disagrees(const tr_run *r, const tr_digit *g) {
+static int digit_disagrees(const dacc_rd_run *r, const dacc_rd_digit *g) {
     for (int b = 0; b < g->nblocks; b++) {
         int first = -1;
-        for (int vi = 0; vi < r->nvariants && vi < TR_MAX_VARIANTS; vi++) {
+        for (int vi = 0; vi < r->nvariants && vi < DACC_RD_MAX_VARIANTS; vi++) {
             int p = g->pred[vi][b];
             if (p < 0) continue;
             if (first < 0) first = p;
@@ -176,7 +153,7 @@ static int digit_disagrees(const tr_run *r, const tr_digit *g) {
 /* ---- panels ---- */
 
 static void draw_header(const view *v, const dacc_rect *rc) {
-    const tr_progress *p = &v->r->progress;
+    const dacc_rd_progress *p = &v->r->progress;
     char ts[32];
     set_attr(v, A_REVERSE | A_BOLD, 0);
     mvhline(rc->y, rc->x, ' ', rc->w);
@@ -210,8 +187,8 @@ static void draw_footer(const view *v, const dacc_rect *rc) {
 }
 
 static void draw_progress(const view *v, const dacc_rect *rc) {
-    const tr_run *r = v->r;
-    const tr_progress *p = &r->progress;
+    const dacc_rd_run *r = v->r;
+    const dacc_rd_progress *p = &r->progress;
     frame(v, rc, "Progress", 0);
     int x = rc->x + 2, w = rc->w - 4, y = rc->y + 1, lines = rc->h - 2;
     char eta[24], el[24];
@@ -234,7 +211,7 @@ static void draw_progress(const view *v, const dacc_rect *rc) {
          p->epoch, p->epochs, p->batch, p->batches, ips);
     int bw = w - 6 - 8 - 16;
     if (bw < 10) bw = 10;
-    double fs = tr_study_fraction(r);
+    double fs = dacc_rd_study_fraction(r);
     double fe = p->batches > 0 ? (double)p->batch / (double)p->batches : 0;
     if (!strcmp(p->state, "done") || !strcmp(p->state, "evaluating")) fe = 1;
     if (lines >= 2) {
@@ -276,11 +253,47 @@ static void sparkline(const view *v, int y, int x, int w, const double *vals, in
     set_attr(v, A_NORMAL, 0);
 }
 
+/* Loss (Q = 0) or test accuracy (Q = 2) per epoch of every variant as a
+ * chart (tui/chart.c): the selected variant drawn last and bright, the
+ * others dim. Returns 0 when there is no room. */
+static int draw_chart(const view *v, int y, int x, int w, int h, int q) {
+    const dacc_rd_run *r = v->r;
+    enum { MAXV = 32, MAXE = 400 };
+    int nv = r->nvariants < MAXV ? r->nvariants : MAXV, me = dacc_rd_max_epoch(r, -1) < MAXE ? dacc_rd_max_epoch(r, -1) : MAXE;
+    double *vals = malloc(sizeof *vals * (size_t)(nv * me + 1));
+    wchar_t *cells = malloc(sizeof *cells * (size_t)(w * h));
+    unsigned char *own = malloc((size_t)(w * h));
+    dacc_chart_series s[MAXV];
+    int ns = 0, ok = vals && cells && own && nv > 0;
+    for (int k = 0; ok && k < nv; k++) {
+        int vi = (v->variant + 1 + k) % nv; /* the selected one last */
+        double *y = vals + ns * me;
+        for (int ep = 1; ep <= me; ep++) y[ep - 1] = dacc_rd_epoch_mean(r, vi, ep, q);
+        s[ns++] = (dacc_chart_series){y, dacc_rd_max_epoch(r, vi) < me ? dacc_rd_max_epoch(r, vi) : me};
+    }
+    dacc_chart_opts o = {v->ascii, q ? 100 : 1, q ? "%.2f" : "%.4f"};
+    ok = ok && dacc_chart_render(s, ns, &o, w, h - 1, cells, own) == 0;
+    if (ok) {
+        set_attr(v, A_BOLD, 0);
+        putf(v, y, x, w, "%s, %s %s", q ? "test accuracy %" : "training loss",
+             v->variant < r->nvariants ? r->variants[v->variant] : "", v->ascii ? "'*'" : "bright");
+        for (int i = 0; i < w * (h - 1); i++) {
+            set_attr(v, own[i] == ns ? A_BOLD : A_NORMAL, own[i] == ns ? C_ACCENT : own[i] ? C_DIM : 0);
+            glyph(v, y + 1 + i / w, x + i % w, cells[i], cells[i] < 0x80 ? (char)cells[i] : '.');
+        }
+        set_attr(v, A_NORMAL, 0);
+    }
+    free(vals);
+    free(cells);
+    free(own);
+    return ok;
+}
+
 static void draw_train(const view *v, const dacc_rect *rc, int focused) {
-    const tr_run *r = v->r;
+    const dacc_rd_run *r = v->r;
     frame(v, rc, "Training: loss and test accuracy per epoch", focused);
     int x = rc->x + 2, w = rc->w - 4, y = rc->y + 1, h = rc->h - 2;
-    int me = max_epoch(r, -1);
+    int me = dacc_rd_max_epoch(r, -1);
     if (!r->nvariants || !me) {
         put(v, y, x, w, r->have_study ? "no finished epoch yet" : "waiting for study.json");
         return;
@@ -289,7 +302,7 @@ static void draw_train(const view *v, const dacc_rect *rc, int focused) {
     double lo_l = INFINITY, hi_l = -INFINITY, lo_a = INFINITY, hi_a = -INFINITY;
     for (int vi = 0; vi < r->nvariants; vi++)
         for (int ep = 1; ep <= me; ep++) {
-            double l = variant_epoch_mean(r, vi, ep, 0), a = variant_epoch_mean(r, vi, ep, 2);
+            double l = dacc_rd_epoch_mean(r, vi, ep, 0), a = dacc_rd_epoch_mean(r, vi, ep, 2);
             if (isfinite(l)) { if (l < lo_l) lo_l = l; if (l > hi_l) hi_l = l; }
             if (isfinite(a)) { if (a < lo_a) lo_a = a; if (a > hi_a) hi_a = a; }
         }
@@ -312,24 +325,29 @@ static void draw_train(const view *v, const dacc_rect *rc, int focused) {
         set_attr(v, sel ? A_REVERSE : A_NORMAL, 0);
         put(v, y + row, x, 11, r->variants[vi]);
         set_attr(v, A_NORMAL, 0);
-        int n = max_epoch(r, vi);
+        int n = dacc_rd_max_epoch(r, vi);
         if (n > 400) n = 400;
-        for (int ep = 1; ep <= n; ep++) vals[ep - 1] = variant_epoch_mean(r, vi, ep, 0);
+        for (int ep = 1; ep <= n; ep++) vals[ep - 1] = dacc_rd_epoch_mean(r, vi, ep, 0);
         sparkline(v, y + row, xl, sw, vals, n, lo_l, hi_l, C_BAR2);
         put(v, y + row, xll, 7, n ? tf_num(vals[n - 1], b, sizeof b) : "-");
-        for (int ep = 1; ep <= n; ep++) vals[ep - 1] = variant_epoch_mean(r, vi, ep, 2);
+        for (int ep = 1; ep <= n; ep++) vals[ep - 1] = dacc_rd_epoch_mean(r, vi, ep, 2);
         sparkline(v, y + row, xa, sw, vals, n, lo_a, hi_a, C_BAR1);
         put(v, y + row, xal, 7, n ? tf_pct(vals[n - 1], 2, b, sizeof b) : "-");
         putf(v, y + row, xe, 5, "%d", n);
     }
-    /* the selected variant's last epochs in numbers, as room allows */
+    /* charts of loss and accuracy when there is room, else the selected
+     * variant's last epochs in numbers */
+    int cw = (w - 2) / 2;
+    if (h - row >= 9 && cw >= 30 && draw_chart(v, y + row + 1, x, cw, h - row - 1, 0) &&
+        draw_chart(v, y + row + 1, x + cw + 2, cw, h - row - 1, 2))
+        return;
     if (row + 2 <= h && v->variant < r->nvariants) {
         row++;
         set_attr(v, A_BOLD, 0);
         putf(v, y + row, x, w, "%s, per epoch (mean over seeds): loss / train %% / test %%", r->variants[v->variant]);
         set_attr(v, A_NORMAL, 0);
         row++;
-        int n = max_epoch(r, v->variant);
+        int n = dacc_rd_max_epoch(r, v->variant);
         int per = w / 26 > 0 ? w / 26 : 1;
         int first = 1;
         int room = (h - row) * per;
@@ -337,22 +355,22 @@ static void draw_train(const view *v, const dacc_rect *rc, int focused) {
         for (int ep = first, k = 0; ep <= n && row < h; ep++, k++) {
             char a[16], b[16], c[16];
             putf(v, y + row, x + (k % per) * 26, 25, "%2d %s %s %s", ep,
-                 tf_num(variant_epoch_mean(r, v->variant, ep, 0), a, sizeof a),
-                 tf_pct(variant_epoch_mean(r, v->variant, ep, 1), 2, b, sizeof b),
-                 tf_pct(variant_epoch_mean(r, v->variant, ep, 2), 2, c, sizeof c));
+                 tf_num(dacc_rd_epoch_mean(r, v->variant, ep, 0), a, sizeof a),
+                 tf_pct(dacc_rd_epoch_mean(r, v->variant, ep, 1), 2, b, sizeof b),
+                 tf_pct(dacc_rd_epoch_mean(r, v->variant, ep, 2), 2, c, sizeof c));
             if (k % per == per - 1) row++;
         }
     }
 }
 
 static void draw_table(const view *v, const dacc_rect *rc, int focused) {
-    const tr_run *r = v->r;
-    int both = has_proto(r, TR_HELDOUT) && has_proto(r, TR_PAPER);
+    const dacc_rd_run *r = v->r;
+    int both = has_proto(r, DACC_RD_HELDOUT) && has_proto(r, DACC_RD_PAPER);
     int proto = v->proto;
     if (!has_proto(r, proto) && has_proto(r, 1 - proto)) proto = 1 - proto;
     char title[96];
-    snprintf(title, sizeof title, "Results: %s protocol%s", proto == TR_HELDOUT ? "held-out" : "paper",
-             both ? (proto == TR_HELDOUT ? " (t: paper)" : " (t: held-out)") : "");
+    snprintf(title, sizeof title, "Results: %s protocol%s", proto == DACC_RD_HELDOUT ? "held-out" : "paper",
+             both ? (proto == DACC_RD_HELDOUT ? " (t: paper)" : " (t: held-out)") : "");
     frame(v, rc, title, focused);
     int x = rc->x + 2, w = rc->w - 4, y = rc->y + 1, h = rc->h - 2;
     const char *delta = v->ascii ? "dAcc" : "\xce\x94" "acc";
@@ -364,7 +382,7 @@ static void draw_table(const view *v, const dacc_rect *rc, int focused) {
     cx += 3;
     putf(v, y, cx, 7, "%7s", "clean");
     cx += 7;
-    for (int k = 0; k < TR_MAX_Y; k++, cx += 7) putf(v, y, cx, 7, "%6s%d", "y", k + 1);
+    for (int k = 0; k < DACC_RD_SHOW_Y; k++, cx += 7) putf(v, y, cx, 7, "%6s%d", "y", k + 1);
     putf(v, y, cx, 7, "%7s", "x^");
     cx += 7;
     putf(v, y, cx, 8, "%*s%s", v->ascii ? 4 : 4, "", delta);
@@ -372,15 +390,15 @@ static void draw_table(const view *v, const dacc_rect *rc, int focused) {
     /* best (closest to zero) delta in green, worst in red */
     double best = -INFINITY, worst = INFINITY;
     for (int vi = 0; vi < r->nvariants; vi++) {
-        tr_stats s;
-        tr_variant_stats(r, vi, proto, &s);
+        dacc_rd_stats s;
+        dacc_rd_variant_stats(r, vi, proto, &s);
         if (isfinite(s.delta)) { if (s.delta > best) best = s.delta; if (s.delta < worst) worst = s.delta; }
     }
     int row = 1;
     for (int vi = 0; vi < r->nvariants && row < h; vi++, row++) {
-        tr_stats s;
+        dacc_rd_stats s;
         char b[16];
-        tr_variant_stats(r, vi, proto, &s);
+        dacc_rd_variant_stats(r, vi, proto, &s);
         int sel = vi == v->variant;
         set_attr(v, sel ? A_REVERSE : A_NORMAL, 0);
         put(v, y + row, x, 11, r->variants[vi]);
@@ -390,7 +408,7 @@ static void draw_table(const view *v, const dacc_rect *rc, int focused) {
         cx += 3;
         putf(v, y + row, cx, 7, "%7s", tf_pct(s.clean, 2, b, sizeof b));
         cx += 7;
-        for (int k = 0; k < TR_MAX_Y; k++, cx += 7) putf(v, y + row, cx, 7, "%7s", tf_pct(s.y[k], 2, b, sizeof b));
+        for (int k = 0; k < DACC_RD_SHOW_Y; k++, cx += 7) putf(v, y + row, cx, 7, "%7s", tf_pct(s.y[k], 2, b, sizeof b));
         putf(v, y + row, cx, 7, "%7s", tf_pct(s.xhat, 2, b, sizeof b));
         cx += 7;
         int pair = 0;
@@ -408,20 +426,20 @@ static void draw_table(const view *v, const dacc_rect *rc, int focused) {
 }
 
 static void draw_bars(const view *v, const dacc_rect *rc, int focused) {
-    const tr_run *r = v->r;
+    const dacc_rd_run *r = v->r;
     int proto = v->proto;
     if (!has_proto(r, proto) && has_proto(r, 1 - proto)) proto = 1 - proto;
     char title[96];
     snprintf(title, sizeof title, "Robustness (%s): Fig. 3 clean vs x^, Fig. 4 %s",
-             proto == TR_HELDOUT ? "held-out" : "paper", v->ascii ? "delta" : "\xce\x94" "accuracy");
+             proto == DACC_RD_HELDOUT ? "held-out" : "paper", v->ascii ? "delta" : "\xce\x94" "accuracy");
     frame(v, rc, title, focused);
     int x = rc->x + 2, w = rc->w - 4, y = rc->y + 1, h = rc->h - 2;
     int nv = r->nvariants;
-    tr_stats st[TR_MAX_VARIANTS];
+    dacc_rd_stats st[DACC_RD_MAX_VARIANTS];
     double lo = INFINITY, maxd = 0;
     int any = 0;
     for (int vi = 0; vi < nv; vi++) {
-        tr_variant_stats(r, vi, proto, &st[vi]);
+        dacc_rd_variant_stats(r, vi, proto, &st[vi]);
         if (isfinite(st[vi].clean) && st[vi].clean < lo) lo = st[vi].clean;
         if (isfinite(st[vi].xhat) && st[vi].xhat < lo) lo = st[vi].xhat;
         if (isfinite(st[vi].delta) && fabs(st[vi].delta) > maxd) maxd = fabs(st[vi].delta);
@@ -450,7 +468,7 @@ static void draw_bars(const view *v, const dacc_rect *rc, int focused) {
     set_attr(v, A_NORMAL, 0);
     int row = 1;
     for (int vi = 0; vi < nv && row < h; vi++) {
-        const tr_stats *s = &st[vi];
+        const dacc_rd_stats *s = &st[vi];
         set_attr(v, vi == v->variant ? A_REVERSE : A_NORMAL, 0);
         put(v, y + row, x, 11, r->variants[vi]);
         set_attr(v, A_NORMAL, 0);
@@ -498,7 +516,7 @@ static void draw_bars(const view *v, const dacc_rect *rc, int focused) {
     int left = bw - 6;
     if (maxd <= 0) maxd = 1e-4;
     for (int vi = 0; vi < nv && row < h; vi++, row++) {
-        const tr_stats *s = &st[vi];
+        const dacc_rd_stats *s = &st[vi];
         set_attr(v, vi == v->variant ? A_REVERSE : A_NORMAL, 0);
         put(v, y + row, x, 11, r->variants[vi]);
         set_attr(v, A_NORMAL, 0);
@@ -548,7 +566,7 @@ static void draw_digit(const view *v, int y, int x, int iw, int ih, const unsign
 }
 
 static void draw_inspect(const view *v, const dacc_rect *rc, int focused) {
-    const tr_run *r = v->r;
+    const dacc_rd_run *r = v->r;
     frame(v, rc, "Inspector: a digit and its AlignMNIST transformations (Fig. 5)", focused);
     int x = rc->x + 2, w = rc->w - 4, y = rc->y + 1, h = rc->h - 2;
     if (!r->ndigits) {
@@ -556,7 +574,7 @@ static void draw_inspect(const view *v, const dacc_rect *rc, int focused) {
         return;
     }
     int di = v->digit < r->ndigits ? v->digit : r->ndigits - 1;
-    const tr_digit *g = &r->digits[di];
+    const dacc_rd_digit *g = &r->digits[di];
     int nb = g->nblocks, nv = r->nvariants;
     int dis = digit_disagrees(r, g);
     set_attr(v, A_BOLD, 0);
@@ -594,7 +612,7 @@ static void draw_inspect(const view *v, const dacc_rect *rc, int focused) {
         set_attr(v, vi == v->variant ? A_REVERSE : A_NORMAL, 0);
         put(v, row, x, 11, r->variants[vi]);
         for (int b = 0; b < nb; b++) {
-            int p = vi < TR_MAX_VARIANTS ? g->pred[vi][b] : -1;
+            int p = vi < DACC_RD_MAX_VARIANTS ? g->pred[vi][b] : -1;
             int cx = x + 12 + b * colw;
             if (p < 0) {
                 set_attr(v, A_NORMAL, C_DIM);
@@ -612,7 +630,7 @@ static void draw_inspect(const view *v, const dacc_rect *rc, int focused) {
 }
 
 static void draw_system(const view *v, const dacc_rect *rc, int focused) {
-    const tr_run *r = v->r;
+    const dacc_rd_run *r = v->r;
     frame(v, rc, "System: ISA and kernels in use", focused);
     int x = rc->x + 2, w = rc->w - 4, y = rc->y + 1, h = rc->h - 2;
     if (!r->have_study) {
@@ -727,7 +745,7 @@ static double mono_s(void) {
 }
 
 static void next_disagreement(view *v) {
-    const tr_run *r = v->r;
+    const dacc_rd_run *r = v->r;
     for (int k = 1; k <= r->ndigits; k++) {
         int d = (v->digit + k) % r->ndigits;
         if (digit_disagrees(r, &r->digits[d])) { v->digit = d; return; }
@@ -767,9 +785,9 @@ static int handle_key(view *v, int ch) {
     return 0;
 }
 
-int td_dashboard(tr_run *r, const dacc_tui_options *opt, dacc_err *e) {
-    view v = {r, opt->ascii, !opt->no_color, DACC_P_TABLE, 0, 0, TR_HELDOUT, 0};
-    if (!initscr()) return tr_fail(e, "watch: cannot initialise the terminal (TERM=%s)", getenv("TERM") ? getenv("TERM") : "");
+int td_dashboard(dacc_rd_run *r, const dacc_tui_options *opt, dacc_err *e) {
+    view v = {r, opt->ascii, !opt->no_color, DACC_P_TABLE, 0, 0, DACC_RD_HELDOUT, 0};
+    if (!initscr()) return dacc_fail(e, "watch: cannot initialise the terminal (TERM=%s)", getenv("TERM") ? getenv("TERM") : "");
     cbreak();
     noecho();
     keypad(stdscr, TRUE);
@@ -789,13 +807,14 @@ int td_dashboard(tr_run *r, const dacc_tui_options *opt, dacc_err *e) {
     }
     int tick = opt->refresh_ms < 250 ? 250 : opt->refresh_ms > 1000 ? 1000 : opt->refresh_ms;
     timeout(tick);
-    tr_run_refresh(r);
+    dacc_rd_run_refresh(r);
     double last_draw = -1e9, last_poll = mono_s();
-    int dirty = 1;
+    int dirty = 1, ended = 0;
+    double bad_since = -1;
     while (!tui_stop_flag) {
         double now = mono_s();
         if (now - last_poll >= opt->refresh_ms / 1000.0) {
-            if (tr_run_refresh(r)) dirty = 1;
+            if (dacc_rd_run_refresh(r)) dirty = 1;
             last_poll = now;
             if (r->nvariants && v.variant >= r->nvariants) v.variant = 0;
             if (r->ndigits && v.digit >= r->ndigits) v.digit = 0;
@@ -807,7 +826,7 @@ int td_dashboard(tr_run *r, const dacc_tui_options *opt, dacc_err *e) {
             last_draw = now;
             dirty = 0;
         }
-        if (opt->exit_when_done && r->progress.valid && tr_state_final(r->progress.state)) break;
+        if (opt->exit_when_done && (ended = tw_run_ended(r, now, &bad_since, e)) != 0) break;
         int ch = getch();
         if (ch == ERR) continue;
         if (ch == KEY_RESIZE) {
@@ -819,12 +838,12 @@ int td_dashboard(tr_run *r, const dacc_tui_options *opt, dacc_err *e) {
         dirty = 1;
     }
     endwin();
-    return 0;
+    return ended < 0 ? -1 : 0;
 }
 
 #else /* built without ncurses: the plain watcher is all there is */
 
-int td_dashboard(tr_run *r, const dacc_tui_options *opt, dacc_err *e) {
+int td_dashboard(dacc_rd_run *r, const dacc_tui_options *opt, dacc_err *e) {
     return tt_plain_watch(r, opt, stdout, e);
 }
 

@@ -16,10 +16,21 @@ static void on_signal(int sig) {
     tui_stop_flag = 1;
 }
 
+int tw_run_ended(const dacc_rd_run *r, double now, double *bad_since, dacc_err *e) {
+    if (!r->progress_unreadable) {
+        *bad_since = -1;
+        return r->progress.valid && dacc_rd_state_final(r->progress.state);
+    }
+    if (*bad_since < 0) *bad_since = now;
+    if (now - *bad_since < TW_UNREADABLE_S) return 0;
+    return dacc_fail(e, "%s/progress.json: unreadable for %.0f s (truncated or not JSON), so the end of the run "
+                      "cannot be seen; stopping", r->dir, TW_UNREADABLE_S);
+}
+
 int dacc_tui_watch(const char *run_dir, const dacc_tui_options *opt_in, dacc_err *e) {
     dacc_tui_options opt = {0, 0, 0, 0, 0};
     if (opt_in) opt = *opt_in;
-    if (!run_dir || !run_dir[0]) return tr_fail(e, "watch: no run directory given");
+    if (!run_dir || !run_dir[0]) return dacc_fail(e, "watch: no run directory given");
     if (opt.refresh_ms <= 0) opt.refresh_ms = 500;
     if (opt.refresh_ms < 50) opt.refresh_ms = 50;
     if (opt.refresh_ms > 10000) opt.refresh_ms = 10000;
@@ -37,8 +48,8 @@ int dacc_tui_watch(const char *run_dir, const dacc_tui_options *opt_in, dacc_err
 #endif
     if (!isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO)) opt.plain = 1;
 
-    tr_run *r;
-    if (tr_run_open(&r, run_dir, e)) return -1;
+    dacc_rd_run *r;
+    if (dacc_rd_run_open(&r, run_dir, e)) return -1;
 
     /* Flag-only handlers, but only where nobody handles the signal yet: a
      * caller such as `dacc run` keeps its own Ctrl-C handling (it marks the
@@ -58,6 +69,6 @@ int dacc_tui_watch(const char *run_dir, const dacc_tui_options *opt_in, dacc_err
 
     for (int i = 0; i < 3; i++)
         if (mine[i]) sigaction(sigs[i], &old[i], NULL);
-    tr_run_free(r);
+    dacc_rd_run_free(r);
     return rc;
 }

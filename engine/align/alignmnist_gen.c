@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,21 +17,28 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dacc/npz.h"
+#include "align/displacement.h"
 #include "core/threadpool.h"
+#include "dacc/alignmnist.h"
+#include "dacc/npz.h"
 
 /* Bump when the generator's output for the same parameters changes. */
-#define GEN_VERSION 1
+#define GEN_VERSION 2
 #define GEN_CHUNK 500
 
 void dacc_align_options_default(dacc_align_options *o) {
     memset(o, 0, sizeof *o);
     o->blocks = 5;
     o->seed = 1;
-    o->scale = 1.0;
+    o->scale = DACC_ALIGN_DEFAULT_SCALE;
     o->pairs_per_class = 1000;
     o->threads = dacc_default_threads();
     o->fit_seed = 1;
+    dacc_align_settings s;
+    dacc_align_settings_default(&s);
+    o->zero_boundary = s.zero_boundary;
+    o->prior = s.prior;
+    o->lambda = s.lambda;
 }
 
 static double now_s(void) {
@@ -48,6 +56,8 @@ typedef struct gen_ctx {
     double scale;
     uint8_t *out;
     int *failed;
+    dacc_disp_acc *disp; /* optional: displacement statistics of the block */
+    pthread_mutex_t *mu;
 } gen_ctx;
 
 static void gen_task(void *vctx, int task, int ntasks) {
@@ -61,6 +71,12 @@ static void gen_task(void *vctx, int task, int ntasks) {
     }
     double theta[4 * DACC_CPAB_MAX_SIDE * DACC_CPAB_MAX_SIDE * 2];
     size_t px = (size_t)c->src->rows * c->src->cols;
+    dacc_disp_acc *acc = c->disp ? dacc_disp_acc_new() : NULL;
+    double *pts = c->disp ? malloc(sizeof(double) * 2 * px) : NULL;
+    if (c->disp && (!acc || !pts)) {
+        c->failed[task] = 1;
+        goto done;
+    }
     int64_t lo = (int64_t)task * GEN_CHUNK, hi = lo + GEN_CHUNK < c->src->n ? lo + GEN_CHUNK : c->src->n;
     uint64_t tag = dacc_align_tag(c->split, c->block);
     for (int64_t i = lo; i < hi; i++) {
@@ -69,22 +85,33 @@ static void gen_task(void *vctx, int task, int ntasks) {
             break;
         }
         dacc_cpab_field_set(&f, theta, 1.0);
-        dacc_cpab_warp_u8(&f, c->src->pixels + (size_t)i * px, c->src->rows, c->src->cols,
-                          c->out + (size_t)i * px);
+        uint8_t *o = c->out + (size_t)i * px;
+        dacc_cpab_warp_u8(&f, c->src->pixels + (size_t)i * px, c->src->rows, c->src->cols, o, pts);
+        if (acc) dacc_disp_acc_add(acc, c->src->labels[i], o, c->src->rows, c->src->cols, pts);
     }
+    if (acc) { /* integer sums: the merge order does not matter */
+        pthread_mutex_lock(c->mu);
+        dacc_disp_acc_merge(c->disp, acc);
+        pthread_mutex_unlock(c->mu);
+    }
+done:
+    dacc_disp_acc_free(acc);
+    free(pts);
     dacc_cpab_field_free(&f);
 }
 
 /* With a pool the caller owns (NULL: make one for this call). */
 static int generate_block(const dacc_align_model *m, const dacc_cpab *t, const dacc_images *src,
                           int split, int block, uint64_t seed, double scale, dacc_pool *pool,
-                          uint8_t *out, dacc_err *e) {
+                          uint8_t *out, dacc_disp_acc *disp, dacc_err *e) {
     if (src->rows != m->rows || src->cols != m->cols)
         return dacc_fail(e, "align: images are %dx%d but the class model was fitted on %dx%d",
                          src->rows, src->cols, m->rows, m->cols);
     int ntasks = (int)((src->n + GEN_CHUNK - 1) / GEN_CHUNK);
     if (ntasks == 0) return 0;
-    gen_ctx c = {m, t, src, split, block, seed, scale, out, calloc((size_t)ntasks, sizeof(int))};
+    pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    gen_ctx c = {m,     t,     src, split, block, seed, scale,
+                 out,   calloc((size_t)ntasks, sizeof(int)), disp, &mu};
     if (!c.failed) return dacc_fail(e, "align: out of memory");
     dacc_pool_run(pool, gen_task, &c, ntasks);
     int rc = 0;
@@ -101,7 +128,7 @@ int dacc_align_generate_block(const dacc_align_model *m, const dacc_images *src,
                               int block, uint64_t seed, double scale, int threads, uint8_t *out,
                               dacc_err *e) {
     dacc_cpab t;
-    if (dacc_cpab_init(&t, m->fit.nx, m->fit.ny, e)) return dacc_fail_wrap(e, "align");
+    if (dacc_cpab_init(&t, m->fit.nx, m->fit.ny, m->fit.zero_boundary, e)) return dacc_fail_wrap(e, "align");
     if (t.d != m->d) {
         dacc_cpab_free(&t);
         return dacc_fail(e, "align: class model has d = %d, tessellation gives %d", m->d, t.d);
@@ -111,7 +138,7 @@ int dacc_align_generate_block(const dacc_align_model *m, const dacc_images *src,
         dacc_cpab_free(&t);
         return dacc_fail(e, "align: cannot create threads");
     }
-    int rc = generate_block(m, &t, src, split, block, seed, scale, pool, out, e);
+    int rc = generate_block(m, &t, src, split, block, seed, scale, pool, out, NULL, e);
     dacc_pool_destroy(pool);
     dacc_cpab_free(&t);
     return rc;
@@ -119,7 +146,7 @@ int dacc_align_generate_block(const dacc_align_model *m, const dacc_images *src,
 
 int dacc_alignmnist_write(const char *path, const dacc_align_model *m, const dacc_images *src,
                           int split, int blocks, uint64_t seed, double scale, int threads,
-                          int verbose, dacc_err *e) {
+                          int verbose, dacc_disp_stats *stats, dacc_err *e) {
     if (blocks < 0 || blocks > 75) return dacc_fail(e, "%s: blocks %d must be 0..75", path, blocks);
     size_t px = (size_t)src->rows * src->cols, n = (size_t)src->n;
     int64_t total = (int64_t)n * (blocks + 1);
@@ -129,12 +156,13 @@ int dacc_alignmnist_write(const char *path, const dacc_align_model *m, const dac
     memset(&t, 0, sizeof t);
     dacc_pool *pool = NULL;
     dacc_npz_writer *w = NULL;
+    dacc_disp_acc *disp = dacc_disp_acc_new();
     int rc = -1;
-    if (!buf || !y) {
+    if (!buf || !y || !disp) {
         dacc_fail(e, "%s: out of memory for %zu images", path, n);
         goto out;
     }
-    if (dacc_cpab_init(&t, m->fit.nx, m->fit.ny, e)) goto out;
+    if (dacc_cpab_init(&t, m->fit.nx, m->fit.ny, m->fit.zero_boundary, e)) goto out;
     if (t.d != m->d) {
         dacc_fail(e, "%s: class model has d = %d, tessellation gives %d", path, m->d, t.d);
         goto out;
@@ -151,7 +179,7 @@ int dacc_alignmnist_write(const char *path, const dacc_align_model *m, const dac
         goto out;
     double t0 = now_s();
     for (int b = 1; b <= blocks; b++) {
-        if (generate_block(m, &t, src, split, b, seed, scale, pool, buf, e)) goto out;
+        if (generate_block(m, &t, src, split, b, seed, scale, pool, buf, disp, e)) goto out;
         if (dacc_npz_writer_write(w, buf, n * px, e)) goto out;
         if (verbose)
             fprintf(stderr, "align: %s block %d/%d (%zu images) done, %.1f s\n",
@@ -161,6 +189,13 @@ int dacc_alignmnist_write(const char *path, const dacc_align_model *m, const dac
     for (int64_t k = 0; k < total; k++) y[k] = src->labels[k % (int64_t)n];
     int64_t yshape[1] = {total};
     if (dacc_npz_writer_add(w, "y", "<f8", 1, yshape, y, e)) goto out;
+    dacc_disp_stats ds;
+    dacc_disp_acc_stats(disp, &ds);
+    if (stats) *stats = ds;
+    double dv[DACC_DISP_ROWS * 5];
+    dacc_disp_stats_pack(&ds, dv);
+    int64_t dshape[2] = {DACC_DISP_ROWS, 5};
+    if (dacc_npz_writer_add(w, DACC_DISP_MEMBER, "<f8", 2, dshape, dv, e)) goto out;
     dacc_npz_writer *wc = w;
     w = NULL;
     if (dacc_npz_writer_close(wc, e)) goto out;
@@ -172,6 +207,7 @@ out:
     }
     dacc_pool_destroy(pool);
     dacc_cpab_free(&t);
+    dacc_disp_acc_free(disp);
     free(buf);
     free(y);
     return rc;
@@ -217,10 +253,13 @@ static int cache_folder(const dacc_align_options *o, char *out, size_t n, dacc_e
     return dacc_mkdir_p(out, e);
 }
 
-static void fit_settings(const dacc_align_options *o, dacc_align_settings *s) {
+void dacc_align_options_fit_settings(const dacc_align_options *o, dacc_align_settings *s) {
     dacc_align_settings_default(s);
     if (o->pairs_per_class > 0) s->pairs_per_class = o->pairs_per_class;
     s->seed = o->fit_seed;
+    s->zero_boundary = o->zero_boundary;
+    s->prior = o->prior;
+    s->lambda = o->lambda;
 }
 
 int dacc_align_model_ensure(const dacc_align_options *o, const dacc_images *train,
@@ -235,7 +274,7 @@ int dacc_align_model_ensure(const dacc_align_options *o, const dacc_images *trai
     char dir[4096];
     if (cache_folder(o, dir, sizeof dir, e)) return -1;
     dacc_align_settings s;
-    fit_settings(o, &s);
+    dacc_align_options_fit_settings(o, &s);
     uint64_t th = dacc_images_hash(train);
     uint64_t want = dacc_align_settings_hash(&s, th);
     char cached[4200];
@@ -330,7 +369,7 @@ int dacc_alignmnist_ensure(const dacc_align_options *o, const dacc_images *train
             fprintf(stderr, "align: generating %s set: %lld images x %d blocks (model %s)\n",
                     names[split], (long long)sets[split]->n, o->blocks, mpath);
         rc = dacc_alignmnist_write(outs[split], &m, sets[split], split, o->blocks, o->seed,
-                                   o->scale, o->threads, o->verbose, e);
+                                   o->scale, o->threads, o->verbose, NULL, e);
     }
     dacc_align_model_free(&m);
     return rc;

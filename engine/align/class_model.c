@@ -127,6 +127,10 @@ static void put_settings(buf *b, const dacc_align_settings *s) {
     put_u32(b, (uint32_t)s->coarse_to_fine);
     put_u32(b, (uint32_t)s->nsteps);
     put_u32(b, (uint32_t)s->nsub);
+    put_u32(b, (uint32_t)s->zero_boundary);
+    put_u32(b, (uint32_t)s->prior);
+    put_f64(b, s->prior_length);
+    put_f64(b, s->prior_lin_ratio);
 }
 
 static void get_settings(rd *r, dacc_align_settings *s) {
@@ -143,6 +147,10 @@ static void get_settings(rd *r, dacc_align_settings *s) {
     s->coarse_to_fine = (int)get_u32(r);
     s->nsteps = (int)get_u32(r);
     s->nsub = (int)get_u32(r);
+    s->zero_boundary = (int)get_u32(r);
+    s->prior = (int)get_u32(r);
+    s->prior_length = get_f64(r);
+    s->prior_lin_ratio = get_f64(r);
 }
 
 uint64_t dacc_align_settings_hash(const dacc_align_settings *s, uint64_t train_hash) {
@@ -226,6 +234,10 @@ static int check_model_header(const dacc_align_model *m, const char *path, dacc_
     else if (s->coarse_to_fine != 0 && s->coarse_to_fine != 1) bad = "coarse_to_fine";
     else if (s->nsteps < 1 || s->nsteps > MODEL_MAX_STEPS) bad = "nsteps (1..1000)";
     else if (s->nsub < 1 || s->nsub > MODEL_MAX_STEPS) bad = "nsub (1..1000)";
+    else if (s->zero_boundary != 0 && s->zero_boundary != 1) bad = "zero_boundary (0 or 1)";
+    else if (s->prior != DACC_PRIOR_SMOOTH && s->prior != DACC_PRIOR_ISOTROPIC) bad = "prior (0 or 1)";
+    else if (!finite_in(s->prior_length, 0, 1e6)) bad = "prior length";
+    else if (!finite_in(s->prior_lin_ratio, 0, 1e6)) bad = "prior linear ratio";
     if (bad)
         return dacc_fail(e, "%s: class model header field out of range: %s (classes %d, d %d, "
                             "image %dx%d, tessellation %dx%d, nsteps %d, nsub %d)",
@@ -233,7 +245,7 @@ static int check_model_header(const dacc_align_model *m, const char *path, dacc_
                          s->nsub);
     dacc_cpab t;
     dacc_err e2;
-    if (dacc_cpab_init(&t, s->nx, s->ny, &e2)) return dacc_fail(e, "%s: %s", path, e2.msg);
+    if (dacc_cpab_init(&t, s->nx, s->ny, s->zero_boundary, &e2)) return dacc_fail(e, "%s: %s", path, e2.msg);
     int dt = t.d;
     dacc_cpab_free(&t);
     if (dt != m->d)

@@ -1,7 +1,9 @@
 /* CPA velocity fields on a triangulated unit square and their integration.
  * The field is parametrised by vertex velocities (continuity is then free);
- * zero boundary removes the normal component at border vertices; the basis
- * is orthonormalised (modified Gram-Schmidt, twice) in the space of stacked
+ * zero boundary removes the normal component at border vertices; the free
+ * boundary instead constrains neighbouring border triangles to agree
+ * outside the square (null space of those constraints). The basis is
+ * orthonormalised (modified Gram-Schmidt, twice) in the space of stacked
  * A_c so that an isotropic prior on theta means the same in every direction. */
 #include "align/cpab.h"
 
@@ -40,26 +42,17 @@ void dacc_cpab_free(dacc_cpab *t) {
     memset(t, 0, sizeof *t);
 }
 
-int dacc_cpab_init(dacc_cpab *t, int nx, int ny, dacc_err *e) {
-    memset(t, 0, sizeof *t);
-    if (nx < 1 || ny < 1 || nx > DACC_CPAB_MAX_SIDE || ny > DACC_CPAB_MAX_SIDE)
-        return dacc_fail(e, "tessellation [%d,%d]: each side must be 1..%d", nx, ny,
-                         DACC_CPAB_MAX_SIDE);
-    t->nx = nx;
-    t->ny = ny;
-    t->nc = 4 * nx * ny;
-    int ncorner = (nx + 1) * (ny + 1);
-    t->nv = ncorner + nx * ny;
-    int nrow = 6 * t->nc;
-    t->vert = malloc(sizeof(double) * 2 * (size_t)t->nv);
-    t->tri = malloc(sizeof(int) * 3 * (size_t)t->nc);
-    t->pinv = malloc(sizeof(double) * 9 * (size_t)t->nc);
-    /* free vertex components: at most 2 per vertex */
-    int *free_v = malloc(sizeof(int) * 2 * (size_t)t->nv);
-    int *free_k = malloc(sizeof(int) * 2 * (size_t)t->nv);
-    double *M = NULL;
-    if (!t->vert || !t->tri || !t->pinv || !free_v || !free_k) goto oom;
+int dacc_cpab_dim(int nx, int ny, int zero_boundary) {
+    int nv = (nx + 1) * (ny + 1) + nx * ny;
+    /* zero boundary: one normal component per border vertex, two at corners;
+     * free: two extra constraints per pair of neighbouring border triangles */
+    int removed = zero_boundary ? 2 * (nx + 1) + 2 * (ny + 1) : 4 * (nx - 1) + 4 * (ny - 1);
+    return 2 * nv - removed;
+}
 
+/* Vertices, triangles and the inverse vertex matrices. */
+static int build_geometry(dacc_cpab *t) {
+    int nx = t->nx, ny = t->ny, ncorner = (nx + 1) * (ny + 1);
     for (int j = 0; j <= ny; j++)
         for (int i = 0; i <= nx; i++) {
             int v = corner_id(t, i, j);
@@ -87,31 +80,16 @@ int dacc_cpab_init(dacc_cpab *t, int nx, int ny, dacc_err *e) {
                     P[3 * m + 1] = t->vert[2 * tv[k][m] + 1];
                     P[3 * m + 2] = 1.0;
                 }
-                if (!inv3(P, t->pinv + 9 * c)) {
-                    dacc_cpab_free(t);
-                    free(free_v);
-                    free(free_k);
-                    return dacc_fail(e, "tessellation [%d,%d]: degenerate triangle %d", nx, ny, c);
-                }
+                if (!inv3(P, t->pinv + 9 * c)) return -1;
             }
         }
+    return 0;
+}
 
-    int nfree = 0;
-    for (int v = 0; v < t->nv; v++) {
-        double x = t->vert[2 * v], y = t->vert[2 * v + 1];
-        int on_x = v < ncorner && (x == 0.0 || x == 1.0);
-        int on_y = v < ncorner && (y == 0.0 || y == 1.0);
-        if (!on_x) { free_v[nfree] = v; free_k[nfree++] = 0; }
-        if (!on_y) { free_v[nfree] = v; free_k[nfree++] = 1; }
-    }
-    t->d = nfree;
-
-    /* M: column f = the stacked A of the field whose only non-zero vertex
-     * velocity component is (free_v[f], free_k[f]) = 1. */
-    M = calloc((size_t)nrow * (size_t)nfree, sizeof(double));
-    t->basis = malloc(sizeof(double) * (size_t)nrow * (size_t)nfree);
-    t->basis_t = malloc(sizeof(double) * (size_t)nrow * (size_t)nfree);
-    if (!M || !t->basis || !t->basis_t) goto oom;
+/* M (nrow x nfree): column f = the stacked A of the field whose only
+ * non-zero vertex velocity component is (free_v[f], free_k[f]) = 1. */
+static void vertex_fields(const dacc_cpab *t, const int *free_v, const int *free_k, int nfree,
+                          double *M) {
     for (int c = 0; c < t->nc; c++)
         for (int m = 0; m < 3; m++) {
             int v = t->tri[3 * c + m];
@@ -123,40 +101,173 @@ int dacc_cpab_init(dacc_cpab *t, int nx, int ny, dacc_err *e) {
                     M[(size_t)(6 * c + 3 * k + q) * nfree + f] = t->pinv[9 * c + 3 * q + m];
             }
         }
-    /* Modified Gram-Schmidt, two passes, column by column; in a fixed order
-     * so the basis is identical on every machine. */
-    for (int f = 0; f < nfree; f++) {
+}
+
+/* Rows of K M for the free-boundary constraints: neighbouring border
+ * triangles agree at a point one unit outside their shared border vertex
+ * (they already agree at the vertex, so then on the whole outward line).
+ * Returns the number of rows written to KM (ncon x nfree). */
+static int boundary_constraints(const dacc_cpab *t, const double *M, int nfree, double *KM) {
+    int nx = t->nx, ny = t->ny, n = 0;
+    for (int side = 0; side < 4; side++) {
+        int len = side < 2 ? ny : nx; /* 0 left, 1 right: along y; 2 low y, 3 high y: along x */
+        for (int s = 0; s + 1 < len; s++) {
+            int ca, cb;
+            double px, py;
+            if (side < 2) {
+                int i = side ? nx - 1 : 0, tri = side ? 1 : 3;
+                ca = 4 * (s * nx + i) + tri;
+                cb = 4 * ((s + 1) * nx + i) + tri;
+                px = side ? 2.0 : -1.0;
+                py = (double)(s + 1) / ny;
+            } else {
+                int j = side == 3 ? ny - 1 : 0, tri = side == 3 ? 2 : 0;
+                ca = 4 * (j * nx + s) + tri;
+                cb = 4 * (j * nx + s + 1) + tri;
+                px = (double)(s + 1) / nx;
+                py = side == 3 ? 2.0 : -1.0;
+            }
+            double xt[3] = {px, py, 1};
+            for (int k = 0; k < 2; k++, n++)
+                for (int f = 0; f < nfree; f++) {
+                    double v = 0;
+                    for (int q = 0; q < 3; q++)
+                        v += xt[q] * (M[(size_t)(6 * ca + 3 * k + q) * nfree + f] -
+                                      M[(size_t)(6 * cb + 3 * k + q) * nfree + f]);
+                    KM[(size_t)n * nfree + f] = v;
+                }
+        }
+    }
+    return n;
+}
+
+/* Modified Gram-Schmidt (two passes) of the rows of X (n x m) in place;
+ * rows that vanish (norm below tol times their norm before) are dropped.
+ * Returns the rank. Fixed order, so the result is identical everywhere. */
+static int orthonormal_rows(double *X, int n, int m, double tol) {
+    int r = 0;
+    for (int f = 0; f < n; f++) {
+        double *x = X + (size_t)f * m, n0 = 0;
+        for (int k = 0; k < m; k++) n0 += x[k] * x[k];
         for (int pass = 0; pass < 2; pass++)
-            for (int g = 0; g < f; g++) {
+            for (int g = 0; g < r; g++) {
+                const double *y = X + (size_t)g * m;
                 double dot = 0;
-                for (int r = 0; r < nrow; r++) dot += M[(size_t)r * nfree + g] * M[(size_t)r * nfree + f];
-                for (int r = 0; r < nrow; r++) M[(size_t)r * nfree + f] -= dot * M[(size_t)r * nfree + g];
+                for (int k = 0; k < m; k++) dot += y[k] * x[k];
+                for (int k = 0; k < m; k++) x[k] -= dot * y[k];
             }
         double nrm = 0;
-        for (int r = 0; r < nrow; r++) nrm += M[(size_t)r * nfree + f] * M[(size_t)r * nfree + f];
-        nrm = sqrt(nrm);
-        if (nrm < 1e-12) {
-            free(M);
-            free(free_v);
-            free(free_k);
-            dacc_cpab_free(t);
-            return dacc_fail(e, "tessellation [%d,%d]: basis is rank deficient", nx, ny);
-        }
-        for (int r = 0; r < nrow; r++) M[(size_t)r * nfree + f] /= nrm;
+        for (int k = 0; k < m; k++) nrm += x[k] * x[k];
+        if (!(nrm > tol * tol * n0) || nrm < 1e-300) continue;
+        nrm = 1.0 / sqrt(nrm);
+        double *dst = X + (size_t)r * m;
+        for (int k = 0; k < m; k++) dst[k] = x[k] * nrm;
+        r++;
     }
-    memcpy(t->basis, M, sizeof(double) * (size_t)nrow * (size_t)nfree);
+    return r;
+}
+
+/* The basis (rows of Bt, d x nrow) of the fields spanned by M's columns
+ * that satisfy the constraints K: null space of K M in vertex coordinates,
+ * mapped to A, orthonormalised there. Returns d, or -1 (out of memory). */
+static int constrained_basis(const dacc_cpab *t, const double *M, int nfree, double *Bt) {
+    int nrow = 6 * t->nc, maxcon = 4 * (t->nx + t->ny);
+    double *KM = calloc((size_t)maxcon * nfree, sizeof(double));
+    double *w = malloc(sizeof(double) * (size_t)nfree);
+    if (!KM || !w) {
+        free(KM);
+        free(w);
+        return -1;
+    }
+    int ncon = boundary_constraints(t, M, nfree, KM);
+    int rank = orthonormal_rows(KM, ncon, nfree, 1e-9);
+    for (int f = 0; f < nfree; f++) {
+        /* w = e_f minus its projection on the constraint rows */
+        for (int k = 0; k < nfree; k++) w[k] = k == f;
+        for (int q = 0; q < rank; q++) {
+            const double *Q = KM + (size_t)q * nfree;
+            for (int k = 0; k < nfree; k++) w[k] -= Q[f] * Q[k];
+        }
+        double *b = Bt + (size_t)f * nrow;
+        for (int r = 0; r < nrow; r++) {
+            double v = 0;
+            for (int k = 0; k < nfree; k++) v += M[(size_t)r * nfree + k] * w[k];
+            b[r] = v;
+        }
+    }
+    free(KM);
+    free(w);
+    return orthonormal_rows(Bt, nfree, nrow, 1e-7);
+}
+
+int dacc_cpab_init(dacc_cpab *t, int nx, int ny, int zero_boundary, dacc_err *e) {
+    memset(t, 0, sizeof *t);
+    if (nx < 1 || ny < 1 || nx > DACC_CPAB_MAX_SIDE || ny > DACC_CPAB_MAX_SIDE)
+        return dacc_fail(e, "tessellation [%d,%d]: each side must be 1..%d", nx, ny,
+                         DACC_CPAB_MAX_SIDE);
+    t->nx = nx;
+    t->ny = ny;
+    t->zero_boundary = zero_boundary ? 1 : 0;
+    t->nc = 4 * nx * ny;
+    int ncorner = (nx + 1) * (ny + 1);
+    t->nv = ncorner + nx * ny;
+    int nrow = 6 * t->nc;
+    t->vert = malloc(sizeof(double) * 2 * (size_t)t->nv);
+    t->tri = malloc(sizeof(int) * 3 * (size_t)t->nc);
+    t->pinv = malloc(sizeof(double) * 9 * (size_t)t->nc);
+    int *free_v = malloc(sizeof(int) * 2 * (size_t)t->nv);
+    int *free_k = malloc(sizeof(int) * 2 * (size_t)t->nv);
+    double *M = NULL, *Bt = NULL;
+    const char *why = "out of memory";
+    if (!t->vert || !t->tri || !t->pinv || !free_v || !free_k) goto fail;
+    if (build_geometry(t)) {
+        why = "degenerate triangle";
+        goto fail;
+    }
+    int nfree = 0;
+    for (int v = 0; v < t->nv; v++) {
+        double x = t->vert[2 * v], y = t->vert[2 * v + 1];
+        int on_x = t->zero_boundary && v < ncorner && (x == 0.0 || x == 1.0);
+        int on_y = t->zero_boundary && v < ncorner && (y == 0.0 || y == 1.0);
+        if (!on_x) { free_v[nfree] = v; free_k[nfree++] = 0; }
+        if (!on_y) { free_v[nfree] = v; free_k[nfree++] = 1; }
+    }
+    M = calloc((size_t)nrow * (size_t)nfree, sizeof(double));
+    Bt = calloc((size_t)nrow * (size_t)nfree, sizeof(double));
+    if (!M || !Bt) goto fail;
+    vertex_fields(t, free_v, free_k, nfree, M);
+    if (t->zero_boundary) {
+        for (int r = 0; r < nrow; r++)
+            for (int f = 0; f < nfree; f++) Bt[(size_t)f * nrow + r] = M[(size_t)r * nfree + f];
+        t->d = orthonormal_rows(Bt, nfree, nrow, 1e-7);
+    } else {
+        t->d = constrained_basis(t, M, nfree, Bt);
+        if (t->d < 0) goto fail;
+    }
+    /* the free-boundary constraints can be dependent ([2,2]: d = 20), never more */
+    int want = dacc_cpab_dim(nx, ny, t->zero_boundary);
+    if (t->zero_boundary ? t->d != want : t->d < want) {
+        why = "basis has an unexpected rank";
+        goto fail;
+    }
+    t->basis = malloc(sizeof(double) * (size_t)nrow * (size_t)t->d);
+    t->basis_t = malloc(sizeof(double) * (size_t)nrow * (size_t)t->d);
+    if (!t->basis || !t->basis_t) goto fail;
+    memcpy(t->basis_t, Bt, sizeof(double) * (size_t)nrow * (size_t)t->d);
     for (int r = 0; r < nrow; r++)
-        for (int f = 0; f < nfree; f++) t->basis_t[(size_t)f * nrow + r] = M[(size_t)r * nfree + f];
+        for (int f = 0; f < t->d; f++) t->basis[(size_t)r * t->d + f] = Bt[(size_t)f * nrow + r];
     free(M);
+    free(Bt);
     free(free_v);
     free(free_k);
     return 0;
-oom:
+fail:
     free(M);
+    free(Bt);
     free(free_v);
     free(free_k);
     dacc_cpab_free(t);
-    return dacc_fail(e, "tessellation [%d,%d]: out of memory", nx, ny);
+    return dacc_fail(e, "tessellation [%d,%d]: %s", nx, ny, why);
 }
 
 void dacc_cpab_theta_to_A(const dacc_cpab *t, const double *theta, double *A) {
@@ -479,12 +590,17 @@ void dacc_cpab_warp_f32(const dacc_cpab_field *f, const float *in, int rows, int
 }
 
 void dacc_cpab_warp_u8(const dacc_cpab_field *f, const uint8_t *in, int rows, int cols,
-                       uint8_t *out) {
+                       uint8_t *out, double *pts) {
     int n = rows * cols;
     for (int i0 = 0; i0 < n; i0 += BATCH) {
         int m = n - i0 < BATCH ? n - i0 : BATCH;
         double xs[BATCH], ys[BATCH];
         transform_pixels(f, rows, cols, i0, m, xs, ys);
+        if (pts)
+            for (int k = 0; k < m; k++) {
+                pts[2 * (i0 + k)] = xs[k];
+                pts[2 * (i0 + k) + 1] = ys[k];
+            }
         for (int k = 0; k < m; k++) {
             double px = xs[k] * (cols - 1), py = ys[k] * (rows - 1);
             px = px > 0 ? px : 0;

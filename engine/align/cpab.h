@@ -1,8 +1,16 @@
 /* CPA velocity fields and the diffeomorphisms they integrate to (CPAB), on
  * the unit square [0,1]^2 tessellated into nx x ny squares, each cut into 4
- * triangles through its centre. Fields are continuous, affine per triangle,
- * and have zero normal component on the border ("zero boundary"), so every
- * transformation maps the square onto itself. A field is given by theta, its
+ * triangles through its centre. Fields are continuous and affine per
+ * triangle. Two spaces:
+ * - free boundary (the default; cpabDiffeo's valid_outside=True,
+ *   zero_v_across_bdry=[False,False]): the field is also defined outside the
+ *   square, each border triangle's affine map extended outwards, and
+ *   neighbouring border triangles agree along the outward line through
+ *   their shared border vertex, so the extension is continuous too
+ *   (d = 2 #vertices - 4 (nx-1) - 4 (ny-1): 58 for [4,4]);
+ * - zero boundary: the normal component vanishes on the border, so every
+ *   transformation maps the square onto itself (d = 62 for [4,4]).
+ * A field is given by theta, its
  * coordinates in an orthonormal basis (Euclidean inner product of the
  * stacked 2x3 matrices A_c) of the d-dimensional space of such fields.
  *
@@ -25,6 +33,7 @@ typedef struct dacc_cpab {
     int nc;        /* triangles: 4 nx ny */
     int nv;        /* vertices: (nx+1)(ny+1) corners, then nx ny centres */
     int d;         /* dimension of the field space */
+    int zero_boundary; /* 1: zero normal velocity on the border; 0: free (valid outside) */
     double *vert;  /* nv x 2 vertex coordinates */
     int *tri;      /* nc x 3 vertex indices of each triangle */
     double *pinv;  /* nc x 9: inverse of [x y 1] rows of the 3 vertices (row-major) */
@@ -33,23 +42,29 @@ typedef struct dacc_cpab {
 } dacc_cpab;
 
 /* Builds the tessellation and its orthonormal basis (1 <= nx, ny <= 16). */
-int dacc_cpab_init(dacc_cpab *t, int nx, int ny, dacc_err *e);
+int dacc_cpab_init(dacc_cpab *t, int nx, int ny, int zero_boundary, dacc_err *e);
+/* The counting formula for the dimension (docs/ALIGNMNIST.md): exact for the
+ * zero boundary; for the free boundary it assumes independent constraints,
+ * true for every size tested except [2,2] (d = 20, not 18). */
+int dacc_cpab_dim(int nx, int ny, int zero_boundary);
 void dacc_cpab_free(dacc_cpab *t);
 
-/* Triangle containing (x, y); points outside the square are clamped first.
+/* Triangle containing (x, y). A point outside the square belongs to the
+ * square its clamped position is in and, within it, to the triangle on its
+ * side of the square's diagonals (extended outwards): the border triangle
+ * whose affine map the free-boundary space extends there.
  * Inline: the integrators call it at every step. */
 static inline int dacc_cpab_cell(const dacc_cpab *t, double x, double y) {
     /* Branch-free: the triangle depends on the position in ways a branch
-     * predictor cannot guess. Clamping also maps NaN to 0. */
-    x = x > 0 ? x : 0;
-    x = x < 1 ? x : 1;
-    y = y > 0 ? y : 0;
-    y = y < 1 ? y : 1;
-    double sx = x * t->nx, sy = y * t->ny;
-    int i = (int)sx, j = (int)sy;
+     * predictor cannot guess. Clamping also maps NaN to square 0, and NaN
+     * offsets compare false (triangle 0). */
+    double cx = x > 0 ? x : 0, cy = y > 0 ? y : 0;
+    cx = cx < 1 ? cx : 1;
+    cy = cy < 1 ? cy : 1;
+    int i = (int)(cx * t->nx), j = (int)(cy * t->ny);
     i -= i >= t->nx;
     j -= j >= t->ny;
-    double fx = sx - i - 0.5, fy = sy - j - 0.5;
+    double fx = x * t->nx - i - 0.5, fy = y * t->ny - j - 0.5;
     /* Which side of the two diagonals: p = above y = x, q = above y = -x
      * (local coordinates). (p,q) = (0,0) low y -> 0, (0,1) high x -> 1,
      * (1,1) high y -> 2, (1,0) low x -> 3. Bit arithmetic, no branch. */
@@ -104,9 +119,11 @@ void dacc_cpab_transform(const dacc_cpab_field *f, double p[2]);
 /* Pull-back warp: out(u) = in(T(u)) with bilinear interpolation, clamped at
  * the edges. in and out are rows x cols floats (distinct buffers). */
 void dacc_cpab_warp_f32(const dacc_cpab_field *f, const float *in, int rows, int cols, float *out);
-/* The same on uint8 images: the result is rounded to nearest and clipped. */
+/* The same on uint8 images: the result is rounded to nearest and clipped.
+ * pts (optional, 2 rows cols doubles): T of every pixel centre, as
+ * dacc_cpab_transform_grid. */
 void dacc_cpab_warp_u8(const dacc_cpab_field *f, const uint8_t *in, int rows, int cols,
-                       uint8_t *out);
+                       uint8_t *out, double *pts);
 /* The grid form of the same: T of every pixel centre, 2 doubles per pixel
  * (x, y) in [0,1] coordinates. */
 void dacc_cpab_transform_grid(const dacc_cpab_field *f, int rows, int cols, double *pts);

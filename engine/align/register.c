@@ -1,5 +1,6 @@
 /* Aligning one pair of images with a CPAB warp: minimise
- *   (1/2 s^2) sum_u (I_a(T_theta(u)) - I_b(u))^2 + (lambda/2) |theta|^2
+ *   (1/2 s^2) sum_u (I_a(T_theta(u)) - I_b(u))^2 + (lambda/2) theta^T P theta
+ * (P = I, or the normalised precision of the smoothness prior, prior.h)
  * by Levenberg-Marquardt, optionally coarse to fine ([1,1] -> [n/2] -> [n]).
  * The Jacobian is analytic: along each pixel's trajectory we carry the
  * sensitivity of the position to the 6 entries of A_c of every triangle the
@@ -14,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "align/prior.h"
+
 #define MAX_LEVELS 3
 #define MAX_TRACK 16
 
@@ -21,15 +24,19 @@ void dacc_align_settings_default(dacc_align_settings *s) {
     memset(s, 0, sizeof *s);
     s->nx = 4;
     s->ny = 4;
+    s->zero_boundary = 0;
     s->pairs_per_class = 1000;
     s->seed = 1;
-    s->lambda = 5.0;
+    s->prior = DACC_PRIOR_SMOOTH;
+    s->lambda = 1.0;
+    s->prior_length = 10.0;
+    s->prior_lin_ratio = 0.42;
     s->noise = 0.2;
     s->blur = 1.0;
     s->trim = 0.1;
     s->eps = 1e-3;
     s->max_iter = 20;
-    s->coarse_to_fine = 1;
+    s->coarse_to_fine = 0;
     s->nsteps = DACC_CPAB_STEPS;
     s->nsub = DACC_CPAB_STEPS;
 }
@@ -39,6 +46,7 @@ struct dacc_aligner {
     int rows, cols, npix, nlevels, dmax;
     dacc_cpab tess[MAX_LEVELS];
     dacc_cpab_field field[MAX_LEVELS];
+    double *prec[MAX_LEVELS]; /* d x d prior precision per level; NULL: identity */
     float *a, *b, *tmp;
     double *pts;   /* npix x 2 transformed grid */
     double *J;     /* npix x d rows (only rows with a non-zero image gradient) */
@@ -235,6 +243,7 @@ void dacc_aligner_free(dacc_aligner *al) {
     for (int l = 0; l < MAX_LEVELS; l++) {
         dacc_cpab_field_free(&al->field[l]);
         dacc_cpab_free(&al->tess[l]);
+        free(al->prec[l]);
     }
     free(al->a);
     free(al->b);
@@ -259,6 +268,11 @@ int dacc_aligner_new(const dacc_align_settings *s, int rows, int cols, dacc_alig
         return dacc_fail(e, "align: image size %dx%d (need at least 2x2)", rows, cols);
     if (!(s->noise > 0) || !(s->lambda >= 0) || s->max_iter < 1)
         return dacc_fail(e, "align: settings need noise > 0, lambda >= 0, max_iter >= 1");
+    if (s->prior != DACC_PRIOR_SMOOTH && s->prior != DACC_PRIOR_ISOTROPIC)
+        return dacc_fail(e, "align: unknown prior %d", s->prior);
+    if (s->prior == DACC_PRIOR_SMOOTH && !(s->prior_length > 0 && s->prior_lin_ratio > 0))
+        return dacc_fail(e, "align: the smooth prior needs length %g > 0 and linear ratio %g > 0",
+                         s->prior_length, s->prior_lin_ratio);
     dacc_aligner *al = calloc(1, sizeof *al);
     if (!al) return dacc_fail(e, "align: out of memory");
     al->s = *s;
@@ -277,10 +291,19 @@ int dacc_aligner_new(const dacc_align_settings *s, int rows, int cols, dacc_alig
     sizes[nl++][1] = s->ny;
     al->nlevels = nl;
     for (int l = 0; l < nl; l++) {
-        if (dacc_cpab_init(&al->tess[l], sizes[l][0], sizes[l][1], e) ||
+        if (dacc_cpab_init(&al->tess[l], sizes[l][0], sizes[l][1], s->zero_boundary, e) ||
             dacc_cpab_field_init(&al->field[l], &al->tess[l], s->nsteps, s->nsub, e)) {
             dacc_aligner_free(al);
             return dacc_fail_wrap(e, "align");
+        }
+        if (s->prior == DACC_PRIOR_SMOOTH) {
+            int dl = al->tess[l].d;
+            al->prec[l] = malloc(sizeof(double) * (size_t)dl * dl);
+            if (!al->prec[l] ||
+                dacc_prior_precision(&al->tess[l], s->prior_length, s->prior_lin_ratio, al->prec[l])) {
+                dacc_aligner_free(al);
+                return dacc_fail(e, "align: cannot build the smoothness prior (out of memory or singular)");
+            }
         }
         if (al->tess[l].d > al->dmax) al->dmax = al->tess[l].d;
     }
@@ -323,10 +346,42 @@ static double data_ssd(dacc_aligner *al, int l) {
     return ssd;
 }
 
-static double objective(const dacc_aligner *al, double ssd, const double *theta, int d) {
+/* theta^T P theta (P of level l, or the identity). */
+static double prior_quad(const dacc_aligner *al, int l, const double *theta, int d) {
+    const double *P = al->prec[l];
     double n2 = 0;
-    for (int j = 0; j < d; j++) n2 += theta[j] * theta[j];
-    return 0.5 * ssd / (al->s.noise * al->s.noise) + 0.5 * al->s.lambda * n2;
+    for (int i = 0; i < d; i++) {
+        if (!P) {
+            n2 += theta[i] * theta[i];
+            continue;
+        }
+        double s = 0;
+        for (int j = 0; j < d; j++) s += P[(size_t)i * d + j] * theta[j];
+        n2 += theta[i] * s;
+    }
+    return n2;
+}
+
+static double objective(const dacc_aligner *al, int l, double ssd, const double *theta, int d) {
+    return 0.5 * ssd / (al->s.noise * al->s.noise) + 0.5 * al->s.lambda * prior_quad(al, l, theta, d);
+}
+
+/* H += lambda P, g += lambda P theta (P of level l, or the identity). */
+static void add_prior(dacc_aligner *al, int l, const double *theta, int d) {
+    const double *P = al->prec[l];
+    for (int i = 0; i < d; i++) {
+        if (!P) {
+            al->H[(size_t)i * d + i] += al->s.lambda;
+            al->g[i] += al->s.lambda * theta[i];
+            continue;
+        }
+        double s = 0;
+        for (int j = 0; j < d; j++) {
+            al->H[(size_t)i * d + j] += al->s.lambda * P[(size_t)i * d + j];
+            s += P[(size_t)i * d + j] * theta[j];
+        }
+        al->g[i] += al->s.lambda * s;
+    }
 }
 
 /* Linearise at the current field of level l: fills H (upper triangle and
@@ -364,7 +419,7 @@ static double linearise(dacc_aligner *al, int l, const double *theta) {
             }
             al->r[nrow++] = res;
         }
-    /* H = J^T J / s^2 + lambda I, g = J^T r / s^2 + lambda theta */
+    /* H = J^T J / s^2 + lambda P, g = J^T r / s^2 + lambda P theta */
     for (int i = 0; i < d; i++) {
         double *Hi = al->H + (size_t)i * d;
         for (int k = i; k < d; k++) Hi[k] = 0;
@@ -398,9 +453,9 @@ static double linearise(dacc_aligner *al, int l, const double *theta) {
             Hi[k] *= inv_s2;
             al->H[(size_t)k * d + i] = Hi[k];
         }
-        al->H[(size_t)i * d + i] += al->s.lambda;
-        al->g[i] = al->g[i] * inv_s2 + al->s.lambda * theta[i];
+        al->g[i] *= inv_s2;
     }
+    add_prior(al, l, theta, d);
     return ssd;
 }
 
@@ -411,7 +466,7 @@ static int lm(dacc_aligner *al, int l) {
     dacc_cpab_field *f = &al->field[l];
     int d = t->d, accepted = 0;
     dacc_cpab_field_set(f, al->theta, 1.0);
-    double fcur = objective(al, linearise(al, l, al->theta), al->theta, d);
+    double fcur = objective(al, l, linearise(al, l, al->theta), al->theta, d);
     double mu = 1e-3;
     for (int it = 0; it < al->s.max_iter; it++) {
         int ok = 0;
@@ -427,7 +482,7 @@ static int lm(dacc_aligner *al, int l) {
             chol_solve(al->M, d, al->delta);
             for (int i = 0; i < d; i++) al->theta_new[i] = al->theta[i] + al->delta[i];
             dacc_cpab_field_set(f, al->theta_new, 1.0);
-            fnew = objective(al, data_ssd(al, l), al->theta_new, d);
+            fnew = objective(al, l, data_ssd(al, l), al->theta_new, d);
             if (fnew < fcur) {
                 ok = 1;
                 break;
@@ -443,7 +498,7 @@ static int lm(dacc_aligner *al, int l) {
         memcpy(al->theta, al->theta_new, sizeof(double) * d);
         mu = mu * 0.3 < 1e-9 ? 1e-9 : mu * 0.3;
         if (rel < 1e-4 || it + 1 == al->s.max_iter) break;
-        fcur = objective(al, linearise(al, l, al->theta), al->theta, d);
+        fcur = objective(al, l, linearise(al, l, al->theta), al->theta, d);
     }
     return accepted;
 }

@@ -4,6 +4,7 @@
 #include "flags.h"
 #include "commands.h"
 #include "dacc/align.h"
+#include "dacc/alignmnist.h"
 #include "dacc/data.h"
 #include "dacc/fileio.h"
 
@@ -24,6 +25,11 @@ static const flag_use align_flags[] = {
             "$DACC_DATA if set, else ~/.cache/dacc)", NULL, NULL, 0},
     {F_DATA, "MNIST IDX files from DIR instead of the cache", NULL, NULL, 0},
     {F_MODEL, NULL, NULL, NULL, 0},
+    {F_PRIOR, NULL, NULL, NULL, 0},
+    {F_LAMBDA, NULL, NULL, NULL, 0},
+    {F_BOUNDARY, NULL, NULL, NULL, 0},
+    {F_MEASURE, NULL, NULL, NULL, 0},
+    {F_LIMIT, NULL, NULL, NULL, 0},
     {F_QUIET, NULL, NULL, NULL, 0},
     {F_HELP, NULL, NULL, NULL, 0},
 };
@@ -32,7 +38,9 @@ static const flag_command align_cmd = {
     "align",
     "usage: dacc align [--fit] [--pairs N] [--blocks B] [--seed S] [--scale s]\n"
     "                  [--threads T] [--out DIR] [--data DIR] [--model FILE]\n"
-    "                  [--fit-seed S] [--quiet]",
+    "                  [--fit-seed S] [--prior smooth|isotropic] [--lambda X]\n"
+    "                  [--boundary free|zero] [--quiet]\n"
+    "       dacc align --measure FILE [--limit N] [--threads T] [--data DIR]",
     "Makes AlignMNIST-layout files for the MNIST training set (60000 images) and\n"
     "test set (10000): x.npy uint8 (N*(B+1),28,28) with block 0 = the originals\n"
     "in file order and blocks 1..B = one random class-dependent deformation of\n"
@@ -44,7 +52,8 @@ static const flag_command align_cmd = {
     "aligning random same-class pairs (docs/ALIGNMNIST.md). The model is taken\n"
     "from --model, else the cache, else the one shipped in engine/align/ when it\n"
     "was fitted with the same settings on the same images, else fitted now\n"
-    "(minutes) and cached.\n",
+    "(minutes) and cached. Each set records the displacement statistics of its\n"
+    "deformations (printed here and by dacc show).\n",
     align_flags, sizeof align_flags / sizeof align_flags[0],
     "examples:\n"
     "  dacc align                                  # the default sets (~30 s on 2 cores)\n"
@@ -56,9 +65,16 @@ static const flag_command align_cmd = {
 
 static void print_model(const dacc_align_model *m, const char *path) {
     printf("class model %s\n", path);
-    printf("  tessellation [%d,%d], d = %d, %d pairs per class (seed %llu), lambda %g, noise %g,\n"
+    printf("  tessellation [%d,%d], %s boundary, d = %d, %d pairs per class (seed %llu),\n"
+           "  %s prior",
+           m->fit.nx, m->fit.ny, m->fit.zero_boundary ? "zero" : "free", m->d,
+           m->fit.pairs_per_class, (unsigned long long)m->fit.seed,
+           m->fit.prior == DACC_PRIOR_SMOOTH ? "smooth" : "isotropic");
+    if (m->fit.prior == DACC_PRIOR_SMOOTH)
+        printf(" (length %g x centroid spacing, linear/translation std %g)", m->fit.prior_length,
+               m->fit.prior_lin_ratio);
+    printf(", lambda %g, noise %g,\n"
            "  blur %g px, trim %g, coarse-to-fine %s, integration %d steps / %d substeps\n",
-           m->fit.nx, m->fit.ny, m->d, m->fit.pairs_per_class, (unsigned long long)m->fit.seed,
            m->fit.lambda, m->fit.noise, m->fit.blur, m->fit.trim, m->fit.coarse_to_fine ? "on" : "off",
            m->fit.nsteps, m->fit.nsub);
     printf("  class  kept  rms before  rms after  theta rms\n");
@@ -87,9 +103,7 @@ static int align_fit(const dacc_align_options *o, const dacc_images *train, cons
         }
     }
     dacc_align_settings s;
-    dacc_align_settings_default(&s);
-    s.pairs_per_class = o->pairs_per_class;
-    s.seed = o->fit_seed;
+    dacc_align_options_fit_settings(o, &s);
     snprintf(path, sizeof path, "%s/alignclass-%dx%d.bin", dir, s.nx, s.ny);
     dacc_align_model m;
     if (dacc_align_model_fit(&s, train, o->threads, o->verbose, &m, &e)) return cli_error("align", 1, &e);
@@ -105,6 +119,41 @@ static int align_fit(const dacc_align_options *o, const dacc_images *train, cons
     return 0;
 }
 
+/* Prints the recorded displacement statistics of a generated set. */
+static void print_displacement(const char *path, const dacc_images *base) {
+    dacc_alignmnist *a;
+    dacc_err e;
+    dacc_disp_stats ds;
+    if (dacc_alignmnist_open(path, base, &a, &e)) {
+        fprintf(stderr, "dacc align: %s\n", e.msg);
+        return;
+    }
+    int have = dacc_alignmnist_displacement(a, &ds, &e);
+    if (have == 0) dacc_disp_stats_print(&ds, "  ");
+    if (have < 0) fprintf(stderr, "dacc align: %s\n", e.msg);
+    dacc_alignmnist_close(a);
+}
+
+/* --measure FILE: registers every transformed image back to its original.
+ * Block 0 is checked against the MNIST training set, then the test set. */
+static int align_measure(const char *path, const dacc_align_options *o, const dacc_images *train,
+                         const dacc_images *test, long limit, double t0) {
+    dacc_align_settings s;
+    dacc_align_options_fit_settings(o, &s);
+    dacc_disp_stats ds;
+    dacc_err e, e2;
+    int rc = dacc_align_measure(path, train, &s, limit, o->threads, o->verbose, &ds, &e);
+    if (rc && dacc_align_measure(path, test, &s, limit, o->threads, o->verbose, &ds, &e2) == 0) rc = 0;
+    if (rc) return cli_error("align", 1, &e);
+    printf("%s: displacement estimated by registration (%s prior, lambda %g, %s boundary),\n"
+           "  %s images per block, %.0f s\n",
+           path, s.prior == DACC_PRIOR_SMOOTH ? "smooth" : "isotropic", s.lambda,
+           s.zero_boundary ? "zero" : "free", limit > 0 ? "the first N" : "all", dacc_now_s() - t0);
+    if (limit > 0) printf("  N = %ld\n", limit);
+    dacc_disp_stats_print(&ds, "  ");
+    return 0;
+}
+
 /* The sets: finds (or fits) the class model, then makes or reuses both. */
 static int align_sets(dacc_align_options *o, const dacc_images *train, const dacc_images *test, double t0) {
     char trp[4096], tep[4096], mpath[4096];
@@ -117,7 +166,9 @@ static int align_sets(dacc_align_options *o, const dacc_images *train, const dac
     o->class_model = mpath;
     if (dacc_alignmnist_ensure(o, train, test, trp, tep, sizeof trp, &e)) return cli_error("align", 1, &e);
     printf("train %s\n", trp);
+    print_displacement(trp, train);
     printf("test  %s\n", tep);
+    print_displacement(tep, test);
     if (o->verbose)
         fprintf(stderr, "align: %d blocks, seed %llu, scale %g: ready in %.1f s\n", o->blocks,
                 (unsigned long long)o->seed, o->scale, dacc_now_s() - t0);
@@ -142,13 +193,21 @@ int cmd_align(int argc, char **argv) {
     if (v.set[F_THREADS]) o.threads = (int)v.i[F_THREADS];
     o.cache_dir = v.s[F_OUT];
     o.class_model = v.s[F_MODEL];
+    o.prior = v.i[F_PRIOR] ? DACC_PRIOR_ISOTROPIC : DACC_PRIOR_SMOOTH;
+    o.lambda = v.r[F_LAMBDA];
+    o.zero_boundary = (int)v.i[F_BOUNDARY];
+    if (v.set[F_MEASURE] && (fit || v.set[F_MODEL]))
+        return flags_usage_error(&align_cmd, "--measure cannot be combined with --fit or --model");
     dacc_images train = {0}, test = {0};
     char mnist[4096];
     dacc_err e;
     if (cli_load_mnist(v.s[F_DATA], &train, fit ? NULL : &test, mnist, sizeof mnist, &e))
         return cli_error("align", 1, &e);
     double t0 = dacc_now_s();
-    code = fit ? align_fit(&o, &train, mnist, t0) : align_sets(&o, &train, &test, t0);
+    if (v.set[F_MEASURE])
+        code = align_measure(v.s[F_MEASURE], &o, &train, &test, v.set[F_LIMIT] ? (long)v.i[F_LIMIT] : 0, t0);
+    else
+        code = fit ? align_fit(&o, &train, mnist, t0) : align_sets(&o, &train, &test, t0);
     dacc_images_free(&train);
     dacc_images_free(&test);
     return code;

@@ -38,7 +38,8 @@ int cmd_report(int argc, char **argv) {
     int code = flags_parse(&report_cmd, argc, argv, &v);
     if (code >= 0) return code;
     if (!v.npos) return flags_usage_error(&report_cmd, "give at least one run directory (try --help)");
-    dacc_report_options o = {protocols[v.i[F_REPORT_PROTOCOL]], v.s[F_OUT], v.set[F_QUIET] ? NULL : stdout, stderr};
+    dacc_report_options o = {protocols[v.i[F_REPORT_PROTOCOL]], v.set[F_OUT] ? v.s[F_OUT] : NULL,
+                              v.set[F_QUIET] ? NULL : stdout, stderr};
     dacc_err e;
     dacc_report_counts c;
     int rc = dacc_report_run((const char *const *)v.pos, v.npos, &o, &c, &e);

@@ -31,12 +31,15 @@ static const flag_use run_flags[] = {
     {F_LR, NULL, NULL, NULL, 0},
     {F_PROTOCOL, NULL, NULL, NULL, 0},
     {F_THREADS, NULL, NULL, NULL, 0},
+    {F_JOBS, NULL, NULL, NULL, 0},
     {F_TRAIN_LIMIT, NULL, NULL, NULL, 0},
     {F_BLOCKS, NULL, NULL, NULL, 0},
     {F_DATA, NULL, NULL, NULL, 0},
     {F_ALIGNMNIST, "the real alignmnist.npz (training images; paper protocol)", NULL, NULL, 0},
     {F_ALIGNMNIST_TEST, "an AlignMNIST-layout file of the test images", NULL, NULL, 0},
     {F_NO_ALIGN, NULL, NULL, NULL, 0},
+    {F_SCALE, "sampling scale of the generated AlignMNIST (default: the calibrated\n"
+              "one, docs/ALIGNMNIST.md; 1 = uncalibrated)", NULL, NULL, 0},
     {F_SHARD, NULL, NULL, NULL, 0},
     {F_PLAIN, NULL, NULL, NULL, 0},
     {F_NO_COLOR, NULL, NULL, NULL, 0},
@@ -54,8 +57,9 @@ static const flag_command run_cmd = {
     "same command again continues where it stopped.\n",
     run_flags, sizeof run_flags / sizeof run_flags[0],
     "Without AlignMNIST files dacc generates a compatible set once (see\n"
-    "dacc align) and caches it. Exit codes: 0 done, 1 error, 2 usage, 3\n"
-    "interrupted (state saved; run again to resume).\n",
+    "dacc align) and caches it. Exit codes: 0 done, 1 error (also: another\n"
+    "process runs this shard of DIR), 2 usage, 3 interrupted (state saved; run\n"
+    "again to resume).\n",
     0, NULL};
 
 typedef struct job {
@@ -82,6 +86,7 @@ static int run_config(const flag_values *v, dacc_study_config *c, dacc_err *e) {
     c->train.lr = (float)v->r[F_LR];
     c->train.paper = v->i[F_PROTOCOL] == 1;
     c->train.threads = v->set[F_THREADS] ? (int)v->i[F_THREADS] : dacc_default_threads();
+    c->jobs = v->set[F_JOBS] ? (int)v->i[F_JOBS] : 0;
     if (v->set[F_TRAIN_LIMIT]) c->train.train_limit = v->i[F_TRAIN_LIMIT];
     c->blocks = (int)v->i[F_BLOCKS];
     c->out_dir = v->s[F_OUT];
@@ -99,6 +104,7 @@ static int run_alignmnist(const flag_values *v, dacc_study_config *c, const dacc
         dacc_align_options ao;
         dacc_align_options_default(&ao);
         ao.blocks = c->blocks;
+        ao.scale = v->r[F_SCALE];
         ao.threads = c->train.threads;
         ao.verbose = 1;
         fprintf(stderr, "dacc run: preparing AlignMNIST (generated once, then cached)...\n");

@@ -105,6 +105,13 @@ static int show_file(const char *path, const dacc_images *base, const flag_value
         printf("%s: %s image %ld, label %d; block 0 = original, then blocks 1..%d\n", path,
                split ? "test" : "train", index, label, shown - 1);
         draw(img, shown, R, C, box);
+        dacc_disp_stats ds;
+        dacc_err e2;
+        int have = dacc_alignmnist_displacement(a, &ds, &e2);
+        if (have < 0) fprintf(stderr, "dacc show: %s\n", e2.msg);
+        if (have == 0) dacc_disp_stats_print(&ds, "");
+        if (have == 1)
+            printf("(no recorded displacement statistics; dacc align --measure %s estimates them)\n", path);
         rc = 0;
     }
 out:

@@ -1,5 +1,7 @@
 /* The flag table of every dacc command and its parser (see flags.h). */
 #include "flags.h"
+#include "dacc/study.h"
+#include "dacc/align.h"
 #include "dacc/robustness.h"
 #include <ctype.h>
 #include <errno.h>
@@ -19,6 +21,10 @@ const flag_def flag_table[F_COUNT] = {
     [F_DATA] = {"--data", NULL, FLAG_TEXT, "DIR", 0, 0, 0, 0, NULL, NULL,
                 "folder with the four MNIST IDX files (raw or .gz);\n"
                 "default: the cache ($DACC_DATA or ~/.cache/dacc), fetched if missing"},
+    [F_JOBS] = {"--jobs", NULL, FLAG_INT, "N", 1, DACC_MAX_VARIANTS * DACC_MAX_SEEDS, 0, 0, NULL, NULL,
+                "tasks trained at once, the threads split between them (default:\n"
+                "one per thread, at most one per task of this shard); a task's\n"
+                "results depend only on its own thread count"},
     [F_THREADS] = {"--threads", NULL, FLAG_INT, "N", 1, FLAG_MAX_THREADS, 0, 0, NULL, NULL,
                    "worker threads (default: SLURM_CPUS_PER_TASK or all cores)"},
     [F_BLOCKS] = {"--blocks", NULL, FLAG_INT, "N", 1, DACC_MAX_BLOCKS - 1, 0, 0, NULL, "5",
@@ -51,9 +57,10 @@ const flag_def flag_table[F_COUNT] = {
                       "alignmnist.npz): the paper's protocol"},
     [F_ALIGNMNIST_TEST] = {"--alignmnist-test", NULL, FLAG_TEXT, "FILE", 0, 0, 0, 0, NULL, NULL,
                            "AlignMNIST of the test images: held-out protocol"},
-    [F_SCALE] = {"--scale", NULL, FLAG_REAL, "s", 0, 0, 0, 10, NULL, "1",
-                 "multiply every sampled deformation parameter by s\n"
-                 "(0 gives copies of the originals)"},
+    [F_SCALE] = {"--scale", NULL, FLAG_REAL, "s", 0, 0, 0, 10, NULL, DACC_ALIGN_STR(DACC_ALIGN_DEFAULT_SCALE),
+                 "multiply every sampled deformation parameter by s (the default\n"
+                 "is calibrated, docs/ALIGNMNIST.md; 1 is the uncalibrated set,\n"
+                 "0 gives copies of the originals)"},
     [F_PLAIN] = {"--plain", NULL, FLAG_BOOL, NULL, 0, 0, 0, 0, NULL, NULL,
                  "line logs instead of the dashboard"},
     [F_NO_COLOR] = {"--no-color", "--no-colour", FLAG_BOOL, NULL, 0, 0, 0, 0, NULL, NULL,
@@ -75,6 +82,20 @@ const flag_def flag_table[F_COUNT] = {
                     "seed of the pair selection of a fit"},
     [F_MODEL] = {"--model", NULL, FLAG_TEXT, "FILE", 0, 0, 0, 0, NULL, NULL,
                  "use this class model file"},
+    [F_PRIOR] = {"--prior", NULL, FLAG_CHOICE, "P", 0, 0, 0, 0, "smooth|isotropic", "smooth",
+                 "prior of a fit: smooth (cpabDiffeo's covariance over the cells'\n"
+                 "affine entries) or isotropic ((lambda/2)|theta|^2)"},
+    [F_LAMBDA] = {"--lambda", NULL, FLAG_REAL, "X", 0, 0, 0, 1e6, NULL, "1",
+                  "prior weight of a fit"},
+    [F_BOUNDARY] = {"--boundary", NULL, FLAG_CHOICE, "B", 0, 0, 0, 0, "free|zero", "free",
+                    "CPA space of a fit: free (valid outside the square, d = 58)\n"
+                    "or zero (zero normal velocity on the border, d = 62)"},
+    [F_MEASURE] = {"--measure", NULL, FLAG_TEXT, "FILE", 0, 0, 0, 0, NULL, NULL,
+                   "estimate the displacement statistics of any AlignMNIST-layout\n"
+                   "file (e.g. the released alignmnist.npz) by registering each\n"
+                   "transformed image back to its block-0 original; no sets are made"},
+    [F_LIMIT] = {"--limit", NULL, FLAG_INT, "N", 1, 60000, 0, 0, NULL, NULL,
+                 "with --measure: only the first N images of each block"},
     [F_INDEX] = {"--index", NULL, FLAG_INT, "I", 0, 59999, 0, 0, NULL, "0",
                  "image index within the split"},
     [F_SPLIT] = {"--split", NULL, FLAG_CHOICE, "S", 0, 0, 0, 0, "train|test", "train",

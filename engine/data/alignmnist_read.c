@@ -189,3 +189,58 @@ int dacc_alignmnist_read(dacc_alignmnist *a, int block, int64_t first, int64_t c
     if (labels) memcpy(labels, a->labels + first, (size_t)count);
     return 0;
 }
+
+/* ---- the displacement statistics member (written by engine/align/alignmnist_gen.c) ---- */
+enum { DISP_COLS = 5 };
+
+void dacc_disp_stats_pack(const dacc_disp_stats *s, double *v) {
+    for (int k = 0; k < DACC_DISP_ROWS; k++) {
+        double *r = v + DISP_COLS * k;
+        r[0] = s->count[k];
+        r[1] = s->mean[k];
+        r[2] = s->median[k];
+        r[3] = s->p95[k];
+        r[4] = s->max[k];
+    }
+}
+
+int dacc_alignmnist_displacement(dacc_alignmnist *a, dacc_disp_stats *s, dacc_err *e) {
+    memset(s, 0, sizeof *s);
+    const dacc_npy_array *m = dacc_npz_find(a->z, DACC_DISP_MEMBER);
+    if (!m) return 1;
+    const char *path = dacc_npz_path(a->z);
+    if (m->ndim != 2 || m->shape[0] != DACC_DISP_ROWS || m->shape[1] != DISP_COLS)
+        return dacc_fail(e, "%s: member %s: expected shape (%d, %d)", path, DACC_DISP_MEMBER,
+                         DACC_DISP_ROWS, DISP_COLS);
+    double v[DACC_DISP_ROWS * DISP_COLS];
+    if (dacc_npz_read_f64(a->z, m, 0, DACC_DISP_ROWS * DISP_COLS, v, e))
+        return dacc_fail_wrap(e, "%s: member %s", path, DACC_DISP_MEMBER);
+    for (int k = 0; k < DACC_DISP_ROWS; k++) {
+        const double *r = v + DISP_COLS * k;
+        for (int j = 0; j < DISP_COLS; j++)
+            if (!(r[j] >= 0 && r[j] < 1e15))
+                return dacc_fail(e, "%s: member %s: row %d column %d is %g (expected >= 0)", path,
+                                 DACC_DISP_MEMBER, k, j, r[j]);
+        s->count[k] = r[0];
+        s->mean[k] = r[1];
+        s->median[k] = r[2];
+        s->p95[k] = r[3];
+        s->max[k] = r[4];
+    }
+    return 0;
+}
+
+void dacc_disp_stats_print(const dacc_disp_stats *s, const char *indent) {
+    printf("%sdisplacement of ink pixels (>= %d), px:\n", indent, DACC_DISP_INK);
+    printf("%s  class      pixels    mean  median     p95     max\n", indent);
+    for (int k = 0; k < DACC_DISP_ROWS; k++) {
+        if (s->count[k] <= 0) continue;
+        char name[8];
+        if (k < DACC_DISP_ROWS - 1)
+            snprintf(name, sizeof name, "%d", k);
+        else
+            snprintf(name, sizeof name, "all");
+        printf("%s  %5s %11.0f %7.3f %7.3f %7.3f %7.3f\n", indent, name, s->count[k], s->mean[k],
+               s->median[k], s->p95[k], s->max[k]);
+    }
+}

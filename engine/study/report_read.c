@@ -129,25 +129,6 @@ static const char *base_name(const char *path) {
     return s;
 }
 
-/* The settings a merged set must share (config.json), as one string. */
-static void read_settings(const char *dir, char *out, size_t n) {
-    char path[4400];
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    out[0] = 0;
-    dacc_err e;
-    if (!exists(path)) return;
-    dacc_jdoc *d = dacc_rd_load_json(path, DACC_RD_MAX_JSON, &e);
-    const dacc_jv *c = dacc_json_root(d);
-    static const char *const keys[] = {"epochs", "batch", "lr", "gamma", "protocol", "train_limit", "blocks"};
-    size_t k = 0;
-    for (size_t i = 0; c && i < sizeof keys / sizeof keys[0] && k < n; i++) {
-        const dacc_jv *v = dacc_json_get(c, keys[i]);
-        if (!v) continue;
-        if (v->type == DACC_J_NUM) k += (size_t)snprintf(out + k, n - k, "%s%s=%g", k ? "," : "", keys[i], v->num);
-        else if (v->type == DACC_J_STR) k += (size_t)snprintf(out + k, n - k, "%s%s=%s", k ? "," : "", keys[i], v->str);
-    }
-    dacc_json_free(d);
-}
 
 /* results.json of a finished folder into t; -1 (skipped with a reason). */
 static int read_results(report *r, const char *dir, report_task *t) {
@@ -195,13 +176,11 @@ static int read_results(report *r, const char *dir, report_task *t) {
 /* One task folder: skipped with a reason, or added (duplicates are merged
  * by report_merge_duplicates). */
 static void read_task(report *r, const char *dir) {
-    char path[4400];
     report_task t;
     memset(&t, 0, sizeof t);
     snprintf(t.path, sizeof t.path, "%s", dir);
     snprintf(t.id, sizeof t.id, "%s", base_name(dir));
-    snprintf(path, sizeof path, "%s/DONE", dir);
-    if (!exists(path)) {
+    if (!dacc_rd_is_done(dir)) {
         add_skip(r, dir, "no DONE marker (not finished, still running, or failed)");
         return;
     }
@@ -209,7 +188,7 @@ static void read_task(report *r, const char *dir) {
     char *end;
     t.index = strtol(t.id, &end, 10);
     if (end == t.id || *end != '-') t.index = 1L << 30;
-    read_settings(dir, t.settings, sizeof t.settings);
+    dacc_rd_read_settings(dir, t.settings, sizeof t.settings);
     for (int k = 0; k < 2; k++)
         if (t.pr[k].present && (r->o->protocols & (1 << k))) load_predictions(r, &t, k);
     if (r->nt == r->capt) {
@@ -229,6 +208,29 @@ static void read_task(report *r, const char *dir) {
 
 static int cmp_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
+typedef struct plan_ctx {
+    report *r;
+    const char *dir;
+} plan_ctx;
+
+static int add_plan(void *u, const char *id, const char *variant, uint64_t seed) {
+    plan_ctx *c = u;
+    report *r = c->r;
+    if (r->npl == r->cappl) {
+        int cap = r->cappl ? r->cappl * 2 : 16;
+        report_plan *n = realloc(r->pl, sizeof *n * (size_t)cap);
+        if (!n) return 1;
+        r->pl = n;
+        r->cappl = cap;
+    }
+    report_plan *p = &r->pl[r->npl++];
+    snprintf(p->id, sizeof p->id, "%s", id);
+    snprintf(p->variant, sizeof p->variant, "%s", variant);
+    snprintf(p->src, sizeof p->src, "%s", c->dir);
+    p->seed = seed;
+    return 0;
+}
+
 /* study.json: the planned tasks, so that tasks never started are listed. */
 static void read_plan(report *r, const char *dir) {
     char path[4400];
@@ -240,25 +242,8 @@ static void read_plan(report *r, const char *dir) {
         report_strs_add(&r->warnings, "%s (ignored)", e.msg);
         return;
     }
-    const dacc_jv *ts = dacc_json_get(dacc_json_root(d), "tasks");
-    for (const dacc_jv *t = ts && ts->type == DACC_J_ARR ? ts->child : NULL; t; t = t->next) {
-        const char *id = dacc_json_str(dacc_json_get(t, "id"), NULL);
-        const char *v = dacc_json_str(dacc_json_get(t, "variant"), NULL);
-        double seed;
-        if (!id || !v || !dacc_json_isnum(dacc_json_get(t, "seed"), &seed)) continue;
-        if (r->npl == r->cappl) {
-            int cap = r->cappl ? r->cappl * 2 : 16;
-            report_plan *n = realloc(r->pl, sizeof *n * (size_t)cap);
-            if (!n) break;
-            r->pl = n;
-            r->cappl = cap;
-        }
-        report_plan *p = &r->pl[r->npl++];
-        snprintf(p->id, sizeof p->id, "%s", id);
-        snprintf(p->variant, sizeof p->variant, "%s", v);
-        snprintf(p->src, sizeof p->src, "%s", dir);
-        p->seed = seed >= 0 && seed <= 1.8e19 ? (uint64_t)seed : 0;
-    }
+    plan_ctx c = {r, dir};
+    dacc_rd_study_tasks(dacc_json_root(d), add_plan, &c);
     dacc_json_free(d);
 }
 
@@ -303,9 +288,9 @@ static int cmp_key(const char *va, uint64_t sa, const char *vb, uint64_t sb) {
     return c ? c : sa < sb ? -1 : sa > sb;
 }
 
-static const report *sort_ctx;
-static int cmp_task_key(const void *a, const void *b) {
-    const report_task *x = &sort_ctx->t[*(const int *)a], *y = &sort_ctx->t[*(const int *)b];
+static int cmp_task_key(const void *a, const void *b, void *ctx) {
+    const report *r = ctx;
+    const report_task *x = &r->t[*(const int *)a], *y = &r->t[*(const int *)b];
     int c = cmp_key(x->variant, x->seed, y->variant, y->seed);
     return c ? c : x->order < y->order ? -1 : x->order > y->order;
 }
@@ -335,9 +320,7 @@ static int sort_keys(report *r, int **out) {
     int *ix = malloc(sizeof *ix * (size_t)(r->nt + 1));
     if (!ix) return -1;
     for (int i = 0; i < r->nt; i++) ix[i] = i;
-    sort_ctx = r;
-    qsort(ix, (size_t)r->nt, sizeof *ix, cmp_task_key);
-    sort_ctx = NULL;
+    qsort_r(ix, (size_t)r->nt, sizeof *ix, cmp_task_key, r);
     *out = ix;
     return 0;
 }
@@ -413,9 +396,9 @@ const report_task *report_find(const report *r, const char *variant, uint64_t se
     return NULL;
 }
 
-static const report *plan_ctx;
-static int cmp_plan(const void *a, const void *b) {
-    const report_plan *x = &plan_ctx->pl[*(const int *)a], *y = &plan_ctx->pl[*(const int *)b];
+static int cmp_plan(const void *a, const void *b, void *ctx) {
+    const report *r = ctx;
+    const report_plan *x = &r->pl[*(const int *)a], *y = &r->pl[*(const int *)b];
     int c = cmp_key(x->variant, x->seed, y->variant, y->seed);
     return c ? c : *(const int *)a - *(const int *)b;
 }
@@ -444,14 +427,12 @@ void report_list_unstarted(report *r) {
     char **sk = malloc(sizeof *sk * (size_t)(r->skipped.n + 1));
     if (!pi || !listed || !sk) goto out;
     for (int i = 0; i < r->npl; i++) pi[i] = i;
-    plan_ctx = r;
-    qsort(pi, (size_t)r->npl, sizeof *pi, cmp_plan);
-    plan_ctx = NULL;
+    qsort_r(pi, (size_t)r->npl, sizeof *pi, cmp_plan, r);
     for (int i = 1; i < r->npl; i++) /* a later plan listing the same task */
         if (!cmp_key(r->pl[pi[i]].variant, r->pl[pi[i]].seed, r->pl[pi[i - 1]].variant, r->pl[pi[i - 1]].seed))
             listed[pi[i]] = 1;
     int nsk = r->skipped.n;
-    memcpy(sk, r->skipped.s, sizeof *sk * (size_t)nsk);
+    if (nsk) memcpy(sk, r->skipped.s, sizeof *sk * (size_t)nsk);
     qsort(sk, (size_t)nsk, sizeof *sk, cmp_name);
     for (int i = 0; i < r->npl; i++) {
         const report_plan *p = &r->pl[i];

@@ -1,12 +1,13 @@
-/* Readers of the run directory's JSON files (docs/RUNDIR.md): results.json
- * here; study.json, progress.json, metrics and inspect.json in
- * rundir_view.c. */
+/* Readers of the run directory's files for `dacc report` and the view:
+ * results.json, the task list of study.json, the settings of config.json.
+ * The live view (study/progress/metrics/inspect) is in rundir_view.c. */
 #include "study/rundir.h"
 #include "dacc/fileio.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 dacc_jdoc *dacc_rd_load_json(const char *path, size_t max, dacc_err *e) {
     char *buf;
@@ -23,7 +24,7 @@ static double num_or_nan(const dacc_jv *v) { return v && v->type == DACC_J_NUM ?
 
 static void parse_proto(const dacc_jv *o, dacc_rd_proto *p) {
     memset(p, 0, sizeof *p);
-    p->clean = p->xhat = p->delta = p->xhat_file = NAN;
+    p->clean = p->xhat = p->delta = p->xhat_file = p->delta_file = NAN;
     if (!o || o->type != DACC_J_OBJ) return;
     p->has = 1;
     p->clean = num_or_nan(dacc_json_get(o, "clean"));
@@ -46,6 +47,7 @@ static void parse_proto(const dacc_jv *o, dacc_rd_proto *p) {
         p->ny = -1;
     }
     p->xhat_file = num_or_nan(dacc_json_get(o, "xhat"));
+    p->delta_file = num_or_nan(dacc_json_get(o, "delta"));
 }
 
 int dacc_rd_parse_results(const char *buf, size_t n, dacc_rd_results *r, char *err, size_t errn) {
@@ -114,4 +116,49 @@ int dacc_rd_check_results(const dacc_rd_results *r, char *why, size_t whyn, cons
         return -1;
     }
     return 0;
+}
+
+static int safe_id(const char *id) {
+    return id[0] && !strstr(id, "..") && !strchr(id, '/') && !strchr(id, '\\');
+}
+
+int dacc_rd_study_tasks(const dacc_jv *study, dacc_rd_task_fn fn, void *u) {
+    const dacc_jv *ts = dacc_json_get(study, "tasks");
+    int skipped = 0;
+    for (const dacc_jv *t = ts && ts->type == DACC_J_ARR ? ts->child : NULL; t; t = t->next) {
+        const char *id = dacc_json_str(dacc_json_get(t, "id"), NULL);
+        const char *v = dacc_json_str(dacc_json_get(t, "variant"), NULL);
+        double seed;
+        if (!id || !v || !v[0] || !safe_id(id) || !dacc_json_isnum(dacc_json_get(t, "seed"), &seed) || !(seed >= 0) ||
+            seed > 1.8e19 || seed != floor(seed)) {
+            skipped++;
+            continue;
+        }
+        if (fn(u, id, v, (uint64_t)seed)) break;
+    }
+    return skipped;
+}
+
+void dacc_rd_read_settings(const char *task_dir, char *out, size_t n) {
+    static const char *const keys[] = {"epochs", "batch", "lr", "gamma", "protocol", "train_limit", "blocks"};
+    char path[4400];
+    snprintf(path, sizeof path, "%s/config.json", task_dir);
+    out[0] = 0;
+    dacc_err e;
+    dacc_jdoc *d = access(path, F_OK) == 0 ? dacc_rd_load_json(path, DACC_RD_MAX_JSON, &e) : NULL;
+    const dacc_jv *c = dacc_json_root(d);
+    size_t k = 0;
+    for (size_t i = 0; c && i < sizeof keys / sizeof keys[0] && k < n; i++) {
+        const dacc_jv *v = dacc_json_get(c, keys[i]);
+        if (v && v->type == DACC_J_NUM) k += (size_t)snprintf(out + k, n - k, "%s%s=%g", k ? "," : "", keys[i], v->num);
+        else if (v && v->type == DACC_J_STR)
+            k += (size_t)snprintf(out + k, n - k, "%s%s=%s", k ? "," : "", keys[i], v->str);
+    }
+    dacc_json_free(d);
+}
+
+int dacc_rd_is_done(const char *task_dir) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/DONE", task_dir);
+    return access(path, F_OK) == 0;
 }

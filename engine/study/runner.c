@@ -1,5 +1,8 @@
-/* The study runner (see include/dacc/study.h and docs/RUNDIR.md). */
+/* The study runner (see include/dacc/study.h): which tasks to run, resuming,
+ * training, evaluation and progress. Every file of the run directory is
+ * written through its owner (study/rundir.h, docs/RUNDIR.md). */
 #include "dacc/study.h"
+#include "study/rundir.h"
 #include "dacc/alignmnist.h"
 #include "dacc/checkpoint.h"
 #include "dacc/fileio.h"
@@ -8,61 +11,46 @@
 #include "core/rng.h"
 #include "dacc/robustness.h"
 #include "core/threadpool.h"
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #define INSPECT_DIGITS 48
 
-typedef struct runner {
-    const dacc_study_config *c;
-    const dacc_images *train, *test;
-    dacc_task *tasks;
-    int n_tasks;
-    int cur;               /* index into tasks */
-    double t_start, last_progress;
-    double work_total, work_done; /* in epochs; evaluation counts as one */
+/* What one job (a thread running tasks one after another) last reported. */
+typedef struct slot {
+    int cur; /* index into tasks */
     int epoch, batch, batches;
     double ips;
     char state[16];
+} slot;
+
+/* The study's shared state; jobs take tasks from `next` and report through
+ * `mu`, which guards everything below it. */
+typedef struct runner {
+    const dacc_study_config *c; /* train.threads is each task's thread count */
+    const dacc_images *train, *test;
+    dacc_task *tasks;
+    int n_tasks, jobs;
+    double t_start;
     volatile sig_atomic_t *stop;
     int64_t inspect_idx[INSPECT_DIGITS];
-    int n_inspect;
+    int n_inspect, insp_nb;
+    const uint8_t *insp, *insp_labels;
+    pthread_mutex_t mu;
+    int next, failed;
+    int counts[3]; /* trained, already done, held by another process */
+    double last_progress;
+    double work_total, work_done; /* in epochs; evaluation counts as one */
 } runner;
 
 static double now_wall(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* A growing string for JSON documents. */
-typedef struct sbuf { char *p; size_t n; FILE *f; } sbuf;
-static FILE *sb_open(sbuf *s) { s->p = NULL; s->n = 0; return s->f = open_memstream(&s->p, &s->n); }
-static int sb_write(sbuf *s, const char *path, dacc_err *e) {
-    if (!s->f) return dacc_fail(e, "%s: out of memory", path);
-    fclose(s->f);
-    int rc = dacc_write_file_atomic(path, s->p, s->n, e);
-    free(s->p);
-    return rc;
-}
-
-/* One whole line per write, no link followed (dacc_append_file). */
-static int append_line(const char *path, const char *line, dacc_err *e) {
-    return dacc_append_file(path, line, strlen(line), e);
-}
-
-static void json_num(FILE *f, double v) {
-    if (isfinite(v)) fprintf(f, "%.6g", v);
-    else fputs("null", f);
 }
 
 int dacc_study_tasks(const dacc_study_config *c, dacc_task *out, int max) {
@@ -86,37 +74,50 @@ static int mine(const dacc_study_config *c, int index) {
 
 /* ---- progress.json ---- */
 
-static void write_progress(runner *r, int force) {
+/* progress.json from the job that reports (with several jobs, the task
+ * shown is the last one to report; work and ETA are the whole shard's). */
+static void write_progress_locked(runner *r, const slot *s, int force) {
     double t = now_wall();
     if (!force && t - r->last_progress < 1.0) return;
     r->last_progress = t;
     /* after the last task, report the last one (with state done) */
-    int ci = r->cur < r->n_tasks ? r->cur : r->n_tasks - 1;
+    int ci = s->cur < r->n_tasks ? s->cur : r->n_tasks - 1;
     const dacc_task *k = ci >= 0 ? &r->tasks[ci] : NULL;
     double elapsed = t - r->t_start;
     double eta = r->work_done > 0 ? elapsed / r->work_done * (r->work_total - r->work_done) : -1;
-    char path[4200];
-    snprintf(path, sizeof path, "%s/progress.json", r->c->out_dir);
-    sbuf s;
-    FILE *f = sb_open(&s);
-    if (!f) return;
-    fprintf(f, "{\"state\":\"%s\",\"task\":\"%s\",\"task_index\":%d,\"tasks\":%d,"
-               "\"variant\":\"%s\",\"seed\":%llu,\"epoch\":%d,\"epochs\":%d,\"batch\":%d,"
-               "\"batches\":%d,\"images_per_s\":",
-            r->state, k ? k->id : "", k ? k->index : r->n_tasks, r->n_tasks, k ? k->variant.name : "",
-            (unsigned long long)(k ? k->seed : 0), r->epoch, r->c->train.epochs, r->batch, r->batches);
-    json_num(f, r->ips);
-    fputs(",\"eta_s\":", f);
-    json_num(f, eta);
-    fprintf(f, ",\"elapsed_s\":%.1f,\"updated\":%.1f,\"pid\":%d}\n", elapsed, t, (int)getpid());
+    dacc_rd_progress_rec p = {s->state, k ? k->id : "", k ? k->variant.name : "", k ? k->index : r->n_tasks,
+                              r->n_tasks, s->epoch, r->c->train.epochs, s->batch, s->batches, k ? k->seed : 0,
+                              s->ips, eta, elapsed, t};
     dacc_err e;
-    sb_write(&s, path, &e); /* progress is advisory: a failed write is not fatal */
+    dacc_rd_write_progress(r->c->out_dir, &p, &e); /* progress is advisory: a failed write is not fatal */
+}
+
+static void write_progress(runner *r, const slot *s, int force) {
+    pthread_mutex_lock(&r->mu);
+    write_progress_locked(r, s, force);
+    pthread_mutex_unlock(&r->mu);
+}
+
+static void set_state(runner *r, slot *s, const char *state) {
+    snprintf(s->state, sizeof s->state, "%s", state);
+    write_progress(r, s, 1);
+}
+
+static void add_work(runner *r, double done, double total) {
+    pthread_mutex_lock(&r->mu);
+    r->work_done += done;
+    r->work_total += total;
+    pthread_mutex_unlock(&r->mu);
 }
 
 /* ---- per-task files ---- */
 
 static void task_path(const runner *r, const dacc_task *t, const char *file, char *out, size_t n) {
     snprintf(out, n, "%s/tasks/%s/%s", r->c->out_dir, t->id, file);
+}
+
+static void task_dir(const runner *r, const dacc_task *t, char *out, size_t n) {
+    snprintf(out, n, "%s/tasks/%s", r->c->out_dir, t->id);
 }
 
 /* The settings a task's results depend on; a finished task is reused only
@@ -141,165 +142,62 @@ static void task_key(const runner *r, const dacc_task *t, char *out, size_t n) {
 }
 
 static int write_config(runner *r, const dacc_task *t, dacc_err *e) {
-    char path[4200], key[1024], sw[128];
-    task_path(r, t, "config.json", path, sizeof path);
+    char dir[4200], key[1024];
+    task_dir(r, t, dir, sizeof dir);
     task_key(r, t, key, sizeof key);
-    dacc_variant_switches(&t->variant, sw, sizeof sw);
-    const dacc_kernels *k = dacc_kernels_get();
-    const dacc_train_config *c = &r->c->train;
-    sbuf s;
-    FILE *f = sb_open(&s);
-    if (!f) return dacc_fail(e, "out of memory");
-    fprintf(f, "{\"key\":\"%s\",\"variant\":\"%s\",\"switches\":\"%s\",\"seed\":%llu,"
-               "\"epochs\":%d,\"batch\":%d,\"lr\":%g,\"gamma\":%g,\"protocol\":\"%s\","
-               "\"train_limit\":%lld,\"threads\":%d,\"blocks\":%d,\"mnist\":\"%s\","
-               "\"align_train\":\"%s\",\"align_test\":\"%s\",\"isa\":\"%s\",\"kernels\":{",
-            key, t->variant.name, sw, (unsigned long long)t->seed, c->epochs, c->batch, c->lr,
-            c->gamma, c->paper ? "paper" : "default", (long long)c->train_limit, c->threads,
-            r->c->blocks, r->c->mnist_dir ? r->c->mnist_dir : "",
-            r->c->align_train ? r->c->align_train : "", r->c->align_test ? r->c->align_test : "",
-            dacc_isa_name(k->isa));
-    for (int i = 0; i < DACC_OP_COUNT; i++)
-        fprintf(f, "%s\"%s\":\"%s\"", i ? "," : "", dacc_op_name((dacc_op)i), k->names[i]);
-    fprintf(f, "},\"dacc_version\":\"" DACC_VERSION "\"}\n");
-    return sb_write(&s, path, e);
+    return dacc_rd_write_config(dir, key, t, r->c, e);
 }
 
 /* Was the task's folder written with the same settings (config.json's key)? */
 static int same_settings(const runner *r, const dacc_task *t) {
-    char path[4200], key[1024], want[1100], buf[8192];
-    task_path(r, t, "config.json", path, sizeof path);
-    dacc_err ie;
-    FILE *f = dacc_fopen_regular(path, &ie);
-    if (!f) return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
+    char dir[4200], key[1024];
+    task_dir(r, t, dir, sizeof dir);
     task_key(r, t, key, sizeof key);
-    snprintf(want, sizeof want, "{\"key\":\"%s\"", key);
-    return !strncmp(buf, want, strlen(want));
+    return dacc_rd_config_has_key(dir, key);
 }
 
 /* Is the task finished with the same settings? */
 static int task_done(const runner *r, const dacc_task *t) {
-    char path[4200];
-    task_path(r, t, "DONE", path, sizeof path);
-    return access(path, F_OK) == 0 && same_settings(r, t);
+    char dir[4200];
+    task_dir(r, t, dir, sizeof dir);
+    return dacc_rd_is_done(dir) && same_settings(r, t);
 }
 
-/* Keeps the metrics lines of epochs <= upto (a resumed task redoes the rest). */
-static int trim_metrics(runner *r, const dacc_task *t, int upto, dacc_err *e) {
-    const char *files[2] = {"metrics.jsonl", "metrics.csv"};
-    for (int k = 0; k < 2; k++) {
-        char path[4200];
-        task_path(r, t, files[k], path, sizeof path);
-        dacc_err ie;
-        FILE *f = dacc_fopen_regular(path, &ie);
-        if (!f) continue;
-        sbuf s;
-        FILE *o = sb_open(&s);
-        char line[2048];
-        int kept = 0;
-        while (fgets(line, sizeof line, f)) {
-            if (!strchr(line, '\n')) break; /* a half-written last line */
-            int ep = 0;
-            const char *p = strstr(line, "\"epoch\":");
-            if (k == 0) ep = p ? atoi(p + 8) : 1 << 30;
-            else ep = kept == 0 ? 0 : atoi(line); /* csv: header, then epoch first */
-            if (ep <= upto) fputs(line, o);
-            kept++;
-        }
-        fclose(f);
-        if (sb_write(&s, path, e)) return -1;
-    }
-    return 0;
-}
-
-typedef struct epoch_ctx { runner *r; const dacc_task *t; dacc_model *m; dacc_train_config *cfg; } epoch_ctx;
+typedef struct epoch_ctx {
+    runner *r;
+    slot *s;
+    const dacc_task *t;
+    dacc_model *m;
+    dacc_train_config *cfg;
+} epoch_ctx;
 
 static void on_batch(void *u, int epoch, int b, int nb, double loss, double ips) {
     (void)loss;
-    runner *r = ((epoch_ctx *)u)->r;
-    r->epoch = epoch;
-    r->batch = b;
-    r->batches = nb;
-    r->ips = ips;
-    write_progress(r, 0);
+    epoch_ctx *x = u;
+    x->s->epoch = epoch;
+    x->s->batch = b;
+    x->s->batches = nb;
+    x->s->ips = ips;
+    write_progress(x->r, x->s, 0);
 }
 
 static int on_epoch(void *u, const dacc_epoch_stats *s, dacc_err *e) {
     epoch_ctx *x = u;
     runner *r = x->r;
-    char path[4200], line[1024];
-    snprintf(line, sizeof line,
-             "{\"variant\":\"%s\",\"seed\":%llu,\"epoch\":%d,\"lr\":%.8g,\"loss\":%.6g,"
-             "\"train_acc\":%.6g,\"test_acc\":%.6g,\"seconds\":%.2f}\n",
-             x->t->variant.name, (unsigned long long)x->t->seed, s->epoch, s->lr, s->loss,
-             s->train_acc, s->test_acc, s->seconds);
-    task_path(r, x->t, "metrics.jsonl", path, sizeof path);
-    if (append_line(path, line, e)) return -1;
-    task_path(r, x->t, "metrics.csv", path, sizeof path);
-    if (access(path, F_OK) && append_line(path, "epoch,lr,loss,train_acc,test_acc,seconds\n", e)) return -1;
-    snprintf(line, sizeof line, "%d,%.8g,%.6g,%.6g,%.6g,%.2f\n", s->epoch, s->lr, s->loss, s->train_acc,
-             s->test_acc, s->seconds);
-    if (append_line(path, line, e)) return -1;
+    char path[4200];
+    task_dir(r, x->t, path, sizeof path);
+    if (dacc_rd_append_metrics(path, x->t, s, e)) return -1;
     task_path(r, x->t, "checkpoint.dacc", path, sizeof path);
     if (dacc_checkpoint_save(path, x->m, x->cfg, s->epoch, e)) return -1;
-    r->work_done += 1;
+    add_work(r, 1, 0);
     if (r->c->log) {
         fprintf(r->c->log, "[%s] %s epoch %d/%d  lr %.6f  loss %.4f  train %.2f%%  test %.2f%%  %.1f s  %.0f img/s\n",
                 x->t->id, x->t->variant.name, s->epoch, s->epochs, s->lr, s->loss, 100 * s->train_acc,
-                100 * s->test_acc, s->seconds, r->ips);
+                100 * s->test_acc, s->seconds, x->s->ips);
         fflush(r->c->log);
     }
-    write_progress(r, 1);
+    write_progress(r, x->s, 1);
     return 0;
-}
-
-static int write_predictions(const char *path, const uint8_t *pred, const uint8_t *labels,
-                             int blocks, int64_t n, dacc_err *e) {
-    size_t size = 8 + 12 + (size_t)blocks * n * 2 + 4;
-    uint8_t *b = malloc(size);
-    if (!b) return dacc_fail(e, "out of memory");
-    memcpy(b, "DACCPRED", 8);
-    uint32_t hdr[3] = {1, (uint32_t)blocks, (uint32_t)n};
-    memcpy(b + 8, hdr, 12);
-    uint8_t *p = b + 20;
-    for (int k = 0; k < blocks; k++)
-        for (int64_t i = 0; i < n; i++) {
-            *p++ = pred[(size_t)k * n + i];
-            *p++ = labels[i];
-        }
-    uint32_t crc = (uint32_t)crc32(0L, b, (uInt)(size - 4));
-    memcpy(p, &crc, 4);
-    int rc = dacc_write_file_atomic(path, b, size, e);
-    free(b);
-    return rc;
-}
-
-static void json_protocol(FILE *f, const char *name, const dacc_robustness *r) {
-    fprintf(f, "\"%s\":{\"clean\":", name);
-    json_num(f, r->acc[0]);
-    if (r->blocks > 0) {
-        fputs(",\"y\":[", f);
-        for (int b = 1; b <= r->blocks; b++) {
-            if (b > 1) fputc(',', f);
-            json_num(f, r->acc[b]);
-        }
-        fputs("],\"xhat\":", f);
-        json_num(f, r->xhat);
-        fputs(",\"delta\":", f);
-        json_num(f, r->delta);
-    }
-    fprintf(f, ",\"n\":%lld,\"per_class\":{\"clean\":[", (long long)r->n);
-    for (int c = 0; c < DACC_CLASSES; c++) fprintf(f, "%s%.6g", c ? "," : "", r->class_clean[c]);
-    fputs("]", f);
-    if (r->blocks > 0) {
-        fputs(",\"xhat\":[", f);
-        for (int c = 0; c < DACC_CLASSES; c++) fprintf(f, "%s%.6g", c ? "," : "", r->class_xhat[c]);
-        fputs("]", f);
-    }
-    fputs("}}", f);
 }
 
 /* ---- inspector digits ---- */
@@ -392,74 +290,21 @@ static int write_task_inspect(runner *r, const dacc_task *t, dacc_model *m, cons
     }
     memcpy(batch, imgs, (size_t)count * 784);
     dacc_evaluate(m, batch, NULL, count, pred, conf);
-    char path[4200];
-    task_path(r, t, "inspect.txt", path, sizeof path);
-    sbuf s;
-    FILE *f = sb_open(&s);
-    for (int k = 0; k < r->n_inspect; k++)
-        for (int b = 0; b <= nb; b++)
-            fprintf(f, "%d %d %d %.4f\n", k, b, pred[k * (nb + 1) + b], conf[k * (nb + 1) + b]);
-    free(pred); free(conf); free(batch);
-    return sb_write(&s, path, e);
+    char dir[4200];
+    task_dir(r, t, dir, sizeof dir);
+    int rc = dacc_rd_write_task_inspect(dir, r->n_inspect, nb, pred, conf, e);
+    free(pred);
+    free(conf);
+    free(batch);
+    return rc;
 }
 
 /* inspect.json from every task folder that has an inspect.txt (also other
  * shards'), the lowest seed per variant. */
 static int write_inspect_json_locked(runner *r, const uint8_t *imgs, const uint8_t *labels, int nb,
                                      dacc_err *e) {
-    char path[4200];
-    sbuf s;
-    FILE *f = sb_open(&s);
-    fprintf(f, "{\"rows\":28,\"cols\":28,\"blocks\":%d,\"digits\":[", nb + 1);
-    /* preds[task][digit][block] */
-    int per = r->n_inspect * (nb + 1);
-    int *pv = malloc(sizeof(int) * per * r->n_tasks);
-    float *cv = malloc(sizeof(float) * per * r->n_tasks);
-    char *have = calloc((size_t)r->n_tasks, 1);
-    for (int t = 0; pv && cv && have && t < r->n_tasks; t++) {
-        task_path(r, &r->tasks[t], "inspect.txt", path, sizeof path);
-        dacc_err ie;
-        FILE *in = dacc_fopen_regular(path, &ie);
-        if (!in) continue;
-        int k, b, p, got = 0;
-        float c;
-        while (fscanf(in, "%d %d %d %f", &k, &b, &p, &c) == 4)
-            if (k >= 0 && k < r->n_inspect && b >= 0 && b <= nb) {
-                pv[t * per + k * (nb + 1) + b] = p;
-                cv[t * per + k * (nb + 1) + b] = c;
-                got++;
-            }
-        fclose(in);
-        have[t] = got == per;
-    }
-    for (int k = 0; k < r->n_inspect; k++) {
-        fprintf(f, "%s{\"index\":%lld,\"label\":%d,\"split\":\"test\",\"images\":[", k ? "," : "",
-                (long long)r->inspect_idx[k], labels[k]);
-        for (int b = 0; b <= nb; b++) {
-            fputs(b ? ",\"" : "\"", f);
-            const uint8_t *im = imgs + ((size_t)k * (nb + 1) + b) * 784;
-            for (int p = 0; p < 784; p++) fprintf(f, "%02x", im[p]);
-            fputc('"', f);
-        }
-        fputs("],\"pred\":{", f);
-        int first = 1;
-        for (int t = 0; have && t < r->n_tasks; t++) {
-            if (!have[t]) continue;
-            int dup = 0; /* lowest seed per variant: tasks are seed-major */
-            for (int u = 0; u < t; u++) dup |= have[u] && !strcmp(r->tasks[u].variant.name, r->tasks[t].variant.name);
-            if (dup) continue;
-            fprintf(f, "%s\"%s\":[", first ? "" : ",", r->tasks[t].variant.name);
-            first = 0;
-            for (int b = 0; b <= nb; b++)
-                fprintf(f, "%s[%d,%.4f]", b ? "," : "", pv[t * per + k * (nb + 1) + b], cv[t * per + k * (nb + 1) + b]);
-            fputc(']', f);
-        }
-        fputs("}}", f);
-    }
-    fputs("]}\n", f);
-    free(pv); free(cv); free(have);
-    snprintf(path, sizeof path, "%s/inspect.json", r->c->out_dir);
-    return sb_write(&s, path, e);
+    dacc_rd_inspect in = {r->n_inspect, nb, r->inspect_idx, labels, imgs};
+    return dacc_rd_write_inspect_json(r->c->out_dir, r->tasks, r->n_tasks, &in, e);
 }
 
 /* Shards finishing at the same moment each rebuild inspect.json from every
@@ -476,27 +321,7 @@ static int write_inspect_json(runner *r, const uint8_t *imgs, const uint8_t *lab
 }
 
 static int write_study_json(runner *r, dacc_err *e) {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/study.json", r->c->out_dir);
-    const dacc_kernels *k = dacc_kernels_get();
-    const dacc_train_config *c = &r->c->train;
-    sbuf s;
-    FILE *f = sb_open(&s);
-    fprintf(f, "{\"format\":\"dacc-run\",\"version\":1,\"dacc_version\":\"" DACC_VERSION "\",\"isa\":\"%s\",\"kernels\":{",
-            dacc_isa_name(k->isa));
-    for (int i = 0; i < DACC_OP_COUNT; i++)
-        fprintf(f, "%s\"%s\":\"%s\"", i ? "," : "", dacc_op_name((dacc_op)i), k->names[i]);
-    fprintf(f, "},\"cpu\":\"%s\",\"threads\":%d,\"epochs\":%d,\"batch\":%d,\"protocol\":\"%s\",\"variants\":[",
-            dacc_cpu_description(), c->threads, c->epochs, c->batch, c->paper ? "paper" : "default");
-    for (int v = 0; v < r->c->n_variants; v++) fprintf(f, "%s\"%s\"", v ? "," : "", r->c->variants[v].name);
-    fputs("],\"seeds\":[", f);
-    for (int v = 0; v < r->c->n_seeds; v++) fprintf(f, "%s%llu", v ? "," : "", (unsigned long long)r->c->seeds[v]);
-    fprintf(f, "],\"blocks\":%d,\"alignmnist\":%s,\"tasks\":[", r->c->blocks, r->c->align_test ? "true" : "false");
-    for (int t = 0; t < r->n_tasks; t++)
-        fprintf(f, "%s{\"id\":\"%s\",\"variant\":\"%s\",\"seed\":%llu}", t ? "," : "", r->tasks[t].id,
-                r->tasks[t].variant.name, (unsigned long long)r->tasks[t].seed);
-    fputs("]}\n", f);
-    return sb_write(&s, path, e);
+    return dacc_rd_write_study(r->c->out_dir, r->c, r->tasks, r->n_tasks, e);
 }
 
 /* ---- one task ---- */
@@ -513,108 +338,221 @@ static int lock_task(runner *r, const dacc_task *t, dacc_lock **out, dacc_err *e
     int rc = dacc_lock_try(path, out, holder, sizeof holder, e);
     if (rc > 0) {
         if (r->c->log) fprintf(r->c->log, "[%s] being trained by %s: skipped\n", t->id, holder);
-        r->work_total -= r->c->train.epochs + 1;
+        add_work(r, 0, -(r->c->train.epochs + 1));
+    }
+    if (rc == 0) { /* only the holder writes in the folder: what a killed one left is stale */
+        task_path(r, t, "", path, sizeof path);
+        dacc_tmp_remove_all(path);
     }
     return rc;
 }
 
-static int run_task(runner *r, const dacc_task *t, const uint8_t *insp, int insp_nb, dacc_err *e) {
+/* The epoch to resume after: the checkpoint's, when the folder was written
+ * with the same settings and the checkpoint is usable; else 0. */
+static int resume_point(runner *r, const dacc_task *t, dacc_model *m, uint64_t seed) {
     char path[4200];
-    task_path(r, t, "", path, sizeof path);
-    if (dacc_mkdir_p(path, e)) return -1;
+    int start = 0;
+    task_path(r, t, "checkpoint.dacc", path, sizeof path);
+    if (!same_settings(r, t) || access(path, F_OK) != 0) return 0;
+    dacc_checkpoint ck;
+    dacc_err ce;
+    if (dacc_checkpoint_read(path, &ck, &ce) == 0 && dacc_checkpoint_apply(&ck, m, 1, path, &ce) == 0) {
+        start = ck.epochs_done;
+        if (r->c->log) fprintf(r->c->log, "[%s] resuming after epoch %d\n", t->id, start);
+    } else if (r->c->log) {
+        fprintf(r->c->log, "[%s] checkpoint unusable (%s): starting over\n", t->id, ce.msg);
+    }
+    if (start == 0) dacc_model_init_params(m, seed);
+    dacc_checkpoint_free(&ck);
+    return start;
+}
+
+static void log_results(const runner *r, const dacc_task *t, const dacc_robustness *held,
+                        const dacc_robustness *paper) {
+    if (!r->c->log) return;
+    fprintf(r->c->log, "[%s] %s: held-out clean %.2f%%", t->id, t->variant.name, 100 * held->acc[0]);
+    if (held->blocks) fprintf(r->c->log, "  x^ %.2f%%  delta %+.2f", 100 * held->xhat, 100 * held->delta);
+    fprintf(r->c->log, " | paper clean %.2f%%", 100 * paper->acc[0]);
+    if (paper->blocks) fprintf(r->c->log, "  x^ %.2f%%  delta %+.2f", 100 * paper->xhat, 100 * paper->delta);
+    fputc('\n', r->c->log);
+    fflush(r->c->log);
+}
+
+/* Both protocols evaluated; predictions.bin, predictions-paper.bin and
+ * results.json written. */
+static int evaluate_task(runner *r, const dacc_task *t, dacc_model *m, dacc_err *e) {
+    char dir[4200], path[4300];
+    task_dir(r, t, dir, sizeof dir);
+    int nb = r->c->blocks, rc = 0;
+    dacc_robustness held, paper;
+    /* the paper protocol measures on the images trained on: with
+     * --train-limit, on those only */
+    int64_t nt = r->test->n, ntr = r->train->n, lim = r->c->train.train_limit;
+    if (lim > 0 && lim < ntr) ntr = lim;
+    dacc_images train_part = *r->train;
+    train_part.n = ntr;
+    uint8_t *ph = malloc((size_t)(nb + 1) * nt), *pp = malloc((size_t)(nb + 1) * ntr);
+    if (!ph || !pp) rc = dacc_fail(e, "out of memory");
+    if (rc == 0) {
+        if (r->c->align_test) rc = dacc_eval_alignmnist(m, r->c->align_test, r->test, nb, 0, &held, ph, NULL, e);
+        else dacc_eval_clean(m, r->test, &held, ph, NULL);
+    }
+    if (rc == 0) {
+        if (r->c->align_train) rc = dacc_eval_alignmnist(m, r->c->align_train, r->train, nb, ntr, &paper, pp, NULL, e);
+        else dacc_eval_clean(m, &train_part, &paper, pp, NULL);
+    }
+    if (rc == 0) {
+        snprintf(path, sizeof path, "%s/predictions.bin", dir);
+        rc = dacc_pred_write(path, ph, r->test->labels, held.blocks + 1, nt, e);
+    }
+    if (rc == 0) {
+        snprintf(path, sizeof path, "%s/predictions-paper.bin", dir);
+        rc = dacc_pred_write(path, pp, r->train->labels, paper.blocks + 1, ntr, e);
+    }
+    free(ph);
+    free(pp);
+    if (rc == 0) rc = dacc_rd_write_results(dir, t, &paper, &held, e);
+    if (rc == 0) log_results(r, t, &held, &paper);
+    return rc;
+}
+
+static int run_task(runner *r, slot *s, const dacc_task *t, dacc_err *e) {
+    char dir[4200];
+    task_dir(r, t, dir, sizeof dir);
+    if (dacc_mkdir_p(dir, e)) return -1;
     dacc_train_config cfg = r->c->train;
     cfg.variant = t->variant;
     cfg.seed = t->seed;
     dacc_model *m = dacc_model_new(&cfg.variant, cfg.batch, cfg.threads, cfg.seed, e);
     if (!m) return -1;
-    int start = 0, rc = 0;
-    /* resume from the checkpoint when the settings are the same */
-    int key_ok = same_settings(r, t);
-    {
-        task_path(r, t, "checkpoint.dacc", path, sizeof path);
-        dacc_checkpoint ck;
-        dacc_err ce;
-        if (key_ok && access(path, F_OK) == 0) {
-            if (dacc_checkpoint_read(path, &ck, &ce) == 0 && dacc_checkpoint_apply(&ck, m, 1, path, &ce) == 0) {
-                start = ck.epochs_done;
-                if (r->c->log) fprintf(r->c->log, "[%s] resuming after epoch %d\n", t->id, start);
-            } else if (r->c->log) {
-                fprintf(r->c->log, "[%s] checkpoint unusable (%s): starting over\n", t->id, ce.msg);
-            }
-            if (start == 0) dacc_model_init_params(m, cfg.seed);
-            dacc_checkpoint_free(&ck);
-        }
-    }
-    if (rc == 0) rc = trim_metrics(r, t, start, e);
+    int start = resume_point(r, t, m, cfg.seed);
+    int rc = dacc_rd_trim_metrics(dir, start, e);
     if (rc == 0) rc = write_config(r, t, e);
-    r->work_done += start;
+    add_work(r, start, 0);
     if (rc == 0 && start < cfg.epochs) {
-        snprintf(r->state, sizeof r->state, "training");
-        write_progress(r, 1);
-        epoch_ctx x = {r, t, m, &cfg};
+        set_state(r, s, "training");
+        epoch_ctx x = {r, s, t, m, &cfg};
         dacc_train_hooks hooks = {&x, on_batch, on_epoch, r->stop};
         int done = start;
         rc = dacc_train_run(m, &cfg, r->train, r->test, start, &hooks, &done, e);
     }
     if (rc == 0) {
-        snprintf(r->state, sizeof r->state, "evaluating");
-        write_progress(r, 1);
-        int nb = r->c->blocks;
-        dacc_robustness held, paper;
-        /* the paper protocol measures on the images trained on: with
-         * --train-limit, on those only */
-        int64_t nt = r->test->n, ntr = r->train->n, lim = r->c->train.train_limit;
-        if (lim > 0 && lim < ntr) ntr = lim;
-        dacc_images train_part = *r->train;
-        train_part.n = ntr;
-        uint8_t *ph = malloc((size_t)(nb + 1) * nt), *pp = malloc((size_t)(nb + 1) * ntr);
-        if (!ph || !pp) rc = dacc_fail(e, "out of memory");
-        if (rc == 0) {
-            if (r->c->align_test) rc = dacc_eval_alignmnist(m, r->c->align_test, r->test, nb, 0, &held, ph, NULL, e);
-            else dacc_eval_clean(m, r->test, &held, ph, NULL);
-        }
-        if (rc == 0) {
-            if (r->c->align_train) rc = dacc_eval_alignmnist(m, r->c->align_train, r->train, nb, ntr, &paper, pp, NULL, e);
-            else dacc_eval_clean(m, &train_part, &paper, pp, NULL);
-        }
-        if (rc == 0) {
-            task_path(r, t, "predictions.bin", path, sizeof path);
-            rc = write_predictions(path, ph, r->test->labels, held.blocks + 1, nt, e);
-        }
-        if (rc == 0) {
-            task_path(r, t, "predictions-paper.bin", path, sizeof path);
-            rc = write_predictions(path, pp, r->train->labels, paper.blocks + 1, ntr, e);
-        }
-        free(ph);
-        free(pp);
-        if (rc == 0) {
-            sbuf s;
-            FILE *f = sb_open(&s);
-            fprintf(f, "{\"variant\":\"%s\",\"seed\":%llu,", t->variant.name, (unsigned long long)t->seed);
-            json_protocol(f, "paper", &paper);
-            fputc(',', f);
-            json_protocol(f, "heldout", &held);
-            fputs("}\n", f);
-            task_path(r, t, "results.json", path, sizeof path);
-            rc = sb_write(&s, path, e);
-            if (r->c->log && rc == 0) {
-                fprintf(r->c->log, "[%s] %s: held-out clean %.2f%%", t->id, t->variant.name, 100 * held.acc[0]);
-                if (held.blocks) fprintf(r->c->log, "  x^ %.2f%%  delta %+.2f", 100 * held.xhat, 100 * held.delta);
-                fprintf(r->c->log, " | paper clean %.2f%%", 100 * paper.acc[0]);
-                if (paper.blocks) fprintf(r->c->log, "  x^ %.2f%%  delta %+.2f", 100 * paper.xhat, 100 * paper.delta);
-                fputc('\n', r->c->log);
-                fflush(r->c->log);
-            }
-        }
-        if (rc == 0 && insp) rc = write_task_inspect(r, t, m, insp, insp_nb, e);
-        if (rc == 0) {
-            task_path(r, t, "DONE", path, sizeof path);
-            rc = dacc_write_file_atomic(path, "", 0, e);
-        }
-        r->work_done += 1;
+        set_state(r, s, "evaluating");
+        rc = evaluate_task(r, t, m, e);
+        if (rc == 0 && r->insp) rc = write_task_inspect(r, t, m, r->insp, r->insp_nb, e);
+        if (rc == 0) rc = dacc_rd_mark_done(dir, e);
+        add_work(r, 1, 0);
     }
     dacc_model_delete(m);
     return rc;
+}
+
+/* ---- jobs ---- */
+
+static void count(runner *r, int which) {
+    pthread_mutex_lock(&r->mu);
+    r->counts[which]++;
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* The next task of this shard for a job, or -1 when none is left (or the
+ * study stops: another job failed, or a signal asked to stop). */
+static int claim(runner *r) {
+    pthread_mutex_lock(&r->mu);
+    while (r->next < r->n_tasks && !mine(r->c, r->next)) r->next++;
+    int t = r->next < r->n_tasks && !r->failed && !(r->stop && *r->stop) ? r->next++ : -1;
+    pthread_mutex_unlock(&r->mu);
+    return t;
+}
+
+static void log_done(const runner *r, const dacc_task *k) {
+    if (r->c->log) fprintf(r->c->log, "[%s] already done\n", k->id);
+}
+
+/* One task under its lock: skipped when done or held by another process. */
+static int one_task(runner *r, slot *s, int t, dacc_err *e) {
+    const dacc_task *k = &r->tasks[t];
+    s->cur = t;
+    if (task_done(r, k)) {
+        log_done(r, k);
+        count(r, 1);
+        return 0;
+    }
+    dacc_lock *tl = NULL;
+    int lr = lock_task(r, k, &tl, e);
+    if (lr != 0) {
+        if (lr > 0) count(r, 2);
+        return lr < 0 ? -1 : 0;
+    }
+    int rc = 0;
+    if (task_done(r, k)) { /* finished by another process since we looked */
+        log_done(r, k);
+        count(r, 1);
+    } else {
+        rc = run_task(r, s, k, e);
+        if (rc == 0) count(r, 0);
+    }
+    dacc_lock_release(tl);
+    if (rc == 0) rc = write_inspect_json(r, r->insp, r->insp_labels, r->insp_nb, e);
+    return rc;
+}
+
+typedef struct job {
+    runner *r;
+    slot s;
+    dacc_err e;
+    int rc;
+} job;
+
+static void *job_main(void *arg) {
+    job *j = arg;
+    runner *r = j->r;
+    int t;
+    j->rc = 0;
+    while (j->rc == 0 && (t = claim(r)) >= 0) {
+        j->rc = one_task(r, &j->s, t, &j->e);
+        if (j->rc == 0 && r->stop && *r->stop) j->rc = 1;
+    }
+    if (j->rc < 0) {
+        pthread_mutex_lock(&r->mu);
+        r->failed = 1;
+        pthread_mutex_unlock(&r->mu);
+    }
+    return NULL;
+}
+
+/* Runs r->jobs jobs (the caller's thread is one of them); the result is the
+ * first error, else interrupted, else done. Returns the job that decided it. */
+static int run_jobs(runner *r, job *jobs, int *decider) {
+    pthread_t th[DACC_MAX_VARIANTS * DACC_MAX_SEEDS];
+    int started = 1;
+    for (int k = 0; k < r->jobs; k++) jobs[k] = (job){.r = r, .s = {.state = "training"}};
+    for (int k = 1; k < r->jobs; k++) {
+        if (pthread_create(&th[k], NULL, job_main, &jobs[k]) != 0) break;
+        started++;
+    }
+    job_main(&jobs[0]);
+    for (int k = 1; k < started; k++) pthread_join(th[k], NULL);
+    int rc = 0;
+    *decider = 0;
+    for (int k = 0; k < started && rc == 0; k++)
+        if (jobs[k].rc < 0) rc = -1, *decider = k;
+    for (int k = 0; k < started && rc == 0; k++)
+        if (jobs[k].rc > 0) rc = 1, *decider = k;
+    return rc;
+}
+
+/* Jobs and threads per task: --jobs, else one job per thread up to the
+ * shard's task count (done or not, so a resumed study keeps its split). */
+static void choose_jobs(const dacc_study_config *c, int n_tasks, int *jobs, int *threads) {
+    int mine_n = 0;
+    for (int t = 0; t < n_tasks; t++) mine_n += mine(c, t);
+    int total = c->train.threads > 0 ? c->train.threads : 1;
+    int j = c->jobs > 0 ? c->jobs : total;
+    if (j > mine_n) j = mine_n > 0 ? mine_n : 1;
+    if (c->jobs <= 0 && j > total) j = total;
+    *jobs = j;
+    *threads = total / j > 0 ? total / j : 1;
 }
 
 int dacc_study_run(const dacc_study_config *c, const dacc_images *train, const dacc_images *test,
@@ -624,15 +562,23 @@ int dacc_study_run(const dacc_study_config *c, const dacc_images *train, const d
         return -1;
     runner r;
     memset(&r, 0, sizeof r);
-    r.c = c;
+    dacc_study_config cc = *c; /* with each task's thread count */
+    r.c = &cc;
     r.train = train;
     r.test = test;
     r.stop = stop;
     r.tasks = calloc(DACC_MAX_VARIANTS * DACC_MAX_SEEDS, sizeof *r.tasks);
-    if (!r.tasks) return dacc_fail(e, "out of memory");
+    job *jobs = calloc(DACC_MAX_VARIANTS * DACC_MAX_SEEDS, sizeof *jobs);
+    if (!r.tasks || !jobs) {
+        free(r.tasks);
+        free(jobs);
+        return dacc_fail(e, "out of memory");
+    }
     r.n_tasks = dacc_study_tasks(c, r.tasks, DACC_MAX_VARIANTS * DACC_MAX_SEEDS);
+    choose_jobs(c, r.n_tasks, &r.jobs, &cc.train.threads);
+    pthread_mutex_init(&r.mu, NULL);
     r.t_start = now_wall();
-    snprintf(r.state, sizeof r.state, "starting");
+    slot s0 = {.state = "starting"};
     int rc = dacc_mkdir_p(c->out_dir, e);
     char tdir[4200];
     snprintf(tdir, sizeof tdir, "%s/tasks", c->out_dir);
@@ -640,51 +586,37 @@ int dacc_study_run(const dacc_study_config *c, const dacc_images *train, const d
     if (rc == 0) rc = write_study_json(&r, e);
     for (int t = 0; t < r.n_tasks; t++)
         if (mine(c, t) && !task_done(&r, &r.tasks[t])) r.work_total += c->train.epochs + 1;
-    write_progress(&r, 1);
+    write_progress(&r, &s0, 1);
     uint8_t labels[INSPECT_DIGITS];
-    int nb = 0;
-    uint8_t *insp = rc == 0 ? inspect_images(&r, &nb, labels, e) : NULL;
+    uint8_t *insp = rc == 0 ? inspect_images(&r, &r.insp_nb, labels, e) : NULL;
     if (rc == 0 && !insp) rc = -1;
-    int counts[3] = {0, 0, 0}; /* trained, already done, held by another process */
-    for (int t = 0; t < r.n_tasks && rc == 0; t++) {
-        if (!mine(c, t)) continue;
-        r.cur = t;
-        const dacc_task *k = &r.tasks[t];
-        if (task_done(&r, k)) {
-            if (c->log) fprintf(c->log, "[%s] already done\n", k->id);
-            counts[1]++;
-            continue;
-        }
-        dacc_lock *tl = NULL;
-        int lr = lock_task(&r, k, &tl, e);
-        if (lr != 0) {
-            counts[2] += lr > 0;
-            rc = lr < 0 ? -1 : 0;
-            continue;
-        }
-        if (task_done(&r, k)) { /* finished by another process since we looked */
-            if (c->log) fprintf(c->log, "[%s] already done\n", k->id);
-            counts[1]++;
-        } else {
-            rc = run_task(&r, k, insp, nb, e);
-            counts[0] += rc == 0;
-        }
-        dacc_lock_release(tl);
-        if (rc == 0) rc = write_inspect_json(&r, insp, labels, nb, e);
-        if (rc == 0 && stop && *stop) rc = 1;
+    r.insp = insp;
+    r.insp_labels = labels;
+    if (rc == 0 && c->log && r.jobs > 1) {
+        fprintf(c->log, "%d jobs at once, %d thread%s each\n", r.jobs, cc.train.threads,
+                cc.train.threads > 1 ? "s" : "");
+        fflush(c->log);
+    }
+    int decider = 0;
+    if (rc == 0) {
+        rc = run_jobs(&r, jobs, &decider);
+        if (rc != 0) *e = jobs[decider].e;
+        s0 = jobs[decider].s;
     }
     if (rc == 0 && c->log) {
         fprintf(c->log, "shard %d/%d finished: %d of the study's %d tasks are this shard's; %d trained now, "
                         "%d already done, %d skipped (another process holds them)\n",
                 c->shard_n > 1 ? c->shard_i : 0, c->shard_n > 1 ? c->shard_n : 1,
-                counts[0] + counts[1] + counts[2], r.n_tasks, counts[0], counts[1], counts[2]);
+                r.counts[0] + r.counts[1] + r.counts[2], r.n_tasks, r.counts[0], r.counts[1], r.counts[2]);
         fflush(c->log);
     }
-    if (rc == 0 && insp) rc = write_inspect_json(&r, insp, labels, nb, e);
-    if (rc == 0) r.cur = r.n_tasks; /* interrupted or failed: keep the task it was on */
-    snprintf(r.state, sizeof r.state, "%s", rc == 0 ? "done" : rc > 0 ? "interrupted" : "failed");
-    write_progress(&r, 1);
+    if (rc == 0 && insp) rc = write_inspect_json(&r, insp, labels, r.insp_nb, e);
+    if (rc == 0) s0.cur = r.n_tasks; /* interrupted or failed: keep the task it was on */
+    snprintf(s0.state, sizeof s0.state, "%s", rc == 0 ? "done" : rc > 0 ? "interrupted" : "failed");
+    write_progress(&r, &s0, 1);
+    pthread_mutex_destroy(&r.mu);
     free(insp);
+    free(jobs);
     free(r.tasks);
     return rc;
 }

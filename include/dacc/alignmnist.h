@@ -33,4 +33,26 @@ int dacc_alignmnist_read(dacc_alignmnist *a, int block, int64_t first, int64_t c
                          uint8_t *pixels, uint8_t *labels, dacc_err *e);
 void dacc_alignmnist_close(dacc_alignmnist *a);
 
+/* Displacement statistics of a set's deformations, in pixels: over the ink
+ * pixels u (value >= DACC_DISP_INK) of every transformed image, the length
+ * of T(u) - u (the warp reads the original at T(u)). Row k < 10 is class k,
+ * row 10 all classes. dacc-generated files carry them as the member
+ * "displacement": <f8, shape (11, 5), columns count, mean, median, p95, max;
+ * median and p95 from 0.01 px bins. */
+#define DACC_DISP_ROWS 11
+#define DACC_DISP_INK 128
+#define DACC_DISP_MEMBER "displacement"
+typedef struct dacc_disp_stats {
+    double count[DACC_DISP_ROWS], mean[DACC_DISP_ROWS], median[DACC_DISP_ROWS],
+        p95[DACC_DISP_ROWS], max[DACC_DISP_ROWS];
+} dacc_disp_stats;
+
+/* The file's recorded statistics: 0 and *s filled, 1 when the file has none
+ * (e.g. the released alignmnist.npz), -1 on a malformed member. */
+int dacc_alignmnist_displacement(dacc_alignmnist *a, dacc_disp_stats *s, dacc_err *e);
+/* As the member's 11 x 5 row-major values (the writer's half). */
+void dacc_disp_stats_pack(const dacc_disp_stats *s, double *v);
+/* Prints the table (one line per class with pixels, then "all"). */
+void dacc_disp_stats_print(const dacc_disp_stats *s, const char *indent);
+
 #endif

@@ -30,12 +30,12 @@ typedef struct dacc_pred {
 int dacc_pred_read(const char *path, int want_blocks, int64_t want_n, dacc_pred *p, dacc_err *e);
 void dacc_pred_free(dacc_pred *p);
 
-
-
 /* ---- results.json ----
- * Parsed as written (docs/RUNDIR.md); x^ and delta are computed from the
- * y's (eq. 1-2), so every number has one source; the file's rounded copy of
- * x^ is kept only to be checked. Absent numbers are NaN. */
+ * Parsed as written (docs/RUNDIR.md); x^ and delta are computed from all the
+ * y's, so every number `dacc report` prints has one source; the file's
+ * rounded copies are kept to be checked. In the live view (dacc_rd_task) the
+ * file's x^ and delta are shown, at most DACC_RD_SHOW_Y y's kept. Absent
+ * numbers are NaN. */
 enum { DACC_RD_HELDOUT, DACC_RD_PAPER, DACC_RD_NPROTO };
 #define DACC_RD_MAX_Y (DACC_PRED_MAX_BLOCKS - 1)
 #define DACC_RD_NAME 64
@@ -45,7 +45,7 @@ typedef struct dacc_rd_proto {
     int ny;                   /* transformed accuracies (0 without AlignMNIST) */
     double y[DACC_RD_MAX_Y];
     double xhat, delta;       /* from y; NaN without y */
-    double xhat_file;         /* the file's "xhat", NaN when absent */
+    double xhat_file, delta_file; /* the file's "xhat" and "delta", NaN when absent */
     int64_t n;                /* images; 0 when absent or not a count */
 } dacc_rd_proto;
 typedef struct dacc_rd_results {
@@ -62,4 +62,133 @@ int dacc_rd_parse_results(const char *buf, size_t n, dacc_rd_results *r, char *e
  * file x^ equal to their mean. Returns 0 or -1 with why (and the protocol
  * in *where, "" when not about one). */
 int dacc_rd_check_results(const dacc_rd_results *r, char *why, size_t whyn, const char **where);
+
+/* ---- the live view (engine/study/rundir_view.c) ----
+ * The run directory as the dashboard and the text summary see it:
+ * study.json, progress.json, tasks/<id>/{metrics.jsonl,results.json,DONE}
+ * and inspect.json, each re-read only when its size or mtime changes. Every
+ * reader tolerates missing, partial and malformed files (the engine may be
+ * writing them while we look). Pure file reading, no curses. */
+#define DACC_RD_MAX_VARIANTS 32 /* = DACC_MAX_VARIANTS of a study; more are counted, not shown */
+#define DACC_RD_MAX_SEEDS 64
+#define DACC_RD_MAX_TASKS 1024 /* DACC_MAX_VARIANTS x DACC_MAX_SEEDS */
+#define DACC_RD_MAX_EPOCHS 500
+#define DACC_RD_MAX_KERNELS 48
+#define DACC_RD_MAX_DIGITS 256
+#define DACC_RD_MAX_BLOCKS 8 /* images per inspector digit (clean + 7) */
+#define DACC_RD_SHOW_Y 5 /* transformed accuracies a view shows (y1..y5) */
+#define DACC_RD_EPOCH_MAX 1000 /* the most epochs a study may plan (dacc run --epochs) */
+#define DACC_RD_MAX_SIDE 64
+
+typedef struct dacc_rd_stamp {
+    int exists;
+    long long size, mtime_ns;
+} dacc_rd_stamp;
+
+typedef struct dacc_rd_epoch {
+    int epoch;
+    double lr, loss, train_acc, test_acc, seconds; /* NAN when absent */
+} dacc_rd_epoch;
+
+typedef struct dacc_rd_task {
+    char id[DACC_RD_NAME * 2];
+    char variant[DACC_RD_NAME];
+    int vidx; /* index into dacc_rd_run.variants, -1 if unknown */
+    int seed;
+    int nep;
+    dacc_rd_epoch ep[DACC_RD_MAX_EPOCHS];
+    int has_results, done;
+    dacc_rd_proto proto[DACC_RD_NPROTO];
+    dacc_rd_stamp st_metrics, st_results;
+    int bad_lines; /* malformed metrics lines skipped at the last read */
+} dacc_rd_task;
+
+typedef struct dacc_rd_progress {
+    int valid;
+    char state[24];
+    char task[DACC_RD_NAME * 2];
+    char variant[DACC_RD_NAME];
+    int task_index, tasks, seed, epoch, epochs;
+    long batch, batches;
+    double images_per_s, eta_s, elapsed_s, updated; /* NAN when absent */
+} dacc_rd_progress;
+
+typedef struct dacc_rd_digit {
+    int index, label;
+    char split[16];
+    int nblocks;
+    unsigned char *img; /* nblocks * rows * cols, 0..255 */
+    int pred[DACC_RD_MAX_VARIANTS][DACC_RD_MAX_BLOCKS]; /* -1: not predicted (yet) */
+    float conf[DACC_RD_MAX_VARIANTS][DACC_RD_MAX_BLOCKS];
+} dacc_rd_digit;
+
+typedef struct dacc_rd_run {
+    char dir[1024];
+    /* study.json */
+    int have_study;
+    char dacc_version[32], isa[32], protocol[32];
+    int threads, epochs, batch, blocks;
+    int nvariants;
+    char variants[DACC_RD_MAX_VARIANTS][DACC_RD_NAME];
+    int variants_hidden; /* listed in study.json beyond DACC_RD_MAX_VARIANTS */
+    int nseeds;
+    int seeds[DACC_RD_MAX_SEEDS];
+    int ntasks;
+    dacc_rd_task *tasks; /* ntasks entries */
+    int cap_tasks;
+    int nkernels;
+    char kernel_op[DACC_RD_MAX_KERNELS][DACC_RD_NAME];
+    char kernel_impl[DACC_RD_MAX_KERNELS][96];
+    /* progress.json */
+    dacc_rd_progress progress;
+    /* inspect.json */
+    int rows, cols, iblocks;
+    int ndigits;
+    dacc_rd_digit *digits;
+    dacc_rd_stamp st_study, st_progress, st_inspect;
+    char warning[256]; /* last problem reading a file, for the status line */
+    /* progress.json exists but did not parse at its last change (a torn or
+     * damaged file); progress keeps the last good state meanwhile */
+    int progress_unreadable;
+} dacc_rd_run;
+
+/* Bits returned by dacc_rd_run_refresh. */
+enum {
+    DACC_RD_CH_STUDY = 1, DACC_RD_CH_PROGRESS = 2, DACC_RD_CH_METRICS = 4, DACC_RD_CH_RESULTS = 8, DACC_RD_CH_INSPECT = 16
+};
+
+/* Opens a run directory (it must exist; its files may not yet). */
+int dacc_rd_run_open(dacc_rd_run **out, const char *dir, dacc_err *e);
+/* Re-reads files whose size/mtime changed; returns DACC_RD_CH_* bits. */
+int dacc_rd_run_refresh(dacc_rd_run *r);
+void dacc_rd_run_free(dacc_rd_run *r);
+
+/* Parses metrics.jsonl text: a last line without '\n' is ignored (it is
+ * being written), malformed lines are skipped and counted in *bad. A line
+ * repeating an epoch replaces the earlier one (a resumed task). Returns the
+ * number of epochs stored in out (at most max). */
+int dacc_rd_parse_metrics(const char *buf, size_t n, dacc_rd_epoch *out, int max, int *bad);
+
+/* Mean over the seeds of a variant that have results for a protocol. */
+typedef struct dacc_rd_stats {
+    int nseeds; /* tasks with results in this protocol */
+    double clean, y[DACC_RD_SHOW_Y], xhat, delta;
+    int ny;
+    double delta_sd; /* sample sd of delta over seeds, NAN with < 2 */
+} dacc_rd_stats;
+void dacc_rd_variant_stats(const dacc_rd_run *r, int vidx, int proto, dacc_rd_stats *s);
+
+/* Mean over the seeds of variant vidx of one metric at an epoch (which: 0
+ * loss, 1 train_acc, 2 test_acc); values that are not finite (a diverged
+ * loss) are left out; NaN when none. */
+double dacc_rd_epoch_mean(const dacc_rd_run *r, int vidx, int epoch, int which);
+/* The last epoch any task of variant vidx (all when vidx < 0) has logged;
+ * never above the study's planned epochs (or DACC_RD_EPOCH_MAX). */
+int dacc_rd_max_epoch(const dacc_rd_run *r, int vidx);
+
+/* Study progress in [0,1] from progress.json and the task list. */
+double dacc_rd_study_fraction(const dacc_rd_run *r);
+/* Is a state final (done, failed, interrupted)? */
+int dacc_rd_state_final(const char *state);
+
 #endif

@@ -1,8 +1,9 @@
-/* The class-model reader: the shipped model loads; every header field and
+/* The class-model reader: a model as written loads; every header field and
  * per-class statistic outside its range is refused under a valid CRC (the
  * CRC proves the bytes are intact, not that the writer was sane), with a
  * message naming the file and the field; a FIFO fails at once. */
 #include "dacc/align.h"
+#include "align/cpab.h"
 #include "harness.h"
 
 #include <math.h>
@@ -65,17 +66,45 @@ static void expect_refused(const char *path, const char *what, const char *needl
     CHECK(strstr(e.msg, needle) != NULL, "%s: message says '%s': %s", what, needle, e.msg);
 }
 
+/* A valid model with the default fit settings (tessellation [4,4]), ten
+ * classes, Cholesky factors 0.1 I: written with the model writer, so the
+ * offsets below are those of the current format. */
+static int write_model(const char *path) {
+    dacc_align_model m;
+    memset(&m, 0, sizeof m);
+    dacc_align_settings_default(&m.fit);
+    dacc_cpab t;
+    dacc_err e;
+    if (dacc_cpab_init(&t, m.fit.nx, m.fit.ny, m.fit.zero_boundary, &e)) return -1;
+    m.d = t.d;
+    dacc_cpab_free(&t);
+    m.rows = m.cols = 28;
+    m.nclasses = DACC_ALIGN_CLASSES;
+    m.chol = calloc((size_t)m.nclasses * m.d * m.d, sizeof(double));
+    if (!m.chol) return -1;
+    for (int k = 0; k < m.nclasses; k++) {
+        m.pairs[k] = m.fit.pairs_per_class;
+        m.kept[k] = m.pairs[k] - 1;
+        m.rms_before[k] = 0.3, m.rms_after[k] = 0.2, m.theta_rms[k] = 0.1;
+        for (int i = 0; i < m.d; i++) m.chol[((size_t)k * m.d + i) * m.d + i] = 0.1;
+    }
+    int rc = dacc_align_model_save(&m, path, &e);
+    free(m.chol);
+    return rc;
+}
+
 int main(void) {
-    char src[1024], bad[600];
-    test_source_path("engine/align/alignclass-4x4.bin", src, sizeof src);
+    char src[600], bad[600];
+    snprintf(src, sizeof src, "%s/good.bin", test_tmpdir());
     snprintf(bad, sizeof bad, "%s/bad.bin", test_tmpdir());
+    CHECK(write_model(src) == 0, "write a model");
     size_t n = 0;
     uint8_t *good = read_all(src, &n);
     CHECK(good && n > 200, "read %s", src);
     if (!good) return test_finish();
     dacc_align_model m;
     dacc_err e;
-    CHECK(dacc_align_model_load(src, &m, &e) == 0, "shipped model: %s", e.msg);
+    CHECK(dacc_align_model_load(src, &m, &e) == 0, "written model: %s", e.msg);
     dacc_align_model_free(&m);
     patched(good, n, bad, 96, 10, 4); /* nsteps 10 again: unchanged bytes, new CRC */
     CHECK(dacc_align_model_load(bad, &m, &e) == 0, "re-CRC'd model: %s", e.msg);
@@ -84,7 +113,8 @@ int main(void) {
     /* Offsets: magic 8, version 4, rows 12, cols 16, d 20, classes 24, nx 28,
      * ny 32, pairs 36, seed 40 (8), lambda 48, noise 56, blur 64, trim 72,
      * eps 80 (f64), max_iter 88, coarse_to_fine 92, nsteps 96, nsub 100,
-     * train hash 104 (8), then per class pairs, kept (u32), 3 f64. */
+     * zero_boundary 104, prior 108, prior length 112 (f64), linear ratio 120
+     * (f64), train hash 128 (8), then per class pairs, kept (u32), 3 f64. */
     static const struct { size_t off; uint64_t v; int bytes; const char *field; } cases[] = {
         {96, 0x7fffffff, 4, "nsteps"},   {96, 0, 4, "nsteps"},
         {96, 0xffffffff, 4, "nsteps"},   {100, 0, 4, "nsub"},
@@ -95,8 +125,9 @@ int main(void) {
         {24, 0, 4, "classes"},           {24, 11, 4, "classes"},
         {36, 0, 4, "pairs"},             {36, 1u << 31, 4, "pairs"},
         {44, 1, 4, "seed"},              {88, 0xffffffff, 4, "max_iter"},
-        {92, 2, 4, "coarse_to_fine"},
-        {112, 0x7fffffff, 4, "class 0"}, {116, 0xffffffff, 4, "class 0"},
+        {92, 2, 4, "coarse_to_fine"},    {104, 2, 4, "zero_boundary"},
+        {108, 2, 4, "prior"},
+        {136, 0x7fffffff, 4, "class 0"}, {140, 0xffffffff, 4, "class 0"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         patched(good, n, bad, cases[i].off, cases[i].v, cases[i].bytes);
@@ -107,7 +138,8 @@ int main(void) {
     }
     static const struct { size_t off; double v; const char *field; } fcases[] = {
         {48, NAN, "lambda"}, {48, -1, "lambda"},  {56, 0, "noise"},   {56, INFINITY, "noise"},
-        {64, -1, "blur"},    {72, 0.5, "trim"},   {80, NAN, "eps"},   {120, NAN, "class 0"},
+        {64, -1, "blur"},    {72, 0.5, "trim"},   {80, NAN, "eps"},   {144, NAN, "class 0"},
+        {112, NAN, "prior length"}, {120, -1, "prior linear ratio"},
     };
     for (size_t i = 0; i < sizeof fcases / sizeof fcases[0]; i++) {
         patched(good, n, bad, fcases[i].off, f64_bits(fcases[i].v), 8);

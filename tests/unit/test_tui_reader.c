@@ -4,7 +4,7 @@
  * and what is readable must be read exactly. */
 #include "harness.h"
 #include "core/json.h"
-#include "../../tui/rundir.h"
+#include "dacc/rundir.h"
 #include "dacc/tui.h"
 #include <math.h>
 #include <stdlib.h>
@@ -16,8 +16,8 @@ static const char *L1 = "{\"variant\":\"Original\",\"seed\":1,\"epoch\":1,\"lr\"
 static const char *L2 = "{\"variant\":\"Original\",\"seed\":1,\"epoch\":2,\"lr\":0.0007,\"loss\":0.0611,\"train_acc\":0.9811,\"test_acc\":0.9902,\"seconds\":40.9}\n";
 static const char *L3 = "{\"variant\":\"Original\",\"seed\":1,\"epoch\":3,\"lr\":0.00049,\"loss\":0.0455,\"train_acc\":0.9861,\"test_acc\":0.9911,\"seconds\":41.0}\n";
 
-static int parse_str(const char *s, tr_epoch *ep, int max, int *bad) {
-    return tr_parse_metrics(s, strlen(s), ep, max, bad);
+static int parse_str(const char *s, dacc_rd_epoch *ep, int max, int *bad) {
+    return dacc_rd_parse_metrics(s, strlen(s), ep, max, bad);
 }
 
 static void write_file(const char *path, const char *text) {
@@ -35,12 +35,12 @@ static void append_file(const char *path, const char *text) {
 }
 
 static void test_metrics(void) {
-    tr_epoch ep[TR_MAX_EPOCHS];
+    dacc_rd_epoch ep[DACC_RD_MAX_EPOCHS];
     int bad = -1;
     char buf[4096];
 
     snprintf(buf, sizeof buf, "%s%s%s", L1, L2, L3);
-    int n = parse_str(buf, ep, TR_MAX_EPOCHS, &bad);
+    int n = parse_str(buf, ep, DACC_RD_MAX_EPOCHS, &bad);
     CHECK(n == 3 && bad == 0, "three good lines: n=%d bad=%d", n, bad);
     CHECK(ep[0].epoch == 1 && ep[2].epoch == 3, "epochs in order");
     CHECK(fabs(ep[1].loss - 0.0611) < 1e-12 && fabs(ep[1].test_acc - 0.9902) < 1e-12 &&
@@ -52,14 +52,14 @@ static void test_metrics(void) {
     int wrong = 0;
     for (size_t cut = 0; cut <= len; cut++) {
         int want = cut >= len ? 3 : cut >= l1 + l2 ? 2 : cut >= l1 ? 1 : 0;
-        int got = tr_parse_metrics(buf, cut, ep, TR_MAX_EPOCHS, &bad);
+        int got = dacc_rd_parse_metrics(buf, cut, ep, DACC_RD_MAX_EPOCHS, &bad);
         if (got != want || bad != 0) wrong++;
     }
     CHECK(wrong == 0, "%d of %zu cut positions miscounted", wrong, len + 1);
 
     /* the last line without '\n' is ignored even if it is complete JSON */
     snprintf(buf, sizeof buf, "%s%.*s", L1, (int)strlen(L2) - 1, L2);
-    n = parse_str(buf, ep, TR_MAX_EPOCHS, &bad);
+    n = parse_str(buf, ep, DACC_RD_MAX_EPOCHS, &bad);
     CHECK(n == 1 && ep[0].epoch == 1, "unterminated last line ignored (n=%d)", n);
 
     /* malformed lines are skipped and counted; blank and CRLF lines are fine */
@@ -67,32 +67,32 @@ static void test_metrics(void) {
              "garbage\n{\n%s{\"epoch\":}\n[1,2,3]\n{\"loss\":0.1}\n\n   \n{\"epoch\":\"2\"}\n%.*s\r\n"
              "{\"epoch\":-1}\n\"str\"\n{\"epoch\":3,\"loss\":0.2,}\n{\"epoch\":4}trailing\n",
              L1, (int)strlen(L3) - 1, L3);
-    n = parse_str(buf, ep, TR_MAX_EPOCHS, &bad);
+    n = parse_str(buf, ep, DACC_RD_MAX_EPOCHS, &bad);
     CHECK(n == 2 && ep[0].epoch == 1 && ep[1].epoch == 3, "good lines among malformed ones: n=%d", n);
     CHECK(bad == 10, "malformed lines counted: %d", bad);
 
     /* empty input and only-newlines input */
-    CHECK(tr_parse_metrics("", 0, ep, TR_MAX_EPOCHS, &bad) == 0 && bad == 0, "empty buffer");
-    CHECK(parse_str("\n\n\n", ep, TR_MAX_EPOCHS, &bad) == 0 && bad == 0, "only newlines");
+    CHECK(dacc_rd_parse_metrics("", 0, ep, DACC_RD_MAX_EPOCHS, &bad) == 0 && bad == 0, "empty buffer");
+    CHECK(parse_str("\n\n\n", ep, DACC_RD_MAX_EPOCHS, &bad) == 0 && bad == 0, "only newlines");
 
     /* huge numbers: a huge epoch is rejected, a huge loss is kept as inf */
     n = parse_str("{\"epoch\":1e400,\"loss\":1}\n{\"epoch\":2.5e9}\n"
                   "{\"epoch\":5,\"loss\":1e999,\"train_acc\":-1e999,\"test_acc\":123456789012345678901234567890}\n"
                   "{\"epoch\":6,\"loss\":0.000000000000000000000000000000000000000000000000000000000000000000000"
                   "000000000000000000000000000000000000000000000000000000000000000000000000000001}\n",
-                  ep, TR_MAX_EPOCHS, &bad);
+                  ep, DACC_RD_MAX_EPOCHS, &bad);
     CHECK(n == 2 && bad == 2, "huge epochs rejected: n=%d bad=%d", n, bad);
     CHECK(n == 2 && isinf(ep[0].loss) && ep[0].loss > 0 && isinf(ep[0].train_acc) && ep[0].train_acc < 0 &&
           ep[0].test_acc > 1e29, "huge values read as inf/large");
     CHECK(n == 2 && ep[1].loss >= 0 && ep[1].loss < 1e-100, "long literal read");
 
     /* absent fields are NaN, not 0 */
-    n = parse_str("{\"epoch\":7}\n", ep, TR_MAX_EPOCHS, &bad);
+    n = parse_str("{\"epoch\":7}\n", ep, DACC_RD_MAX_EPOCHS, &bad);
     CHECK(n == 1 && isnan(ep[0].loss) && isnan(ep[0].test_acc), "absent fields are NaN");
 
     /* a resumed task repeats an epoch: the later line wins */
     snprintf(buf, sizeof buf, "%s%s{\"epoch\":2,\"loss\":0.5}\n", L1, L2);
-    n = parse_str(buf, ep, TR_MAX_EPOCHS, &bad);
+    n = parse_str(buf, ep, DACC_RD_MAX_EPOCHS, &bad);
     CHECK(n == 2 && fabs(ep[1].loss - 0.5) < 1e-12, "repeated epoch replaced (n=%d)", n);
 
     /* bounded: more lines than room */
@@ -100,8 +100,8 @@ static void test_metrics(void) {
     char *many = malloc(cap);
     size_t o = 0;
     for (int i = 1; i <= 700; i++) o += (size_t)snprintf(many + o, cap - o, "{\"epoch\":%d,\"loss\":0.1}\n", i);
-    n = tr_parse_metrics(many, o, ep, TR_MAX_EPOCHS, &bad);
-    CHECK(n == TR_MAX_EPOCHS, "capacity respected: %d", n);
+    n = dacc_rd_parse_metrics(many, o, ep, DACC_RD_MAX_EPOCHS, &bad);
+    CHECK(n == DACC_RD_MAX_EPOCHS, "capacity respected: %d", n);
     free(many);
 
     /* random bytes (fresh each run): no crash, never more than the lines */
@@ -121,7 +121,7 @@ static void test_metrics(void) {
         if (jl && it % 2) { memcpy(junk, L1, jl < strlen(L1) ? jl : strlen(L1)); }
         lines = 0;
         for (size_t i = 0; i < jl; i++) lines += junk[i] == '\n';
-        n = tr_parse_metrics(junk, jl, ep, TR_MAX_EPOCHS, &bad);
+        n = dacc_rd_parse_metrics(junk, jl, ep, DACC_RD_MAX_EPOCHS, &bad);
         if (n < 0 || n > lines || bad < 0 || n + bad > lines) over++;
     }
     CHECK(over == 0, "random input: %d bad counts", over);
@@ -184,37 +184,38 @@ static void test_json(void) {
 }
 
 static void test_results(void) {
-    tr_proto p[TR_NPROTO];
+    dacc_rd_results res;
+    const dacc_rd_proto *p = res.proto;
     const char *r1 = "{\"variant\":\"Original\",\"seed\":1,"
                      "\"heldout\":{\"clean\":0.99,\"y\":[0.98,0.97,0.96,0.95,0.94],\"n\":10000}}";
-    CHECK(tr_parse_results(r1, strlen(r1), p) == 0, "results parse");
-    CHECK(p[TR_HELDOUT].has && !p[TR_PAPER].has, "only held-out present");
-    CHECK(p[TR_HELDOUT].ny == 5 && fabs(p[TR_HELDOUT].xhat - 0.96) < 1e-12 && fabs(p[TR_HELDOUT].delta + 0.03) < 1e-12,
+    CHECK(dacc_rd_parse_results(r1, strlen(r1), &res, NULL, 0) == 0, "results parse");
+    CHECK(p[DACC_RD_HELDOUT].has && !p[DACC_RD_PAPER].has, "only held-out present");
+    CHECK(p[DACC_RD_HELDOUT].ny == 5 && fabs(p[DACC_RD_HELDOUT].xhat - 0.96) < 1e-12 && fabs(p[DACC_RD_HELDOUT].delta + 0.03) < 1e-12,
           "x^ and delta computed from y when absent (eq. 1, 2)");
     const char *r2 = "{\"paper\":{\"clean\":0.97}}"; /* no AlignMNIST: clean only */
-    CHECK(tr_parse_results(r2, strlen(r2), p) == 0 && p[TR_PAPER].has && p[TR_PAPER].ny == 0 &&
-          isnan(p[TR_PAPER].xhat) && isnan(p[TR_PAPER].delta), "clean only: x^ and delta absent");
-    CHECK(tr_parse_results("{\"paper\":", 9, p) == -1 && !p[TR_PAPER].has, "truncated results rejected");
+    CHECK(dacc_rd_parse_results(r2, strlen(r2), &res, NULL, 0) == 0 && p[DACC_RD_PAPER].has && p[DACC_RD_PAPER].ny == 0 &&
+          isnan(p[DACC_RD_PAPER].xhat) && isnan(p[DACC_RD_PAPER].delta), "clean only: x^ and delta absent");
+    CHECK(dacc_rd_parse_results("{\"paper\":", 9, &res, NULL, 0) == -1 && !p[DACC_RD_PAPER].has, "truncated results rejected");
 }
 
 static void test_rundir(void) {
     char dir[512], path[700], sub[600];
     snprintf(dir, sizeof dir, "%s/run", test_tmpdir());
     mkdir(dir, 0755);
-    tr_run *r = NULL;
+    dacc_rd_run *r = NULL;
     dacc_err e = {{0}};
 
-    CHECK(tr_run_open(&r, "/nonexistent/dacc/run", &e) == -1 && strstr(e.msg, "/nonexistent/dacc/run"),
+    CHECK(dacc_rd_run_open(&r, "/nonexistent/dacc/run", &e) == -1 && strstr(e.msg, "/nonexistent/dacc/run"),
           "missing run dir: error names it (%s)", e.msg);
-    CHECK(tr_run_open(&r, dir, &e) == 0 && r, "open: %s", e.msg);
+    CHECK(dacc_rd_run_open(&r, dir, &e) == 0 && r, "open: %s", e.msg);
     /* nothing there yet: no crash, nothing known */
-    tr_run_refresh(r);
+    dacc_rd_run_refresh(r);
     CHECK(!r->have_study && r->ntasks == 0 && !r->progress.valid && r->ndigits == 0, "empty run dir");
 
     /* an empty study.json is not a study */
     snprintf(path, sizeof path, "%s/study.json", dir);
     write_file(path, "");
-    tr_run_refresh(r);
+    dacc_rd_run_refresh(r);
     CHECK(!r->have_study, "empty study.json");
 
     write_file(path, "{\"format\":\"dacc-run\",\"isa\":\"avx2\",\"kernels\":{\"conv_fwd\":\"k1\",\"gemm\":\"k2\"},"
@@ -223,11 +224,11 @@ static void test_rundir(void) {
                      "{\"id\":\"01-StepLR-s1\",\"variant\":\"StepLR\",\"seed\":1},"
                      "{\"id\":\"../../etc\",\"variant\":\"StepLR\",\"seed\":9},"
                      "{\"id\":\"02-Original-s2\",\"variant\":\"Original\",\"seed\":2}]}");
-    int ch = tr_run_refresh(r);
-    CHECK(ch & TR_CH_STUDY, "study change reported");
+    int ch = dacc_rd_run_refresh(r);
+    CHECK(ch & DACC_RD_CH_STUDY, "study change reported");
     CHECK(r->have_study && r->ntasks == 3 && r->nvariants == 2 && r->nseeds == 2 && r->nkernels == 2 &&
           !strcmp(r->isa, "avx2") && !strcmp(r->kernel_impl[1], "k2"), "study read (unsafe task id dropped)");
-    CHECK(tr_run_refresh(r) == 0, "no change -> nothing re-read");
+    CHECK(dacc_rd_run_refresh(r) == 0, "no change -> nothing re-read");
 
     /* task dirs missing entirely: fine */
     CHECK(r->tasks[0].nep == 0 && !r->tasks[0].has_results, "missing task files");
@@ -238,18 +239,18 @@ static void test_rundir(void) {
     mkdir(sub, 0755);
     snprintf(path, sizeof path, "%s/metrics.jsonl", sub);
     write_file(path, "");
-    tr_run_refresh(r);
+    dacc_rd_run_refresh(r);
     CHECK(r->tasks[0].nep == 0, "empty metrics file");
     char partial[256];
     snprintf(partial, sizeof partial, "%s%.40s", L1, L2);
     write_file(path, partial);
-    ch = tr_run_refresh(r);
-    CHECK((ch & TR_CH_METRICS) && r->tasks[0].nep == 1, "line being written ignored (nep=%d)", r->tasks[0].nep);
+    ch = dacc_rd_run_refresh(r);
+    CHECK((ch & DACC_RD_CH_METRICS) && r->tasks[0].nep == 1, "line being written ignored (nep=%d)", r->tasks[0].nep);
     append_file(path, L2 + 40);
-    ch = tr_run_refresh(r);
-    CHECK((ch & TR_CH_METRICS) && r->tasks[0].nep == 2, "completed line picked up (nep=%d)", r->tasks[0].nep);
+    ch = dacc_rd_run_refresh(r);
+    CHECK((ch & DACC_RD_CH_METRICS) && r->tasks[0].nep == 2, "completed line picked up (nep=%d)", r->tasks[0].nep);
     append_file(path, "}}}{{{not json\n");
-    tr_run_refresh(r);
+    dacc_rd_run_refresh(r);
     CHECK(r->tasks[0].nep == 2 && r->tasks[0].bad_lines == 1, "malformed line skipped");
 
     snprintf(path, sizeof path, "%s/results.json", sub);
@@ -260,31 +261,31 @@ static void test_rundir(void) {
     write_file(path, "{\"heldout\":{\"clean\":0.97,\"y\":[0.96,0.96,0.96,0.96,0.96],\"xhat\":0.96,\"delta\":-0.01}}");
     snprintf(path, sizeof path, "%s/DONE", sub);
     write_file(path, "");
-    ch = tr_run_refresh(r);
-    CHECK(ch & TR_CH_RESULTS, "results change reported");
+    ch = dacc_rd_run_refresh(r);
+    CHECK(ch & DACC_RD_CH_RESULTS, "results change reported");
     CHECK(r->tasks[2].done && !r->tasks[0].done, "DONE marker seen");
-    tr_stats st;
-    tr_variant_stats(r, 0, TR_HELDOUT, &st);
+    dacc_rd_stats st;
+    dacc_rd_variant_stats(r, 0, DACC_RD_HELDOUT, &st);
     CHECK(st.nseeds == 2 && fabs(st.clean - 0.98) < 1e-12 && fabs(st.xhat - 0.97) < 1e-12 &&
           fabs(st.delta + 0.01) < 1e-12 && fabs(st.delta_sd) < 1e-9, "mean over seeds");
-    tr_variant_stats(r, 1, TR_HELDOUT, &st);
+    dacc_rd_variant_stats(r, 1, DACC_RD_HELDOUT, &st);
     CHECK(st.nseeds == 0 && isnan(st.clean), "variant without results");
 
     /* progress: a good one, then a torn one keeps the good state */
     snprintf(path, sizeof path, "%s/progress.json", dir);
     write_file(path, "{\"state\":\"training\",\"task_index\":1,\"tasks\":3,\"epoch\":11,\"epochs\":20,"
                      "\"batch\":469,\"batches\":938,\"eta_s\":1e999}");
-    tr_run_refresh(r);
+    dacc_rd_run_refresh(r);
     CHECK(r->progress.valid && !strcmp(r->progress.state, "training") && r->progress.epoch == 11 &&
           isinf(r->progress.eta_s), "progress read");
-    double f = tr_study_fraction(r);
+    double f = dacc_rd_study_fraction(r);
     CHECK(fabs(f - (1 + 10.5 / 20) / 3) < 1e-9, "study fraction %g", f);
     write_file(path, "{\"state\":\"done\",\"task_ind");
-    tr_run_refresh(r);
+    dacc_rd_run_refresh(r);
     CHECK(r->progress.valid && !strcmp(r->progress.state, "training"), "torn progress.json keeps the last state");
     CHECK(r->warning[0] != 0, "torn file noted in the warning");
-    CHECK(tr_state_final("done") && tr_state_final("failed") && tr_state_final("interrupted") &&
-          !tr_state_final("training"), "final states");
+    CHECK(dacc_rd_state_final("done") && dacc_rd_state_final("failed") && dacc_rd_state_final("interrupted") &&
+          !dacc_rd_state_final("training"), "final states");
 
     /* inspect.json: one good digit, one with bad hex, one with too few bytes */
     char *ins = malloc(20000);
@@ -300,16 +301,16 @@ static void test_rundir(void) {
     snprintf(path, sizeof path, "%s/inspect.json", dir);
     write_file(path, ins);
     free(ins);
-    ch = tr_run_refresh(r);
-    CHECK((ch & TR_CH_INSPECT) && r->ndigits == 1, "inspect: bad digits skipped (%d)", r->ndigits);
+    ch = dacc_rd_run_refresh(r);
+    CHECK((ch & DACC_RD_CH_INSPECT) && r->ndigits == 1, "inspect: bad digits skipped (%d)", r->ndigits);
     if (r->ndigits == 1) {
-        const tr_digit *g = &r->digits[0];
+        const dacc_rd_digit *g = &r->digits[0];
         CHECK(g->nblocks == 2 && g->label == 3 && g->img[1] == 7 && g->img[784 + 783] == ((783 * 7) & 255),
               "digit pixels decoded");
         CHECK(g->pred[0][0] == 3 && g->pred[0][1] == 5 && fabsf(g->conf[0][1] - 0.6f) < 1e-6f &&
               g->pred[1][0] == -1, "predictions per variant; missing variant is -1");
     }
-    tr_run_free(r);
+    dacc_rd_run_free(r);
 }
 
 static void test_summary(void) {

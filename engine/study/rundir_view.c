@@ -1,7 +1,8 @@
-/* Reading the run directory. Every reader tolerates missing, partial and
- * malformed files: the engine may be writing them while we look. */
-#include "rundir.h"
-#include "core/json.h"
+/* The live view of the run directory (see include/dacc/rundir.h): what the
+ * dashboard and the text summary show. Every reader tolerates missing,
+ * partial and malformed files: the engine may be writing them while we look. */
+#include "study/rundir.h"
+#include "dacc/fileio.h"
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -9,16 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-int tr_fail(dacc_err *e, const char *fmt, ...) {
-    if (e) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* Truncating copy (snprintf would warn about the truncation we want). */
 static void copy_str(char *dst, size_t n, const char *src) {
@@ -29,40 +22,11 @@ static void copy_str(char *dst, size_t n, const char *src) {
     dst[l] = 0;
 }
 
-int tr_read_file(const char *path, size_t max, char **buf, size_t *len, dacc_err *e) {
-    *buf = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return tr_fail(e, "%s: %s", path, strerror(errno));
-    size_t cap = 4096, n = 0;
-    char *b = malloc(cap + 1);
-    if (!b) { fclose(f); return tr_fail(e, "%s: out of memory", path); }
-    for (;;) {
-        if (n == cap) {
-            if (cap >= max) { free(b); fclose(f); return tr_fail(e, "%s: larger than %zu bytes", path, max); }
-            size_t nc = cap * 2 > max ? max : cap * 2;
-            char *nb = realloc(b, nc + 1);
-            if (!nb) { free(b); fclose(f); return tr_fail(e, "%s: out of memory", path); }
-            b = nb;
-            cap = nc;
-        }
-        size_t got = fread(b + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) { free(b); return tr_fail(e, "%s: read error", path); }
-    b[n] = 0;
-    *buf = b;
-    *len = n;
-    return 0;
-}
 
 /* Returns 1 when the file's stamp differs from *st (and updates it). */
-static int stamp_changed(const char *path, tr_stamp *st) {
+static int stamp_changed(const char *path, dacc_rd_stamp *st) {
     struct stat sb;
-    tr_stamp now = {0, 0, 0};
+    dacc_rd_stamp now = {0, 0, 0};
     if (stat(path, &sb) == 0) {
         now.exists = 1;
         now.size = (long long)sb.st_size;
@@ -77,24 +41,16 @@ static double num_or_nan(const dacc_jv *v) {
     return v && v->type == DACC_J_NUM ? v->num : NAN;
 }
 
-static dacc_jdoc *load_json(tr_run *r, const char *path, size_t max) {
-    char *buf;
-    size_t len;
+static dacc_jdoc *load_json(dacc_rd_run *r, const char *path, size_t max) {
     dacc_err e;
-    if (tr_read_file(path, max, &buf, &len, &e)) {
-        copy_str(r->warning, sizeof r->warning, e.msg);
-        return NULL;
-    }
-    char msg[160];
-    dacc_jdoc *d = dacc_json_parse(buf, len, msg, sizeof msg);
-    free(buf);
-    if (!d) snprintf(r->warning, sizeof r->warning, "%.180s: %.60s", path, msg);
+    dacc_jdoc *d = dacc_rd_load_json(path, max, &e);
+    if (!d) copy_str(r->warning, sizeof r->warning, e.msg);
     return d;
 }
 
 /* ---- metrics.jsonl ---- */
 
-int tr_parse_metrics(const char *buf, size_t n, tr_epoch *out, int max, int *bad) {
+int dacc_rd_parse_metrics(const char *buf, size_t n, dacc_rd_epoch *out, int max, int *bad) {
     int count = 0, nbad = 0;
     size_t i = 0;
     while (i < n) {
@@ -115,7 +71,7 @@ int tr_parse_metrics(const char *buf, size_t n, tr_epoch *out, int max, int *bad
             dacc_json_free(d);
             continue;
         }
-        tr_epoch ep = {(int)ev->num, num_or_nan(dacc_json_get(o, "lr")), num_or_nan(dacc_json_get(o, "loss")),
+        dacc_rd_epoch ep = {(int)ev->num, num_or_nan(dacc_json_get(o, "lr")), num_or_nan(dacc_json_get(o, "loss")),
                        num_or_nan(dacc_json_get(o, "train_acc")), num_or_nan(dacc_json_get(o, "test_acc")),
                        num_or_nan(dacc_json_get(o, "seconds"))};
         dacc_json_free(d);
@@ -134,62 +90,69 @@ int tr_parse_metrics(const char *buf, size_t n, tr_epoch *out, int max, int *bad
 
 /* ---- results.json ---- */
 
-static void parse_proto(const dacc_jv *o, tr_proto *p) {
+
+
+/* ---- study.json ---- */
+
+static void clear_proto(dacc_rd_proto *p) {
     memset(p, 0, sizeof *p);
-    p->clean = p->xhat = p->delta = NAN;
-    if (!o || o->type != DACC_J_OBJ) return;
-    p->has = 1;
-    p->clean = num_or_nan(dacc_json_get(o, "clean"));
-    const dacc_jv *y = dacc_json_get(o, "y");
-    for (size_t i = 0; i < dacc_json_len(y) && p->ny < TR_MAX_Y; i++) p->y[p->ny++] = num_or_nan(dacc_json_at(y, i));
-    p->xhat = num_or_nan(dacc_json_get(o, "xhat"));
-    p->delta = num_or_nan(dacc_json_get(o, "delta"));
-    /* eq. 1 and 2 when the file has the y's but not the summary */
+    p->clean = p->xhat = p->delta = p->xhat_file = p->delta_file = NAN;
+}
+
+/* A protocol as the view shows it: the file's x^ and delta (eq. 1 over the
+ * first five blocks, as the runner wrote them), else computed from the
+ * first y's; at most DACC_RD_SHOW_Y y's. */
+static void view_proto(dacc_rd_proto *p, const dacc_rd_proto *q) {
+    *p = *q;
+    if (p->ny < 0) p->ny = 0;
+    if (p->ny > DACC_RD_SHOW_Y) p->ny = DACC_RD_SHOW_Y;
+    p->xhat = p->xhat_file;
     if (isnan(p->xhat) && p->ny > 0) {
         double s = 0;
         for (int i = 0; i < p->ny; i++) s += p->y[i];
         p->xhat = s / p->ny;
     }
+    p->delta = q->delta_file;
     if (isnan(p->delta) && !isnan(p->xhat) && !isnan(p->clean)) p->delta = p->xhat - p->clean;
-    p->n = dacc_json_int(dacc_json_get(o, "n"), 0, 0, 1L << 40);
 }
 
-int tr_parse_results(const char *buf, size_t n, tr_proto proto[TR_NPROTO]) {
-    dacc_jdoc *d = dacc_json_parse(buf, n, NULL, 0);
-    const dacc_jv *o = dacc_json_root(d);
-    if (!o || o->type != DACC_J_OBJ) {
-        dacc_json_free(d);
-        parse_proto(NULL, &proto[TR_HELDOUT]);
-        parse_proto(NULL, &proto[TR_PAPER]);
-        return -1;
-    }
-    parse_proto(dacc_json_get(o, "heldout"), &proto[TR_HELDOUT]);
-    parse_proto(dacc_json_get(o, "paper"), &proto[TR_PAPER]);
-    dacc_json_free(d);
-    return 0;
+/* Epochs beyond the plan (or the format's maximum) are not kept: a crafted
+ * line must not make a view or a summary loop over a million epochs. */
+static int epoch_limit(const dacc_rd_run *r) {
+    return r->epochs > 0 && r->epochs < DACC_RD_EPOCH_MAX ? r->epochs : DACC_RD_EPOCH_MAX;
 }
 
-/* ---- study.json ---- */
-
-static int safe_id(const char *id) {
-    if (!id[0] || strstr(id, "..") || strchr(id, '/') || strchr(id, '\\')) return 0;
-    return 1;
-}
-
-static int variant_index(const tr_run *r, const char *name) {
+static int variant_index(const dacc_rd_run *r, const char *name) {
     for (int i = 0; i < r->nvariants; i++)
         if (!strcmp(r->variants[i], name)) return i;
     return -1;
 }
 
-static void read_study(tr_run *r) {
+static int add_task(void *u, const char *id, const char *variant, uint64_t seed) {
+    dacc_rd_run *r = u;
+    if (r->ntasks >= r->cap_tasks) return 1;
+    dacc_rd_task *k = &r->tasks[r->ntasks++];
+    copy_str(k->id, sizeof k->id, id);
+    copy_str(k->variant, sizeof k->variant, variant);
+    k->seed = seed > 2147483647u ? 2147483647 : (int)seed;
+    k->vidx = variant_index(r, variant);
+    if (k->vidx < 0 && r->nvariants < DACC_RD_MAX_VARIANTS) { /* not listed: add it */
+        copy_str(r->variants[r->nvariants], DACC_RD_NAME, variant);
+        k->vidx = r->nvariants++;
+    }
+    clear_proto(&k->proto[DACC_RD_HELDOUT]);
+    clear_proto(&k->proto[DACC_RD_PAPER]);
+    return 0;
+}
+
+static void read_study(dacc_rd_run *r) {
     char path[1200];
     snprintf(path, sizeof path, "%s/study.json", r->dir);
     dacc_jdoc *d = load_json(r, path, 4u << 20);
     const dacc_jv *o = dacc_json_root(d);
     free(r->tasks);
     r->tasks = NULL;
-    r->ntasks = r->nvariants = r->nseeds = r->nkernels = 0;
+    r->ntasks = r->nvariants = r->nseeds = r->nkernels = r->variants_hidden = 0;
     r->have_study = 0;
     if (!o || o->type != DACC_J_OBJ) { dacc_json_free(d); return; }
     r->have_study = 1;
@@ -199,59 +162,51 @@ static void read_study(tr_run *r) {
     r->threads = (int)dacc_json_int(dacc_json_get(o, "threads"), 0, 0, 1 << 20);
     r->epochs = (int)dacc_json_int(dacc_json_get(o, "epochs"), 0, 0, 1 << 20);
     r->batch = (int)dacc_json_int(dacc_json_get(o, "batch"), 0, 0, 1 << 24);
-    r->blocks = (int)dacc_json_int(dacc_json_get(o, "blocks"), 0, 0, TR_MAX_Y);
+    r->blocks = (int)dacc_json_int(dacc_json_get(o, "blocks"), 0, 0, DACC_RD_SHOW_Y);
     const dacc_jv *vs = dacc_json_get(o, "variants");
-    for (size_t i = 0; i < dacc_json_len(vs) && r->nvariants < TR_MAX_VARIANTS; i++) {
-        const char *s = dacc_json_str(dacc_json_at(vs, i), NULL);
-        if (s && s[0]) copy_str(r->variants[r->nvariants++], TR_NAME, s);
+    for (const dacc_jv *v = vs && vs->type == DACC_J_ARR ? vs->child : NULL; v; v = v->next) {
+        const char *s = dacc_json_str(v, NULL);
+        if (!s || !s[0]) continue;
+        if (r->nvariants < DACC_RD_MAX_VARIANTS) copy_str(r->variants[r->nvariants++], DACC_RD_NAME, s);
+        else r->variants_hidden++;
     }
     const dacc_jv *ss = dacc_json_get(o, "seeds");
-    for (size_t i = 0; i < dacc_json_len(ss) && r->nseeds < TR_MAX_SEEDS; i++)
+    for (size_t i = 0; i < dacc_json_len(ss) && r->nseeds < DACC_RD_MAX_SEEDS; i++)
         r->seeds[r->nseeds++] = (int)dacc_json_int(dacc_json_at(ss, i), 0, -2147483647L, 2147483647L);
     const dacc_jv *ks = dacc_json_get(o, "kernels");
     if (ks && ks->type == DACC_J_OBJ)
-        for (const dacc_jv *k = ks->child; k && r->nkernels < TR_MAX_KERNELS; k = k->next) {
-            copy_str(r->kernel_op[r->nkernels], TR_NAME, k->key);
+        for (const dacc_jv *k = ks->child; k && r->nkernels < DACC_RD_MAX_KERNELS; k = k->next) {
+            copy_str(r->kernel_op[r->nkernels], DACC_RD_NAME, k->key);
             copy_str(r->kernel_impl[r->nkernels], 96, dacc_json_str(k, "?"));
             r->nkernels++;
         }
     const dacc_jv *ts = dacc_json_get(o, "tasks");
     size_t nt = dacc_json_len(ts);
-    if (nt > TR_MAX_TASKS) nt = TR_MAX_TASKS;
+    if (nt > DACC_RD_MAX_TASKS) nt = DACC_RD_MAX_TASKS;
     if (nt) r->tasks = calloc(nt, sizeof *r->tasks);
-    for (size_t i = 0; r->tasks && i < nt; i++) {
-        const dacc_jv *t = dacc_json_at(ts, i);
-        const char *id = dacc_json_str(dacc_json_get(t, "id"), NULL);
-        const char *var = dacc_json_str(dacc_json_get(t, "variant"), NULL);
-        if (!id || !var || !safe_id(id)) continue;
-        tr_task *k = &r->tasks[r->ntasks++];
-        copy_str(k->id, sizeof k->id, id);
-        copy_str(k->variant, sizeof k->variant, var);
-        k->seed = (int)dacc_json_int(dacc_json_get(t, "seed"), 0, -2147483647L, 2147483647L);
-        k->vidx = variant_index(r, var);
-        if (k->vidx < 0 && r->nvariants < TR_MAX_VARIANTS) { /* not listed: add it */
-            copy_str(r->variants[r->nvariants], TR_NAME, var);
-            k->vidx = r->nvariants++;
-        }
-        parse_proto(NULL, &k->proto[TR_HELDOUT]);
-        parse_proto(NULL, &k->proto[TR_PAPER]);
-    }
+    r->cap_tasks = r->tasks ? (int)nt : 0;
+    dacc_rd_study_tasks(o, add_task, r);
+    if (r->variants_hidden)
+        snprintf(r->warning, sizeof r->warning, "study.json: %d variants beyond the first %d not shown",
+                 r->variants_hidden, DACC_RD_MAX_VARIANTS);
     dacc_json_free(d);
 }
 
 /* ---- progress.json ---- */
 
-static void read_progress(tr_run *r) {
+static void read_progress(dacc_rd_run *r) {
     char path[1200];
     snprintf(path, sizeof path, "%s/progress.json", r->dir);
     dacc_jdoc *d = load_json(r, path, 1u << 20);
     const dacc_jv *o = dacc_json_root(d);
-    tr_progress *p = &r->progress;
+    dacc_rd_progress *p = &r->progress;
     if (!o || o->type != DACC_J_OBJ) {
         /* keep the last good state: a torn read must not blank the screen */
+        r->progress_unreadable = access(path, F_OK) == 0;
         dacc_json_free(d);
         return;
     }
+    r->progress_unreadable = 0;
     memset(p, 0, sizeof *p);
     p->valid = 1;
     copy_str(p->state, sizeof p->state, dacc_json_str(dacc_json_get(o, "state"), "?"));
@@ -273,7 +228,7 @@ static void read_progress(tr_run *r) {
 
 /* ---- inspect.json ---- */
 
-static void free_digits(tr_run *r) {
+static void free_digits(dacc_rd_run *r) {
     for (int i = 0; i < r->ndigits; i++) free(r->digits[i].img);
     free(r->digits);
     r->digits = NULL;
@@ -292,19 +247,19 @@ static int decode_hex(const char *s, size_t len, unsigned char *out, size_t n) {
     return 0;
 }
 
-static void read_inspect(tr_run *r) {
+static void read_inspect(dacc_rd_run *r) {
     char path[1200];
     snprintf(path, sizeof path, "%s/inspect.json", r->dir);
     dacc_jdoc *d = load_json(r, path, 64u << 20);
     const dacc_jv *o = dacc_json_root(d);
     if (!o || o->type != DACC_J_OBJ) { dacc_json_free(d); return; } /* keep the last good one */
     free_digits(r);
-    r->rows = (int)dacc_json_int(dacc_json_get(o, "rows"), 28, 1, TR_MAX_SIDE);
-    r->cols = (int)dacc_json_int(dacc_json_get(o, "cols"), 28, 1, TR_MAX_SIDE);
-    r->iblocks = (int)dacc_json_int(dacc_json_get(o, "blocks"), 1, 1, TR_MAX_BLOCKS);
+    r->rows = (int)dacc_json_int(dacc_json_get(o, "rows"), 28, 1, DACC_RD_MAX_SIDE);
+    r->cols = (int)dacc_json_int(dacc_json_get(o, "cols"), 28, 1, DACC_RD_MAX_SIDE);
+    r->iblocks = (int)dacc_json_int(dacc_json_get(o, "blocks"), 1, 1, DACC_RD_MAX_BLOCKS);
     const dacc_jv *ds = dacc_json_get(o, "digits");
     size_t nd = dacc_json_len(ds);
-    if (nd > TR_MAX_DIGITS) nd = TR_MAX_DIGITS;
+    if (nd > DACC_RD_MAX_DIGITS) nd = DACC_RD_MAX_DIGITS;
     size_t px = (size_t)r->rows * (size_t)r->cols;
     if (nd) r->digits = calloc(nd, sizeof *r->digits);
     for (size_t i = 0; r->digits && i < nd; i++) {
@@ -313,7 +268,7 @@ static void read_inspect(tr_run *r) {
         size_t nb = dacc_json_len(imgs);
         if (nb > (size_t)r->iblocks) nb = (size_t)r->iblocks;
         if (!nb) continue;
-        tr_digit *g = &r->digits[r->ndigits];
+        dacc_rd_digit *g = &r->digits[r->ndigits];
         g->img = calloc(nb, px);
         if (!g->img) break;
         int ok = 1;
@@ -326,14 +281,14 @@ static void read_inspect(tr_run *r) {
         g->index = (int)dacc_json_int(dacc_json_get(dv, "index"), -1, -1, 2147483647L);
         g->label = (int)dacc_json_int(dacc_json_get(dv, "label"), -1, -1, 9);
         copy_str(g->split, sizeof g->split, dacc_json_str(dacc_json_get(dv, "split"), "?"));
-        for (int v = 0; v < TR_MAX_VARIANTS; v++)
-            for (int b = 0; b < TR_MAX_BLOCKS; b++) { g->pred[v][b] = -1; g->conf[v][b] = NAN; }
+        for (int v = 0; v < DACC_RD_MAX_VARIANTS; v++)
+            for (int b = 0; b < DACC_RD_MAX_BLOCKS; b++) { g->pred[v][b] = -1; g->conf[v][b] = NAN; }
         const dacc_jv *pred = dacc_json_get(dv, "pred");
         if (pred && pred->type == DACC_J_OBJ)
             for (const dacc_jv *pv = pred->child; pv; pv = pv->next) {
                 int vi = variant_index(r, pv->key);
                 if (vi < 0) continue;
-                for (size_t b = 0; b < dacc_json_len(pv) && b < TR_MAX_BLOCKS; b++) {
+                for (size_t b = 0; b < dacc_json_len(pv) && b < DACC_RD_MAX_BLOCKS; b++) {
                     const dacc_jv *pair = dacc_json_at(pv, b);
                     long cls = dacc_json_int(dacc_json_at(pair, 0), -1, -1, 9);
                     g->pred[vi][b] = (int)cls;
@@ -347,92 +302,105 @@ static void read_inspect(tr_run *r) {
 
 /* ---- the run ---- */
 
-int tr_run_open(tr_run **out, const char *dir, dacc_err *e) {
+int dacc_rd_run_open(dacc_rd_run **out, const char *dir, dacc_err *e) {
     struct stat sb;
     *out = NULL;
-    if (stat(dir, &sb) != 0) return tr_fail(e, "%s: %s", dir, strerror(errno));
-    if (!S_ISDIR(sb.st_mode)) return tr_fail(e, "%s: not a directory", dir);
-    if (strlen(dir) >= sizeof((tr_run *)0)->dir) return tr_fail(e, "%s: path too long", dir);
-    tr_run *r = calloc(1, sizeof *r);
-    if (!r) return tr_fail(e, "%s: out of memory", dir);
+    if (stat(dir, &sb) != 0) return dacc_fail(e, "%s: %s", dir, strerror(errno));
+    if (!S_ISDIR(sb.st_mode)) return dacc_fail(e, "%s: not a directory", dir);
+    if (strlen(dir) >= sizeof((dacc_rd_run *)0)->dir) return dacc_fail(e, "%s: path too long", dir);
+    dacc_rd_run *r = calloc(1, sizeof *r);
+    if (!r) return dacc_fail(e, "%s: out of memory", dir);
     copy_str(r->dir, sizeof r->dir, dir);
     *out = r;
     return 0;
 }
 
-int tr_run_refresh(tr_run *r) {
+/* One task's metrics, results and DONE marker; returns DACC_RD_CH_* bits. */
+static int refresh_task(dacc_rd_run *r, dacc_rd_task *t) {
+    char path[1400];
+    int ch = 0;
+    snprintf(path, sizeof path, "%s/tasks/%s/metrics.jsonl", r->dir, t->id);
+    if (stamp_changed(path, &t->st_metrics)) {
+        char *buf;
+        size_t len;
+        t->nep = 0;
+        if (t->st_metrics.exists && dacc_read_file(path, 16u << 20, &buf, &len, NULL) == 0) {
+            t->nep = dacc_rd_parse_metrics(buf, len, t->ep, DACC_RD_MAX_EPOCHS, &t->bad_lines);
+            free(buf);
+        }
+        int lim = epoch_limit(r), n = 0;
+        for (int j = 0; j < t->nep; j++)
+            if (t->ep[j].epoch <= lim) t->ep[n++] = t->ep[j];
+            else t->bad_lines++;
+        t->nep = n;
+        ch |= DACC_RD_CH_METRICS;
+    }
+    snprintf(path, sizeof path, "%s/tasks/%s/results.json", r->dir, t->id);
+    if (stamp_changed(path, &t->st_results)) {
+        char *buf;
+        size_t len;
+        dacc_rd_results res;
+        t->has_results = 0;
+        if (t->st_results.exists && dacc_read_file(path, 1u << 20, &buf, &len, NULL) == 0) {
+            t->has_results = dacc_rd_parse_results(buf, len, &res, NULL, 0) == 0;
+            free(buf);
+        }
+        for (int k = 0; k < DACC_RD_NPROTO; k++) {
+            if (t->has_results) view_proto(&t->proto[k], &res.proto[k]);
+            else clear_proto(&t->proto[k]);
+        }
+        ch |= DACC_RD_CH_RESULTS;
+    }
+    snprintf(path, sizeof path, "%s/tasks/%s", r->dir, t->id);
+    int done = dacc_rd_is_done(path);
+    if (done != t->done) {
+        t->done = done;
+        ch |= DACC_RD_CH_RESULTS;
+    }
+    return ch;
+}
+
+int dacc_rd_run_refresh(dacc_rd_run *r) {
     char path[1400];
     int ch = 0;
     snprintf(path, sizeof path, "%s/study.json", r->dir);
     if (stamp_changed(path, &r->st_study)) {
         read_study(r);
-        ch |= TR_CH_STUDY;
+        ch |= DACC_RD_CH_STUDY;
         /* a new plan invalidates what we know of inspect.json's variants */
-        r->st_inspect = (tr_stamp){0, 0, 0};
+        r->st_inspect = (dacc_rd_stamp){0, 0, 0};
     }
     snprintf(path, sizeof path, "%s/progress.json", r->dir);
     if (stamp_changed(path, &r->st_progress)) {
         read_progress(r);
-        ch |= TR_CH_PROGRESS;
+        ch |= DACC_RD_CH_PROGRESS;
     }
-    for (int i = 0; i < r->ntasks; i++) {
-        tr_task *t = &r->tasks[i];
-        snprintf(path, sizeof path, "%s/tasks/%s/metrics.jsonl", r->dir, t->id);
-        if (stamp_changed(path, &t->st_metrics)) {
-            char *buf;
-            size_t len;
-            t->nep = 0;
-            if (t->st_metrics.exists && tr_read_file(path, 16u << 20, &buf, &len, NULL) == 0) {
-                t->nep = tr_parse_metrics(buf, len, t->ep, TR_MAX_EPOCHS, &t->bad_lines);
-                free(buf);
-            }
-            ch |= TR_CH_METRICS;
-        }
-        snprintf(path, sizeof path, "%s/tasks/%s/results.json", r->dir, t->id);
-        if (stamp_changed(path, &t->st_results)) {
-            char *buf;
-            size_t len;
-            t->has_results = 0;
-            if (t->st_results.exists && tr_read_file(path, 1u << 20, &buf, &len, NULL) == 0) {
-                t->has_results = tr_parse_results(buf, len, t->proto) == 0;
-                free(buf);
-            }
-            if (!t->has_results) {
-                parse_proto(NULL, &t->proto[TR_HELDOUT]);
-                parse_proto(NULL, &t->proto[TR_PAPER]);
-            }
-            ch |= TR_CH_RESULTS;
-        }
-        snprintf(path, sizeof path, "%s/tasks/%s/DONE", r->dir, t->id);
-        struct stat sb;
-        int done = stat(path, &sb) == 0;
-        if (done != t->done) { t->done = done; ch |= TR_CH_RESULTS; }
-    }
+    for (int i = 0; i < r->ntasks; i++) ch |= refresh_task(r, &r->tasks[i]);
     snprintf(path, sizeof path, "%s/inspect.json", r->dir);
     if (stamp_changed(path, &r->st_inspect)) {
         read_inspect(r);
-        ch |= TR_CH_INSPECT;
+        ch |= DACC_RD_CH_INSPECT;
     }
     return ch;
 }
 
-void tr_run_free(tr_run *r) {
+void dacc_rd_run_free(dacc_rd_run *r) {
     if (!r) return;
     free(r->tasks);
     free_digits(r);
     free(r);
 }
 
-void tr_variant_stats(const tr_run *r, int vidx, int proto, tr_stats *s) {
+void dacc_rd_variant_stats(const dacc_rd_run *r, int vidx, int proto, dacc_rd_stats *s) {
     memset(s, 0, sizeof *s);
     s->clean = s->xhat = s->delta = s->delta_sd = NAN;
-    for (int k = 0; k < TR_MAX_Y; k++) s->y[k] = NAN;
-    double sc = 0, sx = 0, sd = 0, sdd = 0, sy[TR_MAX_Y] = {0};
-    int nc = 0, nx = 0, nd = 0, ny[TR_MAX_Y] = {0};
+    for (int k = 0; k < DACC_RD_SHOW_Y; k++) s->y[k] = NAN;
+    double sc = 0, sx = 0, sd = 0, sdd = 0, sy[DACC_RD_SHOW_Y] = {0};
+    int nc = 0, nx = 0, nd = 0, ny[DACC_RD_SHOW_Y] = {0};
     for (int i = 0; i < r->ntasks; i++) {
-        const tr_task *t = &r->tasks[i];
+        const dacc_rd_task *t = &r->tasks[i];
         if (t->vidx != vidx || !t->has_results || !t->proto[proto].has) continue;
-        const tr_proto *p = &t->proto[proto];
+        const dacc_rd_proto *p = &t->proto[proto];
         s->nseeds++;
         if (!isnan(p->clean)) { sc += p->clean; nc++; }
         if (!isnan(p->xhat)) { sx += p->xhat; nx++; }
@@ -448,16 +416,16 @@ void tr_variant_stats(const tr_run *r, int vidx, int proto, tr_stats *s) {
         double var = (sdd - sd * sd / nd) / (nd - 1);
         s->delta_sd = var > 0 ? sqrt(var) : 0;
     }
-    for (int k = 0; k < TR_MAX_Y; k++)
+    for (int k = 0; k < DACC_RD_SHOW_Y; k++)
         if (ny[k]) s->y[k] = sy[k] / ny[k];
 }
 
-int tr_state_final(const char *state) {
+int dacc_rd_state_final(const char *state) {
     return !strcmp(state, "done") || !strcmp(state, "failed") || !strcmp(state, "interrupted");
 }
 
-double tr_study_fraction(const tr_run *r) {
-    const tr_progress *p = &r->progress;
+double dacc_rd_study_fraction(const dacc_rd_run *r) {
+    const dacc_rd_progress *p = &r->progress;
     int ntasks = p->tasks > 0 ? p->tasks : r->ntasks;
     if (!p->valid || ntasks <= 0) return 0;
     if (!strcmp(p->state, "done")) return 1;
@@ -472,4 +440,31 @@ double tr_study_fraction(const tr_run *r) {
     if (within > 1) within = 1;
     double f = (p->task_index + within) / ntasks;
     return f < 0 ? 0 : f > 1 ? 1 : f;
+}
+
+double dacc_rd_epoch_mean(const dacc_rd_run *r, int vidx, int epoch, int which) {
+    double s = 0;
+    int n = 0;
+    for (int i = 0; i < r->ntasks; i++) {
+        const dacc_rd_task *t = &r->tasks[i];
+        if (t->vidx != vidx) continue;
+        for (int j = 0; j < t->nep; j++) {
+            if (t->ep[j].epoch != epoch) continue;
+            double x = which == 0 ? t->ep[j].loss : which == 1 ? t->ep[j].train_acc : t->ep[j].test_acc;
+            if (isfinite(x)) {
+                s += x;
+                n++;
+            }
+        }
+    }
+    return n ? s / n : NAN;
+}
+
+int dacc_rd_max_epoch(const dacc_rd_run *r, int vidx) {
+    int m = 0;
+    for (int i = 0; i < r->ntasks; i++)
+        if (vidx < 0 || r->tasks[i].vidx == vidx)
+            for (int j = 0; j < r->tasks[i].nep; j++)
+                if (r->tasks[i].ep[j].epoch > m) m = r->tasks[i].ep[j].epoch;
+    return m;
 }
