@@ -3,6 +3,7 @@
  * whose pack ops count their calls, over training steps, repeated eval
  * forwards, a parameter written behind the model's back, and a swap of the
  * table (the plan must follow it). */
+#include "nn/model_internal.h"
 #include "dacc/model.h"
 #include "harness.h"
 #include <string.h>
