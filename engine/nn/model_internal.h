@@ -71,7 +71,9 @@ struct dacc_model {
     float *scratch;                   /* per-thread partial weight gradients */
     size_t scratch_per_thread;
     dacc_conv_packs conv[DACC_MAX_LAYERS]; /* conv layers only */
+    const dacc_kernels *plan_k;       /* the table conv[] and packed are laid out for */
     float *packed;                    /* every conv's packed weights */
+    size_t packed_cap;                /* floats of packed */
     float *kscratch;                  /* per-thread scratch of the conv kernels */
     size_t kscratch_per_thread;
     float *folded;                    /* eval: conv weights with batch-norm folded in
