@@ -265,6 +265,29 @@ static int check_model_stats(const dacc_align_model *m, const char *path, dacc_e
     return 0;
 }
 
+/* The Cholesky factors (lower triangles, row by row) into m->chol: every
+ * entry finite, every diagonal positive. */
+static int read_chol(dacc_align_model *m, rd *r, const char *path, dacc_err *e) {
+    size_t d = (size_t)m->d;
+    m->chol = calloc((size_t)m->nclasses * d * d, sizeof(double));
+    if (!m->chol) return dacc_fail(e, "%s: out of memory", path);
+    for (int k = 0; k < m->nclasses; k++)
+        for (size_t i = 0; i < d; i++)
+            for (size_t j = 0; j <= i; j++) m->chol[((size_t)k * d + i) * d + j] = get_f64(r);
+    for (int k = 0; k < m->nclasses; k++)
+        for (size_t i = 0; i < d; i++) {
+            for (size_t j = 0; j < i; j++)
+                if (!isfinite(m->chol[((size_t)k * d + i) * d + j]))
+                    return dacc_fail(e, "%s: class %d: Cholesky factor is not finite at (%zu, %zu)",
+                                     path, k, i, j);
+            double v = m->chol[((size_t)k * d + i) * d + i];
+            if (!(v > 0) || !isfinite(v))
+                return dacc_fail(e, "%s: class %d: Cholesky factor has diagonal %g at %zu", path,
+                                 k, v, i);
+        }
+    return 0;
+}
+
 int dacc_align_model_load(const char *path, dacc_align_model *m, dacc_err *e) {
     memset(m, 0, sizeof *m);
     char *raw;
@@ -326,29 +349,7 @@ int dacc_align_model_load(const char *path, dacc_align_model *m, dacc_err *e) {
         dacc_fail(e, "%s: size %zu bytes, the header implies %zu", path, n, expect);
         goto out;
     }
-    m->chol = calloc((size_t)m->nclasses * d * d, sizeof(double));
-    if (!m->chol) {
-        dacc_fail(e, "%s: out of memory", path);
-        goto out;
-    }
-    for (int k = 0; k < m->nclasses; k++)
-        for (size_t i = 0; i < d; i++)
-            for (size_t j = 0; j <= i; j++) m->chol[((size_t)k * d + i) * d + j] = get_f64(&r);
-    for (int k = 0; k < m->nclasses; k++)
-        for (size_t i = 0; i < d; i++) {
-            for (size_t j = 0; j < i; j++)
-                if (!isfinite(m->chol[((size_t)k * d + i) * d + j])) {
-                    dacc_fail(e, "%s: class %d: Cholesky factor is not finite at (%zu, %zu)",
-                              path, k, i, j);
-                    goto out;
-                }
-            double v = m->chol[((size_t)k * d + i) * d + i];
-            if (!(v > 0) || !isfinite(v)) {
-                dacc_fail(e, "%s: class %d: Cholesky factor has diagonal %g at %zu", path, k, v, i);
-                goto out;
-            }
-        }
-    rc = 0;
+    rc = read_chol(m, &r, path, e);
 out:
     free(data);
     if (rc) dacc_align_model_free(m);
