@@ -6,7 +6,7 @@
  * change. Internal to engine/nn. */
 #ifndef DACC_NN_MODEL_PLAN_H
 #define DACC_NN_MODEL_PLAN_H
-#include "dacc/model.h"
+#include "nn/model_internal.h"
 
 /* One step of the eval network. */
 typedef struct dacc_eval_step {
