@@ -73,6 +73,20 @@ typedef struct dacc_conv_packs {
     dacc_conv_algo train_fwd, train_bwd, eval_fwd;
     size_t train_fwd_off, train_bwd_off, eval_fwd_off;
 } dacc_conv_packs;
+/* Time of the training steps per layer (engine/nn/layer_times.c): wall
+ * seconds the caller's thread spends on each layer's work, accumulated from
+ * dacc_model_times_reset on. A conv layer's backward runs both of its parts
+ * in one round of the thread pool; the round's time is split between them
+ * in the proportion task 0 (the caller's thread) measured. The weights'
+ * packing, the loss and the Adam step are timed apart; the rest of a step
+ * (copying the batch, the input normalisation) is what is left of it. */
+enum { DACC_TIME_FWD, DACC_TIME_BWD_DATA, DACC_TIME_BWD_WEIGHTS, DACC_TIME_PARTS };
+typedef struct dacc_layer_times {
+    double s[DACC_MAX_LAYERS][DACC_TIME_PARTS];
+    double pack_s, loss_s, adam_s;
+    double split_data_s, split_weights_s; /* task 0's conv backward parts (scratch) */
+    long steps;
+} dacc_layer_times;
 #define DACC_MAX_TENSORS 48
 #define DACC_MAX_ACTS 48
 
@@ -107,6 +121,7 @@ typedef struct dacc_model {
     double *red;                      /* per-thread partial channel sums */
     struct dacc_pool *pool;
     const dacc_kernels *k;
+    dacc_layer_times times;
 } dacc_model;
 
 /* Builds the layer list and allocates for batches up to max_batch;
@@ -130,6 +145,12 @@ double dacc_model_loss(dacc_model *m, const uint8_t *labels, int n, int paper, i
 void dacc_model_backward(dacc_model *m, int n);
 /* One Adam step at learning rate lr. */
 void dacc_model_adam_step(dacc_model *m, float lr);
+/* Clears the per-layer timers (dacc_layer_times). */
+void dacc_model_times_reset(dacc_model *m);
+/* A layer's name for reports: its PyTorch name, pool_1/pool_2 for the
+ * parameterless pooling layers, <layer>+relu and <layer>+dropout for the
+ * ReLU and dropout after a convolution or pooling layer. */
+void dacc_model_layer_label(const dacc_model *m, int i, char *buf, size_t n);
 /* Copies of the logits of the last forward. */
 const float *dacc_model_logits(const dacc_model *m);
 const dacc_tensor_ref *dacc_model_find_tensor(const dacc_model *m, const char *name);
