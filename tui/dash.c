@@ -4,6 +4,7 @@
  * a frame never erases first and ncurses sends only what changed. */
 #include "internal.h"
 #ifdef DACC_HAVE_TUI
+#include "chart.h"
 #include "fmt.h"
 #include "layout.h"
 #include <curses.h>
@@ -252,6 +253,42 @@ static void sparkline(const view *v, int y, int x, int w, const double *vals, in
     set_attr(v, A_NORMAL, 0);
 }
 
+/* Loss (Q = 0) or test accuracy (Q = 2) per epoch of every variant as a
+ * chart (tui/chart.c): the selected variant drawn last and bright, the
+ * others dim. Returns 0 when there is no room. */
+static int draw_chart(const view *v, int y, int x, int w, int h, int q) {
+    const dacc_rd_run *r = v->r;
+    enum { MAXV = 32, MAXE = 400 };
+    int nv = r->nvariants < MAXV ? r->nvariants : MAXV, me = dacc_rd_max_epoch(r, -1) < MAXE ? dacc_rd_max_epoch(r, -1) : MAXE;
+    double *vals = malloc(sizeof *vals * (size_t)(nv * me + 1));
+    wchar_t *cells = malloc(sizeof *cells * (size_t)(w * h));
+    unsigned char *own = malloc((size_t)(w * h));
+    dacc_chart_series s[MAXV];
+    int ns = 0, ok = vals && cells && own && nv > 0;
+    for (int k = 0; ok && k < nv; k++) {
+        int vi = (v->variant + 1 + k) % nv; /* the selected one last */
+        double *y = vals + ns * me;
+        for (int ep = 1; ep <= me; ep++) y[ep - 1] = dacc_rd_epoch_mean(r, vi, ep, q);
+        s[ns++] = (dacc_chart_series){y, dacc_rd_max_epoch(r, vi) < me ? dacc_rd_max_epoch(r, vi) : me};
+    }
+    dacc_chart_opts o = {v->ascii, q ? 100 : 1, q ? "%.2f" : "%.4f"};
+    ok = ok && dacc_chart_render(s, ns, &o, w, h - 1, cells, own) == 0;
+    if (ok) {
+        set_attr(v, A_BOLD, 0);
+        putf(v, y, x, w, "%s, %s %s", q ? "test accuracy %" : "training loss",
+             v->variant < r->nvariants ? r->variants[v->variant] : "", v->ascii ? "'*'" : "bright");
+        for (int i = 0; i < w * (h - 1); i++) {
+            set_attr(v, own[i] == ns ? A_BOLD : A_NORMAL, own[i] == ns ? C_ACCENT : own[i] ? C_DIM : 0);
+            glyph(v, y + 1 + i / w, x + i % w, cells[i], cells[i] < 0x80 ? (char)cells[i] : '.');
+        }
+        set_attr(v, A_NORMAL, 0);
+    }
+    free(vals);
+    free(cells);
+    free(own);
+    return ok;
+}
+
 static void draw_train(const view *v, const dacc_rect *rc, int focused) {
     const dacc_rd_run *r = v->r;
     frame(v, rc, "Training: loss and test accuracy per epoch", focused);
@@ -298,7 +335,12 @@ static void draw_train(const view *v, const dacc_rect *rc, int focused) {
         put(v, y + row, xal, 7, n ? tf_pct(vals[n - 1], 2, b, sizeof b) : "-");
         putf(v, y + row, xe, 5, "%d", n);
     }
-    /* the selected variant's last epochs in numbers, as room allows */
+    /* charts of loss and accuracy when there is room, else the selected
+     * variant's last epochs in numbers */
+    int cw = (w - 2) / 2;
+    if (h - row >= 9 && cw >= 30 && draw_chart(v, y + row + 1, x, cw, h - row - 1, 0) &&
+        draw_chart(v, y + row + 1, x + cw + 2, cw, h - row - 1, 2))
+        return;
     if (row + 2 <= h && v->variant < r->nvariants) {
         row++;
         set_attr(v, A_BOLD, 0);
@@ -818,7 +860,8 @@ int td_dashboard(dacc_rd_run *r, const dacc_tui_options *opt, dacc_err *e) {
     timeout(tick);
     dacc_rd_run_refresh(r);
     double last_draw = -1e9, last_poll = mono_s();
-    int dirty = 1;
+    int dirty = 1, ended = 0;
+    double bad_since = -1;
     while (!tui_stop_flag) {
         double now = mono_s();
         if (now - last_poll >= opt->refresh_ms / 1000.0) {
@@ -834,7 +877,7 @@ int td_dashboard(dacc_rd_run *r, const dacc_tui_options *opt, dacc_err *e) {
             last_draw = now;
             dirty = 0;
         }
-        if (opt->exit_when_done && r->progress.valid && dacc_rd_state_final(r->progress.state)) break;
+        if (opt->exit_when_done && (ended = tw_run_ended(r, now, &bad_since, e)) != 0) break;
         int ch = getch();
         if (ch == ERR) continue;
         if (ch == KEY_RESIZE) {
@@ -846,7 +889,7 @@ int td_dashboard(dacc_rd_run *r, const dacc_tui_options *opt, dacc_err *e) {
         dirty = 1;
     }
     endwin();
-    return 0;
+    return ended < 0 ? -1 : 0;
 }
 
 #else /* built without ncurses: the plain watcher is all there is */

@@ -117,7 +117,8 @@ static double mono_s(void) {
 }
 
 int tt_plain_watch(dacc_rd_run *r, const dacc_tui_options *opt, FILE *out, dacc_err *e) {
-    (void)e;
+    double bad_since = -1;
+    int ended = 0;
     int ms = opt->refresh_ms > 0 ? opt->refresh_ms : 500;
     int *printed = NULL, *reported = NULL, nprinted = 0;
     char last_state[24] = "";
@@ -164,8 +165,8 @@ int tt_plain_watch(dacc_rd_run *r, const dacc_tui_options *opt, FILE *out, dacc_
             }
         }
         fflush(out);
-        if (tui_stop_flag || (opt->exit_when_done && r->progress.valid && dacc_rd_state_final(r->progress.state)))
-            break;
+        if (opt->exit_when_done) ended = tw_run_ended(r, mono_s(), &bad_since, e);
+        if (tui_stop_flag || ended) break;
         struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
         nanosleep(&ts, NULL); /* a signal cuts it short; the flag is checked above */
     }
@@ -174,5 +175,5 @@ int tt_plain_watch(dacc_rd_run *r, const dacc_tui_options *opt, FILE *out, dacc_
     fflush(out);
     free(printed);
     free(reported);
-    return 0;
+    return ended < 0 ? -1 : 0;
 }

@@ -16,6 +16,17 @@ static void on_signal(int sig) {
     tui_stop_flag = 1;
 }
 
+int tw_run_ended(const dacc_rd_run *r, double now, double *bad_since, dacc_err *e) {
+    if (!r->progress_unreadable) {
+        *bad_since = -1;
+        return r->progress.valid && dacc_rd_state_final(r->progress.state);
+    }
+    if (*bad_since < 0) *bad_since = now;
+    if (now - *bad_since < TW_UNREADABLE_S) return 0;
+    return dacc_fail(e, "%s/progress.json: unreadable for %.0f s (truncated or not JSON), so the end of the run "
+                      "cannot be seen; stopping", r->dir, TW_UNREADABLE_S);
+}
+
 int dacc_tui_watch(const char *run_dir, const dacc_tui_options *opt_in, dacc_err *e) {
     dacc_tui_options opt = {0, 0, 0, 0, 0};
     if (opt_in) opt = *opt_in;

@@ -31,6 +31,7 @@ static const flag_use run_flags[] = {
     {F_LR, NULL, NULL, NULL, 0},
     {F_PROTOCOL, NULL, NULL, NULL, 0},
     {F_THREADS, NULL, NULL, NULL, 0},
+    {F_JOBS, NULL, NULL, NULL, 0},
     {F_TRAIN_LIMIT, NULL, NULL, NULL, 0},
     {F_BLOCKS, NULL, NULL, NULL, 0},
     {F_DATA, NULL, NULL, NULL, 0},
@@ -56,8 +57,9 @@ static const flag_command run_cmd = {
     "same command again continues where it stopped.\n",
     run_flags, sizeof run_flags / sizeof run_flags[0],
     "Without AlignMNIST files dacc generates a compatible set once (see\n"
-    "dacc align) and caches it. Exit codes: 0 done, 1 error, 2 usage, 3\n"
-    "interrupted (state saved; run again to resume).\n",
+    "dacc align) and caches it. Exit codes: 0 done, 1 error (also: another\n"
+    "process runs this shard of DIR), 2 usage, 3 interrupted (state saved; run\n"
+    "again to resume).\n",
     0, NULL};
 
 typedef struct job {
@@ -84,6 +86,7 @@ static int run_config(const flag_values *v, dacc_study_config *c, dacc_err *e) {
     c->train.lr = (float)v->r[F_LR];
     c->train.paper = v->i[F_PROTOCOL] == 1;
     c->train.threads = v->set[F_THREADS] ? (int)v->i[F_THREADS] : dacc_default_threads();
+    c->jobs = v->set[F_JOBS] ? (int)v->i[F_JOBS] : 0;
     if (v->set[F_TRAIN_LIMIT]) c->train.train_limit = v->i[F_TRAIN_LIMIT];
     c->blocks = (int)v->i[F_BLOCKS];
     c->out_dir = v->s[F_OUT];

@@ -1,5 +1,6 @@
 /* The flag table of every dacc command and its parser (see flags.h). */
 #include "flags.h"
+#include "dacc/study.h"
 #include "dacc/align.h"
 #include "dacc/robustness.h"
 #include <ctype.h>
@@ -20,6 +21,10 @@ const flag_def flag_table[F_COUNT] = {
     [F_DATA] = {"--data", NULL, FLAG_TEXT, "DIR", 0, 0, 0, 0, NULL, NULL,
                 "folder with the four MNIST IDX files (raw or .gz);\n"
                 "default: the cache ($DACC_DATA or ~/.cache/dacc), fetched if missing"},
+    [F_JOBS] = {"--jobs", NULL, FLAG_INT, "N", 1, DACC_MAX_VARIANTS * DACC_MAX_SEEDS, 0, 0, NULL, NULL,
+                "tasks trained at once, the threads split between them (default:\n"
+                "one per thread, at most one per task of this shard); a task's\n"
+                "results depend only on its own thread count"},
     [F_THREADS] = {"--threads", NULL, FLAG_INT, "N", 1, FLAG_MAX_THREADS, 0, 0, NULL, NULL,
                    "worker threads (default: SLURM_CPUS_PER_TASK or all cores)"},
     [F_BLOCKS] = {"--blocks", NULL, FLAG_INT, "N", 1, DACC_MAX_BLOCKS - 1, 0, 0, NULL, "5",

@@ -30,7 +30,7 @@ typedef enum flag_type {
 typedef enum flag_id {
     F_HELP,
     /* shared by several commands */
-    F_OUT, F_DATA, F_THREADS, F_BLOCKS, F_SEED, F_SEEDS, F_SHARD, F_VARIANTS, F_VARIANT, F_EPOCHS,
+    F_OUT, F_DATA, F_THREADS, F_JOBS, F_BLOCKS, F_SEED, F_SEEDS, F_SHARD, F_VARIANTS, F_VARIANT, F_EPOCHS,
     F_BATCH, F_LR, F_PROTOCOL, F_TRAIN_LIMIT, F_ALIGNMNIST, F_ALIGNMNIST_TEST, F_SCALE, F_PLAIN,
     F_NO_COLOR, F_QUIET,
     /* one command each */

@@ -3,6 +3,7 @@
 #include "dacc/fileio.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -125,6 +126,18 @@ int dacc_tmp_commit(int fd, const char *tmp, const char *path, dacc_err *e) {
         return dacc_fail(e, "%s: cannot rename into place: %s", path, strerror(err));
     }
     return 0;
+}
+
+void dacc_tmp_remove_all(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *de;
+    char path[4400];
+    while ((de = readdir(d))) {
+        int k = snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        if (strstr(de->d_name, ".tmp-") && k > 0 && (size_t)k < sizeof path) unlink(path);
+    }
+    closedir(d);
 }
 
 static int write_all(int fd, const void *data, size_t n) {

@@ -80,6 +80,7 @@ int dacc_report_run(const char *const *dirs, int n_dirs, const dacc_report_optio
     if (rc == 0) rc = dacc_mkdir_p(out, e);
     for (size_t i = 0; rc == 0 && i < sizeof report_outputs / sizeof report_outputs[0]; i++)
         rc = write_output(&r, out, &report_outputs[i], e);
+    if (rc == 0) rc = report_write_figures(&r, out, e);
     if (o->log) {
         for (int i = 0; i < r.skipped.n; i++) fprintf(o->log, "skipped %s\n", r.skipped.s[i]);
         for (int i = 0; i < r.warnings.n; i++) fprintf(o->log, "warning: %s\n", r.warnings.s[i]);

@@ -10,6 +10,7 @@
  *                   relative measures and McNemar tests  -> report.rows
  *   report_csv.c    results.csv, summary.csv, summary.json
  *   report_md.c     summary.md
+ *   report_figures.c  figures/ (SVG) and report.html through study/figures.h
  *   report.c        the driver: runs the three steps and writes each output
  *                   file atomically (report_outputs[] lists them)
  *
@@ -130,5 +131,7 @@ void report_write_results_csv(const report *r, FILE *f);
 void report_write_summary_csv(const report *r, FILE *f);
 void report_write_summary_json(const report *r, FILE *f);
 void report_write_summary_md(const report *r, FILE *f);
+/* figures/ and report.html (report_figures.c, study/figures.h) */
+int report_write_figures(const report *r, const char *out, dacc_err *e);
 
 #endif

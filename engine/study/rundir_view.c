@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 
 /* Truncating copy (snprintf would warn about the truncation we want). */
@@ -245,9 +246,11 @@ static void read_progress(dacc_rd_run *r) {
     dacc_rd_progress *p = &r->progress;
     if (!o || o->type != DACC_J_OBJ) {
         /* keep the last good state: a torn read must not blank the screen */
+        r->progress_unreadable = access(path, F_OK) == 0;
         dacc_json_free(d);
         return;
     }
+    r->progress_unreadable = 0;
     memset(p, 0, sizeof *p);
     p->valid = 1;
     copy_str(p->state, sizeof p->state, dacc_json_str(dacc_json_get(o, "state"), "?"));

@@ -11,6 +11,7 @@
 #include "core/rng.h"
 #include "dacc/robustness.h"
 #include "core/threadpool.h"
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,20 +20,31 @@
 
 #define INSPECT_DIGITS 48
 
-typedef struct runner {
-    const dacc_study_config *c;
-    const dacc_images *train, *test;
-    dacc_task *tasks;
-    int n_tasks;
-    int cur;               /* index into tasks */
-    double t_start, last_progress;
-    double work_total, work_done; /* in epochs; evaluation counts as one */
+/* What one job (a thread running tasks one after another) last reported. */
+typedef struct slot {
+    int cur; /* index into tasks */
     int epoch, batch, batches;
     double ips;
     char state[16];
+} slot;
+
+/* The study's shared state; jobs take tasks from `next` and report through
+ * `mu`, which guards everything below it. */
+typedef struct runner {
+    const dacc_study_config *c; /* train.threads is each task's thread count */
+    const dacc_images *train, *test;
+    dacc_task *tasks;
+    int n_tasks, jobs;
+    double t_start;
     volatile sig_atomic_t *stop;
     int64_t inspect_idx[INSPECT_DIGITS];
-    int n_inspect;
+    int n_inspect, insp_nb;
+    const uint8_t *insp, *insp_labels;
+    pthread_mutex_t mu;
+    int next, failed;
+    int counts[3]; /* trained, already done, held by another process */
+    double last_progress;
+    double work_total, work_done; /* in epochs; evaluation counts as one */
 } runner;
 
 static double now_wall(void) {
@@ -62,20 +74,40 @@ static int mine(const dacc_study_config *c, int index) {
 
 /* ---- progress.json ---- */
 
-static void write_progress(runner *r, int force) {
+/* progress.json from the job that reports (with several jobs, the task
+ * shown is the last one to report; work and ETA are the whole shard's). */
+static void write_progress_locked(runner *r, const slot *s, int force) {
     double t = now_wall();
     if (!force && t - r->last_progress < 1.0) return;
     r->last_progress = t;
     /* after the last task, report the last one (with state done) */
-    int ci = r->cur < r->n_tasks ? r->cur : r->n_tasks - 1;
+    int ci = s->cur < r->n_tasks ? s->cur : r->n_tasks - 1;
     const dacc_task *k = ci >= 0 ? &r->tasks[ci] : NULL;
     double elapsed = t - r->t_start;
     double eta = r->work_done > 0 ? elapsed / r->work_done * (r->work_total - r->work_done) : -1;
-    dacc_rd_progress_rec p = {r->state, k ? k->id : "", k ? k->variant.name : "", k ? k->index : r->n_tasks,
-                              r->n_tasks, r->epoch, r->c->train.epochs, r->batch, r->batches, k ? k->seed : 0,
-                              r->ips, eta, elapsed, t};
+    dacc_rd_progress_rec p = {s->state, k ? k->id : "", k ? k->variant.name : "", k ? k->index : r->n_tasks,
+                              r->n_tasks, s->epoch, r->c->train.epochs, s->batch, s->batches, k ? k->seed : 0,
+                              s->ips, eta, elapsed, t};
     dacc_err e;
     dacc_rd_write_progress(r->c->out_dir, &p, &e); /* progress is advisory: a failed write is not fatal */
+}
+
+static void write_progress(runner *r, const slot *s, int force) {
+    pthread_mutex_lock(&r->mu);
+    write_progress_locked(r, s, force);
+    pthread_mutex_unlock(&r->mu);
+}
+
+static void set_state(runner *r, slot *s, const char *state) {
+    snprintf(s->state, sizeof s->state, "%s", state);
+    write_progress(r, s, 1);
+}
+
+static void add_work(runner *r, double done, double total) {
+    pthread_mutex_lock(&r->mu);
+    r->work_done += done;
+    r->work_total += total;
+    pthread_mutex_unlock(&r->mu);
 }
 
 /* ---- per-task files ---- */
@@ -131,16 +163,22 @@ static int task_done(const runner *r, const dacc_task *t) {
     return dacc_rd_is_done(dir) && same_settings(r, t);
 }
 
-typedef struct epoch_ctx { runner *r; const dacc_task *t; dacc_model *m; dacc_train_config *cfg; } epoch_ctx;
+typedef struct epoch_ctx {
+    runner *r;
+    slot *s;
+    const dacc_task *t;
+    dacc_model *m;
+    dacc_train_config *cfg;
+} epoch_ctx;
 
 static void on_batch(void *u, int epoch, int b, int nb, double loss, double ips) {
     (void)loss;
-    runner *r = ((epoch_ctx *)u)->r;
-    r->epoch = epoch;
-    r->batch = b;
-    r->batches = nb;
-    r->ips = ips;
-    write_progress(r, 0);
+    epoch_ctx *x = u;
+    x->s->epoch = epoch;
+    x->s->batch = b;
+    x->s->batches = nb;
+    x->s->ips = ips;
+    write_progress(x->r, x->s, 0);
 }
 
 static int on_epoch(void *u, const dacc_epoch_stats *s, dacc_err *e) {
@@ -151,14 +189,14 @@ static int on_epoch(void *u, const dacc_epoch_stats *s, dacc_err *e) {
     if (dacc_rd_append_metrics(path, x->t, s, x->m, e)) return -1;
     task_path(r, x->t, "checkpoint.dacc", path, sizeof path);
     if (dacc_checkpoint_save(path, x->m, x->cfg, s->epoch, e)) return -1;
-    r->work_done += 1;
+    add_work(r, 1, 0);
     if (r->c->log) {
         fprintf(r->c->log, "[%s] %s epoch %d/%d  lr %.6f  loss %.4f  train %.2f%%  test %.2f%%  %.1f s  %.0f img/s\n",
                 x->t->id, x->t->variant.name, s->epoch, s->epochs, s->lr, s->loss, 100 * s->train_acc,
-                100 * s->test_acc, s->seconds, r->ips);
+                100 * s->test_acc, s->seconds, x->s->ips);
         fflush(r->c->log);
     }
-    write_progress(r, 1);
+    write_progress(r, x->s, 1);
     return 0;
 }
 
@@ -300,7 +338,11 @@ static int lock_task(runner *r, const dacc_task *t, dacc_lock **out, dacc_err *e
     int rc = dacc_lock_try(path, out, holder, sizeof holder, e);
     if (rc > 0) {
         if (r->c->log) fprintf(r->c->log, "[%s] being trained by %s: skipped\n", t->id, holder);
-        r->work_total -= r->c->train.epochs + 1;
+        add_work(r, 0, -(r->c->train.epochs + 1));
+    }
+    if (rc == 0) { /* only the holder writes in the folder: what a killed one left is stale */
+        task_path(r, t, "", path, sizeof path);
+        dacc_tmp_remove_all(path);
     }
     return rc;
 }
@@ -374,7 +416,7 @@ static int evaluate_task(runner *r, const dacc_task *t, dacc_model *m, dacc_err 
     return rc;
 }
 
-static int run_task(runner *r, const dacc_task *t, const uint8_t *insp, int insp_nb, dacc_err *e) {
+static int run_task(runner *r, slot *s, const dacc_task *t, dacc_err *e) {
     char dir[4200];
     task_dir(r, t, dir, sizeof dir);
     if (dacc_mkdir_p(dir, e)) return -1;
@@ -386,25 +428,131 @@ static int run_task(runner *r, const dacc_task *t, const uint8_t *insp, int insp
     int start = resume_point(r, t, &m, cfg.seed);
     int rc = dacc_rd_trim_metrics(dir, start, e);
     if (rc == 0) rc = write_config(r, t, e);
-    r->work_done += start;
+    add_work(r, start, 0);
     if (rc == 0 && start < cfg.epochs) {
-        snprintf(r->state, sizeof r->state, "training");
-        write_progress(r, 1);
-        epoch_ctx x = {r, t, &m, &cfg};
+        set_state(r, s, "training");
+        epoch_ctx x = {r, s, t, &m, &cfg};
         dacc_train_hooks hooks = {&x, on_batch, on_epoch, r->stop};
         int done = start;
         rc = dacc_train_run(&m, &cfg, r->train, r->test, start, &hooks, &done, e);
     }
     if (rc == 0) {
-        snprintf(r->state, sizeof r->state, "evaluating");
-        write_progress(r, 1);
+        set_state(r, s, "evaluating");
         rc = evaluate_task(r, t, &m, e);
-        if (rc == 0 && insp) rc = write_task_inspect(r, t, &m, insp, insp_nb, e);
+        if (rc == 0 && r->insp) rc = write_task_inspect(r, t, &m, r->insp, r->insp_nb, e);
         if (rc == 0) rc = dacc_rd_mark_done(dir, e);
-        r->work_done += 1;
+        add_work(r, 1, 0);
     }
     dacc_model_free(&m);
     return rc;
+}
+
+/* ---- jobs ---- */
+
+static void count(runner *r, int which) {
+    pthread_mutex_lock(&r->mu);
+    r->counts[which]++;
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* The next task of this shard for a job, or -1 when none is left (or the
+ * study stops: another job failed, or a signal asked to stop). */
+static int claim(runner *r) {
+    pthread_mutex_lock(&r->mu);
+    while (r->next < r->n_tasks && !mine(r->c, r->next)) r->next++;
+    int t = r->next < r->n_tasks && !r->failed && !(r->stop && *r->stop) ? r->next++ : -1;
+    pthread_mutex_unlock(&r->mu);
+    return t;
+}
+
+static void log_done(const runner *r, const dacc_task *k) {
+    if (r->c->log) fprintf(r->c->log, "[%s] already done\n", k->id);
+}
+
+/* One task under its lock: skipped when done or held by another process. */
+static int one_task(runner *r, slot *s, int t, dacc_err *e) {
+    const dacc_task *k = &r->tasks[t];
+    s->cur = t;
+    if (task_done(r, k)) {
+        log_done(r, k);
+        count(r, 1);
+        return 0;
+    }
+    dacc_lock *tl = NULL;
+    int lr = lock_task(r, k, &tl, e);
+    if (lr != 0) {
+        if (lr > 0) count(r, 2);
+        return lr < 0 ? -1 : 0;
+    }
+    int rc = 0;
+    if (task_done(r, k)) { /* finished by another process since we looked */
+        log_done(r, k);
+        count(r, 1);
+    } else {
+        rc = run_task(r, s, k, e);
+        if (rc == 0) count(r, 0);
+    }
+    dacc_lock_release(tl);
+    if (rc == 0) rc = write_inspect_json(r, r->insp, r->insp_labels, r->insp_nb, e);
+    return rc;
+}
+
+typedef struct job {
+    runner *r;
+    slot s;
+    dacc_err e;
+    int rc;
+} job;
+
+static void *job_main(void *arg) {
+    job *j = arg;
+    runner *r = j->r;
+    int t;
+    j->rc = 0;
+    while (j->rc == 0 && (t = claim(r)) >= 0) {
+        j->rc = one_task(r, &j->s, t, &j->e);
+        if (j->rc == 0 && r->stop && *r->stop) j->rc = 1;
+    }
+    if (j->rc < 0) {
+        pthread_mutex_lock(&r->mu);
+        r->failed = 1;
+        pthread_mutex_unlock(&r->mu);
+    }
+    return NULL;
+}
+
+/* Runs r->jobs jobs (the caller's thread is one of them); the result is the
+ * first error, else interrupted, else done. Returns the job that decided it. */
+static int run_jobs(runner *r, job *jobs, int *decider) {
+    pthread_t th[DACC_MAX_VARIANTS * DACC_MAX_SEEDS];
+    int started = 1;
+    for (int k = 0; k < r->jobs; k++) jobs[k] = (job){.r = r, .s = {.state = "training"}};
+    for (int k = 1; k < r->jobs; k++) {
+        if (pthread_create(&th[k], NULL, job_main, &jobs[k]) != 0) break;
+        started++;
+    }
+    job_main(&jobs[0]);
+    for (int k = 1; k < started; k++) pthread_join(th[k], NULL);
+    int rc = 0;
+    *decider = 0;
+    for (int k = 0; k < started && rc == 0; k++)
+        if (jobs[k].rc < 0) rc = -1, *decider = k;
+    for (int k = 0; k < started && rc == 0; k++)
+        if (jobs[k].rc > 0) rc = 1, *decider = k;
+    return rc;
+}
+
+/* Jobs and threads per task: --jobs, else one job per thread up to the
+ * shard's task count (done or not, so a resumed study keeps its split). */
+static void choose_jobs(const dacc_study_config *c, int n_tasks, int *jobs, int *threads) {
+    int mine_n = 0;
+    for (int t = 0; t < n_tasks; t++) mine_n += mine(c, t);
+    int total = c->train.threads > 0 ? c->train.threads : 1;
+    int j = c->jobs > 0 ? c->jobs : total;
+    if (j > mine_n) j = mine_n > 0 ? mine_n : 1;
+    if (c->jobs <= 0 && j > total) j = total;
+    *jobs = j;
+    *threads = total / j > 0 ? total / j : 1;
 }
 
 int dacc_study_run(const dacc_study_config *c, const dacc_images *train, const dacc_images *test,
@@ -414,15 +562,23 @@ int dacc_study_run(const dacc_study_config *c, const dacc_images *train, const d
         return -1;
     runner r;
     memset(&r, 0, sizeof r);
-    r.c = c;
+    dacc_study_config cc = *c; /* with each task's thread count */
+    r.c = &cc;
     r.train = train;
     r.test = test;
     r.stop = stop;
     r.tasks = calloc(DACC_MAX_VARIANTS * DACC_MAX_SEEDS, sizeof *r.tasks);
-    if (!r.tasks) return dacc_fail(e, "out of memory");
+    job *jobs = calloc(DACC_MAX_VARIANTS * DACC_MAX_SEEDS, sizeof *jobs);
+    if (!r.tasks || !jobs) {
+        free(r.tasks);
+        free(jobs);
+        return dacc_fail(e, "out of memory");
+    }
     r.n_tasks = dacc_study_tasks(c, r.tasks, DACC_MAX_VARIANTS * DACC_MAX_SEEDS);
+    choose_jobs(c, r.n_tasks, &r.jobs, &cc.train.threads);
+    pthread_mutex_init(&r.mu, NULL);
     r.t_start = now_wall();
-    snprintf(r.state, sizeof r.state, "starting");
+    slot s0 = {.state = "starting"};
     int rc = dacc_mkdir_p(c->out_dir, e);
     char tdir[4200];
     snprintf(tdir, sizeof tdir, "%s/tasks", c->out_dir);
@@ -430,51 +586,37 @@ int dacc_study_run(const dacc_study_config *c, const dacc_images *train, const d
     if (rc == 0) rc = write_study_json(&r, e);
     for (int t = 0; t < r.n_tasks; t++)
         if (mine(c, t) && !task_done(&r, &r.tasks[t])) r.work_total += c->train.epochs + 1;
-    write_progress(&r, 1);
+    write_progress(&r, &s0, 1);
     uint8_t labels[INSPECT_DIGITS];
-    int nb = 0;
-    uint8_t *insp = rc == 0 ? inspect_images(&r, &nb, labels, e) : NULL;
+    uint8_t *insp = rc == 0 ? inspect_images(&r, &r.insp_nb, labels, e) : NULL;
     if (rc == 0 && !insp) rc = -1;
-    int counts[3] = {0, 0, 0}; /* trained, already done, held by another process */
-    for (int t = 0; t < r.n_tasks && rc == 0; t++) {
-        if (!mine(c, t)) continue;
-        r.cur = t;
-        const dacc_task *k = &r.tasks[t];
-        if (task_done(&r, k)) {
-            if (c->log) fprintf(c->log, "[%s] already done\n", k->id);
-            counts[1]++;
-            continue;
-        }
-        dacc_lock *tl = NULL;
-        int lr = lock_task(&r, k, &tl, e);
-        if (lr != 0) {
-            counts[2] += lr > 0;
-            rc = lr < 0 ? -1 : 0;
-            continue;
-        }
-        if (task_done(&r, k)) { /* finished by another process since we looked */
-            if (c->log) fprintf(c->log, "[%s] already done\n", k->id);
-            counts[1]++;
-        } else {
-            rc = run_task(&r, k, insp, nb, e);
-            counts[0] += rc == 0;
-        }
-        dacc_lock_release(tl);
-        if (rc == 0) rc = write_inspect_json(&r, insp, labels, nb, e);
-        if (rc == 0 && stop && *stop) rc = 1;
+    r.insp = insp;
+    r.insp_labels = labels;
+    if (rc == 0 && c->log && r.jobs > 1) {
+        fprintf(c->log, "%d jobs at once, %d thread%s each\n", r.jobs, cc.train.threads,
+                cc.train.threads > 1 ? "s" : "");
+        fflush(c->log);
+    }
+    int decider = 0;
+    if (rc == 0) {
+        rc = run_jobs(&r, jobs, &decider);
+        if (rc != 0) *e = jobs[decider].e;
+        s0 = jobs[decider].s;
     }
     if (rc == 0 && c->log) {
         fprintf(c->log, "shard %d/%d finished: %d of the study's %d tasks are this shard's; %d trained now, "
                         "%d already done, %d skipped (another process holds them)\n",
                 c->shard_n > 1 ? c->shard_i : 0, c->shard_n > 1 ? c->shard_n : 1,
-                counts[0] + counts[1] + counts[2], r.n_tasks, counts[0], counts[1], counts[2]);
+                r.counts[0] + r.counts[1] + r.counts[2], r.n_tasks, r.counts[0], r.counts[1], r.counts[2]);
         fflush(c->log);
     }
-    if (rc == 0 && insp) rc = write_inspect_json(&r, insp, labels, nb, e);
-    if (rc == 0) r.cur = r.n_tasks; /* interrupted or failed: keep the task it was on */
-    snprintf(r.state, sizeof r.state, "%s", rc == 0 ? "done" : rc > 0 ? "interrupted" : "failed");
-    write_progress(&r, 1);
+    if (rc == 0 && insp) rc = write_inspect_json(&r, insp, labels, r.insp_nb, e);
+    if (rc == 0) s0.cur = r.n_tasks; /* interrupted or failed: keep the task it was on */
+    snprintf(s0.state, sizeof s0.state, "%s", rc == 0 ? "done" : rc > 0 ? "interrupted" : "failed");
+    write_progress(&r, &s0, 1);
+    pthread_mutex_destroy(&r.mu);
     free(insp);
+    free(jobs);
     free(r.tasks);
     return rc;
 }

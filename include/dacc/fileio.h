@@ -31,6 +31,11 @@ int dacc_tmp_commit(int fd, const char *tmp, const char *path, dacc_err *e);
 /* Closes FD and removes TMP (a writer that gave up). */
 void dacc_tmp_abort(int fd, const char *tmp);
 
+/* Removes every temporary file (NAME.tmp-<pid>-<random>) in folder DIR: for
+ * a caller that knows no other writer uses DIR (it holds DIR's lock), so
+ * they were left by a killed writer. Links are removed, never followed. */
+void dacc_tmp_remove_all(const char *dir);
+
 /* Writes N bytes to PATH atomically (a unique temp file, then rename). */
 int dacc_write_file_atomic(const char *path, const void *data, size_t n, dacc_err *e);
 

@@ -161,6 +161,9 @@ typedef struct dacc_rd_run {
     dacc_rd_digit *digits;
     dacc_rd_stamp st_study, st_progress, st_inspect;
     char warning[256]; /* last problem reading a file, for the status line */
+    /* progress.json exists but did not parse at its last change (a torn or
+     * damaged file); progress keeps the last good state meanwhile */
+    int progress_unreadable;
 } dacc_rd_run;
 
 /* Bits returned by dacc_rd_run_refresh. */

@@ -52,6 +52,7 @@ for f in results.json metrics.jsonl metrics.csv config.json DONE checkpoint.dacc
     ln -s "$WORK/victim" "$A/tasks/00-Original-s1/$f.tmp"
 done
 ln -s "$WORK/victim" "$A/tasks/00-Original-s1/metrics.jsonl" # the target itself
+: >"$A/tasks/00-Original-s1/checkpoint.dacc.tmp-999999-0badf00d" # left by a killed run
 
 # ---- the unsharded reference run
 "$BIN" run --out "$A" "${STUDY[@]}" >"$WORK/A.log" 2>&1
@@ -59,6 +60,7 @@ check "unsharded run exits 0 (see A.log)" test $? -eq 0
 "$BIN" report "$A" >"$WORK/A.md" 2>"$WORK/A.err"
 check "report A exits 0" test $? -eq 0
 check "no planted link was followed" test "$(cat "$WORK/victim")" = precious
+check "a killed run's temporary file is removed" test ! -e "$A/tasks/00-Original-s1/checkpoint.dacc.tmp-999999-0badf00d"
 check "metrics.jsonl replaced by a regular file, not written through" test -f "$A/tasks/00-Original-s1/metrics.jsonl" -a ! -L "$A/tasks/00-Original-s1/metrics.jsonl"
 
 # ---- four shards released at the same instant into one folder
@@ -94,7 +96,7 @@ check "inspect.json has Original" grep -q '"Original":\[' "$B/inspect.json"
 
 # ---- a second run on the same folder and shard refuses while the first runs
 C=$WORK/C
-CSTUDY=(--variants 'Original;AveragePool' --seeds 2 --epochs 2 --train-limit 300 --no-align --threads 1 --plain --data "$WORK/mnist")
+CSTUDY=(--variants 'Original;AveragePool' --seeds 2 --epochs 2 --train-limit 200 --no-align --threads 1 --plain --data "$WORK/mnist")
 "$BIN" run --out "$C" "${CSTUDY[@]}" >"$WORK/C1.log" 2>&1 &
 first=$!
 pids+=($first)

@@ -192,6 +192,24 @@ expect s "+- Progress" "--ascii box"
 T send-keys -t s 4
 expect s "label 7" "--ascii inspector"
 screen s | LC_ALL=C grep -q $'[\x80-\xff]' && bad "--ascii: non-ASCII bytes on screen" || ok
+# the training page's charts (tui/chart.c) where the page has room: titles,
+# y labels, braille lines; Down changes the bright variant
+start g 120 40 "$UTF $BIN watch $RUN"
+expect g "state: done" "120x40 started"
+T send-keys -t g 1
+expect g "training loss, Original bright" "120x40 loss chart"
+expect g "test accuracy %, Original bright" "120x40 accuracy chart"
+expect g "0.2106 │" "loss chart: the largest loss as the top label"
+expect g "99.11 │" "accuracy chart: the best accuracy as the top label"
+screen g | LC_ALL=C grep -q $'\xe2[\xa0-\xa3]' && ok || bad "charts drawn in braille"
+T send-keys -t g Down
+expect g "training loss, StepLR bright" "Down selects the chart's bright variant"
+start h 120 40 "$UTF $BIN watch --ascii $RUN"
+expect h "state: done" "120x40 --ascii started"
+T send-keys -t h 1
+expect h "training loss, Original '*'" "--ascii charts"
+screen h | grep -qE '^\| 0\.2106 \|' && ok || bad "--ascii chart: y label and axis"
+screen h | LC_ALL=C grep -q $'[\x80-\xff]' && bad "--ascii charts: non-ASCII bytes on screen" || ok
 start l 80 24 "env LANG=C LC_ALL=C TERM=screen-256color $BIN watch $RUN"
 expect l "+- Progress" "C locale falls back to ASCII"
 screen l | LC_ALL=C grep -q $'[\x80-\xff]' && bad "C locale: non-ASCII bytes on screen" || ok

@@ -58,4 +58,30 @@ static inline void fuzz_write_gz(const char *path, const uint8_t *d, size_t n) {
     gzclose(g);
 }
 
+/* Splits data at each "@@@\n" into at most max parts; returns the count. */
+static inline int fuzz_split(const uint8_t *d, size_t n, const uint8_t **part, size_t *len,
+                             int max) {
+    int k = 0;
+    size_t start = 0;
+    for (size_t i = 0; i + 4 <= n && k < max - 1; i++)
+        if (d[i] == '@' && d[i + 1] == '@' && d[i + 2] == '@' && d[i + 3] == '\n') {
+            part[k] = d + start;
+            len[k++] = i - start;
+            start = i + 4;
+            i += 3;
+        }
+    part[k] = d + start;
+    len[k++] = n - start;
+    return k;
+}
+
+/* Writes DIR/NAME from part k, or removes it when the input has no part k. */
+static inline void fuzz_put(const char *dir, const char *name, int k, int nparts,
+                            const uint8_t *const *part, const size_t *len) {
+    char p[256];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    if (k < nparts) fuzz_write(p, part[k], len[k]);
+    else unlink(p);
+}
+
 #endif

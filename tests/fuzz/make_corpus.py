@@ -95,14 +95,18 @@ def checkpoint_seeds():
 
 
 def class_model_bytes(nclasses, magic):
-    # [1,1] tessellation: d = 2; per class 3 Cholesky entries, positive diagonal
-    b = magic + struct.pack("<I", 1) + struct.pack("<4I", 28, 28, 2, nclasses)
+    # [1,1] tessellation without a zero boundary: d = 10; per class the lower
+    # triangle of a Cholesky factor (55 values), positive diagonal
+    d = 10
+    b = magic + struct.pack("<I", 2) + struct.pack("<4I", 28, 28, d, nclasses)
     b += struct.pack("<3IQ5d4I", 1, 1, 8, 1, 5.0, 0.2, 1.0, 0.1, 1e-3, 20, 1, 10, 10)
+    b += struct.pack("<2I2d", 0, 0, 10.0, 0.42)  # zero_boundary, prior, its length and ratio
     b += struct.pack("<Q", 0x1234)
     for _ in range(nclasses):
         b += struct.pack("<2i3d", 8, 7, 0.3, 0.2, 0.1)
     for k in range(nclasses):
-        b += struct.pack("<3d", 0.1 + k, 0.01, 0.2)
+        for i in range(d):
+            b += b"".join(struct.pack("<d", 0.1 + k if j == i else 0.01) for j in range(i + 1))
     return b + struct.pack("<I", zlib.crc32(b))
 
 
@@ -128,14 +132,50 @@ def tar_seeds():
     put("fuzz_tar", "gzip-stream", b"\x01" + gz(ustar))
 
 
+SEP = b"@@@\n"  # the part separator of fuzz_rundir and fuzz_report
+
+
+def fixture(rel):
+    with open(os.path.join(HERE, "../fixtures/run-sample", rel), "rb") as f:
+        return f.read()
+
+
+def predictions(blocks, n, seed):
+    b = b"DACCPRED" + struct.pack("<3I", 1, blocks, n)
+    labels = bytes((seed + i) % 10 for i in range(n))
+    for k in range(blocks):
+        b += b"".join(bytes([(labels[i] + (k if i == 0 else 0)) % 10, labels[i]])
+                      for i in range(n))
+    return b + struct.pack("<I", zlib.crc32(b))
+
+
+def rundir_seeds():
+    t = "tasks/00-Original-s1/"
+    study, progress = fixture("study.json"), fixture("progress.json")
+    metrics, results = fixture(t + "metrics.jsonl"), fixture(t + "results.json")
+    inspect = b'{"rows":28,"cols":28,"blocks":2,"digits":[]}'
+    # fuzz_rundir: byte 0 picks the reader (3: a whole run directory); the
+    # seeds m1, r1, s1 of the text readers (bytes 0..2) are kept as written
+    put("fuzz_rundir", "dir-sample", b"\x03" + SEP.join([study, progress, metrics, results, inspect]))
+    put("fuzz_rundir", "dir-metrics-only", b"\x03" + SEP.join([b"", b"", metrics]))
+    put("fuzz_rundir", "dir-nested", b'\x03{"a":[[[[{"b":-1e999}]]]],"c":"\\u00e9"}')
+    config = fixture(t + "config.json")
+    small = (b'{"variant": "Original", "seed": 1, "heldout": {"clean": 0.5, "y": [0.25],'
+             b' "xhat": 0.25, "n": 4}, "paper": {"clean": 0.75, "y": [0.5], "n": 4}}')
+    put("fuzz_report", "sample", SEP.join([study, small, predictions(2, 4, 1), config,
+                                           predictions(2, 4, 3)]))
+    put("fuzz_report", "results-only", SEP.join([b"", results]))
+
+
 def main():
     idx_seeds()
     npz_seeds()
     checkpoint_seeds()
     magic = open(os.path.join(HERE, "../../engine/align/alignclass-4x4.bin"), "rb").read(8)
     put("fuzz_class_model", "one-class", class_model_bytes(1, magic))
-    put("fuzz_class_model", "ten-classes", class_model_bytes(10, magic))
+    put("fuzz_class_model", "five-classes", class_model_bytes(5, magic))
     tar_seeds()
+    rundir_seeds()
 
 
 if __name__ == "__main__":

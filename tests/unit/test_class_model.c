@@ -1,8 +1,9 @@
-/* The class-model reader: the shipped model loads; every header field and
+/* The class-model reader: a model as written loads; every header field and
  * per-class statistic outside its range is refused under a valid CRC (the
  * CRC proves the bytes are intact, not that the writer was sane), with a
  * message naming the file and the field; a FIFO fails at once. */
 #include "dacc/align.h"
+#include "align/cpab.h"
 #include "harness.h"
 
 #include <math.h>
@@ -65,17 +66,45 @@ static void expect_refused(const char *path, const char *what, const char *needl
     CHECK(strstr(e.msg, needle) != NULL, "%s: message says '%s': %s", what, needle, e.msg);
 }
 
+/* A valid model with the default fit settings (tessellation [4,4]), ten
+ * classes, Cholesky factors 0.1 I: written with the model writer, so the
+ * offsets below are those of the current format. */
+static int write_model(const char *path) {
+    dacc_align_model m;
+    memset(&m, 0, sizeof m);
+    dacc_align_settings_default(&m.fit);
+    dacc_cpab t;
+    dacc_err e;
+    if (dacc_cpab_init(&t, m.fit.nx, m.fit.ny, m.fit.zero_boundary, &e)) return -1;
+    m.d = t.d;
+    dacc_cpab_free(&t);
+    m.rows = m.cols = 28;
+    m.nclasses = DACC_ALIGN_CLASSES;
+    m.chol = calloc((size_t)m.nclasses * m.d * m.d, sizeof(double));
+    if (!m.chol) return -1;
+    for (int k = 0; k < m.nclasses; k++) {
+        m.pairs[k] = m.fit.pairs_per_class;
+        m.kept[k] = m.pairs[k] - 1;
+        m.rms_before[k] = 0.3, m.rms_after[k] = 0.2, m.theta_rms[k] = 0.1;
+        for (int i = 0; i < m.d; i++) m.chol[((size_t)k * m.d + i) * m.d + i] = 0.1;
+    }
+    int rc = dacc_align_model_save(&m, path, &e);
+    free(m.chol);
+    return rc;
+}
+
 int main(void) {
-    char src[1024], bad[600];
-    test_source_path("engine/align/alignclass-4x4.bin", src, sizeof src);
+    char src[600], bad[600];
+    snprintf(src, sizeof src, "%s/good.bin", test_tmpdir());
     snprintf(bad, sizeof bad, "%s/bad.bin", test_tmpdir());
+    CHECK(write_model(src) == 0, "write a model");
     size_t n = 0;
     uint8_t *good = read_all(src, &n);
     CHECK(good && n > 200, "read %s", src);
     if (!good) return test_finish();
     dacc_align_model m;
     dacc_err e;
-    CHECK(dacc_align_model_load(src, &m, &e) == 0, "shipped model: %s", e.msg);
+    CHECK(dacc_align_model_load(src, &m, &e) == 0, "written model: %s", e.msg);
     dacc_align_model_free(&m);
     patched(good, n, bad, 96, 10, 4); /* nsteps 10 again: unchanged bytes, new CRC */
     CHECK(dacc_align_model_load(bad, &m, &e) == 0, "re-CRC'd model: %s", e.msg);

@@ -1,0 +1,57 @@
+/* libFuzzer target: `dacc report`'s inputs. The input becomes a run
+ * directory (parts separated by "@@@\n": study.json, tasks/t1/results.json,
+ * tasks/t1/predictions.bin, tasks/t1/config.json,
+ * tasks/t1/predictions-paper.bin; tasks/t1/DONE always present; the
+ * predictions get their CRC recomputed) and the report is made from it into
+ * a folder beside it. */
+#include "dacc/report.h"
+#include "fuzz_util.h"
+
+#include <string.h>
+#include <sys/stat.h>
+
+/* Part k as a predictions file: a copy whose last four bytes are the CRC32
+ * of the rest (little endian), so the fuzzer reaches the header checks. */
+static void put_pred(const char *dir, const char *name, int k, int np, const uint8_t **part,
+                     size_t *len) {
+    if (k >= np || len[k] < 16 || len[k] > (1 << 20)) {
+        fuzz_put(dir, name, k, np, part, len);
+        return;
+    }
+    uint8_t *c = malloc(len[k]);
+    if (!c) abort();
+    memcpy(c, part[k], len[k]);
+    uint32_t crc = (uint32_t)crc32(0L, c, (uInt)(len[k] - 4));
+    for (int i = 0; i < 4; i++) c[len[k] - 4 + i] = (uint8_t)(crc >> (8 * i));
+    const uint8_t *cp[1] = {c};
+    size_t cl[1] = {len[k]};
+    fuzz_put(dir, name, 0, 1, cp, cl);
+    free(c);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    const uint8_t *part[5];
+    size_t len[5];
+    int np = fuzz_split(data, size, part, len, 5);
+    const char *dir = fuzz_path("report-run");
+    const char *out = fuzz_path("report-out");
+    char tasks[200], t1[220];
+    snprintf(tasks, sizeof tasks, "%s/tasks", dir);
+    snprintf(t1, sizeof t1, "%s/t1", tasks);
+    mkdir(dir, 0700);
+    mkdir(tasks, 0700);
+    mkdir(t1, 0700);
+    mkdir(out, 0700);
+    fuzz_put(dir, "study.json", 0, np, part, len);
+    fuzz_put(t1, "results.json", 1, np, part, len);
+    put_pred(t1, "predictions.bin", 2, np, part, len);
+    fuzz_put(t1, "config.json", 3, np, part, len);
+    put_pred(t1, "predictions-paper.bin", 4, np, part, len);
+    fuzz_put(t1, "DONE", 0, 1, part, len);
+    const char *dirs[1] = {dir};
+    dacc_report_options o = {.protocols = DACC_REPORT_BOTH, .out_dir = out};
+    dacc_report_counts c;
+    dacc_err e;
+    dacc_report_run(dirs, 1, &o, &c, &e);
+    return 0;
+}
