@@ -657,7 +657,7 @@ static int draw_split(const view *v, int y, int x, int w, int h, const dacc_rd_t
     putf(v, y + 1, x, w, "%-18s %9s %9s %9s %9s %6s", "layer", "forward", "bwd-data", "bwd-wts", "total", "%");
     set_attr(v, A_NORMAL, 0);
     int rows = 2, shown = 0;
-    for (int i = 0; i < s->n && rows < h - 1; i++, rows++, shown++) {
+    for (int i = 0; i < s->n && rows < h - 2; i++, rows++, shown++) {
         const double *p = s->ms[i];
         double sum = p[0] + p[1] + p[2];
         putf(v, y + rows, x, w, "%-18.18s %9.3f %9.3f %9.3f %9.3f %5.1f%%", s->name[i], ms_per_step(s, p[0]),
