@@ -81,7 +81,11 @@ static void task_layer(const bctx *c, int t, int lo, int n) {
     int fwd = c->op == OP_FWD;
     switch (c->it->kind) {
     case DACC_L_CONV: task_conv(c, t, lo, n); break;
-    case DACC_L_MAXPOOL: fwd ? k->maxpool_fwd(&ps, x, y, idx) : k->maxpool_bwd(&ps, dy, idx, dx); break;
+    case DACC_L_MAXPOOL:
+        if (c->op == OP_FWD_EVAL) k->maxpool_affine(&ps, x, a, bb, 1, y); /* BN folded, ReLU fused */
+        else if (fwd) k->maxpool_fwd(&ps, x, y, idx);
+        else k->maxpool_bwd(&ps, dy, idx, dx);
+        break;
     case DACC_L_AVGPOOL: fwd ? k->avgpool_fwd(&ps, x, y) : k->avgpool_bwd(&ps, dy, dx); break;
     case DACC_L_RELU: fwd ? k->relu_fwd(n * b->in_sz, x, y) : k->relu_bwd(n * b->in_sz, x, dy, dx); break;
     case DACC_L_DROPOUT:
@@ -171,9 +175,8 @@ static int item_ops(const item *it, int *ops) {
     case DACC_L_CONV:
         ops[n++] = OP_FWD, ops[n++] = OP_FWD_EVAL, ops[n++] = OP_BWD_DATA, ops[n++] = OP_BWD_W;
         break;
-    case DACC_L_MAXPOOL: case DACC_L_AVGPOOL: case DACC_L_RELU: case DACC_L_BN:
-        ops[n++] = OP_FWD, ops[n++] = OP_BWD;
-        break;
+    case DACC_L_MAXPOOL: ops[n++] = OP_FWD, ops[n++] = OP_FWD_EVAL, ops[n++] = OP_BWD; break;
+    case DACC_L_AVGPOOL: case DACC_L_RELU: case DACC_L_BN: ops[n++] = OP_FWD, ops[n++] = OP_BWD; break;
     default: ops[n++] = OP_FWD; break;
     }
     return n;
