@@ -7,6 +7,7 @@
 #include "chart.h"
 #include "fmt.h"
 #include "layout.h"
+#include "split.h"
 #include <curses.h>
 #include <math.h>
 #include <stdarg.h>
@@ -629,55 +630,22 @@ static void draw_inspect(const view *v, const dacc_rect *rc, int focused) {
     }
 }
 
-/* The task whose per-layer times the system page shows: the running one,
- * else the last with any. */
-static const dacc_rd_task *split_task(const dacc_rd_run *r) {
-    const dacc_rd_task *last = NULL;
-    for (int i = 0; i < r->ntasks; i++) {
-        const dacc_rd_task *t = &r->tasks[i];
-        if (!t->split.n) continue;
-        if (r->progress.valid && !strcmp(t->id, r->progress.task)) return t;
-        last = t;
+/* The running training's time per layer, `h` rows at y (split.c). */
+static void draw_split(const view *v, int y, int x, int w, int h, const dacc_rd_task *t) {
+    char line[256];
+    for (int k = 0, n = 1; k < n && k < h; k++) {
+        n = ts_split_line(t, h, k, line, sizeof line);
+        set_attr(v, k == 0 ? A_BOLD : A_NORMAL, k == 1 ? C_DIM : 0);
+        put(v, y + k, x, w, line);
     }
-    return last;
-}
-
-static double ms_per_step(const dacc_rd_layer_ms *s, double ms) {
-    return s->steps > 0 && ms >= 0 ? ms / (double)s->steps : NAN;
-}
-
-/* The training's time per step split by layer and part, `h` rows at y;
- * returns the rows used. */
-static int draw_split(const view *v, int y, int x, int w, int h, const dacc_rd_task *t) {
-    const dacc_rd_layer_ms *s = &t->split;
-    double total = s->train > 0 ? s->train : NAN;
-    set_attr(v, A_BOLD, 0);
-    putf(v, y, x, w, "Training time per step, %s epoch %d (%ld steps), ms:", t->id, s->epoch, s->steps);
-    set_attr(v, A_NORMAL, C_DIM);
-    putf(v, y + 1, x, w, "%-18s %9s %9s %9s %9s %6s", "layer", "forward", "bwd-data", "bwd-wts", "total", "%");
     set_attr(v, A_NORMAL, 0);
-    int rows = 2, shown = 0;
-    for (int i = 0; i < s->n && rows < h - 2; i++, rows++, shown++) {
-        const double *p = s->ms[i];
-        double sum = p[0] + p[1] + p[2];
-        putf(v, y + rows, x, w, "%-18.18s %9.3f %9.3f %9.3f %9.3f %5.1f%%", s->name[i], ms_per_step(s, p[0]),
-             ms_per_step(s, p[1]), ms_per_step(s, p[2]), ms_per_step(s, sum), 100 * sum / total);
-    }
-    if (shown < s->n && rows < h) putf(v, y + rows++, x, w, "(+%d more layers)", s->n - shown);
-    if (rows < h) {
-        double rest = s->pack + s->loss + s->adam + s->rest;
-        putf(v, y + rows++, x, w, "%-18s %9s %9s %9s %9.3f %5.1f%%  (pack %.3f, loss %.3f, adam %.3f, other %.3f)",
-             "the rest", "", "", "", ms_per_step(s, rest), 100 * rest / total, ms_per_step(s, s->pack),
-             ms_per_step(s, s->loss), ms_per_step(s, s->adam), ms_per_step(s, s->rest));
-    }
-    return rows;
 }
 
 static void draw_system(const view *v, const dacc_rect *rc, int focused) {
     const dacc_rd_run *r = v->r;
     frame(v, rc, "System: ISA and kernels in use, time per layer", focused);
     int x = rc->x + 2, w = rc->w - 4, y = rc->y + 1, h = rc->h - 2;
-    const dacc_rd_task *st = r->have_study ? split_task(r) : NULL;
+    const dacc_rd_task *st = r->have_study ? ts_split_task(r) : NULL;
     if (st && h > 8) { /* the split below the kernel list, up to half the panel and more */
         int sh = st->split.n + 4;
         if (sh > h - 4) sh = h - 4;
