@@ -13,8 +13,10 @@ extern volatile sig_atomic_t tui_stop_flag;
 void tt_print_summary(const dacc_rd_run *r, FILE *out);
 /* For exit_when_done: 1 when the run has ended (progress.json says done,
  * failed or interrupted); -1 with e set when progress.json has stayed
- * unreadable for TW_UNREADABLE_S seconds (a live run rewrites it every
- * second, atomically, so it would have been repaired); 0 to keep watching.
+ * unreadable for TW_UNREADABLE_S seconds (a live run replaces it whole, by
+ * rename, so a torn file is not its doing and will not be repaired by
+ * waiting; a read racing a replace is retried at the next change); 0 to keep
+ * watching.
  * *bad_since holds when it became unreadable (start at a negative value). */
 #define TW_UNREADABLE_S 10.0
 int tw_run_ended(const dacc_rd_run *r, double now, double *bad_since, dacc_err *e);

@@ -159,7 +159,7 @@ static void delta_panel(svg *g, const dacc_fig_study *s, int k, double y0, doubl
         svg_text(g, w - 114, yr - 2, "start", "small", "Original");
         svg_text(g, w - 114, yr + 11, "start", "small", "%.2f pp", 100 * s->v[ref].pr[k].delta.mean);
     } else {
-        svg_text(g, 80, y0 + 40, "start", "note", "No Original with x̂ in this protocol: no reference line.");
+        svg_text(g, 80, y0 + 36, "start", "note", "No Original with x̂ in this protocol: no reference line.");
     }
     fputs("</g>\n", g->f);
 }

@@ -126,7 +126,11 @@ void svg_yaxis(svg *g, const axis *a, double x, double x_end, double scale, cons
         double v = a->lo + i * a->step, y = axis_px(a, v);
         fprintf(g->f, "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", x, y, x_end, y);
         char lab[64];
-        snprintf(lab, sizeof lab, fmt, scale * v);
+        /* enough decimals that neighbouring ticks differ (fmt's own when it has them) */
+        int dec = (int)ceil(-log10(a->step * fabs(scale)) - 1e-9);
+        dec = dec < 0 ? 0 : dec > 6 ? 6 : dec;
+        if (strstr(fmt, ".1f") && dec > 1) snprintf(lab, sizeof lab, "%.*f", dec, scale * v);
+        else snprintf(lab, sizeof lab, fmt, scale * v);
         svg_text(g, x - 4, y + 4, "end", "small", "%s", lab);
     }
 }

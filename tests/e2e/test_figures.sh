@@ -125,7 +125,21 @@ study single --expect-note "5 task folder(s) skipped or missing" --expect-note "
     --expect-note "no digits" --expect-note "no training curve"
 check "single: no curve drawn" bash -c "! grep -q 'class=\"line' '$WORK/single/figures/training-curves.svg'"
 
-# 4. the checkers can fail: a figure value off by one digit, a page that logs
+# 4. clean accuracy only (no AlignMNIST): no x̂ or Δ bars, a note instead
+cp -r "$SRC/tests/fixtures/run-sample" "$WORK/clean"
+python3 - "$WORK/clean" <<'PY'
+import glob, json, os, sys
+for path in glob.glob(os.path.join(sys.argv[1], "tasks", "*", "results.json")):
+    r = json.load(open(path))
+    for p in ("paper", "heldout"):
+        for k in ("y", "xhat", "delta"):
+            r[p].pop(k, None)
+    json.dump(r, open(path, "w"))
+PY
+study clean
+check "clean only: Δ panels say why they are empty" grep -q 'class="note">no x̂' "$WORK/clean/figures/fig4-delta.svg"
+
+# 5. the checkers can fail: a figure value off by one digit, a page that logs
 sed 's/data-value="\([0-9]\)/data-value="9\1/' "$WORK/sample/figures/fig3-accuracy.svg" >"$WORK/t.svg"
 mv "$WORK/t.svg" "$WORK/sample/figures/fig3-accuracy.svg"
 check "checker rejects a tampered figure" bash -c "! python3 '$CHECK' '$WORK/sample' '$WORK/sample' 2>/dev/null >&2"

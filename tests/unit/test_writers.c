@@ -124,6 +124,24 @@ static void test_npz_writer(const char *dir, const char *victim) {
     CHECK(rc == 0, "written npz does not open: %s", rc ? e.msg : "");
     if (rc == 0) dacc_npz_close(z);
 
+    /* two writers of one path open at once (two shards generating the same
+     * cached set): each has its own temporary file, both renames succeed */
+    dacc_npz_writer *w2;
+    rc = dacc_npz_writer_open(path, 0, &w, &e);
+    int rc2 = rc == 0 ? dacc_npz_writer_open(path, 0, &w2, &e) : -1;
+    CHECK(rc == 0 && rc2 == 0, "two npz writers of one path: %s", e.msg);
+    if (rc == 0 && rc2 == 0) {
+        float y[2] = {5, 6};
+        int64_t s2[1] = {2};
+        CHECK(dacc_npz_writer_add(w, "x", "<f4", 1, shape, x, &e) == 0, "npz add 1: %s", e.msg);
+        CHECK(dacc_npz_writer_add(w2, "y", "<f4", 1, s2, y, &e) == 0, "npz add 2: %s", e.msg);
+        CHECK(dacc_npz_writer_close(w, &e) == 0, "first of two writers: %s", e.msg);
+        CHECK(dacc_npz_writer_close(w2, &e) == 0, "second of two writers: %s", e.msg);
+        rc = dacc_npz_open(path, &z, &e);
+        CHECK(rc == 0, "npz after two writers does not open: %s", rc ? e.msg : "");
+        if (rc == 0) dacc_npz_close(z);
+    }
+
     /* an aborted writer leaves nothing behind */
     rc = dacc_npz_writer_open(path, 0, &w, &e);
     CHECK(rc == 0, "npz writer reopen: %s", rc ? e.msg : "");
