@@ -49,6 +49,9 @@ static int parse_isas(const char *s, unsigned *out) {
         return 0;
     }
     char buf[256];
+    if (strlen(s) >= sizeof buf)
+        return flags_usage_error(&bench_cmd, "--isa: a list of %zu characters (expected at most %zu)", strlen(s),
+                                 sizeof buf - 1);
     snprintf(buf, sizeof buf, "%s", s);
     for (char *save = NULL, *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
         dacc_isa isa;
