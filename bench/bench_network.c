@@ -42,6 +42,7 @@
 #define bench_now dacc_bench_now
 #include <stdlib.h>
 #include <time.h>
+#include "nn/model_internal.h"
 #include "dacc/data.h"
 #include "dacc/model.h"
 #include "core/threadpool.h"

@@ -1,6 +1,6 @@
 /* Per-layer, per-op kernel timing over the kernel tables (layer_bench.h). */
 #include "nn/layer_bench.h"
-#include "dacc/model.h"
+#include "nn/model_internal.h"
 #include "core/threadpool.h"
 #include "nn/conv_algo.h"
 #include "nn/fma_peak.h"

@@ -163,11 +163,13 @@ int dacc_rd_mark_done(const char *task_dir, dacc_err *e) {
 /* ,"layer_ms":{...}: the epoch's milliseconds per layer and part, the
  * packing, loss and Adam step, and the rest of the training steps. */
 static void put_layer_ms(FILE *f, const dacc_model *m, double train_s) {
-    const dacc_layer_times *tm = &m->times;
-    double sum = tm->pack_s + tm->loss_s + tm->adam_s;
-    fprintf(f, ",\"layer_ms\":{\"steps\":%ld,\"train\":%.3f,\"layers\":[", tm->steps, 1e3 * train_s);
-    for (int i = 0, n = 0; i < m->n_layers; i++) {
-        const double *p = tm->s[i];
+    dacc_step_times st;
+    dacc_model_step_times(m, &st);
+    double sum = st.pack_s + st.loss_s + st.adam_s;
+    fprintf(f, ",\"layer_ms\":{\"steps\":%ld,\"train\":%.3f,\"layers\":[", st.steps, 1e3 * train_s);
+    for (int i = 0, n = 0; i < dacc_model_layer_count(m); i++) {
+        double p[DACC_TIME_PARTS];
+        for (int k = 0; k < DACC_TIME_PARTS; k++) p[k] = dacc_model_layer_time(m, i, k);
         if (p[0] + p[1] + p[2] <= 0) continue; /* a ReLU fused into the conv before it */
         char name[48];
         dacc_model_layer_label(m, i, name, sizeof name);
@@ -177,8 +179,8 @@ static void put_layer_ms(FILE *f, const dacc_model *m, double train_s) {
         sum += p[0] + p[1] + p[2];
     }
     double rest = train_s - sum;
-    fprintf(f, "],\"pack\":%.3f,\"loss\":%.3f,\"adam\":%.3f,\"rest\":%.3f}", 1e3 * tm->pack_s, 1e3 * tm->loss_s,
-            1e3 * tm->adam_s, 1e3 * (rest > 0 ? rest : 0));
+    fprintf(f, "],\"pack\":%.3f,\"loss\":%.3f,\"adam\":%.3f,\"rest\":%.3f}", 1e3 * st.pack_s, 1e3 * st.loss_s,
+            1e3 * st.adam_s, 1e3 * (rest > 0 ? rest : 0));
 }
 
 int dacc_rd_append_metrics(const char *task_dir, const dacc_task *t, const dacc_epoch_stats *s,

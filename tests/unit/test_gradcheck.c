@@ -39,6 +39,7 @@
  * absolute part is 1e-4 S + 4x that measured sensitivity, tensor by tensor;
  * the summary line prints both. */
 #include "nn/batchnorm.h"
+#include "nn/model_internal.h"
 #include "nn/conv_algo.h"
 #include "dacc/kernels.h"
 #include "dacc/model.h"

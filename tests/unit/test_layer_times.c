@@ -5,7 +5,7 @@
  * the reader gets back; a line without one, or with bad values, is
  * tolerated. No speed is asserted. */
 #include "harness.h"
-#include "dacc/model.h"
+#include "nn/model_internal.h"
 #include "dacc/train.h"
 #include "dacc/fileio.h"
 #include "study/rundir.h"
