@@ -66,7 +66,7 @@ int dacc_rd_parse_metrics(const char *buf, size_t n, dacc_rd_epoch *out, int max
         const dacc_jv *o = dacc_json_root(d);
         const dacc_jv *ev = dacc_json_get(o, "epoch");
         if (!o || o->type != DACC_J_OBJ || !ev || ev->type != DACC_J_NUM || !(ev->num >= 0) ||
-            ev->num > 1e6) {
+            ev->num > DACC_RD_EPOCH_MAX) {
             nbad++;
             dacc_json_free(d);
             continue;

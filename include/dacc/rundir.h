@@ -164,9 +164,10 @@ int dacc_rd_run_refresh(dacc_rd_run *r);
 void dacc_rd_run_free(dacc_rd_run *r);
 
 /* Parses metrics.jsonl text: a last line without '\n' is ignored (it is
- * being written), malformed lines are skipped and counted in *bad. A line
- * repeating an epoch replaces the earlier one (a resumed task). Returns the
- * number of epochs stored in out (at most max). */
+ * being written), malformed lines (and epochs outside 0..DACC_RD_EPOCH_MAX,
+ * the format's bound) are skipped and counted in *bad. A line repeating an
+ * epoch replaces the earlier one (a resumed task). Returns the number of
+ * epochs stored in out (at most max). */
 int dacc_rd_parse_metrics(const char *buf, size_t n, dacc_rd_epoch *out, int max, int *bad);
 
 /* Mean over the seeds of a variant that have results for a protocol. */

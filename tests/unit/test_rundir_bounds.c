@@ -169,6 +169,12 @@ static void test_epoch_bound(const char *tmp) {
           dacc_rd_max_epoch(r, -1));
     dacc_rd_run_free(r);
     CHECK(in_child(epoch_child, run, 30) == 0, "summary of a run with epoch 999999 stays short");
+    /* the parser alone (used also by the report's figures) refuses epochs
+     * beyond the format's bound */
+    const char *lines = "{\"epoch\":1,\"loss\":0.5}\n{\"epoch\":999999,\"loss\":0.1}\n";
+    dacc_rd_epoch ep[4];
+    int bad = 0, n = dacc_rd_parse_metrics(lines, strlen(lines), ep, 4, &bad);
+    CHECK(n == 1 && ep[0].epoch == 1 && bad == 1, "metrics parser: epoch 999999 refused (%d kept, %d bad)", n, bad);
 }
 
 /* 17 variants are all shown; beyond the view's 32, the rest are counted and
