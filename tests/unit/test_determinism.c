@@ -10,21 +10,20 @@
  * 2. Every ISA table the CPU runs (dacc_kernels_for_isa, assigned to m.k
  *    after init) agrees with the scalar table on one training step: loss,
  *    logits, every parameter's gradient, and the parameter update of the
- *    Adam step, as relative L2 norms of the difference, within the
- *    tolerances below. The update is judged twice:
- *    a. against Adam evaluated in double from the shared moments and the
- *       table's own gradient (so the table's Adam step itself is exact to
- *       float rounding on every parameter);
- *    b. against the scalar table's update, leaving out the parameters whose
- *       update is decided by rounding: Adam divides by the root of the
- *       parameter's mean squared gradient (sqrt(v_hat)), so where that is
- *       below NOISE_REL of its tensor's RMS gradient, a gradient difference
- *       the gradient check allows (ReLU / max-pool near-ties reroute
- *       gradients, batch norm spreads them) moves the update by a sizeable
- *       part of lr (d update / d g ~ 0.24 lr / sqrt(v_hat) at step 5), up
- *       to 2 lr when the sign flips. Those
- *       parameters are counted and printed, and at most MAX_EXCLUDED of all
- *       may be left out, so a broken gradient or Adam cannot hide there.
+ *    Adam step. Loss, logits and gradients as relative L2 norms of the
+ *    difference, within the tolerances below. The update is judged against
+ *    Adam evaluated in double from the shared moments and the table's own
+ *    gradient, element by element, for every table (scalar included): so
+ *    the step itself is exact to float rounding, and the update's
+ *    difference to the scalar table's is Adam's response to the gradient
+ *    difference checked above. That difference is printed, not bounded on
+ *    its own: a max-pool near-tie (inputs equal to a rounding) moves a whole
+ *    pooled gradient to another pixel, batch norm spreads it, and Adam turns
+ *    a gradient difference d into about 0.35 d of update (Original, hwy,
+ *    DACC_TEST_SEED=3008976828492: gradients 1.4e-3, update 4.9e-4, no
+ *    parameter's update off by more than 0.05 lr; the variants without
+ *    max-pool differ by ~2e-6), so a fixed 1e-3 on the update failed now
+ *    and then (1.12e-3) while the gradients were well within TOL_GRAD.
  *    The compared step comes after a few steps of shared history (default
  *    table), not first, so most parameters have a gradient history. The
  *    scalar step takes most of the ~10 s this test runs.
@@ -52,14 +51,8 @@ enum { BATCH = 32, STEPS = 3, IMAGES = BATCH * STEPS };
                               and batch-norm spreads it over the channel. Seen
                               up to 6e-3 relative (ConvPool, AVX2 vs scalar, one
                               seed in CI) while a wrong kernel gives O(1). */
-#define TOL_UPDATE 1e-3
 #define TOL_ADAM 1e-5      /* update against double Adam of the table's own
                               gradient, relative (see adam_error) */
-#define NOISE_REL TOL_GRAD /* gradient noise level, relative to the tensor's
-                              RMS gradient, below which sqrt(v_hat) makes
-                              the update rounding-decided (see b. above): the
-                              gradient difference the check above allows */
-#define MAX_EXCLUDED 0.01  /* fraction of all parameters */
 #define LR 1e-3f
 
 static uint8_t images[IMAGES * 784], labels[IMAGES];
@@ -238,22 +231,20 @@ static void free_result(step_result *r) {
 }
 
 /* Adam's update of parameter j from r's moments before the step and
- * gradient g, in double; *vhat gets the bias-corrected second moment, *mag
- * the update the magnitudes of m's two terms would give (the scale of m's
- * float rounding when they cancel). */
-static double adam_update(const step_result *r, size_t j, double g, double *vhat, double *mag) {
+ * gradient g, in double; *mag gets the update the magnitudes of m's two
+ * terms would give (the scale of m's float rounding when they cancel). */
+static double adam_update(const step_result *r, size_t j, double g, double *mag) {
     /* dacc_model_adam_step's float constants: 1 - 0.999f is 0.00099998713 in
      * float, 1.3e-5 off 0.001, which would show as a 6.5e-6 relative error */
     const double b1 = 0.9f, b2 = 0.999f, c1 = 1.0f - 0.9f, c2 = 1.0f - 0.999f;
     double bc1 = (float)(1 - pow(0.9, (double)r->t)), bc2 = (float)(1 - pow(0.999, (double)r->t));
     double m = b1 * r->m0[j] + c1 * g, v = b2 * r->v0[j] + c2 * g * g;
     double k = (double)LR / bc1 / (sqrt(v / bc2) + (double)1e-8f);
-    if (vhat) *vhat = v / bc2;
     if (mag) *mag = k * (b1 * fabs(r->m0[j]) + c1 * fabs(g));
     return -k * m;
 }
 
-/* a. r's update against double Adam of r's own gradient, element by
+/* r's update against double Adam of r's own gradient, element by
  * element: the worst |u - u_double| / (TOL_ADAM mag + 2 ulp(p)), which must
  * be <= 1 (mag: see adam_update, >= |u_double|; the ulps are p -= u's
  * rounding: an update of 1e-3 on a weight of 1 keeps ~4 digits). */
@@ -261,7 +252,7 @@ static double adam_error(const step_result *r, size_t np, size_t *worst_j) {
     double worst = 0;
     *worst_j = 0;
     for (size_t j = 0; j < np; j++) {
-        double mag, u = adam_update(r, j, r->grads[j], NULL, &mag);
+        double mag, u = adam_update(r, j, r->grads[j], &mag);
         double p = fmax(fabs((double)r->p0[j]), fabs((double)r->p0[j] + r->update[j]));
         double ulp = ldexp(1.0, ilogb(p > 0 ? p : 1e-30) - 23);
         double ratio = fabs(r->update[j] - u) / (TOL_ADAM * mag + 2 * ulp + 1e-300);
@@ -271,33 +262,6 @@ static double adam_error(const step_result *r, size_t np, size_t *worst_j) {
         }
     }
     return worst;
-}
-
-/* b. r's update against ref's, over the parameters whose update is not
- * rounding-decided (see the header); *excluded counts the others. */
-static double update_diff(const step_result *r, const step_result *ref, const dacc_model *shape,
-                          size_t *excluded) {
-    double d = 0, n = 0;
-    *excluded = 0;
-    for (int t = 0; t < shape->n_tensors; t++) {
-        const dacc_tensor_ref *tr = &shape->tensors[t];
-        if (tr->role != DACC_T_PARAM) continue;
-        double ss = 0;
-        for (size_t j = 0; j < tr->count; j++) ss += (double)ref->grads[tr->off + j] * ref->grads[tr->off + j];
-        double noise = NOISE_REL * sqrt(ss / (double)tr->count);
-        for (size_t j = tr->off; j < tr->off + tr->count; j++) {
-            double vhat;
-            adam_update(ref, j, ref->grads[j], &vhat, NULL);
-            double x = (double)r->update[j] - ref->update[j];
-            if (sqrt(vhat) < noise && x != 0) {
-                (*excluded)++;
-                continue;
-            }
-            d += x * x;
-            n += (double)ref->update[j] * ref->update[j];
-        }
-    }
-    return n > 0 ? sqrt(d / n) : (d > 0 ? INFINITY : 0);
 }
 
 static void isa_agreement(const char *variant, uint64_t seed) {
@@ -318,6 +282,10 @@ static void isa_agreement(const char *variant, uint64_t seed) {
         free_result(&ref);
         return;
     }
+    size_t wj;
+    double da = adam_error(&ref, shape.n_params, &wj);
+    CHECK(da <= 1, "%s scalar: parameter %zu: update %.9g, double Adam of its own gradient %.9g", variant, wj,
+          ref.update[wj], adam_update(&ref, wj, ref.grads[wj], NULL));
     int tested = 0;
     for (int isa = DACC_ISA_SCALAR + 1; isa < DACC_ISA_COUNT; isa++) {
         if (dacc_kernels_for_isa((dacc_isa)isa, &tables[isa])) continue; /* CPU or build lacks it */
@@ -344,19 +312,12 @@ static void isa_agreement(const char *variant, uint64_t seed) {
         CHECK(!memcmp(r.m0, ref.m0, shape.n_params * sizeof(float)) &&
                   !memcmp(r.v0, ref.v0, shape.n_params * sizeof(float)),
               "%s %s: the shared history's Adam moments differ", variant, name);
-        size_t wj;
-        double da = adam_error(&r, shape.n_params, &wj);
+        da = adam_error(&r, shape.n_params, &wj);
         CHECK(da <= 1, "%s %s: parameter %zu: update %.9g, double Adam of its own gradient %.9g",
-              variant, name, wj, r.update[wj], adam_update(&r, wj, r.grads[wj], NULL, NULL));
-        size_t excl;
-        double du = update_diff(&r, &ref, &shape, &excl), du_all = rel_l2(r.update, ref.update, shape.n_params);
-        CHECK(du <= TOL_UPDATE, "%s %s: parameter update rel L2 diff %.2e > %.0e (%zu rounding-decided "
-              "parameters left out)", variant, name, du, TOL_UPDATE, excl);
-        CHECK(excl <= MAX_EXCLUDED * shape.n_params, "%s %s: %zu of %zu parameter updates rounding-decided "
-              "(more than %g)", variant, name, excl, shape.n_params, MAX_EXCLUDED);
+              variant, name, wj, r.update[wj], adam_update(&r, wj, r.grads[wj], NULL));
+        double du = rel_l2(r.update, ref.update, shape.n_params);
         fprintf(stderr, "%-11s %-6s vs scalar: loss %.1e, logits %.1e, gradients %.1e, worst tensor %.1e (%s), "
-                "adam %.2f of tolerance, update %.1e (%zu of %zu rounding-decided left out; %.1e with them)\n", variant,
-                name, dl, dz, dg, worst, worst_name, da, du, excl, shape.n_params, du_all);
+                "update %.1e; Adam %.2f of its tolerance\n", variant, name, dl, dz, dg, worst, worst_name, du, da);
         free_result(&r);
     }
     if (!tested) SKIP("%s: no ISA besides scalar on this CPU/build", variant);
