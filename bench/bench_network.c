@@ -39,6 +39,7 @@
  *          [--mem-batches 200] [--mnist DIR | --random] [--no-breakdown]
  *          [--serve] */
 #include "bench_peak.h"
+#include "nn/model_internal.h"
 #include "dacc/data.h"
 #include "dacc/model.h"
 #include "core/threadpool.h"

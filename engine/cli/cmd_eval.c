@@ -82,20 +82,20 @@ int cmd_eval(int argc, char **argv) {
     dacc_checkpoint c;
     if (dacc_checkpoint_read(ckpt, &c, &e)) return cli_error("eval", 1, &e);
     dacc_images train = {0}, test = {0};
-    dacc_model m;
+    dacc_model *m = NULL;
     int rc = cli_load_mnist(v.s[F_DATA], &train, &test, NULL, 0, &e);
-    if (rc == 0) rc = dacc_model_init(&m, &c.cfg.variant, 256, threads, 0, &e);
+    if (rc == 0 && !(m = dacc_model_new(&c.cfg.variant, 256, threads, 0, &e))) rc = -1;
     if (rc == 0) {
-        rc = dacc_checkpoint_apply(&c, &m, 0, ckpt, &e);
+        rc = dacc_checkpoint_apply(&c, m, 0, ckpt, &e);
         if (rc == 0) {
             if (c.cfg.epochs == 0)
                 printf("%s: variant %s, imported weights (no training record)\n", ckpt, c.cfg.variant.name);
             else
                 printf("%s: variant %s, %d of %d epochs trained\n", ckpt, c.cfg.variant.name, c.epochs_done,
                        c.cfg.epochs);
-            rc = eval_print(&m, &v, &train, &test, &e);
+            rc = eval_print(m, &v, &train, &test, &e);
         }
-        dacc_model_free(&m);
+        dacc_model_delete(m);
     }
     dacc_checkpoint_free(&c);
     dacc_images_free(&train);

@@ -31,11 +31,11 @@ int cmd_export(int argc, char **argv) {
     dacc_err e;
     dacc_checkpoint c;
     if (dacc_checkpoint_read(ckpt, &c, &e)) return cli_error("export", 1, &e);
-    dacc_model m;
-    int rc = dacc_model_init(&m, &c.cfg.variant, 1, 1, 0, &e);
-    if (rc == 0) {
-        rc = dacc_checkpoint_apply(&c, &m, 0, ckpt, &e) || dacc_export_npz(&m, out, &e);
-        dacc_model_free(&m);
+    dacc_model *m = dacc_model_new(&c.cfg.variant, 1, 1, 0, &e);
+    int rc = !m;
+    if (m) {
+        rc = dacc_checkpoint_apply(&c, m, 0, ckpt, &e) || dacc_export_npz(m, out, &e);
+        dacc_model_delete(m);
     }
     dacc_checkpoint_free(&c);
     if (rc) return cli_error("export", 1, &e);
@@ -70,13 +70,13 @@ int cmd_import(int argc, char **argv) {
     dacc_err e;
     if (dacc_variant_parse(v.s[F_VARIANT], &cfg.variant, &e)) return cli_error("import", 2, &e);
     cfg.paper = v.i[F_PROTOCOL] == 1;
-    dacc_model m;
-    if (dacc_model_init(&m, &cfg.variant, 1, 1, 0, &e)) return cli_error("import", 1, &e);
+    dacc_model *m = dacc_model_new(&cfg.variant, 1, 1, 0, &e);
+    if (!m) return cli_error("import", 1, &e);
     /* epochs 0 = no training record: eval says so instead of claiming a
      * finished training, and train --resume trains for its own --epochs */
     cfg.epochs = 0;
-    int rc = dacc_import_npz(&m, npz, &e) || dacc_checkpoint_save(out, &m, &cfg, 0, &e);
-    dacc_model_free(&m);
+    int rc = dacc_import_npz(m, npz, &e) || dacc_checkpoint_save(out, m, &cfg, 0, &e);
+    dacc_model_delete(m);
     if (rc) return cli_error("import", 1, &e);
     printf("wrote %s (variant %s)\n", out, cfg.variant.name);
     return 0;

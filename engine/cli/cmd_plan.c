@@ -11,9 +11,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* The dacc run flags that do not change the task list are accepted (and
- * checked) so a run's command line can be reused as it is. */
-static const flag_use plan_flags[] = {
+/* plan's own flags; every other flag of dacc run is accepted (and checked)
+ * too, unlisted, so a run's command line can be reused as it is. */
+static const flag_use plan_own[] = {
     {F_VARIANTS, "as dacc run (default: the six presets)", NULL, NULL, 0},
     {F_SEEDS, "as dacc run", NULL, NULL, 0},
     {F_SHARD, "mark (*) the tasks shard I of N runs (default from\n"
@@ -21,31 +21,30 @@ static const flag_use plan_flags[] = {
     {F_OUT, "show done / started / - for each task in DIR", NULL, NULL, 0},
     {F_MINE, NULL, NULL, NULL, 0},
     {F_HELP, NULL, NULL, NULL, 0},
-    {F_EPOCHS, NULL, NULL, NULL, 1},
-    {F_BATCH, NULL, NULL, NULL, 1},
-    {F_LR, NULL, NULL, NULL, 1},
-    {F_PROTOCOL, NULL, NULL, NULL, 1},
-    {F_THREADS, NULL, NULL, NULL, 1},
-    {F_TRAIN_LIMIT, NULL, NULL, NULL, 1},
-    {F_BLOCKS, NULL, NULL, NULL, 1},
-    {F_DATA, NULL, NULL, NULL, 1},
-    {F_ALIGNMNIST, NULL, NULL, NULL, 1},
-    {F_ALIGNMNIST_TEST, NULL, NULL, NULL, 1},
-    {F_PLAIN, NULL, NULL, NULL, 1},
-    {F_NO_COLOR, NULL, NULL, NULL, 1},
-    {F_NO_ALIGN, NULL, NULL, NULL, 1},
 };
-
 static const flag_command plan_cmd = {
     "plan", "usage: dacc plan [the study flags of dacc run] [--mine]",
     "Lists the tasks of the study in the order dacc run works through them\n"
     "(seed-major: every variant of seed 1, then of seed 2, ...) with their ids\n"
     "(<nn>-<variant>-s<seed>, the folder under tasks/) and the shard that runs\n"
     "each (index % N). With --out DIR, also each task's state in DIR.\n",
-    plan_flags, sizeof plan_flags / sizeof plan_flags[0],
+    plan_own, sizeof plan_own / sizeof plan_own[0],
     "The other flags of dacc run are accepted (and ignored), so a run's\n"
     "command line can be reused as it is.\n",
     0, NULL};
+
+/* plan's own flags, then dacc run's others, hidden, into uses (F_COUNT
+ * entries); returns their number. */
+static int plan_uses(flag_use *uses) {
+    int n = 0;
+    for (size_t k = 0; k < sizeof plan_own / sizeof plan_own[0]; k++) uses[n++] = plan_own[k];
+    for (int k = 0; k < run_cmd.nflags && n < F_COUNT; k++) {
+        int have = 0;
+        for (int j = 0; j < n; j++) have |= uses[j].id == run_cmd.flags[k].id;
+        if (!have) uses[n++] = (flag_use){run_cmd.flags[k].id, NULL, NULL, NULL, 1};
+    }
+    return n;
+}
 
 static const char *task_state(const char *out, const char *id) {
     char p[4400];
@@ -78,7 +77,11 @@ static void plan_print(const dacc_study_config *c, const dacc_task *tasks, int n
 
 int cmd_plan(int argc, char **argv) {
     flag_values v;
-    int code = flags_parse(&plan_cmd, argc, argv, &v);
+    flag_use uses[F_COUNT];
+    flag_command cmd = plan_cmd;
+    cmd.flags = uses;
+    cmd.nflags = plan_uses(uses);
+    int code = flags_parse(&cmd, argc, argv, &v);
     if (code >= 0) return code;
     dacc_study_config *c = calloc(1, sizeof *c);
     dacc_task *tasks = calloc(DACC_MAX_VARIANTS * DACC_MAX_SEEDS, sizeof *tasks);

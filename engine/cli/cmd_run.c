@@ -46,7 +46,7 @@ static const flag_use run_flags[] = {
     {F_HELP, NULL, NULL, NULL, 0},
 };
 
-static const flag_command run_cmd = {
+const flag_command run_cmd = {
     "run", "usage: dacc run [options]",
     "The study of STUDY.md: trains every variant (default: the six of the paper)\n"
     "for every seed, evaluates each on clean MNIST and on AlignMNIST (the paper's\n"

@@ -24,7 +24,7 @@ static const flag_use train_flags[] = {
     {F_THREADS, NULL, NULL, NULL, 0},
     {F_TRAIN_LIMIT, "use only the first N training images", NULL, NULL, 0},
     {F_DATA, NULL, NULL, NULL, 0},
-    {F_OUT, "checkpoint path", "<variant>.dacc", "FILE", 0},
+    {F_OUT, "checkpoint path (default <variant>.dacc)", NULL, "FILE", 0},
     {F_RESUME, NULL, NULL, NULL, 0},
     {F_HELP, NULL, NULL, NULL, 0},
 };
@@ -124,7 +124,7 @@ static int train_loop(dacc_model *m, dacc_train_config *cfg, const dacc_images *
     printf("training %s (%s), %s protocol, %d epochs from epoch %d, batch %d, lr %g, seed %llu,\n"
            "  %d threads, kernels %s, %lld training images -> %s\n",
            cfg->variant.name, sw, cfg->paper ? "paper" : "default", cfg->epochs, start + 1, cfg->batch,
-           cfg->lr, (unsigned long long)cfg->seed, cfg->threads, dacc_isa_name(dacc_kernels_get()->isa),
+           cfg->lr, (unsigned long long)cfg->seed, cfg->threads, dacc_isa_name(dacc_model_kernels(m)->isa),
            (long long)(cfg->train_limit > 0 && cfg->train_limit < train->n ? cfg->train_limit : train->n), out);
     fflush(stdout);
     signal(SIGINT, on_signal);
@@ -163,17 +163,17 @@ int cmd_train(int argc, char **argv) {
         dacc_checkpoint_free(&ck);
         return cli_error("train", 1, &e);
     }
-    dacc_model m;
-    if (dacc_model_init(&m, &cfg.variant, cfg.batch, cfg.threads, cfg.seed, &e) ||
-        (v.set[F_RESUME] && dacc_checkpoint_apply(&ck, &m, 1, v.s[F_RESUME], &e))) {
+    dacc_model *m = dacc_model_new(&cfg.variant, cfg.batch, cfg.threads, cfg.seed, &e);
+    if (!m || (v.set[F_RESUME] && dacc_checkpoint_apply(&ck, m, 1, v.s[F_RESUME], &e))) {
+        dacc_model_delete(m);
         dacc_checkpoint_free(&ck);
         dacc_images_free(&train);
         dacc_images_free(&test);
         return cli_error("train", 1, &e);
     }
     dacc_checkpoint_free(&ck);
-    code = train_loop(&m, &cfg, &train, &test, start, out);
-    dacc_model_free(&m);
+    code = train_loop(m, &cfg, &train, &test, start, out);
+    dacc_model_delete(m);
     dacc_images_free(&train);
     dacc_images_free(&test);
     return code;

@@ -23,4 +23,8 @@ int cmd_watch(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 
+/* dacc run's flags: dacc plan accepts every one of them. */
+struct flag_command;
+extern const struct flag_command run_cmd;
+
 #endif

@@ -186,7 +186,8 @@ static int set_value(const flag_use *u, const char *s, flag_values *v, dacc_err 
         return flag_parse_real(d->name, s, d->rlo, d->rhi, &v->r[id], e);
     case FLAG_CHOICE: {
         int k = choice_index(d->choices, s);
-        if (k < 0) return dacc_fail(e, "%s: '%.*s' is not a choice (expected %s)", d->name, QUOTE, s, d->choices);
+        if (k < 0)
+            return dacc_fail(e, "%s: '%.*s' is not a choice (expected %s)", d->name, QUOTE, s, d->choices);
         v->i[id] = k;
         return 0;
     }
@@ -216,7 +217,7 @@ static int set_defaults(const flag_command *c, flag_values *v, dacc_err *e) {
         const flag_use *u = &c->flags[k];
         const char *def = u->def ? u->def : flag_table[u->id].def;
         if (def && flag_table[u->id].type != FLAG_BOOL && set_value(u, def, v, e))
-            return dacc_fail_wrap(e, "dacc %s: the default", c->name);
+            return dacc_fail_wrap(e, "the default of the table");
     }
     return 0;
 }
@@ -236,8 +237,8 @@ int flags_parse_err(const flag_command *c, int argc, char **argv, flag_values *v
         size_t len = eq ? (size_t)(eq - a) : strlen(a);
         const flag_use *u = find_flag(c, a, len);
         if (!u)
-            return dacc_fail(e, "%.*s: unknown option (expected a flag of dacc %s --help)", (int)(len > QUOTE ? QUOTE : len),
-                             a, c->name);
+            return dacc_fail(e, "%.*s: unknown option (expected a flag of dacc %s --help)",
+                             (int)(len > QUOTE ? QUOTE : len), a, c->name);
         const flag_def *d = &flag_table[u->id];
         if (u->id == F_HELP) return 1;
         const char *val = "1";
@@ -248,7 +249,8 @@ int flags_parse_err(const flag_command *c, int argc, char **argv, flag_values *v
         } else if (i + 1 < argc) {
             val = argv[++i];
         } else {
-            return dacc_fail(e, "%s: missing value (expected %s %s)", d->name, d->name, u->meta ? u->meta : d->meta);
+            return dacc_fail(e, "%s: missing value (expected %s %s)", d->name, d->name,
+                             u->meta ? u->meta : d->meta);
         }
         if (set_value(u, val, v, e)) return -1;
         v->set[u->id] = 1;

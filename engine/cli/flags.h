@@ -54,7 +54,9 @@ typedef struct flag_def {
 
 /* A flag as one command takes it. help/def/meta override the table's where
  * the flag means something particular there (--out is a file for train, a
- * folder for run); hidden flags are accepted and checked but not listed. */
+ * folder for run); hidden flags are accepted and checked but not listed.
+ * def is a value the command really uses (it is parsed and stored); a
+ * default that is not a value ("the first DIR") belongs in the help text. */
 typedef struct flag_use {
     flag_id id;
     const char *help;

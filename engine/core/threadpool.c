@@ -1,9 +1,9 @@
 /* Persistent worker threads; the caller runs tasks too, so one thread means
  * no synchronisation at all.
  *
- * A training step is ~90 rounds of ~0.1-0.5 ms each, so waking a sleeping
- * worker through the kernel (a futex wait and wake per round, plus the
- * scheduler's latency) cost ~5% of the step in system time alone. Workers
+ * A training step is ~90 short rounds, so waking a sleeping worker through
+ * the kernel (a futex wait and wake per round, plus the scheduler's
+ * latency) costs a noticeable share of the step (docs/PERFORMANCE.md). Workers
  * and the caller therefore spin for a short while (SPIN_NS) on an atomic
  * before sleeping on a condition variable: between the rounds of a step
  * nobody sleeps, and an idle pool (between epochs, after a study) sleeps

@@ -1,6 +1,7 @@
 /* Checkpoint writer and reader. Little-endian, every tensor named, CRC32 over
  * the whole file; a checkpoint is only ever replaced by rename, so a kill at
  * any moment leaves the previous one intact. */
+#include "nn/model_internal.h"
 #include "dacc/checkpoint.h"
 #include "dacc/fileio.h"
 #include <errno.h>

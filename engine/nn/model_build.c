@@ -1,6 +1,7 @@
 /* Building the network of STUDY.md for a variant: the layer list, the
  * arenas (parameters, gradients, Adam moments, buffers, activations) and
  * PyTorch's default initialisation. */
+#include "nn/model_internal.h"
 #include "dacc/model.h"
 #include "nn/model_plan.h"
 #include "core/rng.h"
@@ -235,3 +236,25 @@ const dacc_tensor_ref *dacc_model_find_tensor(const dacc_model *m, const char *n
 float *dacc_model_tensor_data(dacc_model *m, const dacc_tensor_ref *t) {
     return (t->role == DACC_T_PARAM ? m->params : m->buffers) + t->off;
 }
+
+dacc_model *dacc_model_new(const dacc_variant *v, int max_batch, int threads, uint64_t seed,
+                           dacc_err *e) {
+    dacc_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        dacc_fail(e, "out of memory for the model");
+        return NULL;
+    }
+    if (dacc_model_init(m, v, max_batch, threads, seed, e)) {
+        free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void dacc_model_delete(dacc_model *m) {
+    if (!m) return;
+    dacc_model_free(m);
+    free(m);
+}
+
+const dacc_kernels *dacc_model_kernels(const dacc_model *m) { return m->k; }

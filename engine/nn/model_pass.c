@@ -2,6 +2,7 @@
  * work is split by images into one task per thread; per-channel and weight
  * reductions are kept per task and summed in task order, so a result depends
  * on the thread count but never on scheduling. */
+#include "nn/model_internal.h"
 #include "dacc/model.h"
 #include "nn/batchnorm.h"
 #include "nn/model_plan.h"

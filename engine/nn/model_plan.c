@@ -5,15 +5,16 @@
 #include "nn/batchnorm.h"
 #include "nn/conv_algo.h"
 #include "core/threadpool.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 
-/* Largest scratch any call of layer l's three ops needs with 1..max_batch
+/* Largest scratch any call of layer l's ops needs with 1..max_batch
  * images (a call never has more). */
-static size_t layer_scratch(const dacc_model *m, const dacc_layer *l, const dacc_conv_packs *c) {
-    const dacc_kernels *k = m->k;
+static size_t layer_scratch(const dacc_model *m, const dacc_kernels *k, const dacc_layer *l,
+                            const dacc_conv_packs *c) {
     size_t most = 0;
     for (int n = 1; n <= m->max_batch; n++) {
         dacc_conv_shape s = dacc_model_conv_shape(l, n);
@@ -28,9 +29,11 @@ static size_t layer_scratch(const dacc_model *m, const dacc_layer *l, const dacc
     return most;
 }
 
-int dacc_model_plan_init(dacc_model *m, int threads) {
-    const dacc_kernels *k = m->k;
-    size_t packed = 0, scratch = 0;
+/* Each conv layer's algorithms and packed offsets for table k (into
+ * m->conv); returns the packed floats, *scratch the scratch per thread. */
+static size_t plan_layout(dacc_model *m, const dacc_kernels *k, size_t *scratch) {
+    size_t packed = 0;
+    *scratch = 0;
     for (int i = 0; i < m->n_layers; i++) {
         const dacc_layer *l = &m->layers[i];
         if (l->kind != DACC_L_CONV) continue;
@@ -50,13 +53,54 @@ int dacc_model_plan_init(dacc_model *m, int threads) {
         c->eval_fwd_off = packed;
         k->conv_fwd_query(&s, c->eval_fwd, &need);
         packed += dacc_conv_lines(need.packed_size);
-        scratch = max_size(scratch, layer_scratch(m, l, c));
+        *scratch = max_size(*scratch, dacc_conv_lines(layer_scratch(m, k, l, c)));
     }
-    m->kscratch_per_thread = dacc_conv_lines(scratch);
+    return packed;
+}
+
+/* Room for the plan of every kernel table this CPU runs (tests and
+ * benchmarks swap m->k; the plan follows, see follow_table), then the plan
+ * of m->k. */
+int dacc_model_plan_init(dacc_model *m, int threads) {
+    size_t packed = 0, scratch = 0, s;
+    for (int isa = 0; isa < DACC_ISA_COUNT; isa++) {
+        dacc_kernels t;
+        if (dacc_kernels_for_isa((dacc_isa)isa, &t)) continue;
+        packed = max_size(packed, plan_layout(m, &t, &s));
+        scratch = max_size(scratch, s);
+    }
+    packed = max_size(packed, plan_layout(m, m->k, &s));
+    m->plan_k = m->k;
+    m->packed_cap = packed;
+    m->kscratch_per_thread = max_size(scratch, s);
     m->packed = dacc_conv_alloc(packed);
     m->kscratch = dacc_conv_alloc(m->kscratch_per_thread * (size_t)threads);
     m->eval = calloc(1, sizeof *m->eval);
     return m->packed && m->kscratch && m->eval ? 0 : -1;
+}
+
+/* The plan of the current m->k: re-laid-out when the table was swapped
+ * (the eval plan then rebuilt). A table of kernels this CPU runs always
+ * fits the room reserved at init; another one gets new room, and running
+ * out of memory then is fatal (the forward has no error to return). */
+static void follow_table(dacc_model *m) {
+    if (m->k == m->plan_k) return;
+    size_t scratch, packed = plan_layout(m, m->k, &scratch);
+    if (packed > m->packed_cap || scratch > m->kscratch_per_thread) {
+        const int threads = dacc_pool_threads(m->pool);
+        free(m->packed);
+        free(m->kscratch);
+        m->packed_cap = max_size(packed, m->packed_cap);
+        m->kscratch_per_thread = max_size(scratch, m->kscratch_per_thread);
+        m->packed = dacc_conv_alloc(m->packed_cap);
+        m->kscratch = dacc_conv_alloc(m->kscratch_per_thread * (size_t)threads);
+        if (!m->packed || !m->kscratch) {
+            fprintf(stderr, "dacc: out of memory for packed weights\n");
+            abort();
+        }
+    }
+    m->plan_k = m->k;
+    m->eval->valid = 0;
 }
 
 void dacc_model_plan_free(dacc_model *m) {
@@ -87,6 +131,7 @@ static void t_pack(void *ctx, int t, int nt) {
 }
 
 void dacc_model_pack_train(dacc_model *m) {
+    follow_table(m);
     dacc_pool_run(m->pool, t_pack, m, dacc_pool_threads(m->pool));
 }
 
@@ -214,6 +259,7 @@ static void build_eval_plan(dacc_model *m, dacc_eval_plan *e) {
  * miss a parameter written directly by a test, an import or a checkpoint
  * load, and costs a fraction of one fold of conv128. */
 const dacc_eval_plan *dacc_model_eval_plan(dacc_model *m) {
+    follow_table(m);
     float *src_p = m->eval_src, *src_b = m->eval_src + m->n_params;
     if (m->eval->valid && !memcmp(src_p, m->params, sizeof(float) * m->n_params) &&
         !memcmp(src_b, m->buffers, sizeof(float) * m->n_buffers))

@@ -6,7 +6,7 @@
  * change. Internal to engine/nn. */
 #ifndef DACC_NN_MODEL_PLAN_H
 #define DACC_NN_MODEL_PLAN_H
-#include "dacc/model.h"
+#include "nn/model_internal.h"
 
 /* One step of the eval network. */
 typedef struct dacc_eval_step {
@@ -29,7 +29,9 @@ typedef struct dacc_eval_plan {
 
 /* Chooses the algorithms and allocates the packed weights, the kernels'
  * scratch for `threads` threads and the eval plan (after the layers and
- * max_batch are set). 0, or -1 when memory is short. */
+ * max_batch are set). 0, or -1 when memory is short. m->k may be swapped
+ * for another table later (tests, benchmarks): the next forward lays the
+ * plan out for it. */
 int dacc_model_plan_init(dacc_model *m, int threads);
 void dacc_model_plan_free(dacc_model *m);
 /* Packs every conv layer's weights for the training forward and

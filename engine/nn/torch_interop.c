@@ -1,4 +1,5 @@
 /* Export/import of weights under PyTorch names (see include/dacc/interop.h). */
+#include "nn/model_internal.h"
 #include "dacc/interop.h"
 #include "dacc/npz.h"
 #include <stdio.h>

@@ -1,5 +1,6 @@
 /* The training loop (Adam, StepLR, shuffled or file-order batches) and the
  * evaluation loop. */
+#include "nn/model_internal.h"
 #include "dacc/train.h"
 #include "core/rng.h"
 #include <math.h>

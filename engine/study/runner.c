@@ -423,27 +423,27 @@ static int run_task(runner *r, slot *s, const dacc_task *t, dacc_err *e) {
     dacc_train_config cfg = r->c->train;
     cfg.variant = t->variant;
     cfg.seed = t->seed;
-    dacc_model m;
-    if (dacc_model_init(&m, &cfg.variant, cfg.batch, cfg.threads, cfg.seed, e)) return -1;
-    int start = resume_point(r, t, &m, cfg.seed);
+    dacc_model *m = dacc_model_new(&cfg.variant, cfg.batch, cfg.threads, cfg.seed, e);
+    if (!m) return -1;
+    int start = resume_point(r, t, m, cfg.seed);
     int rc = dacc_rd_trim_metrics(dir, start, e);
     if (rc == 0) rc = write_config(r, t, e);
     add_work(r, start, 0);
     if (rc == 0 && start < cfg.epochs) {
         set_state(r, s, "training");
-        epoch_ctx x = {r, s, t, &m, &cfg};
+        epoch_ctx x = {r, s, t, m, &cfg};
         dacc_train_hooks hooks = {&x, on_batch, on_epoch, r->stop};
         int done = start;
-        rc = dacc_train_run(&m, &cfg, r->train, r->test, start, &hooks, &done, e);
+        rc = dacc_train_run(m, &cfg, r->train, r->test, start, &hooks, &done, e);
     }
     if (rc == 0) {
         set_state(r, s, "evaluating");
-        rc = evaluate_task(r, t, &m, e);
-        if (rc == 0 && r->insp) rc = write_task_inspect(r, t, &m, r->insp, r->insp_nb, e);
+        rc = evaluate_task(r, t, m, e);
+        if (rc == 0 && r->insp) rc = write_task_inspect(r, t, m, r->insp, r->insp_nb, e);
         if (rc == 0) rc = dacc_rd_mark_done(dir, e);
         add_work(r, 1, 0);
     }
-    dacc_model_free(&m);
+    dacc_model_delete(m);
     return rc;
 }
 

@@ -1,8 +1,8 @@
-/* The network of STUDY.md ("modern LeNet-5") and its variants, as a list of
- * layers over NHWC activations, with parameters, gradients and optimiser
- * state each in one arena. Forward/backward run layer by layer; each layer's
- * work is split over the thread pool by images, reductions are summed in a
- * fixed order so results are bit-identical for a given thread count. */
+/* The network of STUDY.md ("modern LeNet-5") and its variants: the variant
+ * switches, and the model as an opaque handle with forward, loss, backward
+ * and Adam. Forward/backward run layer by layer; each layer's work is split
+ * over the thread pool by images, reductions are summed in a fixed order so
+ * results are bit-identical for a given thread count. */
 #ifndef DACC_MODEL_H
 #define DACC_MODEL_H
 #include "dacc/err.h"
@@ -33,88 +33,19 @@ int dacc_variant_parse(const char *spec, dacc_variant *v, dacc_err *e);
 /* "bn=on,dropout=all,pool=max,lr_decay=on" */
 void dacc_variant_switches(const dacc_variant *v, char *buf, size_t n);
 
-typedef enum {
-    DACC_L_CONV, DACC_L_RELU, DACC_L_BN, DACC_L_MAXPOOL, DACC_L_AVGPOOL, DACC_L_DROPOUT
-} dacc_layer_kind;
-
-typedef struct dacc_layer {
-    dacc_layer_kind kind;
-    char name[24];        /* PyTorch name (conv32_1, BN32_1, pool_1, fc) or "" */
-    int in, out;          /* activation tensor ids (equal for in-place layers) */
-    int h, w, c;          /* input shape of one image */
-    int oh, ow, oc;       /* output shape of one image */
-    int k, stride, pad;   /* conv/pool window */
-    float p;              /* dropout probability */
-    size_t w_off, b_off;  /* parameters: conv weight/bias, BN gamma/beta */
-    size_t rm_off, rv_off;/* BN running mean/var in the buffer arena */
-    int bn_index;         /* BN: index into num_batches_tracked */
-    size_t aux_off;       /* maxpool argmax / dropout mask, per image */
-    size_t stat_off;      /* BN: batch mean and invstd (2*c floats) */
-} dacc_layer;
-
-/* A named tensor of the model, for checkpoints and export. */
-typedef enum { DACC_T_PARAM, DACC_T_BUFFER } dacc_tensor_role;
-typedef struct dacc_tensor_ref {
-    char name[48];        /* PyTorch state_dict key, e.g. conv32_1.weight */
-    dacc_tensor_role role;
-    size_t off, count;    /* into params (PARAM) or buffers (BUFFER) */
-    int ndim;
-    int64_t shape[4];     /* PyTorch shape */
-    int conv_weight;      /* stored [kh][kw][ic][oc], PyTorch [oc][ic][kh][kw] */
-} dacc_tensor_ref;
-
-#define DACC_MAX_LAYERS 40
-
-/* A convolution layer's algorithms (chosen once per model) and where its
- * packed weights live in dacc_model.packed: for the training forward and
- * backward-data (packed once per training step) and for eval (once per
- * parameter change, batch-norm folded in). */
-typedef struct dacc_conv_packs {
-    dacc_conv_algo train_fwd, train_bwd, eval_fwd;
-    size_t train_fwd_off, train_bwd_off, eval_fwd_off;
-} dacc_conv_packs;
-#define DACC_MAX_TENSORS 48
-#define DACC_MAX_ACTS 48
-
-typedef struct dacc_model {
-    dacc_variant variant;
-    int n_layers;
-    dacc_layer layers[DACC_MAX_LAYERS];
-    int n_tensors;
-    dacc_tensor_ref tensors[DACC_MAX_TENSORS];
-    int n_acts;
-    size_t act_size[DACC_MAX_ACTS];   /* floats per image */
-    size_t act_off[DACC_MAX_ACTS];    /* into acts, for max_batch images */
-    size_t n_params, n_buffers, aux_per_image, n_stats;
-    int n_bn;
-    float *params, *grads, *adam_m, *adam_v, *buffers;
-    int64_t *bn_batches;              /* num_batches_tracked per BN layer */
-    int64_t adam_step;
-    int max_batch;
-    float *acts, *dacts;              /* activations and their gradients */
-    uint8_t *aux;                     /* argmax (int32) and dropout masks */
-    float *stats;
-    float *scratch;                   /* per-thread partial weight gradients */
-    size_t scratch_per_thread;
-    dacc_conv_packs conv[DACC_MAX_LAYERS]; /* conv layers only */
-    float *packed;                    /* every conv's packed weights */
-    float *kscratch;                  /* per-thread scratch of the conv kernels */
-    size_t kscratch_per_thread;
-    float *folded;                    /* eval: conv weights with batch-norm folded in
-                                         (same offsets as params) */
-    float *eval_src;                  /* params then buffers as the eval plan was built from */
-    struct dacc_eval_plan *eval;      /* valid while eval_src matches */
-    double *red;                      /* per-thread partial channel sums */
-    struct dacc_pool *pool;
-    const dacc_kernels *k;
-} dacc_model;
+/* The model is opaque outside engine/nn/ (its layers, arenas and caches are
+ * in engine/nn/model_internal.h). */
+typedef struct dacc_model dacc_model;
 
 /* Builds the layer list and allocates for batches up to max_batch;
- * parameters are initialised as PyTorch does, from seed. */
-int dacc_model_init(dacc_model *m, const dacc_variant *v, int max_batch, int threads,
-                    uint64_t seed, dacc_err *e);
-void dacc_model_free(dacc_model *m);
+ * parameters are initialised as PyTorch does, from seed. NULL on failure. */
+dacc_model *dacc_model_new(const dacc_variant *v, int max_batch, int threads, uint64_t seed,
+                           dacc_err *e);
+void dacc_model_delete(dacc_model *m);
+/* Parameters, batch-norm buffers and optimiser state afresh from seed. */
 void dacc_model_init_params(dacc_model *m, uint64_t seed);
+/* The kernel table the model runs on. */
+const dacc_kernels *dacc_model_kernels(const dacc_model *m);
 
 /* Forward pass on n images (uint8, 28x28). train=1: batch statistics,
  * dropout with masks from (seed, step); train=0: running statistics, no
@@ -126,14 +57,12 @@ const float *dacc_model_forward(dacc_model *m, const uint8_t *images, int n, int
  * mean loss; counts correct predictions into *correct if non-NULL. */
 double dacc_model_loss(dacc_model *m, const uint8_t *labels, int n, int paper, int *correct);
 /* Backward from the logits' gradient, with the weights of the last training
- * forward (which packed them); fills m->grads. */
+ * forward (which packed them); fills the gradients. */
 void dacc_model_backward(dacc_model *m, int n);
 /* One Adam step at learning rate lr. */
 void dacc_model_adam_step(dacc_model *m, float lr);
 /* Copies of the logits of the last forward. */
 const float *dacc_model_logits(const dacc_model *m);
-const dacc_tensor_ref *dacc_model_find_tensor(const dacc_model *m, const char *name);
-float *dacc_model_tensor_data(dacc_model *m, const dacc_tensor_ref *t);
 
 #define DACC_NORM_MEAN 0.1307f
 #define DACC_NORM_STD 0.3081f

@@ -22,7 +22,14 @@ check "both sets written" '[ -f "$train" ] && [ -f "$test" ]'
 "$DACC" align --model "$model" --data "$tmp/mnist" --blocks 3 --out "$tmp/a2" --quiet >"$tmp/a2.log" 2>&1
 check "same seed, same bytes" 'cmp -s "$test" "$tmp/a2/$(basename "$test")"'
 
+check "dacc align prints both sets' displacement statistics" '[ $(grep -c "displacement of ink pixels" "$tmp/a1.log") = 2 ] && grep -qE "^ +all +[0-9]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+" "$tmp/a1.log"'
+"$DACC" align --measure "$test" --limit 20 --threads 2 --data "$tmp/mnist" --quiet >"$tmp/m.log" 2>&1
+check "dacc align --measure estimates the test set's statistics" '[ $? = 0 ] && grep -q "N = 20" "$tmp/m.log" && grep -qE "^ +all +[0-9]+ +[0-9.]+" "$tmp/m.log"'
+"$DACC" align --measure "$tmp/nothing.npz" --data "$tmp/mnist" --quiet >"$tmp/m.err" 2>&1
+check "dacc align --measure on a missing file names it" '[ $? != 0 ] && grep -q "nothing.npz" "$tmp/m.err"'
+
 out=$("$DACC" show --file "$test" --split test --index 4 --data "$tmp/mnist" 2>&1)
+check "dacc show prints the recorded displacement statistics" 'echo "$out" | grep -q "displacement of ink pixels"'
 check "dacc show draws 4 panels" 'echo "$out" | grep -q "original.*block 1.*block 2.*block 3"'
 check "dacc show draws ink" '[ $(echo "$out" | grep -c "@") -ge 5 ]'
 "$DACC" show --file "$tmp/nothing.npz" --data "$tmp/mnist" >"$tmp/show.err" 2>&1

@@ -32,6 +32,13 @@ expect "one --threads range (align)" 2 "--threads: 1025 is out of range \(expect
 expect "one --threads range (run)" 2 "--threads: 1025 is out of range \(expected an integer from 1 to 1024\)" "$DACC" run --threads 1025
 expect "one --blocks range" 2 "--blocks: 76 is out of range \(expected an integer from 1 to 75\)" "$DACC" eval x.dacc --blocks 76
 expect "plan checks the run flags it ignores" 2 "^dacc plan: --epochs: 'x' is not an integer" "$DACC" plan --epochs x
+# dacc plan takes every flag of dacc run, so a run's command line can be reused
+unknown=""
+for f in $("$DACC" run --help | grep -oE '^  --[a-z-]+' | tr -d ' '); do
+    "$DACC" plan "$f" 2>&1 | grep -q "unknown option" && unknown="$unknown $f"
+done
+if [ -z "$unknown" ] && [ -n "$f" ]; then pass=$((pass + 1))
+else fail=$((fail + 1)); echo "FAIL: dacc plan refuses dacc run's$unknown" >&2; fi
 long=$(printf 'd%.0s' $(seq 4096))
 expect "--out over 4095 characters refused" 2 "^dacc run: --out: value of 4096 characters is too long \(expected at most 4095\)" "$DACC" run --out "$long"
 expect "--out over 4095 characters refused (report)" 2 "--out: value of 4096 characters is too long" "$DACC" report "$tmp" --out "$long"

@@ -300,11 +300,11 @@ static void test_disp_member(void) {
     dacc_images imgs = {0};
     blob_digits(&imgs, 2); /* 20 images */
     uint8_t *x = malloc((size_t)40 * 784);
-    double y[40], v[60];
+    double y[40], v[80]; /* up to 11 x 6 values (the wrong-shape case) */
     memcpy(x, imgs.pixels, (size_t)20 * 784);
     memcpy(x + (size_t)20 * 784, imgs.pixels, (size_t)20 * 784);
     for (int k = 0; k < 40; k++) y[k] = imgs.labels[k % 20];
-    for (int k = 0; k < 60; k++) v[k] = 1;
+    for (int k = 0; k < 80; k++) v[k] = 1;
     struct { int rows, cols; double poison; const char *want; } cases[] = {
         {0, 0, 1, NULL}, {11, 5, 1, ""}, {10, 5, 1, "shape"}, {11, 6, 1, "shape"}, {11, 5, -1, "expected >= 0"},
     };

@@ -3,6 +3,7 @@
  * message naming the file, and so is every header field outside the range
  * the CLI accepts, even under a valid CRC; a FIFO fails at once;
  * export/import through .npz is lossless. */
+#include "nn/model_internal.h"
 #include "dacc/checkpoint.h"
 #include "dacc/interop.h"
 #include "harness.h"

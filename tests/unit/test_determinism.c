@@ -30,6 +30,7 @@
  *
  * Inputs are random MNIST-looking images (fresh each run; DACC_TEST_SEED
  * replays one), so the test needs no data files. */
+#include "nn/model_internal.h"
 #include "dacc/model.h"
 #include "harness.h"
 #include <math.h>

@@ -9,6 +9,7 @@
  * Every variant, 1 and 2 threads, batch sizes 1, 3 and 37, every ISA table
  * this CPU runs. */
 #include "nn/batchnorm.h"
+#include "nn/model_internal.h"
 #include "nn/conv_algo.h"
 #include "dacc/model.h"
 #include "harness.h"

@@ -45,6 +45,7 @@
  * no kink to cross; a wrong gradient is off by far more than 4x the
  * measured sensitivity (a layer's gradient scaled by 1.01 fails). */
 #include "nn/batchnorm.h"
+#include "nn/model_internal.h"
 #include "nn/conv_algo.h"
 #include "dacc/kernels.h"
 #include "dacc/model.h"

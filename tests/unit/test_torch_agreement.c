@@ -34,6 +34,7 @@
  *     differently; all others must agree to 1e-7 + 2e-6 |p| + lr * 1e-3.
  *   Adam step, every element against Adam's formula in double on dacc's own
  *     gradients: 1e-7 + 2e-6 |p| + 1e-4 lr. */
+#include "nn/model_internal.h"
 #include "dacc/interop.h"
 #include "dacc/kernels.h"
 #include "dacc/model.h"
