@@ -17,7 +17,7 @@
  * Order: peak memory first (load data, build, train --mem-batches batches,
  * read VmHWM: nothing else has been allocated yet), which doubles as the
  * warm-up; then training samples, inference samples, the breakdown, and the
- * FMA peak (bench_peak.h) for the "%pk" column. Every figure is the median
+ * FMA peak (engine/nn/fma_peak.c) for the "%pk" column. Every figure is the median
  * over --reps samples of about --seconds each.
  *
  * FLOPs: 2 x multiply-accumulates of the convolutions (the Linear layer
@@ -38,7 +38,10 @@
  *          [--infer-batches 64,256,1024] [--reps 7] [--seconds 1.0]
  *          [--mem-batches 200] [--mnist DIR | --random] [--no-breakdown]
  *          [--serve] */
-#include "bench_peak.h"
+#include "nn/fma_peak.h"
+#define bench_now dacc_bench_now
+#include <stdlib.h>
+#include <time.h>
 #include "nn/model_internal.h"
 #include "dacc/data.h"
 #include "dacc/model.h"
@@ -759,9 +762,9 @@ int main(int argc, char **argv) {
         imin[i] = imax[i] = s[0];
         for (int r = 0; r < reps; r++) { imin[i] = fmin(imin[i], s[r]); imax[i] = fmax(imax[i], s[r]); }
     }
-    /* the peak is a ceiling: the best run of the FMA loop (bench_peak.h) */
+    /* the peak is a ceiling: the best run of the FMA loop (engine/nn/fma_peak.c) */
     dacc_isa pisa = dacc_cpu_supports(DACC_ISA_AVX512) ? DACC_ISA_AVX512 : DACC_ISA_AVX2;
-    double peak = peak_per_core(pisa, 1, 15, 1000000L, 1);
+    double peak = dacc_fma_peak(pisa, 1, 15, 1000000L, 1);
     printf("%-22s %9s %18s %9s %6s %11s %6s\n", "", "images/s", "(min..max)", "GFLOP/s", "%pk",
            "cpu img/s", "%pk");
     for (int i = -1; i < n_infer; i++) {

@@ -7,6 +7,7 @@
 #include "chart.h"
 #include "fmt.h"
 #include "layout.h"
+#include "split.h"
 #include <curses.h>
 #include <math.h>
 #include <stdarg.h>
@@ -629,10 +630,28 @@ static void draw_inspect(const view *v, const dacc_rect *rc, int focused) {
     }
 }
 
+/* The running training's time per layer, `h` rows at y (split.c). */
+static void draw_split(const view *v, int y, int x, int w, int h, const dacc_rd_task *t) {
+    char line[256];
+    for (int k = 0, n = 1; k < n && k < h; k++) {
+        n = ts_split_line(t, h, k, line, sizeof line);
+        set_attr(v, k == 0 ? A_BOLD : A_NORMAL, k == 1 ? C_DIM : 0);
+        put(v, y + k, x, w, line);
+    }
+    set_attr(v, A_NORMAL, 0);
+}
+
 static void draw_system(const view *v, const dacc_rect *rc, int focused) {
     const dacc_rd_run *r = v->r;
-    frame(v, rc, "System: ISA and kernels in use", focused);
+    frame(v, rc, "System: ISA and kernels in use, time per layer", focused);
     int x = rc->x + 2, w = rc->w - 4, y = rc->y + 1, h = rc->h - 2;
+    const dacc_rd_task *st = r->have_study ? ts_split_task(r) : NULL;
+    if (st && h > 8) { /* the split below the kernel list, up to half the panel and more */
+        int sh = st->split.n + 4;
+        if (sh > h - 4) sh = h - 4;
+        draw_split(v, y + h - sh, x, w, sh, st);
+        h -= sh;
+    }
     if (!r->have_study) {
         put(v, y, x, w, "waiting for study.json");
         return;

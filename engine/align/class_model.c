@@ -265,42 +265,9 @@ static int check_model_stats(const dacc_align_model *m, const char *path, dacc_e
     return 0;
 }
 
-/* Header of a class model: magic, version, sizes, fit settings, the size
- * the header implies and the CRC. Leaves r after the header. */
-static int read_model_header(const uint8_t *data, size_t n, rd *r, dacc_align_model *m,
-                             const char *path, dacc_err *e) {
-    if (n < 8 + 4 + 4 || memcmp(data, MODEL_MAGIC, 8) != 0)
-        return dacc_fail(e, "%s: not a dacc class model (bad magic)", path);
-    uint32_t want = (uint32_t)crc32(0L, data, (uInt)(n - 4));
-    *r = (rd){data, n, 8, 0};
-    uint32_t version = get_u32(r);
-    if (version != DACC_ALIGN_MODEL_VERSION)
-        return dacc_fail(e, "%s: class model version %u, this dacc reads version %d", path, version,
-                         DACC_ALIGN_MODEL_VERSION);
-    m->rows = (int)get_u32(r);
-    m->cols = (int)get_u32(r);
-    m->d = (int)get_u32(r);
-    m->nclasses = (int)get_u32(r);
-    get_settings(r, &m->fit);
-    m->train_hash = get_u64(r);
-    if (r->short_read) return dacc_fail(e, "%s: truncated (%zu bytes, shorter than the header)", path, n);
-    if (check_model_header(m, path, e)) return -1;
-    size_t dd = (size_t)m->d;
-    size_t expect = r->off + (size_t)m->nclasses * (8 + 24) + (size_t)m->nclasses * dd * (dd + 1) / 2 * 8 + 4;
-    if (expect != n)
-        return dacc_fail(e, "%s: %zu bytes, but its header implies %zu (%s)", path, n, expect,
-                         n < expect ? "truncated" : "trailing bytes");
-    rd tail = {data, n, n - 4, 0};
-    uint32_t have = get_u32(&tail);
-    if (have != want)
-        return dacc_fail(e, "%s: CRC32 mismatch (stored %08x, computed %08x): file is damaged", path, have,
-                         want);
-    return 0;
-}
-
-/* The per-class Cholesky factors (lower triangles), each entry finite and
- * each diagonal positive. */
-static int read_model_factors(rd *r, dacc_align_model *m, const char *path, dacc_err *e) {
+/* The Cholesky factors (lower triangles, row by row) into m->chol: every
+ * entry finite, every diagonal positive. */
+static int read_chol(dacc_align_model *m, rd *r, const char *path, dacc_err *e) {
     size_t d = (size_t)m->d;
     m->chol = calloc((size_t)m->nclasses * d * d, sizeof(double));
     if (!m->chol) return dacc_fail(e, "%s: out of memory", path);
@@ -311,11 +278,12 @@ static int read_model_factors(rd *r, dacc_align_model *m, const char *path, dacc
         for (size_t i = 0; i < d; i++) {
             for (size_t j = 0; j < i; j++)
                 if (!isfinite(m->chol[((size_t)k * d + i) * d + j]))
-                    return dacc_fail(e, "%s: class %d: Cholesky factor is not finite at (%zu, %zu)", path, k,
-                                     i, j);
+                    return dacc_fail(e, "%s: class %d: Cholesky factor is not finite at (%zu, %zu)",
+                                     path, k, i, j);
             double v = m->chol[((size_t)k * d + i) * d + i];
             if (!(v > 0) || !isfinite(v))
-                return dacc_fail(e, "%s: class %d: Cholesky factor has diagonal %g at %zu", path, k, v, i);
+                return dacc_fail(e, "%s: class %d: Cholesky factor has diagonal %g at %zu", path,
+                                 k, v, i);
         }
     return 0;
 }
@@ -327,17 +295,62 @@ int dacc_align_model_load(const char *path, dacc_align_model *m, dacc_err *e) {
     if (dacc_read_file(path, (size_t)64 << 20, &raw, &n, e))
         return dacc_fail_wrap(e, "cannot read class model");
     uint8_t *data = (uint8_t *)raw;
+    int rc = -1;
+    if (n < 8 + 4 + 4 || memcmp(data, MODEL_MAGIC, 8) != 0) {
+        dacc_fail(e, "%s: not a dacc class model (bad magic)", path);
+        goto out;
+    }
+    uint32_t want = (uint32_t)crc32(0L, data, (uInt)(n - 4));
     rd r = {data, n, 8, 0};
-    int rc = read_model_header(data, n, &r, m, path, e);
-    for (int k = 0; rc == 0 && k < m->nclasses; k++) {
+    uint32_t version = get_u32(&r);
+    if (version != DACC_ALIGN_MODEL_VERSION) {
+        dacc_fail(e, "%s: class model version %u, this dacc reads version %d", path, version,
+                  DACC_ALIGN_MODEL_VERSION);
+        goto out;
+    }
+    m->rows = (int)get_u32(&r);
+    m->cols = (int)get_u32(&r);
+    m->d = (int)get_u32(&r);
+    m->nclasses = (int)get_u32(&r);
+    get_settings(&r, &m->fit);
+    m->train_hash = get_u64(&r);
+    if (r.short_read) {
+        dacc_fail(e, "%s: truncated (%zu bytes, shorter than the header)", path, n);
+        goto out;
+    }
+    if (check_model_header(m, path, e)) goto out;
+    {
+        size_t dd = (size_t)m->d;
+        size_t expect = r.off + (size_t)m->nclasses * (8 + 24) + (size_t)m->nclasses * dd * (dd + 1) / 2 * 8 + 4;
+        if (expect != n) {
+            dacc_fail(e, "%s: %zu bytes, but its header implies %zu (%s)", path, n, expect,
+                      n < expect ? "truncated" : "trailing bytes");
+            goto out;
+        }
+        rd tail = {data, n, n - 4, 0};
+        uint32_t have = get_u32(&tail);
+        if (have != want) {
+            dacc_fail(e, "%s: CRC32 mismatch (stored %08x, computed %08x): file is damaged", path,
+                      have, want);
+            goto out;
+        }
+    }
+    for (int k = 0; k < m->nclasses; k++) {
         m->pairs[k] = (int32_t)get_u32(&r);
         m->kept[k] = (int32_t)get_u32(&r);
         m->rms_before[k] = get_f64(&r);
         m->rms_after[k] = get_f64(&r);
         m->theta_rms[k] = get_f64(&r);
     }
-    if (rc == 0) rc = check_model_stats(m, path, e);
-    if (rc == 0) rc = read_model_factors(&r, m, path, e);
+    if (check_model_stats(m, path, e)) goto out;
+    size_t d = (size_t)m->d;
+    size_t expect = r.off + (size_t)m->nclasses * d * (d + 1) / 2 * 8 + 4;
+    if (expect != n) {
+        dacc_fail(e, "%s: size %zu bytes, the header implies %zu", path, n, expect);
+        goto out;
+    }
+    rc = read_chol(m, &r, path, e);
+out:
     free(data);
     if (rc) dacc_align_model_free(m);
     return rc;

@@ -22,6 +22,7 @@ int cmd_show(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 /* dacc run's flags: dacc plan accepts every one of them. */
 struct flag_command;

@@ -123,6 +123,16 @@ const flag_def flag_table[F_COUNT] = {
                            "both",
                            "heldout (test images), paper (training images, as the\n"
                            "notebook) or both"},
+    [F_ISA] = {"--isa", NULL, FLAG_TEXT, "LIST", 0, 0, 0, 0, NULL, NULL,
+               "comma list of kernel tables (scalar, avx2, avx512, neon, hwy);\n"
+               "default: every one this CPU and build run"},
+    [F_LAYER] = {"--layer", NULL, FLAG_TEXT, "NAME", 0, 0, 0, 0, NULL, NULL,
+                 "only layers whose name contains NAME (conv32_1, pool, BN,\n"
+                 "fc, input, loss, adam)"},
+    [F_REPS] = {"--reps", NULL, FLAG_INT, "N", 1, 64, 0, 0, NULL, "7",
+                "timed samples per op (after one warm-up sample)"},
+    [F_JSON] = {"--json", NULL, FLAG_BOOL, NULL, 0, 0, 0, 0, NULL, NULL,
+                "machine-readable output (one JSON document)"},
 };
 
 /* Values are quoted in messages, at most this many characters of them. */

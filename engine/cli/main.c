@@ -22,6 +22,7 @@ static const dacc_command commands[] = {
     {"import", cmd_import, "read PyTorch-named weights from .npz into a checkpoint"},
     {"watch", cmd_watch, "live dashboard over a run directory (read-only; --plain for logs)"},
     {"report", cmd_report, "merge run directories/shards: tables with intervals and tests vs Original"},
+    {"bench", cmd_bench, "time every op of every layer with each kernel table (for kernel tuning)"},
     {"plan", cmd_plan, "list a study's tasks in run order and the shard that runs each"},
 };
 

@@ -4,6 +4,7 @@
  * offset from the file is checked against the file before it is used. */
 #include "dacc/npz.h"
 #include "dacc/fileio.h"
+#include "data/npy_header.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -75,148 +76,6 @@ static int pread_full(dacc_npz *z, void *dst, size_t n, uint64_t off, dacc_err *
         if (r == 0) return dacc_fail(e, "%s: file shrank while reading", z->path);
         got += (size_t)r;
     }
-    return 0;
-}
-
-/* ---- dtypes -------------------------------------------------------------- */
-
-static int parse_dtype(const char *d, char *kind, int *size, int *swap) {
-    if (strlen(d) != 3) return -1;
-    char order = d[0], k = d[1];
-    int s = d[2] - '0';
-    if (order != '<' && order != '>' && order != '|' && order != '=') return -1;
-    if (k == 'b') {
-        if (s != 1) return -1;
-    } else if (k == 'i' || k == 'u') {
-        if (s != 1 && s != 2 && s != 4 && s != 8) return -1;
-    } else if (k == 'f') {
-        if (s != 4 && s != 8) return -1;
-    } else {
-        return -1;
-    }
-    /* byte order only matters for multi-byte types; '|' only valid for 1 byte */
-    if (order == '|' && s != 1) return -1;
-    *kind = k;
-    *size = s;
-    *swap = order == '>' && s > 1;
-    return 0;
-}
-
-int dacc_npy_dtype_size(const char *dtype) {
-    char k;
-    int s, sw;
-    return dtype && parse_dtype(dtype, &k, &s, &sw) == 0 ? s : 0;
-}
-
-int dacc_npy_itemsize(const dacc_npy_array *a) { return dacc_npy_dtype_size(a->dtype); }
-
-/* ---- the npy header dict literal --------------------------------------- */
-
-typedef struct {
-    const char *p, *end;
-} cursor;
-
-static void skip_ws(cursor *c) {
-    while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
-        c->p++;
-}
-
-static int parse_str(cursor *c, char *out, size_t n) {
-    skip_ws(c);
-    if (c->p >= c->end || (*c->p != '\'' && *c->p != '"')) return -1;
-    char q = *c->p++;
-    size_t k = 0;
-    while (c->p < c->end && *c->p != q) {
-        if (*c->p == '\\') return -1;
-        if (k + 1 >= n) return -1;
-        out[k++] = *c->p++;
-    }
-    if (c->p >= c->end) return -1;
-    c->p++;
-    out[k] = '\0';
-    return 0;
-}
-
-static int parse_lit(cursor *c, const char *lit) {
-    skip_ws(c);
-    size_t l = strlen(lit);
-    if ((size_t)(c->end - c->p) < l || memcmp(c->p, lit, l)) return -1;
-    c->p += l;
-    return 0;
-}
-
-/* Parses the npy header text; msg gets what was wrong. */
-static int parse_header(const char *txt, size_t len, dacc_npy_array *a, int *fortran,
-                        char *msg, size_t msgn) {
-    cursor c = {txt, txt + len};
-    int have_descr = 0, have_fo = 0, have_shape = 0;
-    if (parse_lit(&c, "{")) return snprintf(msg, msgn, "npy header is not a dict"), -1;
-    for (;;) {
-        skip_ws(&c);
-        if (c.p < c.end && *c.p == '}') {
-            c.p++;
-            break;
-        }
-        char key[32];
-        if (parse_str(&c, key, sizeof key) || parse_lit(&c, ":"))
-            return snprintf(msg, msgn, "npy header: malformed dict"), -1;
-        if (!strcmp(key, "descr")) {
-            skip_ws(&c);
-            if (c.p < c.end && *c.p == '[')
-                return snprintf(msg, msgn, "structured dtypes are not supported"), -1;
-            char d[16];
-            if (parse_str(&c, d, sizeof d))
-                return snprintf(msg, msgn, "npy header: 'descr' is not a short string"), -1;
-            snprintf(a->dtype, sizeof a->dtype, "%.7s", d);
-            if (strlen(d) >= sizeof a->dtype) a->dtype[0] = '?';
-            have_descr = 1;
-        } else if (!strcmp(key, "fortran_order")) {
-            if (!parse_lit(&c, "True")) *fortran = 1;
-            else if (!parse_lit(&c, "False")) *fortran = 0;
-            else return snprintf(msg, msgn, "npy header: 'fortran_order' is not True/False"), -1;
-            have_fo = 1;
-        } else if (!strcmp(key, "shape")) {
-            if (parse_lit(&c, "("))
-                return snprintf(msg, msgn, "npy header: 'shape' is not a tuple"), -1;
-            a->ndim = 0;
-            for (;;) {
-                skip_ws(&c);
-                if (c.p < c.end && *c.p == ')') {
-                    c.p++;
-                    break;
-                }
-                if (c.p >= c.end || *c.p < '0' || *c.p > '9')
-                    return snprintf(msg, msgn, "npy header: bad 'shape'"), -1;
-                int64_t v = 0;
-                while (c.p < c.end && *c.p >= '0' && *c.p <= '9') {
-                    if (v > (INT64_MAX - 9) / 10)
-                        return snprintf(msg, msgn, "npy header: shape too large"), -1;
-                    v = v * 10 + (*c.p++ - '0');
-                }
-                if (c.p < c.end && *c.p == 'L') c.p++; /* Python 2 longs */
-                if (a->ndim >= DACC_NPY_MAXDIM)
-                    return snprintf(msg, msgn, "more than %d dimensions", DACC_NPY_MAXDIM), -1;
-                a->shape[a->ndim++] = v;
-                skip_ws(&c);
-                if (c.p < c.end && *c.p == ',') c.p++;
-                else if (c.p < c.end && *c.p == ')') continue;
-                else return snprintf(msg, msgn, "npy header: bad 'shape'"), -1;
-            }
-            have_shape = 1;
-        } else {
-            return snprintf(msg, msgn, "npy header: unexpected key '%s'", key), -1;
-        }
-        skip_ws(&c);
-        if (c.p < c.end && *c.p == ',') c.p++;
-        else if (c.p < c.end && *c.p == '}') continue;
-        else return snprintf(msg, msgn, "npy header: malformed dict"), -1;
-    }
-    skip_ws(&c);
-    if (c.p != c.end) return snprintf(msg, msgn, "npy header: junk after the dict"), -1;
-    if (!have_descr || !have_fo || !have_shape)
-        return snprintf(msg, msgn, "npy header lacks '%s'",
-                        !have_descr ? "descr" : !have_fo ? "fortran_order" : "shape"),
-               -1;
     return 0;
 }
 
@@ -373,13 +232,13 @@ static int read_npy_header(dacc_npz *z, member *m, dacc_err *e) {
     txt[hlen] = '\0';
     int fortran = 0;
     char msg[160];
-    int r = parse_header(txt, hlen, &m->a, &fortran, msg, sizeof msg);
+    int r = npy_parse_header(txt, hlen, &m->a, &fortran, msg, sizeof msg);
     free(txt);
     if (r) return dacc_fail(e, "%s: %s.npy: %s", z->path, nm, msg);
     if (fortran)
         return dacc_fail(e, "%s: %s.npy: fortran_order is True; only C order is supported",
                          z->path, nm);
-    if (parse_dtype(m->a.dtype, &m->kind, &m->size, &m->swap))
+    if (npy_parse_dtype(m->a.dtype, &m->kind, &m->size, &m->swap))
         return dacc_fail(e, "%s: %s.npy: unsupported dtype '%s' (supported: |b1, |u1, |i1, "
                             "<u2..<u8, <i2..<i8, <f4, <f8)",
                          z->path, nm, m->a.dtype);
@@ -503,6 +362,133 @@ static int check_duplicates(dacc_npz *z, dacc_err *e) {
     return rc;
 }
 
+/* Central directory entry k at *pos (advanced past it): checked against
+ * the directory and the file, then, for a .npy member, its npy header read
+ * into z->m[z->n++]. Other entries are skipped. */
+/* The fields of a central directory entry a member needs. */
+typedef struct cd_entry {
+    uint16_t flags, method;
+    uint32_t crc, disk;
+    uint64_t csize, usize, lho;
+} cd_entry;
+
+/* Checks a .npy member (method, flags, its local header and data inside the
+ * data area, the deflate ratio), then reads its npy header into z->m[z->n++]. */
+static int add_member(dacc_npz *z, const char *zname, size_t zl, const cd_entry *x,
+                      uint64_t cd_off, dacc_err *e) {
+    uint16_t flags = x->flags, method = x->method;
+    uint32_t crc = x->crc, disk = x->disk;
+    uint64_t csize = x->csize, usize = x->usize, lho = x->lho;
+    if (disk != 0) {
+        dacc_fail(e, "%s: %s: multi-disk archives are not supported", z->path, zname);
+        return -1;
+    }
+    if (flags & 1) {
+        dacc_fail(e, "%s: %s: encrypted members are not supported", z->path, zname);
+        return -1;
+    }
+    if (method != 0 && method != 8) {
+        dacc_fail(e, "%s: %s: compression method %u is not supported (only stored and "
+                     "deflate)",
+                  z->path, zname, method);
+        return -1;
+    }
+    if (method == 0 && csize != usize) {
+        dacc_fail(e, "%s: %s: stored member with compressed size %llu != size %llu", z->path,
+                  zname, (unsigned long long)csize, (unsigned long long)usize);
+        return -1;
+    }
+    uint8_t lh[30];
+    if (lho > cd_off || cd_off - lho < 30) {
+        dacc_fail(e, "%s: %s: local header offset %llu is outside the data area", z->path,
+                  zname, (unsigned long long)lho);
+        return -1;
+    }
+    if (pread_full(z, lh, 30, lho, e)) return -1;
+    if (le32(lh) != 0x04034b50) {
+        dacc_fail(e, "%s: %s: no local file header at offset %llu", z->path, zname,
+                  (unsigned long long)lho);
+        return -1;
+    }
+    uint64_t data_off = lho + 30 + le16(lh + 26) + le16(lh + 28);
+    if (data_off > cd_off || csize > cd_off - data_off) {
+        dacc_fail(e, "%s: %s: truncated: member data (%llu bytes at %llu) runs past the "
+                     "central directory at %llu",
+                  z->path, zname, (unsigned long long)csize, (unsigned long long)data_off,
+                  (unsigned long long)cd_off);
+        return -1;
+    }
+    if (method == 8 && usize / MAX_DEFLATE_RATIO > csize) {
+        dacc_fail(e, "%s: %s: corrupt: %llu bytes cannot inflate to %llu", z->path, zname,
+                  (unsigned long long)csize, (unsigned long long)usize);
+        return -1;
+    }
+    member *m = &z->m[z->n];
+    memcpy(m->a.name, zname, zl - 4);
+    m->a.name[zl - 4] = '\0';
+    m->method = method;
+    m->crc = crc;
+    m->csize = csize;
+    m->usize = usize;
+    m->data_off = data_off;
+    z->n++;
+    if (read_npy_header(z, m, e)) return -1;
+    member_release(m);
+    return 0;
+}
+
+static int read_cd_entry(dacc_npz *z, const uint8_t *cd, uint64_t cd_size, uint64_t cd_off,
+                         uint64_t *pos, uint64_t k, uint64_t nent, dacc_err *e) {
+    if (cd_size - *pos < 46 || le32(cd + *pos) != 0x02014b50) {
+        dacc_fail(e, "%s: corrupt central directory (entry %llu of %llu)", z->path,
+                  (unsigned long long)k, (unsigned long long)nent);
+        return -1;
+    }
+    const uint8_t *h = cd + *pos;
+    uint16_t flags = le16(h + 8), method = le16(h + 10);
+    uint32_t crc = le32(h + 16);
+    uint64_t csize = le32(h + 20), usize = le32(h + 24);
+    uint16_t nlen = le16(h + 28), xlen = le16(h + 30), clen = le16(h + 32);
+    uint32_t disk = le16(h + 34);
+    uint64_t lho = le32(h + 42);
+    if (cd_size - *pos - 46 < (uint64_t)nlen + xlen + clen) {
+        dacc_fail(e, "%s: corrupt central directory (entry %llu overruns it)", z->path,
+                  (unsigned long long)k);
+        return -1;
+    }
+    char zname[1024];
+    memcpy(zname, h + 46, nlen < sizeof zname ? nlen : sizeof zname - 1);
+    zname[nlen < sizeof zname ? nlen : sizeof zname - 1] = '\0';
+    /* ZIP64 extra: the fields that are saturated, in this order */
+    const uint8_t *x = h + 46 + nlen, *xend = x + xlen;
+    while (xend - x >= 4) {
+        uint16_t id = le16(x), sz = le16(x + 2);
+        if (xend - x - 4 < sz) break;
+        if (id == 0x0001) {
+            const uint8_t *f = x + 4, *fend = f + sz;
+            if (usize == 0xFFFFFFFF && fend - f >= 8) usize = le64(f), f += 8;
+            if (csize == 0xFFFFFFFF && fend - f >= 8) csize = le64(f), f += 8;
+            if (lho == 0xFFFFFFFF && fend - f >= 8) lho = le64(f), f += 8;
+            if (disk == 0xFFFF && fend - f >= 4) disk = le32(f), f += 4;
+        }
+        x += 4 + sz;
+    }
+    *pos += 46 + (uint64_t)nlen + xlen + clen;
+    size_t zl = strlen(zname);
+    if (zl == 0 || zname[zl - 1] == '/') return 0; /* directories */
+    if (zl < 4 || strcmp(zname + zl - 4, ".npy")) return 0; /* not an array */
+    if (usize == 0xFFFFFFFF || csize == 0xFFFFFFFF || lho == 0xFFFFFFFF) {
+        dacc_fail(e, "%s: %s: sizes need a ZIP64 extra field that is missing", z->path, zname);
+        return -1;
+    }
+    if (zl - 4 >= sizeof z->m[0].a.name || nlen >= sizeof zname) {
+        dacc_fail(e, "%s: member name too long: %.60s...", z->path, zname);
+        return -1;
+    }
+    cd_entry ent = {flags, method, crc, disk, csize, usize, lho};
+    return add_member(z, zname, zl, &ent, cd_off, e);
+}
+
 int dacc_npz_open(const char *path, dacc_npz **out, dacc_err *e) {
     *out = NULL;
     dacc_npz *z = calloc(1, sizeof *z);
@@ -533,109 +519,8 @@ int dacc_npz_open(const char *path, dacc_npz **out, dacc_err *e) {
     }
     if (pread_full(z, cd, cd_size, cd_off, e)) goto fail;
     uint64_t p = 0;
-    for (uint64_t k = 0; k < nent; k++) {
-        if (cd_size - p < 46 || le32(cd + p) != 0x02014b50) {
-            dacc_fail(e, "%s: corrupt central directory (entry %llu of %llu)", path,
-                      (unsigned long long)k, (unsigned long long)nent);
-            goto fail;
-        }
-        const uint8_t *h = cd + p;
-        uint16_t flags = le16(h + 8), method = le16(h + 10);
-        uint32_t crc = le32(h + 16);
-        uint64_t csize = le32(h + 20), usize = le32(h + 24);
-        uint16_t nlen = le16(h + 28), xlen = le16(h + 30), clen = le16(h + 32);
-        uint32_t disk = le16(h + 34);
-        uint64_t lho = le32(h + 42);
-        if (cd_size - p - 46 < (uint64_t)nlen + xlen + clen) {
-            dacc_fail(e, "%s: corrupt central directory (entry %llu overruns it)", path,
-                      (unsigned long long)k);
-            goto fail;
-        }
-        char zname[1024];
-        memcpy(zname, h + 46, nlen < sizeof zname ? nlen : sizeof zname - 1);
-        zname[nlen < sizeof zname ? nlen : sizeof zname - 1] = '\0';
-        /* ZIP64 extra: the fields that are saturated, in this order */
-        const uint8_t *x = h + 46 + nlen, *xend = x + xlen;
-        while (xend - x >= 4) {
-            uint16_t id = le16(x), sz = le16(x + 2);
-            if (xend - x - 4 < sz) break;
-            if (id == 0x0001) {
-                const uint8_t *f = x + 4, *fend = f + sz;
-                if (usize == 0xFFFFFFFF && fend - f >= 8) usize = le64(f), f += 8;
-                if (csize == 0xFFFFFFFF && fend - f >= 8) csize = le64(f), f += 8;
-                if (lho == 0xFFFFFFFF && fend - f >= 8) lho = le64(f), f += 8;
-                if (disk == 0xFFFF && fend - f >= 4) disk = le32(f), f += 4;
-            }
-            x += 4 + sz;
-        }
-        p += 46 + (uint64_t)nlen + xlen + clen;
-        size_t zl = strlen(zname);
-        if (zl == 0 || zname[zl - 1] == '/') continue; /* directories */
-        if (zl < 4 || strcmp(zname + zl - 4, ".npy")) continue; /* not an array */
-        if (usize == 0xFFFFFFFF || csize == 0xFFFFFFFF || lho == 0xFFFFFFFF) {
-            dacc_fail(e, "%s: %s: sizes need a ZIP64 extra field that is missing", path, zname);
-            goto fail;
-        }
-        if (zl - 4 >= sizeof z->m[0].a.name || nlen >= sizeof zname) {
-            dacc_fail(e, "%s: member name too long: %.60s...", path, zname);
-            goto fail;
-        }
-        if (disk != 0) {
-            dacc_fail(e, "%s: %s: multi-disk archives are not supported", path, zname);
-            goto fail;
-        }
-        if (flags & 1) {
-            dacc_fail(e, "%s: %s: encrypted members are not supported", path, zname);
-            goto fail;
-        }
-        if (method != 0 && method != 8) {
-            dacc_fail(e, "%s: %s: compression method %u is not supported (only stored and "
-                         "deflate)",
-                      path, zname, method);
-            goto fail;
-        }
-        if (method == 0 && csize != usize) {
-            dacc_fail(e, "%s: %s: stored member with compressed size %llu != size %llu", path,
-                      zname, (unsigned long long)csize, (unsigned long long)usize);
-            goto fail;
-        }
-        uint8_t lh[30];
-        if (lho > cd_off || cd_off - lho < 30) {
-            dacc_fail(e, "%s: %s: local header offset %llu is outside the data area", path,
-                      zname, (unsigned long long)lho);
-            goto fail;
-        }
-        if (pread_full(z, lh, 30, lho, e)) goto fail;
-        if (le32(lh) != 0x04034b50) {
-            dacc_fail(e, "%s: %s: no local file header at offset %llu", path, zname,
-                      (unsigned long long)lho);
-            goto fail;
-        }
-        uint64_t data_off = lho + 30 + le16(lh + 26) + le16(lh + 28);
-        if (data_off > cd_off || csize > cd_off - data_off) {
-            dacc_fail(e, "%s: %s: truncated: member data (%llu bytes at %llu) runs past the "
-                         "central directory at %llu",
-                      path, zname, (unsigned long long)csize, (unsigned long long)data_off,
-                      (unsigned long long)cd_off);
-            goto fail;
-        }
-        if (method == 8 && usize / MAX_DEFLATE_RATIO > csize) {
-            dacc_fail(e, "%s: %s: corrupt: %llu bytes cannot inflate to %llu", path, zname,
-                      (unsigned long long)csize, (unsigned long long)usize);
-            goto fail;
-        }
-        member *m = &z->m[z->n];
-        memcpy(m->a.name, zname, zl - 4);
-        m->a.name[zl - 4] = '\0';
-        m->method = method;
-        m->crc = crc;
-        m->csize = csize;
-        m->usize = usize;
-        m->data_off = data_off;
-        z->n++;
-        if (read_npy_header(z, m, e)) goto fail;
-        member_release(m);
-    }
+    for (uint64_t k = 0; k < nent; k++)
+        if (read_cd_entry(z, cd, cd_size, cd_off, &p, k, nent, e)) goto fail;
     if (check_duplicates(z, e)) goto fail;
     free(cd);
     *out = z;

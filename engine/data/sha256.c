@@ -1,6 +1,7 @@
 /* SHA-256 (FIPS 180-4), written from the specification; used to check the
  * fetched MNIST files against pinned checksums. */
 #include "dacc/data.h"
+#include "dacc/fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -102,8 +103,8 @@ void dacc_sha256_mem(const void *data, size_t n, char hex[65]) {
 }
 
 int dacc_sha256_file(const char *path, char hex[65], dacc_err *e) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return dacc_fail(e, "%s: cannot open: %s", path, strerror(errno));
+    int fd = dacc_open_regular(path, e);
+    if (fd < 0) return -1;
     dacc_sha256 s;
     dacc_sha256_init(&s);
     static const size_t bufsz = 1 << 16;
@@ -127,8 +128,13 @@ int dacc_sha256_file(const char *path, char hex[65], dacc_err *e) {
 }
 
 int dacc_sha256_content(const char *path, char hex[65], dacc_err *e) {
-    gzFile f = gzopen(path, "rb");
-    if (!f) return dacc_fail(e, "%s: cannot open: %s", path, strerror(errno ? errno : ENOMEM));
+    int fd = dacc_open_regular(path, e);
+    if (fd < 0) return -1;
+    gzFile f = gzdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return dacc_fail(e, "%s: cannot open: out of memory", path);
+    }
     dacc_sha256 s;
     dacc_sha256_init(&s);
     uint8_t buf[1 << 16];

@@ -134,7 +134,7 @@ static int check_header(const dacc_checkpoint *c, const char *path, dacc_err *e)
     else if (!(g->gamma > 0.0f && g->gamma <= 1.0f)) bad = "gamma (0..1]";
     else if (g->seed > 2147483647u) bad = "seed (0..2^31-1)";
     else if (g->paper != 0 && g->paper != 1) bad = "protocol (0 default, 1 paper)";
-    else if (g->threads < 0 || g->threads > DACC_CKPT_MAX_THREADS) bad = "threads (0..256)";
+    else if (g->threads < 0 || g->threads > DACC_CKPT_MAX_THREADS) bad = "threads (0..4096)";
     else if (g->train_limit < 0 || g->train_limit > ((int64_t)1 << 40))
         bad = "train_limit (0..2^40)";
     else if (c->epochs_done < 0 || c->epochs_done > g->epochs) bad = "epochs_done (0..epochs)";

@@ -47,6 +47,13 @@ typedef struct dacc_conv_packs {
     dacc_conv_algo train_fwd, train_bwd, eval_fwd;
     size_t train_fwd_off, train_bwd_off, eval_fwd_off;
 } dacc_conv_packs;
+/* Time of the training steps per layer (layer_times.c; dacc_model_times). */
+typedef struct dacc_layer_times {
+    double s[DACC_MAX_LAYERS][DACC_TIME_PARTS];
+    double pack_s, loss_s, adam_s;
+    double split_data_s, split_weights_s; /* task 0's conv backward parts (scratch) */
+    long steps;
+} dacc_layer_times;
 #define DACC_MAX_TENSORS 48
 #define DACC_MAX_ACTS 48
 
@@ -83,6 +90,7 @@ struct dacc_model {
     double *red;                      /* per-thread partial channel sums */
     struct dacc_pool *pool;
     const dacc_kernels *k;
+    dacc_layer_times times;
 };
 
 /* As dacc_model_new / dacc_model_delete, on a model the caller holds (engine/nn and its

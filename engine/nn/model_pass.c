@@ -5,6 +5,7 @@
 #include "nn/model_internal.h"
 #include "dacc/model.h"
 #include "nn/batchnorm.h"
+#include "nn/layer_times.h"
 #include "nn/model_plan.h"
 #include "core/rng.h"
 #include "core/threadpool.h"
@@ -244,14 +245,18 @@ const float *dacc_model_forward(dacc_model *m, const uint8_t *images, int n, int
     if (!train) return forward_eval(m, images, n);
     pass p = {m, NULL, n, train, dropout_seed, 0, images, NULL, NULL, NULL, 0, 0};
     int nt = ntasks(m, n);
+    double t0 = dacc_lt_now();
     dacc_model_pack_train(m); /* once per step: the weights changed since the last */
+    m->times.pack_s += dacc_lt_now() - t0;
     dacc_pool_run(m->pool, t_input, &p, nt);
     for (int i = 0; i < m->n_layers; i++) {
         const dacc_layer *l = &m->layers[i];
         p.l = l;
         p.layer_index = i;
+        t0 = dacc_lt_now();
         if (l->kind == DACC_L_BN) {
             bn_forward_train(&p);
+            m->times.s[i][DACC_TIME_FWD] += dacc_lt_now() - t0;
             continue;
         }
         /* a ReLU in place on a conv's output runs in the conv's epilogue;
@@ -260,6 +265,7 @@ const float *dacc_model_forward(dacc_model *m, const uint8_t *images, int n, int
         p.relu = fuse;
         dacc_pool_run(m->pool, t_fwd, &p, nt);
         p.relu = 0;
+        m->times.s[i][DACC_TIME_FWD] += dacc_lt_now() - t0;
         if (fuse) i++;
     }
     return act(m, m->layers[m->n_layers - 1].out);
@@ -330,9 +336,12 @@ static void t_bwd(void *ctx, int t, int nt) {
         float *part = m->scratch + (size_t)t * m->scratch_per_thread;
         float *ks = dacc_model_kscratch(m, t);
         size_t nw = (size_t)l->k * l->k * l->c * l->oc;
+        double t0 = t == 0 ? dacc_lt_now() : 0, t1 = 0; /* task 0 splits the round's time */
         k->conv_bwd_filter(&s, x, dy, part, part + nw, ks);
+        if (t == 0) t1 = dacc_lt_now();
         if (l->in != 0)
             k->conv_bwd_data(&s, c->train_bwd, dy, m->packed + c->train_bwd_off, dx, ks);
+        if (t == 0) m->times.split_weights_s = t1 - t0, m->times.split_data_s = dacc_lt_now() - t1;
         break;
     }
     case DACC_L_RELU:
@@ -390,6 +399,7 @@ void dacc_model_backward(dacc_model *m, int n) {
         const dacc_layer *l = &m->layers[i];
         p.l = l;
         p.layer_index = i;
+        double t0 = dacc_lt_now();
         if (l->kind == DACC_L_BN) {
             int c = l->c;
             double cnt = (double)n * m->act_size[l->in] / c;
@@ -408,10 +418,21 @@ void dacc_model_backward(dacc_model *m, int n) {
             p.a = a; p.b = b; p.k = kk;
             p.phase = 1;
             dacc_pool_run(m->pool, t_bwd, &p, nt);
+            m->times.s[i][DACC_TIME_BWD_DATA] += dacc_lt_now() - t0;
             continue;
         }
         dacc_pool_run(m->pool, t_bwd, &p, nt);
-        if (l->kind == DACC_L_CONV) dacc_pool_run(m->pool, t_reduce, &p, dacc_pool_threads(m->pool));
+        if (l->kind == DACC_L_CONV) {
+            dacc_layer_times *tm = &m->times;
+            double round = dacc_lt_now() - t0, both = tm->split_data_s + tm->split_weights_s;
+            double data = both > 0 ? round * tm->split_data_s / both : 0;
+            tm->s[i][DACC_TIME_BWD_DATA] += data;
+            t0 = dacc_lt_now();
+            dacc_pool_run(m->pool, t_reduce, &p, dacc_pool_threads(m->pool));
+            tm->s[i][DACC_TIME_BWD_WEIGHTS] += round - data + (dacc_lt_now() - t0);
+        } else {
+            m->times.s[i][DACC_TIME_BWD_DATA] += dacc_lt_now() - t0;
+        }
     }
 }
 

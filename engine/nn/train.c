@@ -3,6 +3,7 @@
 #include "nn/model_internal.h"
 #include "dacc/train.h"
 #include "core/rng.h"
+#include "nn/layer_times.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,7 @@ int dacc_train_run(dacc_model *m, const dacc_train_config *cfg, const dacc_image
             dacc_rng_shuffle(&r, order, n);
         }
         float lr = dacc_train_lr(cfg, ep);
+        dacc_model_times_reset(m);
         double t0 = now(), loss_sum = 0;
         int64_t correct = 0, seen = 0;
         for (int b = 0; b < batches; b++) {
@@ -74,9 +76,14 @@ int dacc_train_run(dacc_model *m, const dacc_train_config *cfg, const dacc_image
             uint64_t dseed = cfg->seed * 1000003ULL + (uint64_t)ep * 100003ULL + (uint64_t)b;
             dacc_model_forward(m, bx, bs, 1, dseed);
             int ok = 0;
+            double t1 = dacc_lt_now();
             double loss = dacc_model_loss(m, by, bs, cfg->paper, &ok);
+            m->times.loss_s += dacc_lt_now() - t1;
             dacc_model_backward(m, bs);
+            t1 = dacc_lt_now();
             dacc_model_adam_step(m, lr);
+            m->times.adam_s += dacc_lt_now() - t1;
+            m->times.steps++;
             if (!isfinite(loss)) {
                 rc = dacc_fail(e, "training diverged: loss is %g at epoch %d batch %d", loss, ep + 1, b + 1);
                 break;
@@ -88,7 +95,7 @@ int dacc_train_run(dacc_model *m, const dacc_train_config *cfg, const dacc_image
                 hooks->batch(hooks->user, ep + 1, b + 1, batches, loss, seen / (now() - t0 + 1e-9));
         }
         if (rc) break;
-        dacc_epoch_stats s = {ep + 1, cfg->epochs, lr, loss_sum / seen, (double)correct / seen, NAN, 0};
+        dacc_epoch_stats s = {ep + 1, cfg->epochs, lr, loss_sum / seen, (double)correct / seen, NAN, 0, now() - t0};
         if (test && test->n > 0)
             s.test_acc = (double)dacc_evaluate(m, test->pixels, test->labels, test->n, NULL, NULL) / test->n;
         s.seconds = now() - t0;

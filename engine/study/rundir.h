@@ -40,8 +40,10 @@ int dacc_rd_mark_done(const char *task_dir, dacc_err *e);
 int dacc_rd_is_done(const char *task_dir);
 
 /* One finished epoch: a line of metrics.jsonl and of metrics.csv (with its
- * header when the file is new). */
-int dacc_rd_append_metrics(const char *task_dir, const dacc_task *t, const dacc_epoch_stats *s, dacc_err *e);
+ * header when the file is new); with m, the line's "layer_ms" object holds
+ * m's per-layer timers of the epoch (m->times; docs/RUNDIR.md). */
+int dacc_rd_append_metrics(const char *task_dir, const dacc_task *t, const dacc_epoch_stats *s,
+                           const dacc_model *m, dacc_err *e);
 /* Keeps the lines of epochs <= upto (a resumed task redoes the rest). */
 int dacc_rd_trim_metrics(const char *task_dir, int upto, dacc_err *e);
 

@@ -88,6 +88,50 @@ int dacc_rd_parse_metrics(const char *buf, size_t n, dacc_rd_epoch *out, int max
     return count;
 }
 
+static double ms_or_nan(const dacc_jv *v) {
+    double x;
+    return dacc_json_isnum(v, &x) && x >= 0 && x < 1e15 ? x : NAN;
+}
+
+/* The layer_ms object o into out (n = 0 when o is not an object). */
+static void read_layer_ms(const dacc_jv *o, int epoch, dacc_rd_layer_ms *out) {
+    static const char *const parts[DACC_RD_PARTS] = {"fwd", "bwd_data", "bwd_weights"};
+    memset(out, 0, sizeof *out);
+    if (!o || o->type != DACC_J_OBJ) return;
+    out->epoch = epoch;
+    out->steps = dacc_json_int(dacc_json_get(o, "steps"), 0, 0, 1L << 40);
+    out->train = ms_or_nan(dacc_json_get(o, "train")), out->pack = ms_or_nan(dacc_json_get(o, "pack"));
+    out->loss = ms_or_nan(dacc_json_get(o, "loss")), out->adam = ms_or_nan(dacc_json_get(o, "adam"));
+    out->rest = ms_or_nan(dacc_json_get(o, "rest"));
+    const dacc_jv *ls = dacc_json_get(o, "layers");
+    for (const dacc_jv *l = ls && ls->type == DACC_J_ARR ? ls->child : NULL; l && out->n < DACC_RD_MAX_LAYERS;
+         l = l->next) {
+        copy_str(out->name[out->n], sizeof out->name[0], dacc_json_str(dacc_json_get(l, "name"), "?"));
+        for (int k = 0; k < DACC_RD_PARTS; k++) out->ms[out->n][k] = ms_or_nan(dacc_json_get(l, parts[k]));
+        out->n++;
+    }
+}
+
+void dacc_rd_parse_layer_ms(const char *buf, size_t n, dacc_rd_layer_ms *out) {
+    memset(out, 0, sizeof *out);
+    size_t end = n;
+    while (end > 0) { /* lines from the last complete one back */
+        const char *nl = memrchr(buf, '\n', end);
+        if (!nl) return;
+        size_t stop = (size_t)(nl - buf);
+        const char *prev = stop ? memrchr(buf, '\n', stop) : NULL;
+        size_t start = prev ? (size_t)(prev - buf) + 1 : 0;
+        if (memmem(buf + start, stop - start, "\"layer_ms\"", 10)) {
+            dacc_jdoc *d = dacc_json_parse(buf + start, stop - start, NULL, 0);
+            const dacc_jv *o = dacc_json_root(d);
+            read_layer_ms(dacc_json_get(o, "layer_ms"), (int)dacc_json_int(dacc_json_get(o, "epoch"), 0, 0, 1000000), out);
+            dacc_json_free(d);
+            if (out->n) return;
+        }
+        end = stop;
+    }
+}
+
 /* ---- results.json ---- */
 
 
@@ -324,8 +368,10 @@ static int refresh_task(dacc_rd_run *r, dacc_rd_task *t) {
         char *buf;
         size_t len;
         t->nep = 0;
+        t->split.n = 0;
         if (t->st_metrics.exists && dacc_read_file(path, 16u << 20, &buf, &len, NULL) == 0) {
             t->nep = dacc_rd_parse_metrics(buf, len, t->ep, DACC_RD_MAX_EPOCHS, &t->bad_lines);
+            dacc_rd_parse_layer_ms(buf, len, &t->split);
             free(buf);
         }
         int lim = epoch_limit(r), n = 0;

@@ -160,7 +160,31 @@ int dacc_rd_mark_done(const char *task_dir, dacc_err *e) {
 
 /* ---- metrics.jsonl / metrics.csv ---- */
 
-int dacc_rd_append_metrics(const char *task_dir, const dacc_task *t, const dacc_epoch_stats *s, dacc_err *e) {
+/* ,"layer_ms":{...}: the epoch's milliseconds per layer and part, the
+ * packing, loss and Adam step, and the rest of the training steps. */
+static void put_layer_ms(FILE *f, const dacc_model *m, double train_s) {
+    dacc_step_times st;
+    dacc_model_step_times(m, &st);
+    double sum = st.pack_s + st.loss_s + st.adam_s;
+    fprintf(f, ",\"layer_ms\":{\"steps\":%ld,\"train\":%.3f,\"layers\":[", st.steps, 1e3 * train_s);
+    for (int i = 0, n = 0; i < dacc_model_layer_count(m); i++) {
+        double p[DACC_TIME_PARTS];
+        for (int k = 0; k < DACC_TIME_PARTS; k++) p[k] = dacc_model_layer_time(m, i, k);
+        if (p[0] + p[1] + p[2] <= 0) continue; /* a ReLU fused into the conv before it */
+        char name[48];
+        dacc_model_layer_label(m, i, name, sizeof name);
+        fprintf(f, "%s{\"name\":", n++ ? "," : "");
+        dacc_json_put_str(f, name);
+        fprintf(f, ",\"fwd\":%.3f,\"bwd_data\":%.3f,\"bwd_weights\":%.3f}", 1e3 * p[0], 1e3 * p[1], 1e3 * p[2]);
+        sum += p[0] + p[1] + p[2];
+    }
+    double rest = train_s - sum;
+    fprintf(f, "],\"pack\":%.3f,\"loss\":%.3f,\"adam\":%.3f,\"rest\":%.3f}", 1e3 * st.pack_s, 1e3 * st.loss_s,
+            1e3 * st.adam_s, 1e3 * (rest > 0 ? rest : 0));
+}
+
+int dacc_rd_append_metrics(const char *task_dir, const dacc_task *t, const dacc_epoch_stats *s,
+                           const dacc_model *m, dacc_err *e) {
     char path[4200], *line = NULL;
     size_t n = 0;
     FILE *f = open_memstream(&line, &n);
@@ -168,8 +192,10 @@ int dacc_rd_append_metrics(const char *task_dir, const dacc_task *t, const dacc_
     fputs("{\"variant\":", f);
     dacc_json_put_str(f, t->variant.name);
     fprintf(f, ",\"seed\":%llu,\"epoch\":%d,\"lr\":%.8g,\"loss\":%.6g,\"train_acc\":%.6g,\"test_acc\":%.6g,"
-               "\"seconds\":%.2f}\n",
+               "\"seconds\":%.2f",
             (unsigned long long)t->seed, s->epoch, s->lr, s->loss, s->train_acc, s->test_acc, s->seconds);
+    if (m) put_layer_ms(f, m, s->train_seconds);
+    fputs("}\n", f);
     if (fclose(f)) {
         free(line);
         return dacc_fail(e, "%s: out of memory", task_dir);

@@ -186,7 +186,7 @@ static int on_epoch(void *u, const dacc_epoch_stats *s, dacc_err *e) {
     runner *r = x->r;
     char path[4200];
     task_dir(r, x->t, path, sizeof path);
-    if (dacc_rd_append_metrics(path, x->t, s, e)) return -1;
+    if (dacc_rd_append_metrics(path, x->t, s, x->m, e)) return -1;
     task_path(r, x->t, "checkpoint.dacc", path, sizeof path);
     if (dacc_checkpoint_save(path, x->m, x->cfg, s->epoch, e)) return -1;
     add_work(r, 1, 0);

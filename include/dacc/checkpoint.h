@@ -8,10 +8,11 @@
 
 #define DACC_CKPT_VERSION 1
 /* What the reader accepts (the CLI's ranges; 0 epochs: imported weights,
- * 0 threads: automatic). */
+ * 0 threads: automatic). Threads: --threads takes 1..256, but the automatic
+ * count (cores, or SLURM_CPUS_PER_TASK) is saved too and may be larger. */
 #define DACC_CKPT_MAX_EPOCHS 1000
 #define DACC_CKPT_MAX_BATCH 4096
-#define DACC_CKPT_MAX_THREADS 256
+#define DACC_CKPT_MAX_THREADS 4096
 
 typedef struct dacc_ckpt_tensor {
     char name[64];     /* e.g. conv32_1.weight, BN32_1.running_mean, conv32_1.weight#adam_m */

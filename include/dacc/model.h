@@ -61,6 +61,28 @@ double dacc_model_loss(dacc_model *m, const uint8_t *labels, int n, int paper, i
 void dacc_model_backward(dacc_model *m, int n);
 /* One Adam step at learning rate lr. */
 void dacc_model_adam_step(dacc_model *m, float lr);
+/* Time of the training steps per layer (engine/nn/layer_times.c): wall
+ * seconds the caller's thread spends on each layer's work, accumulated from
+ * dacc_model_times_reset on. A conv layer's backward runs both of its parts
+ * in one round of the thread pool; the round's time is split between them
+ * in the proportion task 0 (the caller's thread) measured. The weights'
+ * packing, the loss and the Adam step are timed apart; the rest of a step
+ * (copying the batch, the input normalisation) is what is left of it. */
+enum { DACC_TIME_FWD, DACC_TIME_BWD_DATA, DACC_TIME_BWD_WEIGHTS, DACC_TIME_PARTS };
+typedef struct dacc_step_times {
+    double pack_s, loss_s, adam_s;
+    long steps;
+} dacc_step_times;
+void dacc_model_times_reset(dacc_model *m);
+/* Layers in the model's list. */
+int dacc_model_layer_count(const dacc_model *m);
+/* Seconds of layer i in part (DACC_TIME_*); 0 out of range. */
+double dacc_model_layer_time(const dacc_model *m, int i, int part);
+void dacc_model_step_times(const dacc_model *m, dacc_step_times *out);
+/* A layer's name for reports: its PyTorch name, pool_1/pool_2 for the
+ * parameterless pooling layers, <layer>+relu and <layer>+dropout for the
+ * ReLU and dropout after a convolution or pooling layer. */
+void dacc_model_layer_label(const dacc_model *m, int i, char *buf, size_t n);
 /* Copies of the logits of the last forward. */
 const float *dacc_model_logits(const dacc_model *m);
 

@@ -90,6 +90,19 @@ typedef struct dacc_rd_epoch {
     double lr, loss, train_acc, test_acc, seconds; /* NAN when absent */
 } dacc_rd_epoch;
 
+/* The "layer_ms" object of a metrics line (docs/RUNDIR.md): one epoch's
+ * training time per layer, in milliseconds summed over its steps. n = 0
+ * when no line has one (older run directories, other writers). */
+#define DACC_RD_MAX_LAYERS 40
+enum { DACC_RD_FWD, DACC_RD_BWD_DATA, DACC_RD_BWD_WEIGHTS, DACC_RD_PARTS };
+typedef struct dacc_rd_layer_ms {
+    int n, epoch;
+    long steps;
+    char name[DACC_RD_MAX_LAYERS][32];
+    double ms[DACC_RD_MAX_LAYERS][DACC_RD_PARTS];
+    double train, pack, loss, adam, rest; /* NAN when absent */
+} dacc_rd_layer_ms;
+
 typedef struct dacc_rd_task {
     char id[DACC_RD_NAME * 2];
     char variant[DACC_RD_NAME];
@@ -101,6 +114,7 @@ typedef struct dacc_rd_task {
     dacc_rd_proto proto[DACC_RD_NPROTO];
     dacc_rd_stamp st_metrics, st_results;
     int bad_lines; /* malformed metrics lines skipped at the last read */
+    dacc_rd_layer_ms split; /* the last epoch's per-layer times */
 } dacc_rd_task;
 
 typedef struct dacc_rd_progress {
@@ -169,6 +183,11 @@ void dacc_rd_run_free(dacc_rd_run *r);
  * epoch replaces the earlier one (a resumed task). Returns the number of
  * epochs stored in out (at most max). */
 int dacc_rd_parse_metrics(const char *buf, size_t n, dacc_rd_epoch *out, int max, int *bad);
+
+/* The layer_ms object of the last complete metrics line that has one;
+ * out->n = 0 when none. Values are range-checked (finite, >= 0), names
+ * truncated, at most DACC_RD_MAX_LAYERS layers kept. */
+void dacc_rd_parse_layer_ms(const char *buf, size_t n, dacc_rd_layer_ms *out);
 
 /* Mean over the seeds of a variant that have results for a protocol. */
 typedef struct dacc_rd_stats {

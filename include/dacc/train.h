@@ -25,6 +25,7 @@ float dacc_train_lr(const dacc_train_config *c, int epoch);
 typedef struct dacc_epoch_stats {
     int epoch, epochs;          /* epoch is 1-based when reported */
     double lr, loss, train_acc, test_acc, seconds;
+    double train_seconds;       /* the training steps only (before the test evaluation) */
 } dacc_epoch_stats;
 
 typedef struct dacc_train_hooks {

@@ -15,7 +15,7 @@ expect() { # description, expected exit code, grep pattern for stderr+stdout, co
     else fail=$((fail + 1)); echo "FAIL: $what: exit $rc (want $code), output: $(echo "$out" | head -3)" >&2; fi
 }
 
-for c in run train eval info data export import align show watch report plan; do
+for c in run train eval info data export import align show watch report plan bench; do
     expect "$c --help" 0 "usage: dacc $c" "$DACC" "$c" --help
 done
 expect "no command" 2 "usage: dacc" "$DACC"

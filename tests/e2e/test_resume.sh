@@ -14,8 +14,8 @@ check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "
 . "${DACC_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib/mini_mnist.sh"
 mini_mnist "$tmp/mnist" 1280 1000 || { echo "no MNIST"; echo "0 passed, 1 failed"; exit 1; }
 args=(--variants 'Original;AveragePool' --epochs 3 --no-align --threads 1 --plain --data "$tmp/mnist")
-# what may differ between runs: wall-clock seconds
-strip() { sed -E 's/"seconds":[0-9.e+-]+//; s/,[0-9.]+$//' "$1"; }
+# what may differ between runs: wall-clock seconds and the per-layer timers
+strip() { sed -E 's/"seconds":[0-9.e+-]+//; s/,"layer_ms":.*$//; s/,[0-9.]+$//' "$1"; }
 same_results() { # dirA dirB
     local a=$1 b=$2 t ok=0
     for t in "$a"/tasks/*/; do
@@ -31,6 +31,8 @@ same_results() { # dirA dirB
 
 "$DACC" run "${args[@]}" --out "$tmp/ref" >"$tmp/ref.log" 2>&1
 check "uninterrupted run succeeds" '[ $? = 0 ] && [ -f "$tmp/ref/tasks/01-AveragePool-s1/DONE" ]'
+# every epoch line has the per-layer timers of its 20 steps (1280 images / 64)
+check "metrics lines carry layer_ms" '[ $(grep -c "\"layer_ms\":{\"steps\":20,\"train\":[0-9.]*,\"layers\":\[{\"name\":\"conv32_1\",\"fwd\":" "$tmp/ref/tasks/00-Original-s1/metrics.jsonl") = 3 ]'
 
 # kill at moments defined by the run's own progress (not by the clock, which
 # a loaded machine stretches): mid-way through the first epoch, just after the

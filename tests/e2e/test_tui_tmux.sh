@@ -119,6 +119,11 @@ expect a "zero at │" "Fig. 4 zero line"
 T send-keys -t a 5
 expect a "ISA avx2" "system panel ISA"
 expect a "dacc_f32_conv_fwd__avx2_8x8" "system panel kernels"
+# the running training's time per layer (the fixture's last metrics line has layer_ms)
+expect a "Training time per step, 05-AveragePool-s1 epoch 3 (938 steps)" "system panel per-layer split"
+expect a "forward  bwd-data   bwd-wts" "system panel split columns"
+expect a "conv32_1               0.147     0.000     0.020     0.167" "system panel conv32_1 split"
+expect a "the rest" "system panel rest of the step"
 T send-keys -t a Tab
 expect a "Training: loss" "Tab wraps to the first panel"
 

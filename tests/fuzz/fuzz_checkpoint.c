@@ -29,10 +29,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         g->threads < 0 || g->threads > DACC_CKPT_MAX_THREADS || !(g->lr > 0) || !isfinite(g->lr) ||
         (g->paper != 0 && g->paper != 1) || (g->variant.bn != 0 && g->variant.bn != 1))
         abort(); /* the reader let an out-of-range field through */
-    dacc_model m;
-    if (dacc_model_init(&m, &g->variant, 1, 1, 0, &e) == 0) {
-        dacc_checkpoint_apply(&c, &m, 1, p, &e);
-        dacc_model_free(&m);
+    dacc_model *m = dacc_model_new(&g->variant, 1, 1, 0, &e);
+    if (m) {
+        dacc_checkpoint_apply(&c, m, 1, p, &e);
+        dacc_model_delete(m);
     }
     dacc_checkpoint_free(&c);
     return 0;

@@ -5,6 +5,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 static void hex_split(const uint8_t *data, size_t n, uint64_t *rng, char hex[65]) {
@@ -86,5 +88,19 @@ int main(void) {
     CHECK(dacc_sha256_file(path, hex, &e) == -1 && strstr(e.msg, "does-not-exist"),
           "missing file error names it: %s", e.msg);
     free(a);
+    /* a FIFO fails at once for both hashes (SIGALRM ends a blocked run) */
+    {
+        char fifo[600];
+        dacc_err e2 = {{0}};
+        char hx[65];
+        snprintf(fifo, sizeof fifo, "%s/fifo", test_tmpdir());
+        CHECK(mkfifo(fifo, 0600) == 0, "mkfifo");
+        alarm(20);
+        CHECK(dacc_sha256_file(fifo, hx, &e2) == -1 && strstr(e2.msg, "not a regular file"),
+              "sha256_file on a FIFO: %s", e2.msg);
+        CHECK(dacc_sha256_content(fifo, hx, &e2) == -1 && strstr(e2.msg, "not a regular file"),
+              "sha256_content on a FIFO: %s", e2.msg);
+        alarm(0);
+    }
     return test_finish();
 }

@@ -1,27 +1,30 @@
-/* The FMA peak loops, shared by bench_peak (which prints them) and
- * bench_conv (which quotes kernels as a fraction of them). Header-only: the
- * benchmarks are single-file programs. */
-#ifndef DACC_BENCH_PEAK_H
-#define DACC_BENCH_PEAK_H
-#include "dacc/kernels.h"
+/* The FMA peak loops (fma_peak.h). */
+#include "nn/fma_peak.h"
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
 
 #define CHAINS 12
 
-static double bench_now(void) {
+double dacc_bench_now(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return t.tv_sec + 1e-9 * t.tv_nsec;
 }
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+void dacc_bench_sort(double *v, int n) { qsort(v, (size_t)n, sizeof *v, cmp_double); }
 
 #if defined(__x86_64__) && (defined(DACC_HAVE_AVX2) || defined(DACC_HAVE_AVX512))
 #include <immintrin.h>
 #endif
 /* CHAINS independent accumulators, each its own variable (an array would be
  * kept in memory by GCC), started at different values so no two chains can
- * be merged; 12 chains cover FMA latency (4) x pipes (2) with room. */
+ * be merged. */
 #define FMA12(fma)                                                            \
     a0 = fma(a0, m, c); a1 = fma(a1, m, c); a2 = fma(a2, m, c);              \
     a3 = fma(a3, m, c); a4 = fma(a4, m, c); a5 = fma(a5, m, c);              \
@@ -66,52 +69,53 @@ static void *run_job(void *p) {
     return NULL;
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* GFLOP/s over `reps` runs with `threads` threads each running the loop: the
- * median, or the best run if `best` (a ceiling: on a shared machine every run
- * is a lower bound of it). */
-static double measure_peak(peak_fn *fn, long iters, int lanes, int threads, int reps, int best) {
-    double *g = malloc(sizeof(double) * reps);
+/* GFLOP/s of all threads together; 0 when a thread cannot be started. */
+static double measure(peak_fn *fn, long iters, int lanes, int threads, int reps, int best) {
+    double g[64];
     volatile float sink = 0;
+    if (reps > 64) reps = 64;
     for (int r = 0; r < reps; r++) {
         pthread_t th[2];
         job jobs[2];
-        double t0 = bench_now();
+        double t0 = dacc_bench_now();
         for (int t = 0; t < threads; t++) {
             jobs[t] = (job){fn, iters, 0};
-            pthread_create(&th[t], NULL, run_job, &jobs[t]);
+            if (pthread_create(&th[t], NULL, run_job, &jobs[t])) {
+                for (int u = 0; u < t; u++) pthread_join(th[u], NULL);
+                return 0;
+            }
         }
         for (int t = 0; t < threads; t++) {
             pthread_join(th[t], NULL);
             sink += jobs[t].sink;
         }
-        double dt = bench_now() - t0;
-        g[r] = 2.0 * lanes * CHAINS * (double)(iters) * threads / dt * 1e-9;
+        double dt = dacc_bench_now() - t0;
+        g[r] = 2.0 * lanes * CHAINS * (double)iters * threads / dt * 1e-9;
     }
     (void)sink;
-    qsort(g, reps, sizeof(double), cmp_double);
-    double med = best ? g[reps - 1] : g[reps / 2];
-    free(g);
-    return med;
+    dacc_bench_sort(g, reps);
+    return best ? g[reps - 1] : g[reps / 2];
 }
 
-/* GFLOP/s per core of the ISA's FMA loop, median or best of reps (0 if not
- * compiled or not supported); iters*12 FMAs per thread and run. */
-static double peak_per_core(dacc_isa isa, int threads, int reps, long iters, int best) {
+double dacc_fma_peak(dacc_isa isa, int threads, int reps, long iters, int best) {
+    if (threads < 1 || threads > 2 || reps < 1 || iters < 1) return 0;
 #if defined(__x86_64__) && defined(DACC_HAVE_AVX512)
     if (isa == DACC_ISA_AVX512 && dacc_cpu_supports(isa))
-        return measure_peak(peak_avx512, iters, 16, threads, reps, best) / threads;
+        return measure(peak_avx512, iters, 16, threads, reps, best) / threads;
 #endif
 #if defined(__x86_64__) && defined(DACC_HAVE_AVX2)
     if (isa == DACC_ISA_AVX2 && dacc_cpu_supports(isa))
-        return measure_peak(peak_avx2, iters, 8, threads, reps, best) / threads;
+        return measure(peak_avx2, iters, 8, threads, reps, best) / threads;
 #endif
-    (void)isa; (void)threads; (void)reps; (void)iters; (void)best;
+    (void)isa; (void)best;
     return 0.0;
 }
 
-#endif
+double dacc_fma_peak_machine(int reps, long iters) {
+    double p = 0;
+    for (int i = 0; i < DACC_ISA_COUNT; i++) {
+        double q = dacc_fma_peak((dacc_isa)i, 1, reps, iters, 1);
+        if (q > p) p = q;
+    }
+    return p;
+}
