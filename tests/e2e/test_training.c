@@ -41,6 +41,8 @@ static void overfit(const dacc_images *train, const char *variant) {
     int rc = dacc_train_run(m, &cfg, train, NULL, 0, NULL, &done, &e);
     CHECK(rc == 0 && done == 30, "%s: training ran all epochs (%s)", variant, rc ? e.msg : "");
     int64_t ok = dacc_evaluate(m, train->pixels, train->labels, 256, NULL, NULL);
+    fprintf(stderr, "%s, 30 epochs on 256 images (seed %llu): %lld/256 correct\n", variant,
+            (unsigned long long)cfg.seed, (long long)ok);
     CHECK(ok >= 245, "%s: overfits 256 images: %lld/256 correct in eval mode", variant, (long long)ok);
     dacc_model_delete(m);
 }

@@ -10,12 +10,22 @@
  * 2. Every ISA table the CPU runs (dacc_kernels_for_isa, assigned to m.k
  *    after init) agrees with the scalar table on one training step: loss,
  *    logits, every parameter's gradient, and the parameter update of the
- *    Adam step, as relative L2 norms of the difference, within the
- *    tolerances below. Adam's first step moves each weight by about
- *    lr * sign(g), so a gradient that is pure rounding noise can flip sign
- *    between ISAs; the compared step therefore comes after a few steps of
- *    shared history (default table), not first. The scalar step takes most
- *    of the ~10 s this test runs.
+ *    Adam step. Loss, logits and gradients as relative L2 norms of the
+ *    difference, within the tolerances below. The update is judged against
+ *    Adam evaluated in double from the shared moments and the table's own
+ *    gradient, element by element, for every table (scalar included): so
+ *    the step itself is exact to float rounding, and the update's
+ *    difference to the scalar table's is Adam's response to the gradient
+ *    difference checked above. That difference is printed, not bounded on
+ *    its own: a max-pool near-tie (inputs equal to a rounding) moves a whole
+ *    pooled gradient to another pixel, batch norm spreads it, and Adam turns
+ *    a gradient difference d into about 0.35 d of update (Original, hwy,
+ *    DACC_TEST_SEED=3008976828492: gradients 1.4e-3, update 4.9e-4, no
+ *    parameter's update off by more than 0.05 lr), so a fixed 1e-3 on the update failed now
+ *    and then (1.12e-3) while the gradients were well within TOL_GRAD.
+ *    The compared step comes after a few steps of shared history (default
+ *    table), not first, so most parameters have a gradient history. The
+ *    scalar step takes most of the ~10 s this test runs.
  *
  * Inputs are random MNIST-looking images (fresh each run; DACC_TEST_SEED
  * replays one), so the test needs no data files. */
@@ -40,8 +50,15 @@ enum { BATCH = 32, STEPS = 3, IMAGES = BATCH * STEPS };
                               differ by a rounding; either reroutes a gradient,
                               and batch-norm spreads it over the channel. Seen
                               up to 6e-3 relative (ConvPool, AVX2 vs scalar, one
-                              seed in CI) while a wrong kernel gives O(1). */
-#define TOL_UPDATE 1e-3
+                              seed in CI), 1.3e-2 (ConvPool AVX2 BN32_1.bias,
+                              DACC_TEST_SEED=36702291742660) and 1.04e-2
+                              (AveragePool hwy conv32_1.bias,
+                              DACC_TEST_SEED=21187335932947) fail this
+                              bound, so it is still seed-fragile; a flipped kernel
+                              gradient gives 0.2-0.4, a wrong kernel O(1). */
+#define TOL_ADAM 1e-5      /* update against double Adam of the table's own
+                              gradient, relative (see adam_error) */
+#define LR 1e-3f
 
 static uint8_t images[IMAGES * 784], labels[IMAGES];
 
@@ -68,7 +85,7 @@ static void train_steps(dacc_model *m, int steps, uint64_t dseed, double *loss) 
         double l = dacc_model_loss(m, labels + b * BATCH, BATCH, 0, NULL);
         if (loss) *loss = l;
         dacc_model_backward(m, BATCH);
-        dacc_model_adam_step(m, 1e-3f);
+        dacc_model_adam_step(m, LR);
     }
 }
 
@@ -176,6 +193,8 @@ static double rel_l2(const float *a, const float *b, size_t n) {
 typedef struct step_result {
     double loss;
     float *logits, *grads, *update;
+    float *p0, *m0, *v0; /* parameters and Adam moments before the step */
+    int64_t t;      /* Adam step count of the compared step */
 } step_result;
 
 /* HISTORY steps with the default table (shared by every ISA), then one step
@@ -193,8 +212,15 @@ static int one_step(const char *variant, const dacc_kernels *k, uint64_t seed, s
     size_t np = m.n_params;
     float *before = malloc(np * sizeof(float));
     memcpy(before, m.params, np * sizeof(float));
+    r->p0 = malloc(np * sizeof(float));
+    memcpy(r->p0, before, np * sizeof(float));
+    r->m0 = malloc(np * sizeof(float));
+    r->v0 = malloc(np * sizeof(float));
+    memcpy(r->m0, m.adam_m, np * sizeof(float));
+    memcpy(r->v0, m.adam_v, np * sizeof(float));
     m.k = k; /* the table outlives the model's use of it */
     train_steps(&m, 1, seed + 99, &r->loss);
+    r->t = m.adam_step;
     r->logits = malloc(BATCH * DACC_CLASSES * sizeof(float));
     memcpy(r->logits, dacc_model_logits(&m), BATCH * DACC_CLASSES * sizeof(float));
     r->grads = malloc(np * sizeof(float));
@@ -206,7 +232,41 @@ static int one_step(const char *variant, const dacc_kernels *k, uint64_t seed, s
 }
 
 static void free_result(step_result *r) {
-    free(r->logits); free(r->grads); free(r->update);
+    free(r->logits); free(r->grads); free(r->update); free(r->p0); free(r->m0); free(r->v0);
+}
+
+/* Adam's update of parameter j from r's moments before the step and
+ * gradient g, in double; *mag gets the update the magnitudes of m's two
+ * terms would give (the scale of m's float rounding when they cancel). */
+static double adam_update(const step_result *r, size_t j, double g, double *mag) {
+    /* dacc_model_adam_step's float constants: 1 - 0.999f is 0.00099998713 in
+     * float, 1.3e-5 off 0.001, which would show as a 6.5e-6 relative error */
+    const double b1 = 0.9f, b2 = 0.999f, c1 = 1.0f - 0.9f, c2 = 1.0f - 0.999f;
+    double bc1 = (float)(1 - pow(0.9, (double)r->t)), bc2 = (float)(1 - pow(0.999, (double)r->t));
+    double m = b1 * r->m0[j] + c1 * g, v = b2 * r->v0[j] + c2 * g * g;
+    double k = (double)LR / bc1 / (sqrt(v / bc2) + (double)1e-8f);
+    if (mag) *mag = k * (b1 * fabs(r->m0[j]) + c1 * fabs(g));
+    return -k * m;
+}
+
+/* r's update against double Adam of r's own gradient, element by
+ * element: the worst |u - u_double| / (TOL_ADAM mag + 2 ulp(p)), which must
+ * be <= 1 (mag: see adam_update, >= |u_double|; the ulps are p -= u's
+ * rounding: an update of 1e-3 on a weight of 1 keeps ~4 digits). */
+static double adam_error(const step_result *r, size_t np, size_t *worst_j) {
+    double worst = 0;
+    *worst_j = 0;
+    for (size_t j = 0; j < np; j++) {
+        double mag, u = adam_update(r, j, r->grads[j], &mag);
+        double p = fmax(fabs((double)r->p0[j]), fabs((double)r->p0[j] + r->update[j]));
+        double ulp = ldexp(1.0, ilogb(p > 0 ? p : 1e-30) - 23);
+        double ratio = fabs(r->update[j] - u) / (TOL_ADAM * mag + 2 * ulp + 1e-300);
+        if (!(ratio <= worst)) {
+            worst = ratio;
+            *worst_j = j;
+        }
+    }
+    return worst;
 }
 
 static void isa_agreement(const char *variant, uint64_t seed) {
@@ -227,6 +287,10 @@ static void isa_agreement(const char *variant, uint64_t seed) {
         free_result(&ref);
         return;
     }
+    size_t wj;
+    double da = adam_error(&ref, shape.n_params, &wj);
+    CHECK(da <= 1, "%s scalar: parameter %zu: update %.9g, double Adam of its own gradient %.9g", variant, wj,
+          ref.update[wj], adam_update(&ref, wj, ref.grads[wj], NULL));
     int tested = 0;
     for (int isa = DACC_ISA_SCALAR + 1; isa < DACC_ISA_COUNT; isa++) {
         if (dacc_kernels_for_isa((dacc_isa)isa, &tables[isa])) continue; /* CPU or build lacks it */
@@ -250,10 +314,15 @@ static void isa_agreement(const char *variant, uint64_t seed) {
         }
         double dg = rel_l2(r.grads, ref.grads, shape.n_params);
         CHECK(dg <= TOL_GRAD, "%s %s: all gradients rel L2 diff %.2e > %.0e", variant, name, dg, TOL_GRAD);
+        CHECK(!memcmp(r.m0, ref.m0, shape.n_params * sizeof(float)) &&
+                  !memcmp(r.v0, ref.v0, shape.n_params * sizeof(float)),
+              "%s %s: the shared history's Adam moments differ", variant, name);
+        da = adam_error(&r, shape.n_params, &wj);
+        CHECK(da <= 1, "%s %s: parameter %zu: update %.9g, double Adam of its own gradient %.9g",
+              variant, name, wj, r.update[wj], adam_update(&r, wj, r.grads[wj], NULL));
         double du = rel_l2(r.update, ref.update, shape.n_params);
-        CHECK(du <= TOL_UPDATE, "%s %s: parameter update rel L2 diff %.2e > %.0e", variant, name, du, TOL_UPDATE);
         fprintf(stderr, "%-11s %-6s vs scalar: loss %.1e, logits %.1e, gradients %.1e, worst tensor %.1e (%s), "
-                "update %.1e\n", variant, name, dl, dz, dg, worst, worst_name, du);
+                "update %.1e; Adam %.2f of its tolerance\n", variant, name, dl, dz, dg, worst, worst_name, du, da);
         free_result(&r);
     }
     if (!tested) SKIP("%s: no ISA besides scalar on this CPU/build", variant);

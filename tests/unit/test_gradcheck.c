@@ -36,8 +36,14 @@
  * through cancellation. For the network, whose float gradient is itself
  * ill-conditioned (batch norm over 3 images after ReLU: moving every
  * parameter by ~1 ulp moves the gradients by up to ~1e-3 S, measured), the
- * absolute part is 1e-4 S + 4x that measured sensitivity, tensor by tensor;
- * the summary line prints both. */
+ * absolute part is 1e-4 S + 4x that measured sensitivity, tensor by tensor
+ * and table by table (NSENS perturbed runs with the table under test: the
+ * scalar table's serial sums are not the default table's lanes, and its
+ * sensitivity differs; DACC_TEST_SEED=140438636840764 failed when only the
+ * default table's was measured, scalar 4.0e-4 S off); the summary line
+ * prints both. The route is fixed (see refnet), so these differences have
+ * no kink to cross; a wrong gradient is off by far more than 4x the
+ * measured sensitivity (a layer's gradient scaled by 1.01 fails). */
 #include "nn/batchnorm.h"
 #include "nn/model_internal.h"
 #include "nn/conv_algo.h"
@@ -753,6 +759,48 @@ static size_t argmax_grad(const dacc_model *m, const dacc_tensor_ref *t) {
     return best;
 }
 
+/* How much the float gradient of table k moves, per tensor relative to
+ * its largest entry, when every parameter of base moves by ~1 ulp with the
+ * same ReLU / max-pool decisions: the rounding-level ill-conditioning of
+ * the gradient (batch norm over 3 images after ReLU). NSENS samples; the
+ * maximum goes to sens. */
+enum { NSENS = 4 };
+static void float_sensitivity(const dacc_model *base, const dacc_variant *v, uint64_t seed,
+                              const dacc_kernels *k, const uint8_t *images, const uint8_t *labels,
+                              uint64_t dseed, double *sens) {
+    dacc_model ref, p2;
+    dacc_err e;
+    if (dacc_model_init(&ref, v, NNET, 2, seed, &e)) return;
+    ref.k = k;
+    memcpy(ref.params, base->params, sizeof(float) * ref.n_params);
+    dacc_model_forward(&ref, images, NNET, 1, dseed);
+    dacc_model_loss(&ref, labels, NNET, 0, NULL);
+    dacc_model_backward(&ref, NNET);
+    uint64_t r = (seed ^ 0x9e3779b97f4a7c15u) | 1; /* own stream: the picks stay seed-stable */
+    for (int rep = 0, got = 0; rep < 3 * NSENS && got < NSENS; rep++) {
+        if (dacc_model_init(&p2, v, NNET, 2, seed, &e)) break;
+        p2.k = k;
+        for (size_t j = 0; j < p2.n_params; j++)
+            p2.params[j] = base->params[j] * (1 + 1e-7f * test_rand_uniform(&r, -1, 1));
+        dacc_model_forward(&p2, images, NNET, 1, dseed);
+        if (same_decisions(&p2, &ref, NNET)) {
+            dacc_model_loss(&p2, labels, NNET, 0, NULL);
+            dacc_model_backward(&p2, NNET);
+            for (int t = 0; t < ref.n_tensors; t++) {
+                const dacc_tensor_ref *tr = &ref.tensors[t];
+                if (tr->role != DACC_T_PARAM) continue;
+                double S = max_grad(&ref, tr), d = 0;
+                for (size_t j = 0; j < tr->count; j++)
+                    d = dmax(d, fabs(ref.grads[tr->off + j] - p2.grads[tr->off + j]));
+                if (S > 0) sens[t] = dmax(sens[t], d / S);
+            }
+            got++;
+        }
+        dacc_model_free(&p2);
+    }
+    dacc_model_free(&ref);
+}
+
 static void check_network(const char *variant, const dacc_kernels *const *tables, int ntables) {
     dacc_variant v;
     dacc_variant_preset(variant, &v);
@@ -787,32 +835,13 @@ static void check_network(const char *variant, const dacc_kernels *const *tables
     for (int i = 0; i < base.n_layers; i++)
         R.out[i] = dnew(base.act_size[base.layers[i].out] * NNET);
 
-    /* how much the float gradient itself moves when every parameter moves
-     * by ~1 ulp (same decisions): the best agreement float can promise */
-    double sens[DACC_MAX_TENSORS] = {0};
-    for (int rep = 0, got = 0; rep < 6 && got < 2; rep++) {
-        dacc_model p2;
-        if (dacc_model_init(&p2, &v, NNET, 2, seed, &e)) break;
-        p2.k = base.k;
-        for (size_t j = 0; j < p2.n_params; j++)
-            p2.params[j] = base.params[j] * (float)(1 + 1e-7 * urand(-1, 1));
-        dacc_model_forward(&p2, images, NNET, 1, dseed);
-        if (same_decisions(&p2, &base, NNET)) {
-            dacc_model_loss(&p2, labels, NNET, 0, NULL);
-            dacc_model_backward(&p2, NNET);
-            for (int t = 0; t < base.n_tensors; t++) {
-                const dacc_tensor_ref *tr = &base.tensors[t];
-                if (tr->role != DACC_T_PARAM) continue;
-                double S = max_grad(&base, tr), d = 0;
-                for (size_t j = 0; j < tr->count; j++)
-                    d = dmax(d, fabs(base.grads[tr->off + j] - p2.grads[tr->off + j]));
-                if (S > 0) sens[t] = dmax(sens[t], d / S);
-            }
-            got++;
-        }
-        dacc_model_free(&p2);
-    }
-    for (int t = 0; t < base.n_tensors; t++) worst_sens = dmax(worst_sens, sens[t]);
+    /* per table: how much its float gradient moves when every parameter
+     * moves by ~1 ulp (same decisions), the best agreement it can promise */
+    double sens[2][DACC_MAX_TENSORS] = {{0}};
+    for (int t = 0; t < ntables; t++)
+        float_sensitivity(&base, &v, seed, tables[t], images, labels, dseed, sens[t]);
+    for (int t = 0; t < ntables; t++)
+        for (int t2 = 0; t2 < base.n_tensors; t2++) worst_sens = dmax(worst_sens, sens[t][t2]);
 
     /* the parameters to difference: per tensor the one with the largest
      * gradient and two random ones; for the paper protocol the largest of
@@ -891,7 +920,7 @@ static void check_network(const char *variant, const dacc_kernels *const *tables
                     if (G->tensor[q] != (size_t)t2) continue;
                     double err = fabs(m.grads[G->idx[q]] - G->fd[q]);
                     double ratio =
-                        err / (1e-3 * fabs(G->fd[q]) + (1e-4 + 4 * sens[t2]) * S + 1e-300);
+                        err / (1e-3 * fabs(G->fd[q]) + (1e-4 + 4 * sens[t][t2]) * S + 1e-300);
                     if (!(ratio <= worst)) worst = ratio, wq = q;
                     if (S > 0) worst_seen[4] = dmax(worst_seen[4], err / S);
                 }
@@ -906,7 +935,7 @@ static void check_network(const char *variant, const dacc_kernels *const *tables
                 int t2 = (int)(pt[q] - base.tensors);
                 double S = max_grad(&m, &m.tensors[t2]);
                 double err = fabs(m.grads[G->pidx[q]] - G->pfd[q]);
-                CHECK(err <= 1e-3 * fabs(G->pfd[q]) + (1e-4 + 4 * sens[t2]) * S,
+                CHECK(err <= 1e-3 * fabs(G->pfd[q]) + (1e-4 + 4 * sens[t][t2]) * S,
                       "%s: paper protocol: parameter %zu: dacc %.9g, finite difference %.9g", what,
                       G->pidx[q], m.grads[G->pidx[q]], G->pfd[q]);
                 if (S > 0) worst_seen[4] = dmax(worst_seen[4], err / S);
