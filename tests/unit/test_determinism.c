@@ -44,18 +44,28 @@ enum { BATCH = 32, STEPS = 3, IMAGES = BATCH * STEPS };
  * standard deviation. */
 #define TOL_LOSS 1e-5
 #define TOL_LOGITS 1e-4
-#define TOL_GRAD 1e-2      /* gradients: a pre-activation within a rounding of
-                              0 flips its ReLU, and a near-tie in a max-pool
+#define TOL_GRAD 1e-2      /* gradients, floor: a pre-activation within a rounding
+                              of 0 flips its ReLU, and a near-tie in a max-pool
                               window picks another winner, when the inputs
                               differ by a rounding; either reroutes a gradient,
                               and batch-norm spreads it over the channel. Seen
-                              up to 6e-3 relative (ConvPool, AVX2 vs scalar, one
-                              seed in CI), 1.3e-2 (ConvPool AVX2 BN32_1.bias,
-                              DACC_TEST_SEED=36702291742660) and 1.04e-2
-                              (AveragePool hwy conv32_1.bias,
-                              DACC_TEST_SEED=21187335932947) fail this
-                              bound, so it is still seed-fragile; a flipped kernel
-                              gradient gives 0.2-0.4, a wrong kernel O(1). */
+                              above this floor: 1.3e-2 (ConvPool AVX2
+                              BN32_1.bias, DACC_TEST_SEED=36702291742660) and
+                              1.04e-2 (AveragePool hwy conv32_1.bias,
+                              DACC_TEST_SEED=21187335932947); on such seeds the
+                              scalar table's own sensitivity (below) raises the
+                              bound. A flipped kernel gradient gives 0.2-0.4. */
+/* Where rounding decides a route (the near-ties above), the scalar table
+ * itself moves that much under rounding-sized changes: the gradient bound
+ * of a tensor is max(TOL_GRAD, SENS_FACTOR x the largest difference between
+ * the scalar step and SENS_RUNS scalar steps whose parameters were scaled by
+ * 1 + PERTURB (random sign per element, ~8 float ulps: the size of a
+ * different summation order's rounding after a few layers)). On a smooth
+ * seed that leaves TOL_GRAD; a flipped kernel gradient (0.2-0.4) still
+ * fails. */
+#define SENS_RUNS 2
+#define SENS_FACTOR 4.0
+#define PERTURB 1e-6
 #define TOL_ADAM 1e-5      /* update against double Adam of the table's own
                               gradient, relative (see adam_error) */
 #define LR 1e-3f
@@ -200,7 +210,17 @@ typedef struct step_result {
 /* HISTORY steps with the default table (shared by every ISA), then one step
  * with `k`: its loss, logits, gradients and parameter update. */
 enum { HISTORY = 4 };
-static int one_step(const char *variant, const dacc_kernels *k, uint64_t seed, step_result *r) {
+static void perturb(dacc_model *m, uint64_t stream) {
+    uint64_t x = stream * 0x9E3779B97F4A7C15ull + 1;
+    for (size_t i = 0; i < m->n_params; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        m->params[i] *= (float)(1.0 + ((x >> 63) ? PERTURB : -PERTURB));
+    }
+}
+
+/* `pert` != 0: the parameters are perturbed (see SENS_RUNS) before the step. */
+static int one_step(const char *variant, const dacc_kernels *k, uint64_t seed, uint64_t pert,
+                    step_result *r) {
     dacc_variant v;
     dacc_err e;
     dacc_model m;
@@ -209,6 +229,7 @@ static int one_step(const char *variant, const dacc_kernels *k, uint64_t seed, s
         return -1;
     }
     train_steps(&m, HISTORY, seed, NULL);
+    if (pert) perturb(&m, pert);
     size_t np = m.n_params;
     float *before = malloc(np * sizeof(float));
     memcpy(before, m.params, np * sizeof(float));
@@ -276,7 +297,7 @@ static void isa_agreement(const char *variant, uint64_t seed) {
         return;
     }
     step_result ref;
-    if (one_step(variant, &tables[DACC_ISA_SCALAR], seed, &ref)) return;
+    if (one_step(variant, &tables[DACC_ISA_SCALAR], seed, 0, &ref)) return;
     /* tensor layout, for per-tensor gradient checks */
     dacc_variant v;
     dacc_err e;
@@ -287,6 +308,18 @@ static void isa_agreement(const char *variant, uint64_t seed) {
         free_result(&ref);
         return;
     }
+    double *sens = calloc((size_t)shape.n_tensors + 1, sizeof(double)); /* [n_tensors]: all */
+    for (int run = 1; sens && run <= SENS_RUNS; run++) {
+        step_result p;
+        if (one_step(variant, &tables[DACC_ISA_SCALAR], seed, seed + (uint64_t)run, &p)) continue;
+        for (int t = 0; t < shape.n_tensors; t++) {
+            const dacc_tensor_ref *tr = &shape.tensors[t];
+            if (tr->role == DACC_T_PARAM)
+                sens[t] = fmax(sens[t], rel_l2(p.grads + tr->off, ref.grads + tr->off, tr->count));
+        }
+        sens[shape.n_tensors] = fmax(sens[shape.n_tensors], rel_l2(p.grads, ref.grads, shape.n_params));
+        free_result(&p);
+    }
     size_t wj;
     double da = adam_error(&ref, shape.n_params, &wj);
     CHECK(da <= 1, "%s scalar: parameter %zu: update %.9g, double Adam of its own gradient %.9g", variant, wj,
@@ -296,24 +329,27 @@ static void isa_agreement(const char *variant, uint64_t seed) {
         if (dacc_kernels_for_isa((dacc_isa)isa, &tables[isa])) continue; /* CPU or build lacks it */
         tested++;
         step_result r;
-        if (one_step(variant, &tables[isa], seed, &r)) continue;
+        if (one_step(variant, &tables[isa], seed, 0, &r)) continue;
         const char *name = dacc_isa_name((dacc_isa)isa);
         double dl = fabs(r.loss - ref.loss) / fmax(fabs(ref.loss), 1e-30);
         CHECK(dl <= TOL_LOSS, "%s %s: loss %.9g vs scalar %.9g (rel %.2e > %.0e)", variant, name, r.loss,
               ref.loss, dl, TOL_LOSS);
         double dz = rel_l2(r.logits, ref.logits, BATCH * DACC_CLASSES);
         CHECK(dz <= TOL_LOGITS, "%s %s: logits rel L2 diff %.2e > %.0e", variant, name, dz, TOL_LOGITS);
-        double worst = 0, tol = TOL_GRAD;
+        double worst = 0;
         const char *worst_name = "";
         for (int t = 0; t < shape.n_tensors; t++) {
             const dacc_tensor_ref *tr = &shape.tensors[t];
             if (tr->role != DACC_T_PARAM) continue;
             double d = rel_l2(r.grads + tr->off, ref.grads + tr->off, tr->count);
-            CHECK(d <= tol, "%s %s: gradient of %s rel L2 diff %.2e > %.0e", variant, name, tr->name, d, tol);
+            double tol = fmax(TOL_GRAD, SENS_FACTOR * (sens ? sens[t] : 0));
+            CHECK(d <= tol, "%s %s: gradient of %s rel L2 diff %.2e > %.1e (scalar's own rounding sensitivity %.1e)",
+                  variant, name, tr->name, d, tol, sens ? sens[t] : 0);
             if (d > worst) { worst = d; worst_name = tr->name; }
         }
         double dg = rel_l2(r.grads, ref.grads, shape.n_params);
-        CHECK(dg <= TOL_GRAD, "%s %s: all gradients rel L2 diff %.2e > %.0e", variant, name, dg, TOL_GRAD);
+        double tol_all = fmax(TOL_GRAD, SENS_FACTOR * (sens ? sens[shape.n_tensors] : 0));
+        CHECK(dg <= tol_all, "%s %s: all gradients rel L2 diff %.2e > %.1e", variant, name, dg, tol_all);
         CHECK(!memcmp(r.m0, ref.m0, shape.n_params * sizeof(float)) &&
                   !memcmp(r.v0, ref.v0, shape.n_params * sizeof(float)),
               "%s %s: the shared history's Adam moments differ", variant, name);
@@ -326,6 +362,10 @@ static void isa_agreement(const char *variant, uint64_t seed) {
         free_result(&r);
     }
     if (!tested) SKIP("%s: no ISA besides scalar on this CPU/build", variant);
+    if (sens)
+        fprintf(stderr, "%-11s scalar's own rounding sensitivity (all gradients): %.1e\n", variant,
+                sens[shape.n_tensors]);
+    free(sens);
     dacc_model_free(&shape);
     free_result(&ref);
 }
