@@ -143,6 +143,29 @@ static int check_header(const dacc_checkpoint *c, const char *path, dacc_err *e)
     return 0;
 }
 
+/* One named tensor record into t; its element count is bounded by the bytes
+ * left before anything is allocated. Returns -1 (r->bad set) if malformed. */
+static int read_tensor(rd *r, dacc_ckpt_tensor *t) {
+    uint16_t len;
+    get(r, &len, 2);
+    if (r->bad || len == 0 || len >= sizeof t->name) return r->bad = 1, -1;
+    get(r, t->name, len);
+    uint8_t kind, nd;
+    get(r, &kind, 1);
+    get(r, &nd, 1);
+    if (kind > 1 || nd > 4) return r->bad = 1, -1;
+    t->kind = kind;
+    t->ndim = nd;
+    for (int d = 0; d < nd; d++) t->shape[d] = (int64_t)get_u64(r);
+    t->count = get_u64(r);
+    if (r->bad || t->count > (r->n - r->at) / (kind ? 8 : 4)) return r->bad = 1, -1;
+    size_t bytes = t->count * (kind ? 8 : 4);
+    t->data = malloc(bytes ? bytes : 1);
+    if (!t->data) return r->bad = 1, -1;
+    get(r, t->data, bytes);
+    return 0;
+}
+
 int dacc_checkpoint_read(const char *path, dacc_checkpoint *c, dacc_err *e) {
     memset(c, 0, sizeof *c);
     char *raw;
@@ -193,27 +216,7 @@ int dacc_checkpoint_read(const char *path, dacc_checkpoint *c, dacc_err *e) {
     if (check_header(c, path, e)) goto out;
     c->tensors = calloc(count ? count : 1, sizeof *c->tensors);
     if (!c->tensors) { dacc_fail(e, "%s: out of memory", path); goto out; }
-    for (uint32_t i = 0; i < count; i++) {
-        dacc_ckpt_tensor *t = &c->tensors[c->n_tensors];
-        uint16_t len;
-        get(&r, &len, 2);
-        if (r.bad || len == 0 || len >= sizeof t->name) break;
-        get(&r, t->name, len);
-        uint8_t kind, nd;
-        get(&r, &kind, 1);
-        get(&r, &nd, 1);
-        if (kind > 1 || nd > 4) { r.bad = 1; break; }
-        t->kind = kind;
-        t->ndim = nd;
-        for (int d = 0; d < nd; d++) t->shape[d] = (int64_t)get_u64(&r);
-        t->count = get_u64(&r);
-        size_t bytes = t->count * (kind ? 8 : 4);
-        if (r.bad || t->count > (r.n - r.at) / (kind ? 8 : 4)) { r.bad = 1; break; }
-        t->data = malloc(bytes ? bytes : 1);
-        if (!t->data) { r.bad = 1; break; }
-        get(&r, t->data, bytes);
-        c->n_tensors++;
-    }
+    for (uint32_t i = 0; i < count && read_tensor(&r, &c->tensors[c->n_tensors]) == 0; i++) c->n_tensors++;
     if (r.bad || c->n_tensors != (int)count || r.at != r.n) {
         dacc_fail(e, "%s: checkpoint structure is malformed (tensor %d of %u)", path, c->n_tensors, count);
         goto out;
