@@ -19,7 +19,7 @@ void dacc_model_step_times(const dacc_model *m, dacc_step_times *out) {
 void dacc_model_layer_label(const dacc_model *m, int i, char *buf, size_t n) {
     const char *prev = "input";
     int pools = 0;
-    char pool_name[16] = "";
+    char pool_name[24] = ""; /* "pool_" and any int */
     for (int j = 0; j <= i && j < m->n_layers; j++) {
         const dacc_layer *l = &m->layers[j];
         if (l->kind == DACC_L_MAXPOOL || l->kind == DACC_L_AVGPOOL) {
