@@ -478,7 +478,15 @@ static void row_name(const dacc_model *m, int r, char *buf, size_t n) {
 
 /* infer = 0: training steps of t (on t->m); 1: eval-mode forward passes of
  * batch t->batch on t->m. */
-static void breakdown(trainer *t, int infer, int reps, double seconds) {
+/* Per-step samples of the breakdown, filled by breakdown_sample. */
+typedef struct bd_samples {
+    double (*cells)[MAX_ROWS][NCOL][2]; /* per sample: ms per step of each cell, thread-averaged, [wall, cpu] */
+    double *wall, *cpu, *faults, *sys;
+} bd_samples;
+
+/* `reps` samples of `seconds` each (after a warm-up) with the kernel table
+ * wrapped so that every call is timed on its thread. */
+static void breakdown_sample(trainer *t, int infer, int reps, double seconds, bd_samples *b) {
     dacc_model *m = t->m;
     dacc_kernels wrapped = wrapped_table(m->k);
     ins.m = m;
@@ -486,10 +494,8 @@ static void breakdown(trainer *t, int infer, int reps, double seconds) {
     const dacc_kernels *saved = m->k;
     m->k = &wrapped;
     int th = dacc_pool_threads(m->pool);
-    /* per sample: ms per step of each cell, thread-averaged, [wall, cpu] */
-    double (*cells)[MAX_ROWS][NCOL][2] = calloc(reps, sizeof *cells);
-    double *wall = calloc(reps, sizeof(double)), *cpu = calloc(reps, sizeof(double));
-    double *faults = calloc(reps, sizeof(double)), *sys = calloc(reps, sizeof(double));
+    double (*cells)[MAX_ROWS][NCOL][2] = b->cells;
+    double *wall = b->wall, *cpu = b->cpu, *faults = b->faults, *sys = b->sys;
     for (int r = -1; r < reps; r++) { /* r = -1: warm-up of the wrappers */
         memset(ins.acc, 0, sizeof ins.acc);
         long steps = 0;
@@ -524,6 +530,17 @@ static void breakdown(trainer *t, int infer, int reps, double seconds) {
                 }
     }
     m->k = saved;
+}
+
+/* The per-layer table of a training step or eval forward (see the text it prints). */
+static void breakdown(trainer *t, int infer, int reps, double seconds) {
+    dacc_model *m = t->m;
+    int th = dacc_pool_threads(m->pool);
+    bd_samples b = {calloc(reps, sizeof *b.cells), calloc(reps, sizeof(double)), calloc(reps, sizeof(double)),
+                    calloc(reps, sizeof(double)), calloc(reps, sizeof(double))};
+    breakdown_sample(t, infer, reps, seconds, &b);
+    double (*cells)[MAX_ROWS][NCOL][2] = b.cells;
+    double *wall = b.wall, *cpu = b.cpu, *faults = b.faults, *sys = b.sys;
     double med[MAX_ROWS][NCOL][2], v[64], tot[2] = {0, 0}, kern[2] = {0, 0}, gap[2] = {0, 0};
     for (int row = 0; row < MAX_ROWS; row++)
         for (int c = 0; c < NCOL; c++)
