@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes tests/fixtures/torch/<variant>.npz: one PyTorch training step of
-each of the six networks of docs/STUDY.md, for tests/test_torch_agreement.c.
+each of the six networks of docs/STUDY.md, for tests/unit/test_torch_agreement.c.
 
 Rerun (needs PyTorch and numpy; the build and ctest never do):
 
