@@ -451,6 +451,70 @@ static int cmp_rank(const void *a, const void *b) {
     return (x->i > y->i) - (x->i < y->i);
 }
 
+/* c->idx[k]: the indices of class k's training images; every class needs
+ * two (a pair). */
+static int index_classes(fit_ctx *c, const dacc_images *train, dacc_err *e) {
+    for (int64_t i = 0; i < train->n; i++)
+        if (train->labels[i] < DACC_ALIGN_CLASSES) c->nidx[train->labels[i]]++;
+    for (int k = 0; k < DACC_ALIGN_CLASSES; k++) {
+        if (c->nidx[k] < 2)
+            return dacc_fail(e, "align fit: class %d has %lld training images (need >= 2)", k,
+                             (long long)c->nidx[k]);
+        c->idx[k] = malloc(sizeof(int32_t) * (size_t)c->nidx[k]);
+        if (!c->idx[k]) return dacc_fail(e, "align fit: out of memory");
+        c->nidx[k] = 0;
+    }
+    for (int64_t i = 0; i < train->n; i++) {
+        int k = train->labels[i];
+        if (k < DACC_ALIGN_CLASSES) c->idx[k][c->nidx[k]++] = (int32_t)i;
+    }
+    return 0;
+}
+
+/* Class k's prior from its fitted pairs: the `keep` pairs with the lowest
+ * residual rms, their theta's second moment plus a jitter of eps x the mean
+ * variance, Cholesky-factored into m->chol; also the class's fit statistics.
+ * rank (npairs items) and sig (d x d) are scratch. */
+static int class_prior(const fit_ctx *c, int k, int keep, rank_item *rank, double *sig, dacc_align_model *m,
+                       dacc_err *e) {
+    int d = c->d;
+    for (int p = 0; p < c->npairs; p++) {
+        rank[p].rms = c->rms1[k * c->npairs + p];
+        rank[p].i = k * c->npairs + p;
+    }
+    qsort(rank, (size_t)c->npairs, sizeof *rank, cmp_rank);
+    memset(sig, 0, sizeof(double) * (size_t)d * d);
+    double r0 = 0, r1 = 0;
+    for (int q = 0; q < keep; q++) {
+        const double *th = c->theta + (size_t)rank[q].i * d;
+        for (int i = 0; i < d; i++)
+            for (int j = 0; j <= i; j++) sig[(size_t)i * d + j] += th[i] * th[j];
+        r0 += c->rms0[rank[q].i];
+        r1 += c->rms1[rank[q].i];
+    }
+    double tr = 0;
+    for (int i = 0; i < d; i++)
+        for (int j = 0; j <= i; j++) {
+            double v = sig[(size_t)i * d + j] / keep;
+            sig[(size_t)i * d + j] = sig[(size_t)j * d + i] = v;
+        }
+    for (int i = 0; i < d; i++) tr += sig[(size_t)i * d + i];
+    double jitter = c->s->eps * tr / d + 1e-12;
+    for (int i = 0; i < d; i++) sig[(size_t)i * d + i] += jitter;
+    if (dacc_cholesky(sig, d))
+        return dacc_fail(e, "align fit: class %d: covariance is not positive definite", k);
+    memcpy(m->chol + (size_t)k * d * d, sig, sizeof(double) * (size_t)d * d);
+    m->pairs[k] = c->npairs;
+    m->kept[k] = keep;
+    m->rms_before[k] = r0 / keep;
+    m->rms_after[k] = r1 / keep;
+    m->theta_rms[k] = sqrt(tr / d);
+    if (c->verbose)
+        fprintf(stderr, "align: class %d: kept %d/%d pairs, rms %.4f -> %.4f, theta rms %.4f\n", k, keep,
+                c->npairs, m->rms_before[k], m->rms_after[k], m->theta_rms[k]);
+    return 0;
+}
+
 int dacc_align_model_fit(const dacc_align_settings *s, const dacc_images *train, int threads,
                          int verbose, dacc_align_model *m, dacc_err *e) {
     memset(m, 0, sizeof *m);
@@ -473,22 +537,7 @@ int dacc_align_model_fit(const dacc_align_settings *s, const dacc_images *train,
     if (dacc_aligner_new(s, train->rows, train->cols, &probe, e)) return dacc_fail_wrap(e, "align fit");
     c.d = dacc_aligner_cpab(probe)->d;
     dacc_aligner_free(probe);
-    for (int64_t i = 0; i < train->n; i++)
-        if (train->labels[i] < DACC_ALIGN_CLASSES) c.nidx[train->labels[i]]++;
-    for (int k = 0; k < DACC_ALIGN_CLASSES; k++) {
-        if (c.nidx[k] < 2) {
-            dacc_fail(e, "align fit: class %d has %lld training images (need >= 2)", k,
-                      (long long)c.nidx[k]);
-            goto out;
-        }
-        c.idx[k] = malloc(sizeof(int32_t) * (size_t)c.nidx[k]);
-        if (!c.idx[k]) goto oom;
-        c.nidx[k] = 0;
-    }
-    for (int64_t i = 0; i < train->n; i++) {
-        int k = train->labels[i];
-        if (k < DACC_ALIGN_CLASSES) c.idx[k][c.nidx[k]++] = (int32_t)i;
-    }
+    if (index_classes(&c, train, e)) goto out;
     int total = DACC_ALIGN_CLASSES * c.npairs;
     int ntasks = (total + FIT_CHUNK - 1) / FIT_CHUNK;
     c.theta = malloc(sizeof(double) * (size_t)total * c.d);
@@ -520,46 +569,9 @@ int dacc_align_model_fit(const dacc_align_settings *s, const dacc_images *train,
     m->d = c.d;
     m->nclasses = DACC_ALIGN_CLASSES;
     m->train_hash = dacc_images_hash(train);
-    int d = c.d;
     int keep = c.npairs - (int)floor(s->trim * c.npairs);
-    for (int k = 0; k < DACC_ALIGN_CLASSES; k++) {
-        for (int p = 0; p < c.npairs; p++) {
-            rank[p].rms = c.rms1[k * c.npairs + p];
-            rank[p].i = k * c.npairs + p;
-        }
-        qsort(rank, (size_t)c.npairs, sizeof *rank, cmp_rank);
-        memset(sig, 0, sizeof(double) * (size_t)d * d);
-        double r0 = 0, r1 = 0;
-        for (int q = 0; q < keep; q++) {
-            const double *th = c.theta + (size_t)rank[q].i * d;
-            for (int i = 0; i < d; i++)
-                for (int j = 0; j <= i; j++) sig[(size_t)i * d + j] += th[i] * th[j];
-            r0 += c.rms0[rank[q].i];
-            r1 += c.rms1[rank[q].i];
-        }
-        double tr = 0;
-        for (int i = 0; i < d; i++)
-            for (int j = 0; j <= i; j++) {
-                double v = sig[(size_t)i * d + j] / keep;
-                sig[(size_t)i * d + j] = sig[(size_t)j * d + i] = v;
-            }
-        for (int i = 0; i < d; i++) tr += sig[(size_t)i * d + i];
-        double jitter = s->eps * tr / d + 1e-12;
-        for (int i = 0; i < d; i++) sig[(size_t)i * d + i] += jitter;
-        if (dacc_cholesky(sig, d)) {
-            dacc_fail(e, "align fit: class %d: covariance is not positive definite", k);
-            goto out;
-        }
-        memcpy(m->chol + (size_t)k * d * d, sig, sizeof(double) * (size_t)d * d);
-        m->pairs[k] = c.npairs;
-        m->kept[k] = keep;
-        m->rms_before[k] = r0 / keep;
-        m->rms_after[k] = r1 / keep;
-        m->theta_rms[k] = sqrt(tr / d);
-        if (verbose)
-            fprintf(stderr, "align: class %d: kept %d/%d pairs, rms %.4f -> %.4f, theta rms %.4f\n", k,
-                    keep, c.npairs, m->rms_before[k], m->rms_after[k], m->theta_rms[k]);
-    }
+    for (int k = 0; k < DACC_ALIGN_CLASSES; k++)
+        if (class_prior(&c, k, keep, rank, sig, m, e)) goto out;
     if (verbose) fprintf(stderr, "align: fit done in %.1f s\n", now_s() - c.t0);
     rc = 0;
     goto out;

@@ -259,6 +259,27 @@ static int read_npy_header(dacc_npz *z, member *m, dacc_err *e) {
     return 0;
 }
 
+/* The ZIP64 end record named by the locator 20 bytes before the end record
+ * at *eocd: entry count, directory size and offset; *eocd becomes its offset. */
+static int read_zip64_end(dacc_npz *z, uint64_t *eocd, uint64_t *n, uint64_t *size, uint64_t *off,
+                          dacc_err *e) {
+    uint8_t loc[20], rec[56];
+    if (pread_full(z, loc, 20, *eocd - 20, e)) return -1;
+    uint64_t roff = le64(loc + 8);
+    if (roff > *eocd - 20 || *eocd - 20 - roff < 56)
+        return dacc_fail(e, "%s: ZIP64 end record offset %llu is outside the file", z->path,
+                         (unsigned long long)roff);
+    if (pread_full(z, rec, 56, roff, e)) return -1;
+    if (le32(rec) != 0x06064b50)
+        return dacc_fail(e, "%s: ZIP64 end of central directory record not found at %llu", z->path,
+                         (unsigned long long)roff);
+    *n = le64(rec + 32);
+    *size = le64(rec + 40);
+    *off = le64(rec + 48);
+    *eocd = roff;
+    return 0;
+}
+
 /* Finds the end of central directory; fills cd offset/size/count. */
 static int find_cd(dacc_npz *z, uint64_t *cd_off, uint64_t *cd_size, uint64_t *n_entries,
                    dacc_err *e) {
@@ -306,25 +327,9 @@ static int find_cd(dacc_npz *z, uint64_t *cd_off, uint64_t *cd_size, uint64_t *n
         zip64 = le32(loc) == 0x07064b50;
     }
     free(buf);
-    if (zip64) {
-        uint8_t loc[20], rec[56];
-        if (pread_full(z, loc, 20, eocd - 20, e)) return -1;
-        uint64_t roff = le64(loc + 8);
-        if (roff > eocd - 20 || eocd - 20 - roff < 56)
-            return dacc_fail(e, "%s: ZIP64 end record offset %llu is outside the file", z->path,
-                             (unsigned long long)roff);
-        if (pread_full(z, rec, 56, roff, e)) return -1;
-        if (le32(rec) != 0x06064b50)
-            return dacc_fail(e, "%s: ZIP64 end of central directory record not found at %llu",
-                             z->path, (unsigned long long)roff);
-        n = le64(rec + 32);
-        size = le64(rec + 40);
-        off = le64(rec + 48);
-        eocd = roff;
-    } else if (n == 0xFFFF || size == 0xFFFFFFFF || off == 0xFFFFFFFF) {
-        return dacc_fail(e, "%s: end record needs ZIP64 but the ZIP64 locator is missing",
-                         z->path);
-    }
+    if (zip64 && read_zip64_end(z, &eocd, &n, &size, &off, e)) return -1;
+    if (!zip64 && (n == 0xFFFF || size == 0xFFFFFFFF || off == 0xFFFFFFFF))
+        return dacc_fail(e, "%s: end record needs ZIP64 but the ZIP64 locator is missing", z->path);
     if (off > eocd || size > eocd - off)
         return dacc_fail(e, "%s: truncated or corrupt: central directory (%llu bytes at %llu) "
                             "does not fit before the end record at %llu",

@@ -157,6 +157,31 @@ static int npy_header(const char *dtype, int ndim, const int64_t *shape, uint8_t
     return 0;
 }
 
+/* The member's local header; CRC and sizes are patched at the end. */
+static int write_local_header(dacc_npz_writer *w, const entry *en, dacc_err *e) {
+    uint8_t lh[30 + 136 + 20];
+    size_t fnl = strlen(en->name);
+    put32(lh, 0x04034b50);
+    put16(lh + 4, en->local64 ? 45 : 20);
+    put16(lh + 6, 0);
+    put16(lh + 8, en->method);
+    put16(lh + 10, 0);          /* time 00:00 */
+    put16(lh + 12, (0 << 9) | (1 << 5) | 1); /* 1980-01-01 */
+    put32(lh + 14, 0);
+    put32(lh + 18, en->local64 ? 0xFFFFFFFF : 0);
+    put32(lh + 22, en->local64 ? 0xFFFFFFFF : 0);
+    put16(lh + 26, (uint16_t)fnl);
+    put16(lh + 28, en->local64 ? 20 : 0);
+    memcpy(lh + 30, en->name, fnl);
+    if (en->local64) {
+        put16(lh + 30 + fnl, 1);
+        put16(lh + 32 + fnl, 16);
+        put64(lh + 34 + fnl, 0);
+        put64(lh + 42 + fnl, 0);
+    }
+    return write_all(w, lh, 30 + fnl + (en->local64 ? 20 : 0), e);
+}
+
 static int feed(dacc_npz_writer *w, const void *data, size_t n, int finish, dacc_err *e);
 
 int dacc_npz_writer_begin(dacc_npz_writer *w, const char *name, const char *dtype, int ndim,
@@ -203,28 +228,7 @@ int dacc_npz_writer_begin(dacc_npz_writer *w, const char *name, const char *dtyp
     en->usize = hlen + count * (uint64_t)isz;
     en->local64 = w->force64 || en->usize >= LOCAL64_THRESHOLD;
 
-    /* local header, CRC and sizes patched at end */
-    uint8_t lh[30 + 136 + 20];
-    size_t fnl = strlen(en->name);
-    put32(lh, 0x04034b50);
-    put16(lh + 4, en->local64 ? 45 : 20);
-    put16(lh + 6, 0);
-    put16(lh + 8, en->method);
-    put16(lh + 10, 0);          /* time 00:00 */
-    put16(lh + 12, (0 << 9) | (1 << 5) | 1); /* 1980-01-01 */
-    put32(lh + 14, 0);
-    put32(lh + 18, en->local64 ? 0xFFFFFFFF : 0);
-    put32(lh + 22, en->local64 ? 0xFFFFFFFF : 0);
-    put16(lh + 26, (uint16_t)fnl);
-    put16(lh + 28, en->local64 ? 20 : 0);
-    memcpy(lh + 30, en->name, fnl);
-    if (en->local64) {
-        put16(lh + 30 + fnl, 1);
-        put16(lh + 32 + fnl, 16);
-        put64(lh + 34 + fnl, 0);
-        put64(lh + 42 + fnl, 0);
-    }
-    if (write_all(w, lh, 30 + fnl + (en->local64 ? 20 : 0), e)) return -1;
+    if (write_local_header(w, en, e)) return -1;
     if (w->compress) {
         if (!w->zs_init) {
             memset(&w->zs, 0, sizeof w->zs);
