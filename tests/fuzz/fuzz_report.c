@@ -32,15 +32,10 @@ static void put_pred(const char *dir, const char *name, int k, int np, const uin
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const uint8_t *part[5];
     size_t len[5];
-    int np = fuzz_split(data, size, part, len, 5);
-    const char *dir = fuzz_path("report-run");
+    const char *dir;
+    char t1[220];
+    int np = fuzz_run_dir("report-run", data, size, part, len, 5, &dir, t1, sizeof t1);
     const char *out = fuzz_path("report-out");
-    char tasks[200], t1[220];
-    snprintf(tasks, sizeof tasks, "%s/tasks", dir);
-    snprintf(t1, sizeof t1, "%s/t1", tasks);
-    mkdir(dir, 0700);
-    mkdir(tasks, 0700);
-    mkdir(t1, 0700);
     mkdir(out, 0700);
     fuzz_put(dir, "study.json", 0, np, part, len);
     fuzz_put(t1, "results.json", 1, np, part, len);

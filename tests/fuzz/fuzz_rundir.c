@@ -27,20 +27,15 @@ static void walk(const dacc_jv *v, int depth) {
 static void run_dir(const uint8_t *data, size_t size) {
     const uint8_t *part[5];
     size_t len[5];
-    int np = fuzz_split(data, size, part, len, 5);
+    const char *dir;
+    char t1[220];
+    int np = fuzz_run_dir("run", data, size, part, len, 5, &dir, t1, sizeof t1);
     char err[160];
     for (int k = 0; k < np; k++) {
         dacc_jdoc *d = dacc_json_parse((const char *)part[k], len[k], err, sizeof err);
         if (d) walk(dacc_json_root(d), 0);
         dacc_json_free(d);
     }
-    const char *dir = fuzz_path("run");
-    char tasks[200], t1[220];
-    snprintf(tasks, sizeof tasks, "%s/tasks", dir);
-    snprintf(t1, sizeof t1, "%s/t1", tasks);
-    mkdir(dir, 0700);
-    mkdir(tasks, 0700);
-    mkdir(t1, 0700);
     fuzz_put(dir, "study.json", 0, np, part, len);
     fuzz_put(dir, "progress.json", 1, np, part, len);
     fuzz_put(t1, "metrics.jsonl", 2, np, part, len);

@@ -84,4 +84,21 @@ static inline void fuzz_put(const char *dir, const char *name, int k, int nparts
     else unlink(p);
 }
 
+/* The start of the run-directory harnesses: splits the input into at most
+ * max parts at "@@@\n" and makes the per-process folder NAME with tasks/t1/
+ * inside; *dir is NAME's path and t1 (tn bytes) receives tasks/t1's. Returns
+ * the number of parts. */
+static inline int fuzz_run_dir(const char *name, const uint8_t *data, size_t size, const uint8_t **part,
+                               size_t *len, int max, const char **dir, char *t1, size_t tn) {
+    int np = fuzz_split(data, size, part, len, max);
+    char tasks[200];
+    *dir = fuzz_path(name);
+    snprintf(tasks, sizeof tasks, "%s/tasks", *dir);
+    snprintf(t1, tn, "%s/t1", tasks);
+    mkdir(*dir, 0700);
+    mkdir(tasks, 0700);
+    mkdir(t1, 0700);
+    return np;
+}
+
 #endif
