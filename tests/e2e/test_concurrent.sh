@@ -8,34 +8,14 @@
 # Env: DACC_BIN (the dacc executable), DACC_SOURCE_DIR (the source tree).
 set -u
 
-pass=0
-fail=0
-check() { # check "what" command...
-    local what=$1
-    shift
-    if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $what" >&2; fi
-}
-
-SRC=${DACC_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-BIN=${DACC_BIN:-$SRC/build/dacc}
-if [ ! -x "$BIN" ]; then
-    echo "FAIL: dacc binary not found at $BIN (set DACC_BIN)" >&2
-    echo "0 passed, 1 failed"
-    exit 1
-fi
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/dacc-concurrent.XXXXXX")
+. "$(dirname "$0")/../lib/check.sh"
+e2e_setup concurrent
 pids=()
-cleanup() {
+e2e_cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
     wait 2>/dev/null
-    rm -rf "$WORK"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-DACC=$BIN
-. "$SRC/tests/lib/mini_mnist.sh"
-mini_mnist "$WORK/mnist" 300 500 || { echo "FAIL: no MNIST"; echo "0 passed, 1 failed"; exit 1; }
+e2e_mnist 300 500
 unset SLURM_ARRAY_TASK_ID SLURM_ARRAY_TASK_COUNT SLURM_ARRAY_TASK_MIN SLURM_ARRAY_TASK_STEP
 # 6 tasks: shards 0 and 1 of 4 get two, shards 2 and 3 one
 STUDY=(--variants 'Original;AveragePool' --seeds 3 --epochs 1 --train-limit 200 --no-align --threads 1 --plain --data "$WORK/mnist")
@@ -122,5 +102,4 @@ for t in "$C"/tasks/*/; do
 done
 check "something was skipped as held by the other process" grep -q "being trained by pid $first on host" "$WORK/C3.log"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -11,23 +11,14 @@
 # Env: DACC_BIN (the dacc executable), DACC_SOURCE_DIR (the source tree).
 set -u
 
-pass=0 fail=0 skipped=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-skip() { skipped=$((skipped + 1)); echo "SKIP: $*" >&2; }
-check() { local what=$1; shift; if "$@"; then ok; else bad "$what"; fi; }
-
-SRC=${DACC_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-BIN=${DACC_BIN:-$SRC/build/dacc}
+. "$(dirname "$0")/../lib/check.sh"
+e2e_setup figures
 CHECK="$SRC/tests/e2e/check_figures.py"
-if [ ! -x "$BIN" ] || ! command -v python3 >/dev/null; then
-    echo "FAIL: needs the dacc binary ($BIN) and python3" >&2
+if ! command -v python3 >/dev/null; then
+    echo "FAIL: needs python3" >&2
     echo "0 passed, 1 failed"
     exit 1
 fi
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/dacc-figures.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
-trap 'exit 130' INT TERM
 
 # the checker's "N passed, N failed" folded into ours
 run_checker() { # name args...
@@ -152,5 +143,4 @@ else
     skip "chromium not installed: report.html not opened in a browser"
 fi
 
-echo "$pass passed, $fail failed, $skipped skipped"
-[ "$fail" -eq 0 ]
+finish

@@ -4,16 +4,11 @@
 # SIGTERM stops with exit code 3 and the state saved; finished tasks are
 # skipped on a rerun.
 set -u
-DACC=${DACC_BIN:?DACC_BIN must point at the dacc binary}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1" >&2; fi; }
-
+. "$(dirname "$0")/../lib/check.sh"
+e2e_setup resume
 # a small MNIST (first 1000 test images) keeps evaluation short
-. "${DACC_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib/mini_mnist.sh"
-mini_mnist "$tmp/mnist" 1280 1000 || { echo "no MNIST"; echo "0 passed, 1 failed"; exit 1; }
-args=(--variants 'Original;AveragePool' --epochs 3 --no-align --threads 1 --plain --data "$tmp/mnist")
+e2e_mnist 1280 1000
+args=(--variants 'Original;AveragePool' --epochs 3 --no-align --threads 1 --plain --data "$WORK/mnist")
 # what may differ between runs: wall-clock seconds and the per-layer timers
 strip() { sed -E 's/"seconds":[0-9.e+-]+//; s/,"layer_ms":.*$//; s/,[0-9.]+$//' "$1"; }
 same_results() { # dirA dirB
@@ -29,10 +24,10 @@ same_results() { # dirA dirB
     return $ok
 }
 
-"$DACC" run "${args[@]}" --out "$tmp/ref" >"$tmp/ref.log" 2>&1
-check "uninterrupted run succeeds" '[ $? = 0 ] && [ -f "$tmp/ref/tasks/01-AveragePool-s1/DONE" ]'
+"$DACC" run "${args[@]}" --out "$WORK/ref" >"$WORK/ref.log" 2>&1
+check_sh "uninterrupted run succeeds" '[ $? = 0 ] && [ -f "$WORK/ref/tasks/01-AveragePool-s1/DONE" ]'
 # every epoch line has the per-layer timers of its 20 steps (1280 images / 64)
-check "metrics lines carry layer_ms" '[ $(grep -c "\"layer_ms\":{\"steps\":20,\"train\":[0-9.]*,\"layers\":\[{\"name\":\"conv32_1\",\"fwd\":" "$tmp/ref/tasks/00-Original-s1/metrics.jsonl") = 3 ]'
+check_sh "metrics lines carry layer_ms" '[ $(grep -c "\"layer_ms\":{\"steps\":20,\"train\":[0-9.]*,\"layers\":\[{\"name\":\"conv32_1\",\"fwd\":" "$WORK/ref/tasks/00-Original-s1/metrics.jsonl") = 3 ]'
 
 # kill at moments defined by the run's own progress (not by the clock, which
 # a loaded machine stretches): mid-way through the first epoch, just after the
@@ -46,7 +41,7 @@ wait_for() { # file [min lines]: poll until it exists (with that many lines)
     return 1
 }
 for point in batch epoch task2; do
-    d="$tmp/kill-$point"
+    d="$WORK/kill-$point"
     "$DACC" run "${args[@]}" --out "$d" >"$d.log" 2>&1 &
     pid=$!
     case $point in
@@ -56,27 +51,26 @@ for point in batch epoch task2; do
     esac
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
-    check "SIGKILL at point $point came before the end" '[ ! -f "$d/tasks/01-AveragePool-s1/DONE" ]'
+    check_sh "SIGKILL at point $point came before the end" '[ ! -f "$d/tasks/01-AveragePool-s1/DONE" ]'
     "$DACC" run "${args[@]}" --out "$d" >>"$d.log" 2>&1
-    check "resumed after SIGKILL at point $point exits 0" '[ $? = 0 ]'
-    check "resumed after SIGKILL at point $point matches bit for bit" 'same_results "$tmp/ref" "$d"'
+    check_sh "resumed after SIGKILL at point $point exits 0" '[ $? = 0 ]'
+    check_sh "resumed after SIGKILL at point $point matches bit for bit" 'same_results "$WORK/ref" "$d"'
 done
 
-d="$tmp/term"
+d="$WORK/term"
 "$DACC" run "${args[@]}" --out "$d" >"$d.log" 2>&1 &
 pid=$!
 wait_for "$d/tasks/00-Original-s1/metrics.jsonl" 1
 kill -TERM "$pid"
 wait "$pid"
 code=$?
-check "SIGTERM exits with code 3 (got $code)" '[ $code = 3 ]'
-check "SIGTERM leaves progress.json interrupted" 'grep -q "\"state\":\"interrupted\"" "$d/progress.json"'
-check "progress.json names the task it was interrupted in" 'grep -q "\"task\":\"00-Original-s1\"" "$d/progress.json"'
+check_sh "SIGTERM exits with code 3 (got $code)" '[ $code = 3 ]'
+check_sh "SIGTERM leaves progress.json interrupted" 'grep -q "\"state\":\"interrupted\"" "$d/progress.json"'
+check_sh "progress.json names the task it was interrupted in" 'grep -q "\"task\":\"00-Original-s1\"" "$d/progress.json"'
 "$DACC" run "${args[@]}" --out "$d" >>"$d.log" 2>&1
-check "resumed after SIGTERM matches" 'same_results "$tmp/ref" "$d"'
+check_sh "resumed after SIGTERM matches" 'same_results "$WORK/ref" "$d"'
 
-"$DACC" run "${args[@]}" --out "$tmp/ref" >"$tmp/again.log" 2>&1
-check "a rerun of a finished study skips every task" '[ $(grep -c "^\[.*\] already done$" "$tmp/again.log") = 2 ] && grep -q "0 trained now, 2 already done" "$tmp/again.log"'
+"$DACC" run "${args[@]}" --out "$WORK/ref" >"$WORK/again.log" 2>&1
+check_sh "a rerun of a finished study skips every task" '[ $(grep -c "^\[.*\] already done$" "$WORK/again.log") = 2 ] && grep -q "0 trained now, 2 already done" "$WORK/again.log"'
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

@@ -10,37 +10,12 @@
 # DACC_SHARD_TEST_SEEDS (default 1) for a longer run with intervals.
 set -u
 
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-check() { # check "what" command...
-    local what=$1
-    shift
-    if "$@"; then ok; else bad "$what"; fi
-}
-finish() {
-    echo "$pass passed, $fail failed"
-    [ "$fail" -eq 0 ]
-    exit $?
-}
-
-SRC=${DACC_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-BIN=${DACC_BIN:-$SRC/build/dacc}
-if [ ! -x "$BIN" ]; then
-    echo "FAIL: dacc binary not found at $BIN (set DACC_BIN)" >&2
-    echo "0 passed, 1 failed"
-    exit 1
-fi
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/dacc-shard.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
-trap 'exit 130' INT TERM
+. "$(dirname "$0")/../lib/check.sh"
+e2e_setup shard
 
 SEEDS=${DACC_SHARD_TEST_SEEDS:-2}
 # a small MNIST (first 1000 test images) keeps evaluation short
-DACC=$BIN
-. "$SRC/tests/lib/mini_mnist.sh"
-mini_mnist "$WORK/mnist" 600 1000 || { echo "FAIL: no MNIST"; echo "0 passed, 1 failed"; exit 1; }
+e2e_mnist 600 1000
 # no SLURM_* from an enclosing job may pick the shard for us
 unset SLURM_ARRAY_TASK_ID SLURM_ARRAY_TASK_COUNT
 STUDY=(--variants 'Original;AveragePool' --seeds "$SEEDS" --epochs 1 --train-limit 300 --no-align --threads 1 --plain --data "$WORK/mnist")

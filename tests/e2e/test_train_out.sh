@@ -5,19 +5,10 @@
 # leaves no temporary file; a writable one trains and writes the checkpoint.
 # Env: DACC_BIN (the dacc executable), DACC_SOURCE_DIR (the source tree).
 set -u
-pass=0
-fail=0
-check() { # check "what" command...
-    local what=$1
-    shift
-    if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $what" >&2; fi
-}
-SRC=${DACC_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-DACC=${DACC_BIN:-$SRC/build/dacc}
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/dacc-train-out.XXXXXX")
-trap 'chmod -R u+w "$WORK"; rm -rf "$WORK"' EXIT
-. "$SRC/tests/lib/mini_mnist.sh"
-mini_mnist "$WORK/mnist" 200 200 || { echo "FAIL: no MNIST"; echo "0 passed, 1 failed"; exit 1; }
+. "$(dirname "$0")/../lib/check.sh"
+e2e_setup train-out
+e2e_cleanup() { chmod -R u+w "$WORK"; } # the read-only folder below
+e2e_mnist 200 200
 TRAIN=(train --data "$WORK/mnist" --train-limit 200 --epochs 1 --threads 1)
 
 refused() { # refused WHAT OUT
@@ -41,5 +32,4 @@ fi
 check "a writable --out trains (exit $?)" test -s "$WORK/ok.dacc"
 check "no temporary file left" test -z "$(ls "$WORK" | grep '\.tmp')"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -7,38 +7,17 @@
 # Env: DACC_BIN (the dacc executable), DACC_SOURCE_DIR (the source tree).
 set -u
 
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-finish() {
-    echo "$pass passed, $fail failed"
-    [ "$fail" -eq 0 ]
-    exit $?
-}
+. "$(dirname "$0")/../lib/check.sh"
 
 if ! command -v tmux >/dev/null 2>&1; then
     echo "tmux not found: skipping" >&2
     echo "0 passed, 0 failed, 1 skipped"
     exit 0
 fi
-SRC=${DACC_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-BIN=${DACC_BIN:-$SRC/build/dacc}
-if [ ! -x "$BIN" ]; then
-    echo "FAIL: dacc binary not found at $BIN (set DACC_BIN)" >&2
-    echo "0 passed, 1 failed"
-    exit 1
-fi
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/dacc-tui-tmux.XXXXXX")
+e2e_setup tui-tmux
 SOCK="dacc-tui-test-$$-$RANDOM"
 T() { tmux -u -L "$SOCK" "$@"; }
-cleanup() {
-    tmux -L "$SOCK" kill-server >/dev/null 2>&1
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+e2e_cleanup() { tmux -L "$SOCK" kill-server >/dev/null 2>&1; }
 
 RUN="$WORK/run"
 cp -r "$SRC/tests/fixtures/run-sample" "$RUN"

@@ -5,17 +5,8 @@
 # rewrites it every second) is read and the watch ends normally.
 # Env: DACC_BIN (the dacc executable), DACC_SOURCE_DIR (the source tree).
 set -u
-pass=0
-fail=0
-check() { # check "what" command...
-    local what=$1
-    shift
-    if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $what" >&2; fi
-}
-SRC=${DACC_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-DACC=${DACC_BIN:-$SRC/build/dacc}
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/dacc-watch-torn.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+. "$(dirname "$0")/../lib/check.sh"
+e2e_setup watch-torn
 
 R=$WORK/run
 mkdir -p "$R/tasks"
@@ -62,5 +53,4 @@ printf '%s\n' "$DONE" >"$R/progress.json"
 timeout 20 "$DACC" watch --plain --exit-when-done "$R" >/dev/null 2>&1
 check "done: exit 0" test $? -eq 0
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
