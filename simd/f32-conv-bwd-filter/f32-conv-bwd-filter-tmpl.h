@@ -9,6 +9,7 @@
  * padded to whole vectors when oc is not a multiple of the vector width, so
  * the hot loop has no masks. Scratch comes from the caller (the query
  * gives its size). Define CONV_ISA. */
+#include "f32-conv-fwd/f32-conv-pad.h"
 #include "f32-conv-fwd/f32-conv-vec.h"
 #include "dacc/kernels.h"
 #include <string.h>
@@ -239,25 +240,8 @@ void CONV_SYM(dacc_f32_conv_bwd_filter__)(const dacc_conv_shape *s, const float 
     for (int g0 = 0; g0 < s->n; g0 += group) {
         const int gn = s->n - g0 < group ? s->n - g0 : group;
         const float *src = x + (size_t)g0 * s->ih * s->iw * IC;
-        if (need_pad) {
-            /* the forward kernel's zero padding */
-            for (int i = 0; i < gn; i++)
-                for (int r = 0; r < sh; r++) {
-                    float *dst = xs + ((size_t)i * sh + r) * sw * IC;
-                    const int ih = r - s->pad;
-                    if (ih < 0 || ih >= s->ih) {
-                        memset(dst, 0, sizeof(float) * sw * IC);
-                        continue;
-                    }
-                    int c0 = s->pad < sw ? s->pad : sw;
-                    int c1 = s->pad + s->iw < sw ? s->pad + s->iw : sw;
-                    if (c1 < c0) c1 = c0;
-                    memset(dst, 0, sizeof(float) * c0 * IC);
-                    memcpy(dst + (size_t)c0 * IC,
-                           src + (((size_t)i * s->ih + ih) * s->iw + (c0 - s->pad)) * IC,
-                           sizeof(float) * (c1 - c0) * IC);
-                    memset(dst + (size_t)c1 * IC, 0, sizeof(float) * (sw - c1) * IC);
-                }
+        if (need_pad) { /* the forward kernel's zero padding */
+            conv_pad_images(s, x, g0, gn, sh, sw, xs);
             src = xs;
         }
         for (int i0 = 0; i0 < gn; i0 += imgs)
