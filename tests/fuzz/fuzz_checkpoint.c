@@ -11,16 +11,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size > (1 << 20)) return 0;
-    uint8_t *b = malloc(size ? size : 1);
-    if (!b) return 0;
-    memcpy(b, data, size);
-    if (size >= 16) {
-        uint32_t crc = (uint32_t)crc32(0L, b, (uInt)(size - 4));
-        memcpy(b + size - 4, &crc, 4);
-    }
     const char *p = fuzz_path("in.dacc");
-    fuzz_write(p, b, size);
-    free(b);
+    fuzz_write_crc(p, data, size);
     dacc_checkpoint c;
     dacc_err e;
     if (dacc_checkpoint_read(p, &c, &e) != 0) return 0;

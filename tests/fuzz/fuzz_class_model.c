@@ -9,16 +9,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size > (1 << 20)) return 0;
-    uint8_t *b = malloc(size ? size : 1);
-    if (!b) return 0;
-    memcpy(b, data, size);
-    if (size >= 16) {
-        uint32_t crc = (uint32_t)crc32(0L, b, (uInt)(size - 4));
-        for (int i = 0; i < 4; i++) b[size - 4 + i] = (uint8_t)(crc >> (8 * i));
-    }
     const char *p = fuzz_path("in.model");
-    fuzz_write(p, b, size);
-    free(b);
+    fuzz_write_crc(p, data, size);
     dacc_align_model m;
     dacc_err e;
     if (dacc_align_model_load(p, &m, &e) != 0) return 0;

@@ -10,23 +10,17 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* Part k as a predictions file: a copy whose last four bytes are the CRC32
- * of the rest (little endian), so the fuzzer reaches the header checks. */
+/* Part k as a predictions file with its CRC32 trailer recomputed, so the
+ * fuzzer reaches the header checks. */
 static void put_pred(const char *dir, const char *name, int k, int np, const uint8_t **part,
                      size_t *len) {
-    if (k >= np || len[k] < 16 || len[k] > (1 << 20)) {
+    if (k >= np || len[k] > (1 << 20)) {
         fuzz_put(dir, name, k, np, part, len);
         return;
     }
-    uint8_t *c = malloc(len[k]);
-    if (!c) abort();
-    memcpy(c, part[k], len[k]);
-    uint32_t crc = (uint32_t)crc32(0L, c, (uInt)(len[k] - 4));
-    for (int i = 0; i < 4; i++) c[len[k] - 4 + i] = (uint8_t)(crc >> (8 * i));
-    const uint8_t *cp[1] = {c};
-    size_t cl[1] = {len[k]};
-    fuzz_put(dir, name, 0, 1, cp, cl);
-    free(c);
+    char p[256];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    fuzz_write_crc(p, part[k], len[k]);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -48,6 +49,22 @@ static inline void fuzz_write(const char *path, const uint8_t *d, size_t n) {
     if (!f) abort();
     if (n && fwrite(d, 1, n, f) != n) abort();
     fclose(f);
+}
+
+/* Writes d with its last four bytes replaced by the CRC32 of the rest
+ * (little endian), as dacc's checksummed files end, so the fuzzer reaches
+ * the checks behind the checksum; inputs under 16 bytes are written as
+ * they are. */
+static inline void fuzz_write_crc(const char *path, const uint8_t *d, size_t n) {
+    uint8_t *b = malloc(n ? n : 1);
+    if (!b) abort();
+    memcpy(b, d, n);
+    if (n >= 16) {
+        uint32_t crc = (uint32_t)crc32(0L, b, (uInt)(n - 4));
+        for (int i = 0; i < 4; i++) b[n - 4 + i] = (uint8_t)(crc >> (8 * i));
+    }
+    fuzz_write(path, b, n);
+    free(b);
 }
 
 /* Writes d gzip-compressed (the fuzzer mutates the content, not the stream). */
