@@ -120,11 +120,12 @@ static int train_config(const flag_values *v, dacc_train_config *cfg, dacc_check
 }
 
 /* augment=align: the class model and the scale (from the flags, or checked
- * against those a resumed checkpoint was trained with). */
-static int train_augment(const flag_values *v, dacc_train_config *cfg, const dacc_images *train,
+ * against those a resumed checkpoint was trained with; a checkpoint with no
+ * epoch trained, e.g. imported weights, takes them from the flags). */
+static int train_augment(const flag_values *v, dacc_train_config *cfg, const dacc_images *train, int start,
                          dacc_align_model *am, dacc_err *e) {
     if (cfg->variant.augment != DACC_AUGMENT_ALIGN) return 0;
-    int resumed = v->set[F_RESUME];
+    int resumed = v->set[F_RESUME] && start > 0;
     if (resumed && v->set[F_SCALE] && v->r[F_SCALE] != cfg->augment_scale)
         return dacc_fail(e, "--scale %g: %s was trained with augment scale %g (a resumed run keeps it)",
                          v->r[F_SCALE], v->s[F_RESUME], cfg->augment_scale);
@@ -195,7 +196,7 @@ int cmd_train(int argc, char **argv) {
     }
     dacc_align_model am = {0};
     dacc_model *m = NULL;
-    if (train_augment(&v, &cfg, &train, &am, &e) ||
+    if (train_augment(&v, &cfg, &train, start, &am, &e) ||
         !(m = dacc_model_new(&cfg.variant, cfg.batch, cfg.threads, cfg.seed, &e)) ||
         (v.set[F_RESUME] && dacc_checkpoint_apply(&ck, m, 1, v.s[F_RESUME], &e))) {
         dacc_model_delete(m);
