@@ -46,6 +46,19 @@ static int make_augmenter(dacc_model *m, const dacc_train_config *cfg, dacc_augm
     return 0;
 }
 
+/* The batch of the images idx[0..bs), warped when augmenting: keyed by each
+ * image's index in the training set, so the warp of (seed, epoch, image)
+ * does not depend on the batch order. */
+static int gather(dacc_model *m, const dacc_train_config *cfg, const dacc_images *train, dacc_augmenter *aug,
+                  int ep, const int32_t *idx, int bs, uint8_t *bx, uint8_t *by, dacc_err *e) {
+    const size_t img = 784;
+    for (int i = 0; i < bs; i++) {
+        memcpy(bx + i * img, train->pixels + (size_t)idx[i] * img, img);
+        by[i] = train->labels[idx[i]];
+    }
+    return aug ? dacc_augment_batch(aug, m->pool, cfg->seed, ep, idx, by, bx, bs, e) : 0;
+}
+
 int dacc_train_run(dacc_model *m, const dacc_train_config *cfg, const dacc_images *train,
                    const dacc_images *test, int start_epoch, const dacc_train_hooks *hooks,
                    int *epochs_done, dacc_err *e) {
@@ -85,15 +98,7 @@ int dacc_train_run(dacc_model *m, const dacc_train_config *cfg, const dacc_image
                 break;
             }
             int bs = (int)((b + 1) * (int64_t)cfg->batch > n ? n - (int64_t)b * cfg->batch : cfg->batch);
-            for (int i = 0; i < bs; i++) {
-                int32_t k = order[(int64_t)b * cfg->batch + i];
-                memcpy(bx + i * img, train->pixels + (size_t)k * img, img);
-                by[i] = train->labels[k];
-            }
-            /* keyed by the image's index in the training set, so the warp
-             * of (seed, epoch, image) does not depend on the batch order */
-            if (aug && dacc_augment_batch(aug, m->pool, cfg->seed, ep, order + (int64_t)b * cfg->batch, by,
-                                          bx, bs, e)) {
+            if (gather(m, cfg, train, aug, ep, order + (int64_t)b * cfg->batch, bs, bx, by, e)) {
                 rc = -1;
                 break;
             }
