@@ -356,20 +356,34 @@ out:
     return rc;
 }
 
-int dacc_align_sample(const dacc_align_model *m, int cls, double scale, uint64_t seed,
-                      uint64_t index, uint64_t tag, double *theta) {
-    if (cls < 0 || cls >= m->nclasses) return -1;
+/* theta = scale L_cls z, z the next d normals of r. */
+static void sample_from(const dacc_align_model *m, int cls, double scale, dacc_rng *r, double *theta) {
     int d = m->d;
     double z[4 * DACC_CPAB_MAX_SIDE * DACC_CPAB_MAX_SIDE * 2];
-    dacc_rng r;
-    dacc_rng_seed(&r, seed, DACC_STREAM_ALIGN, index, tag);
-    for (int j = 0; j < d; j++) z[j] = dacc_rng_normal(&r);
+    for (int j = 0; j < d; j++) z[j] = dacc_rng_normal(r);
     const double *L = m->chol + (size_t)cls * d * d;
     for (int i = 0; i < d; i++) {
         double s = 0;
         for (int j = 0; j <= i; j++) s += L[(size_t)i * d + j] * z[j];
         theta[i] = scale * s;
     }
+}
+
+int dacc_align_sample(const dacc_align_model *m, int cls, double scale, uint64_t seed,
+                      uint64_t index, uint64_t tag, double *theta) {
+    if (cls < 0 || cls >= m->nclasses) return -1;
+    dacc_rng r;
+    dacc_rng_seed(&r, seed, DACC_STREAM_ALIGN, index, tag);
+    sample_from(m, cls, scale, &r, theta);
+    return 0;
+}
+
+int dacc_align_augment_theta(const dacc_align_model *m, int cls, double scale, uint64_t seed,
+                             int epoch, uint64_t index, double *theta) {
+    if (cls < 0 || cls >= m->nclasses || epoch < 0) return -1;
+    dacc_rng r;
+    dacc_rng_seed(&r, seed, DACC_STREAM_AUGMENT, (uint64_t)epoch, index);
+    sample_from(m, cls, scale, &r, theta);
     return 0;
 }
 

@@ -40,6 +40,8 @@ static const flag_use run_flags[] = {
     {F_NO_ALIGN, NULL, NULL, NULL, 0},
     {F_SCALE, "sampling scale of the generated AlignMNIST (default: the calibrated\n"
               "one, docs/ALIGNMNIST.md; 1 = uncalibrated)", NULL, NULL, 0},
+    {F_MODEL, "class model file of the generated AlignMNIST and of augment=align\n"
+              "variants (default: found as dacc align finds it)", NULL, NULL, 0},
     {F_SHARD, NULL, NULL, NULL, 0},
     {F_PLAIN, NULL, NULL, NULL, 0},
     {F_NO_COLOR, NULL, NULL, NULL, 0},
@@ -107,6 +109,7 @@ static int run_alignmnist(const flag_values *v, dacc_study_config *c, const dacc
         ao.scale = v->r[F_SCALE];
         ao.threads = c->train.threads;
         ao.verbose = 1;
+        ao.class_model = v->s[F_MODEL];
         fprintf(stderr, "dacc run: preparing AlignMNIST (generated once, then cached)...\n");
         if (dacc_alignmnist_ensure(&ao, train, test, gen_train, gen_test, len, e)) return -1;
         if (!align_train) align_train = gen_train;
@@ -114,6 +117,22 @@ static int run_alignmnist(const flag_values *v, dacc_study_config *c, const dacc
     }
     c->align_train = align_train;
     c->align_test = align_test;
+    return 0;
+}
+
+/* The class model of the augment=align variants, if any (found as the
+ * generator finds it; also with --no-align, which only skips evaluation on
+ * AlignMNIST), at the study's sampling scale. */
+static int run_augment(const flag_values *v, dacc_study_config *c, const dacc_images *train,
+                       dacc_align_model *am, char *path, size_t len, dacc_err *e) {
+    int any = 0;
+    for (int i = 0; i < c->n_variants; i++) any |= c->variants[i].augment == DACC_AUGMENT_ALIGN;
+    if (!any) return 0;
+    if (cli_augment_model(v->s[F_MODEL], train, c->train.threads, am, path, len, e)) return -1;
+    c->train.augment_model = am;
+    c->train.augment_model_hash = dacc_align_model_hash(am);
+    c->train.augment_scale = v->r[F_SCALE];
+    c->augment_model_path = path;
     return 0;
 }
 
@@ -182,16 +201,19 @@ int cmd_run(int argc, char **argv) {
     if (dacc_mkdir_p(j.cfg.out_dir, &e) || dacc_lock_shard(j.cfg.out_dir, j.cfg.shard_i, j.cfg.shard_n, &shard_lock, &e))
         return cli_error("run", 1, &e);
     dacc_images train = {0}, test = {0};
-    char mnist[4096], gen_train[4096], gen_test[4096];
+    char mnist[4096], gen_train[4096], gen_test[4096], aug_model[4200];
+    dacc_align_model am = {0};
     int loaded = cli_load_mnist(v.s[F_DATA], &train, &test, mnist, sizeof mnist, &e) == 0;
     j.cfg.mnist_dir = mnist;
-    if (!loaded || run_alignmnist(&v, &j.cfg, &train, &test, gen_train, gen_test, sizeof gen_train, &e)) {
+    if (!loaded || run_alignmnist(&v, &j.cfg, &train, &test, gen_train, gen_test, sizeof gen_train, &e) ||
+        run_augment(&v, &j.cfg, &train, &am, aug_model, sizeof aug_model, &e)) {
         code = cli_error("run", 1, &e);
     } else {
         j.train = &train;
         j.test = &test;
         code = run_study(&j, &v);
     }
+    dacc_align_model_free(&am);
     dacc_images_free(&train);
     dacc_images_free(&test);
     dacc_lock_release(shard_lock);

@@ -26,6 +26,10 @@ static const flag_use train_flags[] = {
     {F_DATA, NULL, NULL, NULL, 0},
     {F_OUT, "checkpoint path (default <variant>.dacc)", NULL, "FILE", 0},
     {F_RESUME, NULL, NULL, NULL, 0},
+    {F_SCALE, "augment=align: sampling scale of the deformations (as the\n"
+              "evaluation sets'; a resumed run keeps its checkpoint's)", NULL, NULL, 0},
+    {F_MODEL, "augment=align: class model file (default: found as dacc align\n"
+              "finds it: cache, shipped model, else a fit)", NULL, NULL, 0},
     {F_HELP, NULL, NULL, NULL, 0},
 };
 
@@ -115,6 +119,33 @@ static int train_config(const flag_values *v, dacc_train_config *cfg, dacc_check
     return 0;
 }
 
+/* augment=align: the class model and the scale (from the flags, or checked
+ * against those a resumed checkpoint was trained with; a checkpoint with no
+ * epoch trained, e.g. imported weights, takes them from the flags). */
+static int train_augment(const flag_values *v, dacc_train_config *cfg, const dacc_images *train, int start,
+                         dacc_align_model *am, dacc_err *e) {
+    if (cfg->variant.augment != DACC_AUGMENT_ALIGN) return 0;
+    int resumed = v->set[F_RESUME] && start > 0;
+    if (resumed && v->set[F_SCALE] && v->r[F_SCALE] != cfg->augment_scale)
+        return dacc_fail(e, "--scale %g: %s was trained with augment scale %g (a resumed run keeps it)",
+                         v->r[F_SCALE], v->s[F_RESUME], cfg->augment_scale);
+    if (!resumed) cfg->augment_scale = v->r[F_SCALE];
+    char path[4200];
+    if (cli_augment_model(v->s[F_MODEL], train, cfg->threads, am, path, sizeof path, e)) return -1;
+    uint64_t h = dacc_align_model_hash(am);
+    if (resumed && h != cfg->augment_model_hash) {
+        dacc_align_model_free(am);
+        return dacc_fail(e, "%s was trained with the class model %016llx, but %s is %016llx (give --model)",
+                         v->s[F_RESUME], (unsigned long long)cfg->augment_model_hash, path,
+                         (unsigned long long)h);
+    }
+    cfg->augment_model = am;
+    cfg->augment_model_hash = h;
+    printf("augment=align: class model %s (%016llx), scale %g\n", path, (unsigned long long)h,
+           cfg->augment_scale);
+    return 0;
+}
+
 /* Trains m from epoch start, printing one line per epoch; the exit code. */
 static int train_loop(dacc_model *m, dacc_train_config *cfg, const dacc_images *train,
                       const dacc_images *test, int start, const char *out) {
@@ -163,10 +194,14 @@ int cmd_train(int argc, char **argv) {
         dacc_checkpoint_free(&ck);
         return cli_error("train", 1, &e);
     }
-    dacc_model *m = dacc_model_new(&cfg.variant, cfg.batch, cfg.threads, cfg.seed, &e);
-    if (!m || (v.set[F_RESUME] && dacc_checkpoint_apply(&ck, m, 1, v.s[F_RESUME], &e))) {
+    dacc_align_model am = {0};
+    dacc_model *m = NULL;
+    if (train_augment(&v, &cfg, &train, start, &am, &e) ||
+        !(m = dacc_model_new(&cfg.variant, cfg.batch, cfg.threads, cfg.seed, &e)) ||
+        (v.set[F_RESUME] && dacc_checkpoint_apply(&ck, m, 1, v.s[F_RESUME], &e))) {
         dacc_model_delete(m);
         dacc_checkpoint_free(&ck);
+        dacc_align_model_free(&am);
         dacc_images_free(&train);
         dacc_images_free(&test);
         return cli_error("train", 1, &e);
@@ -174,6 +209,7 @@ int cmd_train(int argc, char **argv) {
     dacc_checkpoint_free(&ck);
     code = train_loop(m, &cfg, &train, &test, start, out);
     dacc_model_delete(m);
+    dacc_align_model_free(&am);
     dacc_images_free(&train);
     dacc_images_free(&test);
     return code;

@@ -38,11 +38,14 @@ const flag_def flag_table[F_COUNT] = {
                  "SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT)"},
     [F_VARIANTS] = {"--variants", NULL, FLAG_TEXT, "LIST", 0, 0, 0, 0, NULL, NULL,
                     "';'-separated variant specs (default: all six presets);\n"
-                    "e.g. 'Original;AveragePool;name=Mine,bn=off,pool=avg'"},
+                    "e.g. 'Original;AveragePool;name=Mine,bn=off,pool=avg' or\n"
+                    "'Original;name=AlignAug,base=Original,augment=align'"},
     [F_VARIANT] = {"--variant", NULL, FLAG_TEXT, "SPEC", 0, 0, 0, 0, NULL, "Original",
                    "Original, StepLR, BatchNorm, Dropout, ConvPool,\n"
                    "AveragePool, or switches: name=Mine,base=Original,bn=on|off,\n"
-                   "dropout=all|fc|none,pool=max|avg|conv,lr_decay=on|off"},
+                   "dropout=all|fc|none,pool=max|avg|conv,lr_decay=on|off,\n"
+                   "augment=none|align (align: every training image warped\n"
+                   "afresh each epoch by its class's AlignMNIST model)"},
     [F_EPOCHS] = {"--epochs", NULL, FLAG_INT, "N", 1, 1000, 0, 0, NULL, "20", "epochs per task"},
     [F_BATCH] = {"--batch", NULL, FLAG_INT, "N", 1, 4096, 0, 0, NULL, "64", "batch size"},
     [F_LR] = {"--lr", NULL, FLAG_REAL, "X", 0, 0, 1e-9, 10, NULL, "0.001",

@@ -8,8 +8,11 @@
 
 typedef struct dacc_rng { uint64_t s[4]; } dacc_rng;
 
+/* Purposes: one per user of randomness, so no two users ever seed from the
+ * same (seed, stream, a, b). ALIGN: the AlignMNIST generator and fit;
+ * AUGMENT: training-time deformations (augment=align), never ALIGN. */
 enum { DACC_STREAM_INIT = 1, DACC_STREAM_SHUFFLE = 2, DACC_STREAM_DROPOUT = 3,
-       DACC_STREAM_ALIGN = 4, DACC_STREAM_INSPECT = 5 };
+       DACC_STREAM_ALIGN = 4, DACC_STREAM_INSPECT = 5, DACC_STREAM_AUGMENT = 6 };
 
 void dacc_rng_seed(dacc_rng *r, uint64_t seed, uint64_t stream, uint64_t a, uint64_t b);
 uint64_t dacc_rng_u64(dacc_rng *r);

@@ -3,6 +3,7 @@
  * any moment leaves the previous one intact. */
 #include "nn/model_internal.h"
 #include "dacc/checkpoint.h"
+#include "dacc/align.h"
 #include "dacc/fileio.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -49,9 +50,12 @@ static void put_tensor(buf *b, const char *name, int kind, int ndim, const int64
 int dacc_checkpoint_save(const char *path, dacc_model *m, const dacc_train_config *cfg,
                          int epochs_done, dacc_err *e) {
     buf b = {0};
-    put(&b, MAGIC, 8);
-    put_u32(&b, DACC_CKPT_VERSION);
     const dacc_variant *v = &cfg->variant;
+    /* the lowest version that holds the configuration: files without
+     * augmentation stay readable by dacc versions that know only version 1 */
+    int version = v->augment != DACC_AUGMENT_NONE ? DACC_CKPT_VERSION : 1;
+    put(&b, MAGIC, 8);
+    put_u32(&b, (uint32_t)version);
     put(&b, v->name, sizeof v->name);
     put_u32(&b, (uint32_t)v->bn);
     put_u32(&b, (uint32_t)v->dropout);
@@ -67,6 +71,11 @@ int dacc_checkpoint_save(const char *path, dacc_model *m, const dacc_train_confi
     put_u64(&b, (uint64_t)cfg->train_limit);
     put_u32(&b, (uint32_t)epochs_done);
     put_u64(&b, (uint64_t)m->adam_step);
+    if (version >= 2) {
+        put_u32(&b, (uint32_t)v->augment);
+        put(&b, &cfg->augment_scale, 8);
+        put_u64(&b, cfg->augment_model_hash);
+    }
     uint32_t count = (uint32_t)(m->n_tensors + m->n_bn);
     for (int i = 0; i < m->n_tensors; i++) count += m->tensors[i].role == DACC_T_PARAM ? 2 : 0;
     put_u32(&b, count);
@@ -137,6 +146,8 @@ static int check_header(const dacc_checkpoint *c, const char *path, dacc_err *e)
     else if (g->threads < 0 || g->threads > DACC_CKPT_MAX_THREADS) bad = "threads (0..4096)";
     else if (g->train_limit < 0 || g->train_limit > ((int64_t)1 << 40))
         bad = "train_limit (0..2^40)";
+    else if ((unsigned)v->augment > DACC_AUGMENT_ALIGN) bad = "augment (0 none, 1 align)";
+    else if (!(g->augment_scale >= 0 && g->augment_scale <= 100)) bad = "augment scale (0..100)";
     else if (c->epochs_done < 0 || c->epochs_done > g->epochs) bad = "epochs_done (0..epochs)";
     else if (c->adam_step < 0 || c->adam_step > ((int64_t)1 << 48)) bad = "adam_step";
     if (bad) return dacc_fail(e, "%s: checkpoint header field out of range: %s", path, bad);
@@ -179,8 +190,8 @@ int dacc_checkpoint_read(const char *path, dacc_checkpoint *c, dacc_err *e) {
     }
     uint32_t stored, version;
     memcpy(&version, data + 8, 4);
-    if (version != DACC_CKPT_VERSION) {
-        dacc_fail(e, "%s: checkpoint version %u, this dacc reads version %d", path, version, DACC_CKPT_VERSION);
+    if (version < 1 || version > DACC_CKPT_VERSION) {
+        dacc_fail(e, "%s: checkpoint version %u, this dacc reads versions 1..%d", path, version, DACC_CKPT_VERSION);
         goto out;
     }
     memcpy(&stored, data + size - 4, 4);
@@ -208,6 +219,12 @@ int dacc_checkpoint_read(const char *path, dacc_checkpoint *c, dacc_err *e) {
     cfg->train_limit = (int64_t)get_u64(&r);
     c->epochs_done = (int)get_u32(&r);
     c->adam_step = (int64_t)get_u64(&r);
+    cfg->augment_scale = DACC_ALIGN_DEFAULT_SCALE;
+    if (version >= 2) {
+        cfg->variant.augment = (dacc_augment_kind)get_u32(&r);
+        get(&r, &cfg->augment_scale, 8);
+        cfg->augment_model_hash = get_u64(&r);
+    }
     uint32_t count = get_u32(&r);
     if (r.bad || count > 4096) {
         dacc_fail(e, "%s: checkpoint header is malformed", path);

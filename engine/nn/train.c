@@ -2,7 +2,9 @@
  * evaluation loop. */
 #include "nn/model_internal.h"
 #include "dacc/train.h"
+#include "dacc/align.h"
 #include "core/rng.h"
+#include "core/threadpool.h"
 #include "nn/layer_times.h"
 #include <math.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@ void dacc_train_config_default(dacc_train_config *c) {
     c->gamma = 0.7f;
     c->seed = 1;
     c->threads = 0;
+    c->augment_scale = DACC_ALIGN_DEFAULT_SCALE;
 }
 
 float dacc_train_lr(const dacc_train_config *c, int epoch) {
@@ -31,6 +34,31 @@ static double now(void) {
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* The augmenter of an augment=align variant: one work area per thread. */
+static int make_augmenter(dacc_model *m, const dacc_train_config *cfg, dacc_augmenter **out, dacc_err *e) {
+    const dacc_align_model *am = cfg->augment_model;
+    if (!am) return dacc_fail(e, "variant %s: augment=align needs the AlignMNIST class model (none given)",
+                              cfg->variant.name);
+    if (am->rows != 28 || am->cols != 28)
+        return dacc_fail(e, "augment=align: the class model is for %dx%d images, MNIST is 28x28", am->rows, am->cols);
+    if (dacc_augmenter_new(am, cfg->augment_scale, dacc_pool_threads(m->pool), out, e))
+        return dacc_fail_wrap(e, "variant %s", cfg->variant.name);
+    return 0;
+}
+
+/* The batch of the images idx[0..bs), warped when augmenting: keyed by each
+ * image's index in the training set, so the warp of (seed, epoch, image)
+ * does not depend on the batch order. */
+static int gather(dacc_model *m, const dacc_train_config *cfg, const dacc_images *train, dacc_augmenter *aug,
+                  int ep, const int32_t *idx, int bs, uint8_t *bx, uint8_t *by, dacc_err *e) {
+    const size_t img = 784;
+    for (int i = 0; i < bs; i++) {
+        memcpy(bx + i * img, train->pixels + (size_t)idx[i] * img, img);
+        by[i] = train->labels[idx[i]];
+    }
+    return aug ? dacc_augment_batch(aug, m->pool, cfg->seed, ep, idx, by, bx, bs, e) : 0;
+}
+
 int dacc_train_run(dacc_model *m, const dacc_train_config *cfg, const dacc_images *train,
                    const dacc_images *test, int start_epoch, const dacc_train_hooks *hooks,
                    int *epochs_done, dacc_err *e) {
@@ -42,10 +70,13 @@ int dacc_train_run(dacc_model *m, const dacc_train_config *cfg, const dacc_image
     if (n <= 0) return dacc_fail(e, "no training images");
     if (cfg->batch > m->max_batch) return dacc_fail(e, "batch %d exceeds the model's %d", cfg->batch, m->max_batch);
     const size_t img = 784;
+    dacc_augmenter *aug = NULL;
+    if (cfg->variant.augment == DACC_AUGMENT_ALIGN && make_augmenter(m, cfg, &aug, e)) return -1;
     int32_t *order = malloc(sizeof(int32_t) * n);
     uint8_t *bx = malloc(img * cfg->batch), *by = malloc(cfg->batch);
     if (!order || !bx || !by) {
         free(order); free(bx); free(by);
+        dacc_augmenter_free(aug);
         return dacc_fail(e, "out of memory for the training batches");
     }
     int batches = (int)((n + cfg->batch - 1) / cfg->batch), rc = 0;
@@ -67,10 +98,9 @@ int dacc_train_run(dacc_model *m, const dacc_train_config *cfg, const dacc_image
                 break;
             }
             int bs = (int)((b + 1) * (int64_t)cfg->batch > n ? n - (int64_t)b * cfg->batch : cfg->batch);
-            for (int i = 0; i < bs; i++) {
-                int32_t k = order[(int64_t)b * cfg->batch + i];
-                memcpy(bx + i * img, train->pixels + (size_t)k * img, img);
-                by[i] = train->labels[k];
+            if (gather(m, cfg, train, aug, ep, order + (int64_t)b * cfg->batch, bs, bx, by, e)) {
+                rc = -1;
+                break;
             }
             /* dropout stream per (epoch, batch): resumable from any epoch */
             uint64_t dseed = cfg->seed * 1000003ULL + (uint64_t)ep * 100003ULL + (uint64_t)b;
@@ -103,6 +133,7 @@ int dacc_train_run(dacc_model *m, const dacc_train_config *cfg, const dacc_image
         if (hooks && hooks->epoch && hooks->epoch(hooks->user, &s, e)) rc = -1;
     }
     free(order); free(bx); free(by);
+    dacc_augmenter_free(aug);
     return rc;
 }
 

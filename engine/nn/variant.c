@@ -9,7 +9,7 @@ const char *const dacc_preset_names[DACC_N_PRESETS] = {
     "Original", "StepLR", "BatchNorm", "Dropout", "ConvPool", "AveragePool"};
 
 int dacc_variant_preset(const char *name, dacc_variant *v) {
-    dacc_variant o = {"", 1, DACC_DROPOUT_ALL, DACC_POOL_MAX, 1};
+    dacc_variant o = {"", 1, DACC_DROPOUT_ALL, DACC_POOL_MAX, 1, DACC_AUGMENT_NONE};
     int i;
     for (i = 0; i < DACC_N_PRESETS; i++)
         if (!strcasecmp(name, dacc_preset_names[i])) break;
@@ -76,9 +76,13 @@ int dacc_variant_parse(const char *spec, dacc_variant *v, dacc_err *e) {
             else if (!strcmp(val, "avg")) v->pool = DACC_POOL_AVG;
             else if (!strcmp(val, "conv")) v->pool = DACC_POOL_CONV;
             else bad = 1;
+        } else if (!strcmp(key, "augment")) {
+            if (!strcmp(val, "none")) v->augment = DACC_AUGMENT_NONE;
+            else if (!strcmp(val, "align")) v->augment = DACC_AUGMENT_ALIGN;
+            else bad = 1;
         } else {
             return dacc_fail(e, "--variant %s: unknown key '%s' (name, base, bn, dropout, "
-                                "pool, lr_decay)", spec, key);
+                                "pool, lr_decay, augment)", spec, key);
         }
         if (bad) return dacc_fail(e, "--variant %s: bad value '%s' for %s", spec, val, key);
     }
@@ -88,6 +92,7 @@ int dacc_variant_parse(const char *spec, dacc_variant *v, dacc_err *e) {
 
 void dacc_variant_switches(const dacc_variant *v, char *buf, size_t n) {
     static const char *const drop[] = {"all", "fc", "none"}, *const pool[] = {"max", "avg", "conv"};
-    snprintf(buf, n, "bn=%s,dropout=%s,pool=%s,lr_decay=%s", v->bn ? "on" : "off",
-             drop[v->dropout], pool[v->pool], v->lr_decay ? "on" : "off");
+    snprintf(buf, n, "bn=%s,dropout=%s,pool=%s,lr_decay=%s%s", v->bn ? "on" : "off",
+             drop[v->dropout], pool[v->pool], v->lr_decay ? "on" : "off",
+             v->augment == DACC_AUGMENT_ALIGN ? ",augment=align" : "");
 }

@@ -63,6 +63,13 @@ int dacc_rd_write_study(const char *dir, const dacc_study_config *c, const dacc_
         if (v) fputc(',', f);
         dacc_json_put_str(f, c->variants[v].name);
     }
+    fputs("],\"switches\":[", f); /* parallel to variants */
+    for (int v = 0; v < c->n_variants; v++) {
+        char sw[128];
+        dacc_variant_switches(&c->variants[v], sw, sizeof sw);
+        if (v) fputc(',', f);
+        dacc_json_put_str(f, sw);
+    }
     fputs("],\"seeds\":[", f);
     for (int v = 0; v < c->n_seeds; v++) fprintf(f, "%s%llu", v ? "," : "", (unsigned long long)c->seeds[v]);
     fprintf(f, "],\"blocks\":%d,\"alignmnist\":%s,\"tasks\":[", c->blocks, c->align_test ? "true" : "false");
@@ -128,6 +135,11 @@ int dacc_rd_write_config(const char *task_dir, const char *key, const dacc_task 
     dacc_json_put_str(f, c->align_train ? c->align_train : "");
     fputs(",\"align_test\":", f);
     dacc_json_put_str(f, c->align_test ? c->align_test : "");
+    if (t->variant.augment == DACC_AUGMENT_ALIGN) {
+        fprintf(f, ",\"augment\":\"align\",\"augment_scale\":%.17g,\"augment_model_hash\":\"%016llx\","
+                   "\"augment_model\":", tc->augment_scale, (unsigned long long)tc->augment_model_hash);
+        dacc_json_put_str(f, c->augment_model_path ? c->augment_model_path : "");
+    }
     fprintf(f, ",\"isa\":\"%s\",\"kernels\":", dacc_isa_name(dacc_kernels_get()->isa));
     put_kernels(f);
     fputs(",\"dacc_version\":\"" DACC_VERSION "\"}\n", f);

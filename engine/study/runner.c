@@ -139,6 +139,12 @@ static void task_key(const runner *r, const dacc_task *t, char *out, size_t n) {
              t->variant.name, sw, (unsigned long long)t->seed, c->epochs, c->batch, c->lr, c->gamma,
              c->paper ? "paper" : "default", (long long)c->train_limit, r->c->blocks,
              base_name(r->c->align_train), base_name(r->c->align_test), c->threads);
+    /* augmented training depends on the deformations' scale and model too
+     * (appended only then: other tasks' keys stay as they were) */
+    size_t len = strlen(out);
+    if (t->variant.augment == DACC_AUGMENT_ALIGN && len < n)
+        snprintf(out + len, n - len, ";augment_scale=%.17g;augment_model=%016llx", c->augment_scale,
+                 (unsigned long long)c->augment_model_hash);
 }
 
 static int write_config(runner *r, const dacc_task *t, dacc_err *e) {

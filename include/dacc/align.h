@@ -102,6 +102,32 @@ int dacc_align_sample(const dacc_align_model *m, int cls, double scale, uint64_t
 /* Stream tag of block b (1..) of split 0 (train) / 1 (test). */
 uint64_t dacc_align_tag(int split, int block);
 
+/* ---- learned augmentation (variant switch augment=align) ----------------- */
+/* theta for training image `index` (its position in the training set) in
+ * epoch `epoch` (0-based) of a run with seed `seed`: scale * L_k z with z
+ * from the stream (seed, AUGMENT, epoch, index). The generator draws from
+ * the stream ALIGN only, so no augmentation draw is made from the key of an
+ * evaluation block's draw. -1 for a class outside the model or epoch < 0. */
+int dacc_align_augment_theta(const dacc_align_model *m, int cls, double scale, uint64_t seed,
+                             int epoch, uint64_t index, double *theta);
+
+struct dacc_pool;
+typedef struct dacc_augmenter dacc_augmenter;
+/* Work areas for warping batches in `tasks` parts (one CPAB field each;
+ * tasks >= 1, normally the thread pool's size). The model is not copied:
+ * it must outlive the augmenter. */
+int dacc_augmenter_new(const dacc_align_model *m, double scale, int tasks, dacc_augmenter **out,
+                       dacc_err *e);
+void dacc_augmenter_free(dacc_augmenter *a);
+/* Replaces each of the n images (rows x cols of the model, uint8) in place
+ * by its warp for (seed, epoch, idx[i]) with theta from
+ * dacc_align_augment_theta(labels[i]): rounded and clipped like the
+ * generator's. Split over the pool (NULL: the caller's thread); the result
+ * depends only on the arguments, not on the pool or the split. */
+int dacc_augment_batch(dacc_augmenter *a, struct dacc_pool *pool, uint64_t seed, int epoch,
+                       const int32_t *idx, const uint8_t *labels, uint8_t *images, int n,
+                       dacc_err *e);
+
 /* Symmetric positive definite a (n x n, row-major) -> its lower Cholesky
  * factor in place (upper part zeroed). Returns -1 if not positive definite. */
 int dacc_cholesky(double *a, int n);

@@ -6,7 +6,9 @@
 #include "dacc/fileio.h"
 #include "dacc/train.h"
 
-#define DACC_CKPT_VERSION 1
+/* Version 2 adds the augmentation (variant switch, scale, class model hash);
+ * it is written only for augmented training, version 1 otherwise. */
+#define DACC_CKPT_VERSION 2
 /* What the reader accepts (the CLI's ranges; 0 epochs: imported weights,
  * 0 threads: automatic). Threads: --threads takes 1..256, but the automatic
  * count (cores, or SLURM_CPUS_PER_TASK) is saved too and may be larger. */

@@ -12,6 +12,10 @@
 
 typedef enum { DACC_POOL_MAX, DACC_POOL_AVG, DACC_POOL_CONV } dacc_pool_kind;
 typedef enum { DACC_DROPOUT_ALL, DACC_DROPOUT_FC, DACC_DROPOUT_NONE } dacc_dropout_kind;
+/* Training-data augmentation: none, or every training image of every epoch
+ * replaced by a fresh draw from its class's AlignMNIST deformation model
+ * (engine/align/augment.c; docs/ALIGNMNIST.md, "Learned augmentation"). */
+typedef enum { DACC_AUGMENT_NONE, DACC_AUGMENT_ALIGN } dacc_augment_kind;
 
 /* A variant = the switches that differ between the six networks of the
  * study; user variants combine them freely. */
@@ -21,6 +25,7 @@ typedef struct dacc_variant {
     dacc_dropout_kind dropout; /* all / before the Linear only / none */
     dacc_pool_kind pool;       /* max / avg / learnable strided conv */
     int lr_decay;              /* StepLR (gamma 0.7 per epoch) */
+    dacc_augment_kind augment; /* none (the presets) / align; not part of the network */
 } dacc_variant;
 
 #define DACC_N_PRESETS 6
@@ -28,9 +33,12 @@ extern const char *const dacc_preset_names[DACC_N_PRESETS];
 /* "Original", "StepLR", ... (case-insensitive); -1 if unknown. */
 int dacc_variant_preset(const char *name, dacc_variant *v);
 /* A preset name, or key=value pairs: name=Mine,base=Original,bn=on|off,
- * dropout=all|fc|none,pool=max|avg|conv,lr_decay=on|off. */
+ * dropout=all|fc|none,pool=max|avg|conv,lr_decay=on|off,augment=none|align.
+ * base= resets every switch to the preset's, so it comes first. */
 int dacc_variant_parse(const char *spec, dacc_variant *v, dacc_err *e);
-/* "bn=on,dropout=all,pool=max,lr_decay=on" */
+/* "bn=on,dropout=all,pool=max,lr_decay=on", then ",augment=align" when
+ * augmenting (absent for none: the presets' strings, and the run-directory
+ * keys made from them, stay what they were). */
 void dacc_variant_switches(const dacc_variant *v, char *buf, size_t n);
 
 /* The model is opaque outside engine/nn/ (its layers, arenas and caches are

@@ -22,6 +22,7 @@ typedef struct dacc_study_config {
     const char *align_train;     /* AlignMNIST file of the training images (paper protocol) or NULL */
     const char *align_test;      /* of the test images (held-out protocol) or NULL */
     int blocks;                  /* transformed blocks to evaluate (5) */
+    const char *augment_model_path; /* the file of train.augment_model (augment=align variants) or NULL */
     int shard_i, shard_n;        /* run tasks with index % shard_n == shard_i */
     int jobs;                    /* tasks at once (train.threads split between them); 0 = auto */
     FILE *log;                   /* plain progress lines, or NULL */

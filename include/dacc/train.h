@@ -16,6 +16,13 @@ typedef struct dacc_train_config {
     int paper;         /* protocol paper: softmax fed to cross-entropy, no shuffling */
     int threads;
     int64_t train_limit; /* use only the first N training images (0 = all) */
+    /* variant.augment == DACC_AUGMENT_ALIGN: the class model every training
+     * image is warped from (include/dacc/align.h; not owned, NULL fails the
+     * run), its sampling scale, and its identity (dacc_align_model_hash),
+     * which checkpoints record so a resumed run can check it has the same. */
+    const struct dacc_align_model *augment_model;
+    double augment_scale;
+    uint64_t augment_model_hash;
 } dacc_train_config;
 
 void dacc_train_config_default(dacc_train_config *c);

@@ -71,12 +71,16 @@ def npz_seeds():
                                       zipfile.ZIP_STORED))
 
 
-def checkpoint(count=0, tensors=b"", epochs=20, done=3):
-    h = b"DACCCKPT" + struct.pack("<I", 1) + b"Original".ljust(32, b"\0")
+def checkpoint(count=0, tensors=b"", epochs=20, done=3, augment=None):
+    version = 2 if augment is not None else 1
+    h = b"DACCCKPT" + struct.pack("<I", version) + b"Original".ljust(32, b"\0")
     h += struct.pack("<5I", 1, 0, 0, 1, epochs)            # bn dropout pool lr_decay epochs
     h += struct.pack("<Iff", 64, 1e-3, 0.7)                 # batch lr gamma
     h += struct.pack("<QIIQ", 1, 0, 2, 0)                   # seed paper threads train_limit
-    h += struct.pack("<IQI", done, 100, count) + tensors   # epochs_done adam_step count
+    h += struct.pack("<IQ", done, 100)                      # epochs_done adam_step
+    if augment is not None:                                 # version 2: augment, scale, model hash
+        h += struct.pack("<IdQ", augment, 0.5, 0x73924E7E05CD2C5F)
+    h += struct.pack("<I", count) + tensors                 # count
     return h + struct.pack("<I", zlib.crc32(h))
 
 
@@ -92,6 +96,7 @@ def checkpoint_seeds():
     t += tensor(b"BN32_1.num_batches_tracked", 1, [], struct.pack("<q", 7))
     put("fuzz_checkpoint", "two-tensors", checkpoint(2, t))
     put("fuzz_checkpoint", "imported", checkpoint(epochs=0, done=0))
+    put("fuzz_checkpoint", "augmented", checkpoint(2, t, augment=1))
 
 
 def class_model_bytes(nclasses, magic):
