@@ -5,6 +5,7 @@
  * logs are appended one line per write. The runner decides what and when;
  * this file alone decides how the files look. */
 #include "study/rundir.h"
+#include "dacc_commit.h" /* generated: DACC_COMMIT */
 #include "dacc/fileio.h"
 #include "dacc/kernels.h"
 #include <stdlib.h>
@@ -52,7 +53,8 @@ int dacc_rd_write_study(const char *dir, const dacc_study_config *c, const dacc_
     doc d;
     FILE *f = doc_open(&d);
     if (!f) return dacc_fail(e, "%s: out of memory", path);
-    fprintf(f, "{\"format\":\"dacc-run\",\"version\":1,\"dacc_version\":\"" DACC_VERSION "\",\"isa\":\"%s\",\"kernels\":",
+    fprintf(f, "{\"format\":\"dacc-run\",\"version\":1,\"dacc_version\":\"" DACC_VERSION "\",\"commit\":\"" DACC_COMMIT
+               "\",\"isa\":\"%s\",\"kernels\":",
             dacc_isa_name(dacc_kernels_get()->isa));
     put_kernels(f);
     fputs(",\"cpu\":", f);

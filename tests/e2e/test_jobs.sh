@@ -14,6 +14,8 @@ S=(--variants 'Original;AveragePool;BatchNorm' --seeds 1 --epochs 2 --train-limi
 
 "$DACC" run --out "$WORK/one" --threads 1 --jobs 1 "${S[@]}" >"$WORK/one.log" 2>&1
 check_sh "one job, one thread exits 0" '[ $? = 0 ]'
+check "study.json names the commit of the build (or unknown)" \
+    grep -Eq '"commit":"([0-9a-f]{12}(-dirty)?|unknown)"' "$WORK/one/study.json"
 "$DACC" run --out "$WORK/two" --threads 2 --jobs 2 "${S[@]}" >"$WORK/two.log" 2>&1
 check_sh "two jobs exit 0" '[ $? = 0 ]'
 check_sh "two jobs say so" 'grep -q "^2 jobs at once, 1 thread each" "$WORK/two.log"'
