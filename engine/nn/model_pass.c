@@ -23,7 +23,8 @@ typedef struct pass {
     const float *a, *b, *k; /* per-channel coefficients for affine ops */
     int phase;             /* BN forward: 0 sums, 1 squared deviations, 2 apply;
                               BN backward: 0 sums, 1 apply */
-    int relu;              /* conv forward: fused ReLU (the next layer is skipped) */
+    int relu;              /* conv forward: fused ReLU (the next layer is skipped);
+                              BN backward: the backward of the ReLU before it merged */
 } pass;
 
 static float *act(dacc_model *m, int id) { return m->acts + m->act_off[id]; }
@@ -94,11 +95,15 @@ static void t_fwd(void *ctx, int t, int nt) {
         uint64_t keep = l->p <= 0 || 1.0 - l->p >= 1.0 ? UINT64_MAX
                                                       : (uint64_t)((1.0 - l->p) * 18446744073709551615.0);
         for (int i = 0; i < n; i++) {
+            uint8_t *mi = mask + i * in_sz;
+            if (l->p <= 0) {
+                memset(mi, 1, in_sz);
+                continue;
+            }
             dacc_rng r;
             dacc_rng_seed(&r, p->seed, DACC_STREAM_DROPOUT, (uint64_t)p->layer_index,
                           (uint64_t)(lo + i));
-            for (size_t j = 0; j < in_sz; j++)
-                mask[i * in_sz + j] = l->p <= 0 || dacc_rng_u64(&r) < keep;
+            for (size_t j = 0; j < in_sz; j++) mi[j] = dacc_rng_next(&r) < keep;
         }
         k->dropout(n * in_sz, x, mask, 1.0f / (1.0f - l->p), y);
         break;
@@ -367,6 +372,8 @@ static void t_bwd(void *ctx, int t, int nt) {
             double *red = m->red + (size_t)t * 256;
             memset(red, 0, sizeof(double) * 2 * l->c);
             k->channel_dot(rows, l->c, dy, x, mean, red, red + l->c);
+        } else if (p->relu) {
+            k->channel_affine2_relu(rows, l->c, dy, x, p->a, p->b, p->k, dx);
         } else {
             k->channel_affine2(rows, l->c, dy, x, p->a, p->b, p->k, dx);
         }
@@ -417,8 +424,14 @@ void dacc_model_backward(dacc_model *m, int n) {
                                     m->grads + l->w_off, m->grads + l->b_off, a, b, kk);
             p.a = a; p.b = b; p.k = kk;
             p.phase = 1;
+            /* a ReLU in place just before: its backward (mask from its
+             * output, the BN input) goes into the same pass, same bits */
+            p.relu = i > 0 && m->layers[i - 1].kind == DACC_L_RELU && m->layers[i - 1].out == l->in &&
+                     m->layers[i - 1].in == l->in;
             dacc_pool_run(m->pool, t_bwd, &p, nt);
             m->times.s[i][DACC_TIME_BWD_DATA] += dacc_lt_now() - t0;
+            if (p.relu) i--;
+            p.relu = 0;
             continue;
         }
         dacc_pool_run(m->pool, t_bwd, &p, nt);
