@@ -144,7 +144,7 @@ static void t_bn(void *ctx, int t, int nt) {
  * before), every layer up to the next BN, and that BN's channel sums; the
  * squared deviations are a round of their own. The per-task partials are
  * summed in task order as before, so the results are the same bits as one
- * round per layer. Timers: task 0's time of each step. */
+ * round per layer. Timers: see round_spread. */
 typedef struct chain {
     const pass *p;
     int i0, i1;   /* layers [i0, i1); i0 a BN: its apply */
@@ -165,15 +165,28 @@ static void t_chain(void *ctx, int t, int nt) {
         q.relu = l->kind == DACC_L_CONV && dacc_model_relu_follows(m, i);
         if (l->kind == DACC_L_BN) t_bn(&q, t, nt);
         else t_fwd(&q, t, nt);
-        if (t == 0) m->times.s[i][DACC_TIME_FWD] += (t1 = dacc_lt_now()) - t0, t0 = t1;
+        if (t == 0) m->times.round[i][DACC_TIME_FWD] += (t1 = dacc_lt_now()) - t0, t0 = t1;
         if (q.relu) i++; /* a ReLU in place on a conv's output runs in its epilogue */
     }
     if (c->i1 < m->n_layers && m->layers[c->i1].kind == DACC_L_BN) {
         q.l = &m->layers[c->i1];
         q.phase = 0;
         t_bn(&q, t, nt);
-        if (t == 0) m->times.s[c->i1][DACC_TIME_FWD] += dacc_lt_now() - t0;
+        if (t == 0) m->times.round[c->i1][DACC_TIME_FWD] += dacc_lt_now() - t0;
     }
+}
+
+/* A chain round's wall time, shared among its steps in proportion to
+ * task 0's time of each (m->times.round, cleared here): the wait for the
+ * other tasks stays in the layers' times, as when each had its own round. */
+static void round_spread(dacc_layer_times *tm, double wall) {
+    double tot = 0;
+    for (int i = 0; i < DACC_MAX_LAYERS; i++)
+        for (int q = 0; q < DACC_TIME_PARTS; q++) tot += tm->round[i][q];
+    if (tot > 0)
+        for (int i = 0; i < DACC_MAX_LAYERS; i++)
+            for (int q = 0; q < DACC_TIME_PARTS; q++) tm->s[i][q] += tm->round[i][q] * wall / tot;
+    memset(tm->round, 0, sizeof tm->round);
 }
 
 /* Sums the tasks' channel partials (m->red) in task order. */
@@ -302,7 +315,9 @@ const float *dacc_model_forward(dacc_model *m, const uint8_t *images, int n, int
         chain c = {&p, i, j, i == 0};
         p.a = a;
         p.b = b;
+        t0 = dacc_lt_now();
         dacc_pool_run(m->pool, t_chain, &c, nt);
+        round_spread(&m->times, dacc_lt_now() - t0);
         if (j < m->n_layers) bn_stats(&p, j, nt, a, b);
         i = j;
     }
@@ -438,7 +453,7 @@ static void t_reduce(void *ctx, int t, int nt) {
  * layers below down to the next BN, and that BN's sums (channel_dot). A
  * round holds at most one convolution: its weight-gradient partials (one
  * buffer per task) are summed in a round of their own (t_reduce) before the
- * next convolution overwrites them. Timers: task 0's time of each step. */
+ * next convolution overwrites them. Timers: see round_spread. */
 static int relu_before(const dacc_model *m, int i) {
     if (i < 1) return 0;
     const dacc_layer *l = &m->layers[i], *r = &m->layers[i - 1];
@@ -466,10 +481,10 @@ static void t_bchain(void *ctx, int t, int nt) {
         if (t == 0) {
             t1 = dacc_lt_now();
             if (l->kind == DACC_L_CONV) {
-                tm->s[i][DACC_TIME_BWD_DATA] += tm->split_data_s;
-                tm->s[i][DACC_TIME_BWD_WEIGHTS] += t1 - t0 - tm->split_data_s;
+                tm->round[i][DACC_TIME_BWD_DATA] += tm->split_data_s;
+                tm->round[i][DACC_TIME_BWD_WEIGHTS] += t1 - t0 - tm->split_data_s;
             } else {
-                tm->s[i][DACC_TIME_BWD_DATA] += t1 - t0;
+                tm->round[i][DACC_TIME_BWD_DATA] += t1 - t0;
             }
             t0 = t1;
         }
@@ -479,7 +494,7 @@ static void t_bchain(void *ctx, int t, int nt) {
         q.l = &m->layers[c->i1];
         q.phase = 0;
         t_bwd(&q, t, nt);
-        if (t == 0) tm->s[c->i1][DACC_TIME_BWD_DATA] += dacc_lt_now() - t0;
+        if (t == 0) tm->round[c->i1][DACC_TIME_BWD_DATA] += dacc_lt_now() - t0;
     }
 }
 
@@ -509,8 +524,10 @@ void dacc_model_backward(dacc_model *m, int n) {
     for (int i = m->n_layers - 1; i >= 0;) {
         const int k = bchain_end(m, i, &conv);
         bchain c = {&p, i, k};
-        dacc_pool_run(m->pool, t_bchain, &c, nt);
         double t0 = dacc_lt_now();
+        dacc_pool_run(m->pool, t_bchain, &c, nt);
+        round_spread(&m->times, dacc_lt_now() - t0);
+        t0 = dacc_lt_now();
         if (conv >= 0) {
             p.l = &m->layers[conv];
             dacc_pool_run(m->pool, t_reduce, &p, dacc_pool_threads(m->pool));
