@@ -189,6 +189,12 @@ static void w_channel_affine2(size_t rows, int c, const float *p, const float *q
     ins.real.channel_affine2(rows, c, p, q, a, b, k, out);
     t_end(t0, layer_of(p, DACC_L_BN, 1), COL_BWD);
 }
+static void w_channel_affine2_relu(size_t rows, int c, const float *p, const float *q,
+                                   const float *a, const float *b, const float *k, float *out) {
+    stamp t0 = t_begin();
+    ins.real.channel_affine2_relu(rows, c, p, q, a, b, k, out);
+    t_end(t0, layer_of(p, DACC_L_BN, 1), COL_BWD);
+}
 static void w_dropout(size_t n, const float *x, const uint8_t *mask, float scale, float *y) {
     stamp t0 = t_begin();
     ins.real.dropout(n, x, mask, scale, y);
@@ -231,6 +237,7 @@ static dacc_kernels wrapped_table(const dacc_kernels *real) {
     w.channel_dot = w_channel_dot;
     w.channel_affine = w_channel_affine;
     w.channel_affine2 = w_channel_affine2;
+    w.channel_affine2_relu = w_channel_affine2_relu;
     w.dropout = w_dropout;
     w.softmax = w_softmax;
     w.adam = w_adam;

@@ -17,15 +17,7 @@ void dacc_rng_seed(dacc_rng *r, uint64_t seed, uint64_t stream, uint64_t a, uint
     for (int i = 0; i < 4; i++) r->s[i] = splitmix(&x);
 }
 
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-uint64_t dacc_rng_u64(dacc_rng *r) {
-    uint64_t *s = r->s;
-    uint64_t out = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0]; s[3] ^= s[1]; s[1] ^= s[2]; s[0] ^= s[3];
-    s[2] ^= t; s[3] = rotl(s[3], 45);
-    return out;
-}
+uint64_t dacc_rng_u64(dacc_rng *r) { return dacc_rng_next(r); }
 
 double dacc_rng_uniform(dacc_rng *r) { return (dacc_rng_u64(r) >> 11) * 0x1.0p-53; }
 

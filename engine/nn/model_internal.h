@@ -52,6 +52,7 @@ typedef struct dacc_layer_times {
     double s[DACC_MAX_LAYERS][DACC_TIME_PARTS];
     double pack_s, loss_s, adam_s;
     double split_data_s, split_weights_s; /* task 0's conv backward parts (scratch) */
+    double round[DACC_MAX_LAYERS][DACC_TIME_PARTS]; /* task 0's steps of a round (scratch) */
     long steps;
 } dacc_layer_times;
 #define DACC_MAX_TENSORS 48

@@ -23,7 +23,8 @@ typedef struct pass {
     const float *a, *b, *k; /* per-channel coefficients for affine ops */
     int phase;             /* BN forward: 0 sums, 1 squared deviations, 2 apply;
                               BN backward: 0 sums, 1 apply */
-    int relu;              /* conv forward: fused ReLU (the next layer is skipped) */
+    int relu;              /* conv forward: fused ReLU (the next layer is skipped);
+                              BN backward: the backward of the ReLU before it merged */
 } pass;
 
 static float *act(dacc_model *m, int id) { return m->acts + m->act_off[id]; }
@@ -94,16 +95,20 @@ static void t_fwd(void *ctx, int t, int nt) {
         uint64_t keep = l->p <= 0 || 1.0 - l->p >= 1.0 ? UINT64_MAX
                                                       : (uint64_t)((1.0 - l->p) * 18446744073709551615.0);
         for (int i = 0; i < n; i++) {
+            uint8_t *mi = mask + i * in_sz;
+            if (l->p <= 0) {
+                memset(mi, 1, in_sz);
+                continue;
+            }
             dacc_rng r;
             dacc_rng_seed(&r, p->seed, DACC_STREAM_DROPOUT, (uint64_t)p->layer_index,
                           (uint64_t)(lo + i));
-            for (size_t j = 0; j < in_sz; j++)
-                mask[i * in_sz + j] = l->p <= 0 || dacc_rng_u64(&r) < keep;
+            for (size_t j = 0; j < in_sz; j++) mi[j] = dacc_rng_next(&r) < keep;
         }
         k->dropout(n * in_sz, x, mask, 1.0f / (1.0f - l->p), y);
         break;
     }
-    case DACC_L_BN: /* training batch-norm runs in phases (bn_forward_train) */
+    case DACC_L_BN: /* training batch-norm runs in phases (t_chain, bn_stats) */
         break;
     }
 }
@@ -130,32 +135,87 @@ static void t_bn(void *ctx, int t, int nt) {
     }
 }
 
-static void bn_forward_train(pass *p) {
-    dacc_model *m = p->m;
-    const dacc_layer *l = p->l;
-    int nt = ntasks(m, p->n), c = l->c;
-    double cnt = (double)p->n * m->act_size[l->in] / c;
-    float *mean = m->stats + l->stat_off, *invstd = mean + c;
-    float a[128], b[128];
-    double tot[128];
-    p->phase = 0;
-    dacc_pool_run(m->pool, t_bn, p, nt);
-    memset(tot, 0, sizeof tot);
+/* ---- training forward: one round per batch-norm statistic ----
+ * Every step but a batch-norm's statistics works image by image over the
+ * same split (task t always has the images range(n, t, nt)), so a task runs
+ * a chain of layers over its images without waiting for the others; only a
+ * BN's batch mean and variance need every task's images. A round runs: the
+ * apply of the BN the chain starts at (its coefficients from the round
+ * before), every layer up to the next BN, and that BN's channel sums; the
+ * squared deviations are a round of their own. The per-task partials are
+ * summed in task order as before, so the results are the same bits as one
+ * round per layer. Timers: see round_spread. */
+typedef struct chain {
+    const pass *p;
+    int i0, i1;   /* layers [i0, i1); i0 a BN: its apply */
+    int input;    /* start with the input normalisation */
+} chain;
+
+static void t_chain(void *ctx, int t, int nt) {
+    const chain *c = ctx;
+    dacc_model *m = c->p->m;
+    pass q = *c->p;
+    double t0 = t == 0 ? dacc_lt_now() : 0, t1;
+    if (c->input) t_input(&q, t, nt);
+    for (int i = c->i0; i < c->i1; i++) {
+        const dacc_layer *l = &m->layers[i];
+        q.l = l;
+        q.layer_index = i;
+        q.phase = 2;
+        q.relu = l->kind == DACC_L_CONV && dacc_model_relu_follows(m, i);
+        if (l->kind == DACC_L_BN) t_bn(&q, t, nt);
+        else t_fwd(&q, t, nt);
+        if (t == 0) m->times.round[i][DACC_TIME_FWD] += (t1 = dacc_lt_now()) - t0, t0 = t1;
+        if (q.relu) i++; /* a ReLU in place on a conv's output runs in its epilogue */
+    }
+    if (c->i1 < m->n_layers && m->layers[c->i1].kind == DACC_L_BN) {
+        q.l = &m->layers[c->i1];
+        q.phase = 0;
+        t_bn(&q, t, nt);
+        if (t == 0) m->times.round[c->i1][DACC_TIME_FWD] += dacc_lt_now() - t0;
+    }
+}
+
+/* A chain round's wall time, shared among its steps in proportion to
+ * task 0's time of each (m->times.round, cleared here): the wait for the
+ * other tasks stays in the layers' times, as when each had its own round. */
+static void round_spread(dacc_layer_times *tm, double wall) {
+    double tot = 0;
+    for (int i = 0; i < DACC_MAX_LAYERS; i++)
+        for (int q = 0; q < DACC_TIME_PARTS; q++) tot += tm->round[i][q];
+    if (tot > 0)
+        for (int i = 0; i < DACC_MAX_LAYERS; i++)
+            for (int q = 0; q < DACC_TIME_PARTS; q++) tm->s[i][q] += tm->round[i][q] * wall / tot;
+    memset(tm->round, 0, sizeof tm->round);
+}
+
+/* Sums the tasks' channel partials (m->red) in task order. */
+static void sum_red(const dacc_model *m, int nt, int c, double *tot) {
+    memset(tot, 0, sizeof(double) * (size_t)c);
     for (int t = 0; t < nt; t++)
         for (int j = 0; j < c; j++) tot[j] += m->red[(size_t)t * 256 + j];
+}
+
+/* BN layer l's batch statistics after the chain that ended with its sums:
+ * the mean, a round of squared deviations, then the apply coefficients a, b
+ * (and the running statistics). */
+static void bn_stats(pass *p, int i, int nt, float *a, float *b) {
+    dacc_model *m = p->m;
+    const dacc_layer *l = &m->layers[i];
+    const int c = l->c;
+    double cnt = (double)p->n * m->act_size[l->in] / c, tot[128];
+    float *mean = m->stats + l->stat_off, *invstd = mean + c;
+    double t0 = dacc_lt_now();
+    sum_red(m, nt, c, tot);
     dacc_bn_mean(c, cnt, tot, mean);
+    p->l = l;
     p->phase = 1;
     dacc_pool_run(m->pool, t_bn, p, nt);
-    memset(tot, 0, sizeof tot);
-    for (int t = 0; t < nt; t++)
-        for (int j = 0; j < c; j++) tot[j] += m->red[(size_t)t * 256 + j];
+    sum_red(m, nt, c, tot);
     dacc_bn_train_coeffs(c, cnt, tot, mean, m->params + l->w_off, m->params + l->b_off, invstd,
                          a, b, m->buffers + l->rm_off, m->buffers + l->rv_off);
     m->bn_batches[l->bn_index]++;
-    p->a = a;
-    p->b = b;
-    p->phase = 2;
-    dacc_pool_run(m->pool, t_bn, p, nt);
+    m->times.s[i][DACC_TIME_FWD] += dacc_lt_now() - t0;
 }
 
 /* ---- eval mode: one thread-pool round for the whole network ----
@@ -248,25 +308,18 @@ const float *dacc_model_forward(dacc_model *m, const uint8_t *images, int n, int
     double t0 = dacc_lt_now();
     dacc_model_pack_train(m); /* once per step: the weights changed since the last */
     m->times.pack_s += dacc_lt_now() - t0;
-    dacc_pool_run(m->pool, t_input, &p, nt);
-    for (int i = 0; i < m->n_layers; i++) {
-        const dacc_layer *l = &m->layers[i];
-        p.l = l;
-        p.layer_index = i;
+    float a[128], b[128]; /* the apply coefficients of the BN a chain starts at */
+    for (int i = 0; i < m->n_layers;) {
+        int j = m->layers[i].kind == DACC_L_BN ? i + 1 : i;
+        while (j < m->n_layers && m->layers[j].kind != DACC_L_BN) j++;
+        chain c = {&p, i, j, i == 0};
+        p.a = a;
+        p.b = b;
         t0 = dacc_lt_now();
-        if (l->kind == DACC_L_BN) {
-            bn_forward_train(&p);
-            m->times.s[i][DACC_TIME_FWD] += dacc_lt_now() - t0;
-            continue;
-        }
-        /* a ReLU in place on a conv's output runs in the conv's epilogue;
-         * its backward is unchanged (it reads the output) */
-        int fuse = l->kind == DACC_L_CONV && dacc_model_relu_follows(m, i);
-        p.relu = fuse;
-        dacc_pool_run(m->pool, t_fwd, &p, nt);
-        p.relu = 0;
-        m->times.s[i][DACC_TIME_FWD] += dacc_lt_now() - t0;
-        if (fuse) i++;
+        dacc_pool_run(m->pool, t_chain, &c, nt);
+        round_spread(&m->times, dacc_lt_now() - t0);
+        if (j < m->n_layers) bn_stats(&p, j, nt, a, b);
+        i = j;
     }
     return act(m, m->layers[m->n_layers - 1].out);
 }
@@ -367,6 +420,8 @@ static void t_bwd(void *ctx, int t, int nt) {
             double *red = m->red + (size_t)t * 256;
             memset(red, 0, sizeof(double) * 2 * l->c);
             k->channel_dot(rows, l->c, dy, x, mean, red, red + l->c);
+        } else if (p->relu) {
+            k->channel_affine2_relu(rows, l->c, dy, x, p->a, p->b, p->k, dx);
         } else {
             k->channel_affine2(rows, l->c, dy, x, p->a, p->b, p->k, dx);
         }
@@ -392,47 +447,109 @@ static void t_reduce(void *ctx, int t, int nt) {
     }
 }
 
+/* ---- training backward: rounds as in the forward ----
+ * A round runs, over each task's images: the apply of the BN it starts at
+ * (with the backward of the ReLU before it, which reads the BN input), the
+ * layers below down to the next BN, and that BN's sums (channel_dot). A
+ * round holds at most one convolution: its weight-gradient partials (one
+ * buffer per task) are summed in a round of their own (t_reduce) before the
+ * next convolution overwrites them. Timers: see round_spread. */
+static int relu_before(const dacc_model *m, int i) {
+    if (i < 1) return 0;
+    const dacc_layer *l = &m->layers[i], *r = &m->layers[i - 1];
+    return r->kind == DACC_L_RELU && r->out == l->in && r->in == l->in;
+}
+
+typedef struct bchain {
+    const pass *p;
+    int i0, i1;   /* layers i0 down to i1 + 1; i1 a BN: its sums at the end */
+} bchain;
+
+static void t_bchain(void *ctx, int t, int nt) {
+    const bchain *c = ctx;
+    dacc_model *m = c->p->m;
+    dacc_layer_times *tm = &m->times;
+    pass q = *c->p;
+    double t0 = t == 0 ? dacc_lt_now() : 0, t1;
+    for (int i = c->i0; i > c->i1; i--) {
+        const dacc_layer *l = &m->layers[i];
+        q.l = l;
+        q.layer_index = i;
+        q.phase = 1;
+        q.relu = l->kind == DACC_L_BN && relu_before(m, i);
+        t_bwd(&q, t, nt);
+        if (t == 0) {
+            t1 = dacc_lt_now();
+            if (l->kind == DACC_L_CONV) {
+                tm->round[i][DACC_TIME_BWD_DATA] += tm->split_data_s;
+                tm->round[i][DACC_TIME_BWD_WEIGHTS] += t1 - t0 - tm->split_data_s;
+            } else {
+                tm->round[i][DACC_TIME_BWD_DATA] += t1 - t0;
+            }
+            t0 = t1;
+        }
+        if (q.relu) i--; /* merged into the BN's apply (same bits) */
+    }
+    if (c->i1 >= 0 && m->layers[c->i1].kind == DACC_L_BN) {
+        q.l = &m->layers[c->i1];
+        q.phase = 0;
+        t_bwd(&q, t, nt);
+        if (t == 0) tm->round[c->i1][DACC_TIME_BWD_DATA] += dacc_lt_now() - t0;
+    }
+}
+
+/* The end of the round that starts at layer i (see t_bchain): the next BN
+ * below or a second convolution; *conv the convolution in it, or -1. */
+static int bchain_end(const dacc_model *m, int i, int *conv) {
+    int k = i;
+    *conv = -1;
+    while (k >= 0) {
+        const dacc_layer *l = &m->layers[k];
+        if (k != i && l->kind == DACC_L_BN) break;
+        if (l->kind == DACC_L_CONV) {
+            if (*conv >= 0) break;
+            *conv = k;
+        }
+        if (l->kind == DACC_L_BN && relu_before(m, k)) k--;
+        k--;
+    }
+    return k;
+}
+
 void dacc_model_backward(dacc_model *m, int n) {
     pass p = {m, NULL, n, 1, 0, 0, NULL, NULL, NULL, NULL, 0, 0};
-    int nt = ntasks(m, n);
-    for (int i = m->n_layers - 1; i >= 0; i--) {
-        const dacc_layer *l = &m->layers[i];
-        p.l = l;
-        p.layer_index = i;
+    int nt = ntasks(m, n), conv;
+    float a[128], b[128], kk[128]; /* the backward coefficients of the BN a round starts at */
+    p.a = a, p.b = b, p.k = kk;
+    for (int i = m->n_layers - 1; i >= 0;) {
+        const int k = bchain_end(m, i, &conv);
+        bchain c = {&p, i, k};
         double t0 = dacc_lt_now();
-        if (l->kind == DACC_L_BN) {
-            int c = l->c;
-            double cnt = (double)n * m->act_size[l->in] / c;
-            p.phase = 0;
-            dacc_pool_run(m->pool, t_bwd, &p, nt);
-            double sdy[128] = {0}, sdyx[128] = {0};
-            for (int t = 0; t < nt; t++)
-                for (int j = 0; j < c; j++) {
-                    sdy[j] += m->red[(size_t)t * 256 + j];
-                    sdyx[j] += m->red[(size_t)t * 256 + c + j];
-                }
-            const float *mean = m->stats + l->stat_off, *invstd = mean + c;
-            float a[128], b[128], kk[128];
-            dacc_bn_backward_coeffs(c, cnt, sdy, sdyx, mean, invstd, m->params + l->w_off,
-                                    m->grads + l->w_off, m->grads + l->b_off, a, b, kk);
-            p.a = a; p.b = b; p.k = kk;
-            p.phase = 1;
-            dacc_pool_run(m->pool, t_bwd, &p, nt);
-            m->times.s[i][DACC_TIME_BWD_DATA] += dacc_lt_now() - t0;
-            continue;
-        }
-        dacc_pool_run(m->pool, t_bwd, &p, nt);
-        if (l->kind == DACC_L_CONV) {
-            dacc_layer_times *tm = &m->times;
-            double round = dacc_lt_now() - t0, both = tm->split_data_s + tm->split_weights_s;
-            double data = both > 0 ? round * tm->split_data_s / both : 0;
-            tm->s[i][DACC_TIME_BWD_DATA] += data;
-            t0 = dacc_lt_now();
+        dacc_pool_run(m->pool, t_bchain, &c, nt);
+        round_spread(&m->times, dacc_lt_now() - t0);
+        t0 = dacc_lt_now();
+        if (conv >= 0) {
+            p.l = &m->layers[conv];
             dacc_pool_run(m->pool, t_reduce, &p, dacc_pool_threads(m->pool));
-            tm->s[i][DACC_TIME_BWD_WEIGHTS] += round - data + (dacc_lt_now() - t0);
-        } else {
-            m->times.s[i][DACC_TIME_BWD_DATA] += dacc_lt_now() - t0;
+            m->times.s[conv][DACC_TIME_BWD_WEIGHTS] += dacc_lt_now() - t0;
         }
+        if (k >= 0 && m->layers[k].kind == DACC_L_BN) {
+            const dacc_layer *l = &m->layers[k];
+            int ch = l->c;
+            double cnt = (double)n * m->act_size[l->in] / ch;
+            double sdy[128] = {0}, sdyx[128] = {0};
+            t0 = dacc_lt_now();
+            for (int t = 0; t < nt; t++)
+                for (int j = 0; j < ch; j++) {
+                    sdy[j] += m->red[(size_t)t * 256 + j];
+                    sdyx[j] += m->red[(size_t)t * 256 + ch + j];
+                }
+            const float *mean = m->stats + l->stat_off, *invstd = mean + ch;
+            dacc_bn_backward_coeffs(ch, cnt, sdy, sdyx, mean, invstd, m->params + l->w_off,
+                                    m->grads + l->w_off, m->grads + l->b_off, a, b, kk);
+            m->times.s[k][DACC_TIME_BWD_DATA] += dacc_lt_now() - t0;
+        }
+        i = k;
     }
 }
 

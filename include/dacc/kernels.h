@@ -118,6 +118,12 @@ typedef void dacc_channel_affine_t(size_t rows, int c, const float *x,
 typedef void dacc_channel_affine2_t(size_t rows, int c, const float *p, const float *q,
                                         const float *a, const float *b, const float *k,
                                         float *out);
+/* out[r][c] = q[r][c] > 0 ? p[r][c] * a[c] + q[r][c] * b[c] + k[c] : 0:
+ * batch-norm backward and the backward of the ReLU before it (q, the BN
+ * input, is that ReLU's output) in one pass; out may alias p. */
+typedef void dacc_channel_affine2_relu_t(size_t rows, int c, const float *p, const float *q,
+                                         const float *a, const float *b, const float *k,
+                                         float *out);
 /* y = mask ? x * scale : 0 (inverted dropout); x == y allowed. */
 typedef void dacc_dropout_t(size_t n, const float *x, const uint8_t *mask,
                                 float scale, float *y);
@@ -157,6 +163,7 @@ typedef void dacc_u8_normalize_t(size_t n, const uint8_t *x, float scale,
     X(channel_dot, dacc_channel_dot_t)               \
     X(channel_affine, dacc_channel_affine_t)         \
     X(channel_affine2, dacc_channel_affine2_t)       \
+    X(channel_affine2_relu, dacc_channel_affine2_relu_t) \
     X(dropout, dacc_dropout_t)                       \
     X(softmax, dacc_softmax_t)                       \
     X(adam, dacc_adam_t)                             \

@@ -71,11 +71,12 @@ void dacc_model_backward(dacc_model *m, int n);
 void dacc_model_adam_step(dacc_model *m, float lr);
 /* Time of the training steps per layer (engine/nn/layer_times.c): wall
  * seconds the caller's thread spends on each layer's work, accumulated from
- * dacc_model_times_reset on. A conv layer's backward runs both of its parts
- * in one round of the thread pool; the round's time is split between them
- * in the proportion task 0 (the caller's thread) measured. The weights'
- * packing, the loss and the Adam step are timed apart; the rest of a step
- * (copying the batch, the input normalisation) is what is left of it. */
+ * dacc_model_times_reset on. A round of the thread pool runs several
+ * layers (and both parts of a conv layer's backward); the round's wall
+ * time is split among them in the proportion task 0 measured for each.
+ * The weights' packing, the loss and the Adam step are timed apart; the
+ * rest of a step (copying the batch, the input normalisation) is what is
+ * left of it. */
 enum { DACC_TIME_FWD, DACC_TIME_BWD_DATA, DACC_TIME_BWD_WEIGHTS, DACC_TIME_PARTS };
 typedef struct dacc_step_times {
     double pack_s, loss_s, adam_s;

@@ -136,3 +136,28 @@ void dacc_f32_channel_affine2__avx2(size_t rows, int c, const float *p, const fl
         }
     }
 }
+
+/* As affine2, then zero where q <= 0 (the ReLU mask from q, the ReLU's
+ * output): the same bits as affine2 followed by relu_bwd. */
+void dacc_f32_channel_affine2_relu__avx2(size_t rows, int c, const float *p, const float *q,
+                                         const float *a, const float *b, const float *k,
+                                         float *out) {
+    const __m256 zero = _mm256_setzero_ps();
+    for (size_t r = 0; r < rows; r++) {
+        size_t o = r * (size_t)c;
+        int j = 0;
+        for (; j + 8 <= c; j += 8) {
+            __m256 qv = _mm256_loadu_ps(q + o + j);
+            __m256 t = _mm256_fmadd_ps(qv, _mm256_loadu_ps(b + j), _mm256_loadu_ps(k + j));
+            __m256 v = _mm256_fmadd_ps(_mm256_loadu_ps(p + o + j), _mm256_loadu_ps(a + j), t);
+            _mm256_storeu_ps(out + o + j, _mm256_and_ps(v, _mm256_cmp_ps(qv, zero, _CMP_GT_OQ)));
+        }
+        if (j < c) {
+            __m256i m = lanes(c - j);
+            __m256 qv = _mm256_maskload_ps(q + o + j, m);
+            __m256 t = _mm256_fmadd_ps(qv, _mm256_maskload_ps(b + j, m), _mm256_maskload_ps(k + j, m));
+            __m256 v = _mm256_fmadd_ps(_mm256_maskload_ps(p + o + j, m), _mm256_maskload_ps(a + j, m), t);
+            _mm256_maskstore_ps(out + o + j, m, _mm256_and_ps(v, _mm256_cmp_ps(qv, zero, _CMP_GT_OQ)));
+        }
+    }
+}

@@ -131,3 +131,41 @@ void dacc_f32_channel_affine2__avx512(size_t rows, int c, const float *p, const 
             _mm512_mask_storeu_ps(out + o, m, v);
         }
 }
+
+/* As affine2, then zero where q <= 0 (the ReLU mask from q, which is the
+ * ReLU's output): the same arithmetic, so the same bits as affine2 followed
+ * by relu_bwd. */
+void dacc_f32_channel_affine2_relu__avx512(size_t rows, int c, const float *p, const float *q,
+                                           const float *a, const float *b, const float *k,
+                                           float *out) {
+    const __m512 zero = _mm512_setzero_ps();
+    if (c % 16 == 0 && c <= 64) { /* the network's widths: coefficients in registers */
+        __m512 av[4], bv[4], kv[4];
+        int nv = c / 16;
+        for (int v = 0; v < nv; v++) {
+            av[v] = _mm512_loadu_ps(a + 16 * v);
+            bv[v] = _mm512_loadu_ps(b + 16 * v);
+            kv[v] = _mm512_loadu_ps(k + 16 * v);
+        }
+        for (size_t r = 0; r < rows; r++)
+            for (int v = 0; v < nv; v++) {
+                size_t o = r * (size_t)c + 16 * v;
+                __m512 qv = _mm512_loadu_ps(q + o);
+                __mmask16 pos = _mm512_cmp_ps_mask(qv, zero, _CMP_GT_OQ);
+                __m512 t = _mm512_fmadd_ps(qv, bv[v], kv[v]);
+                _mm512_storeu_ps(out + o, _mm512_maskz_fmadd_ps(pos, _mm512_loadu_ps(p + o), av[v], t));
+            }
+        return;
+    }
+    for (size_t r = 0; r < rows; r++)
+        for (int j = 0; j < c; j += 16) {
+            __mmask16 m = lanes(c - j);
+            size_t o = r * (size_t)c + j;
+            __m512 qv = _mm512_maskz_loadu_ps(m, q + o);
+            __mmask16 pos = _mm512_cmp_ps_mask(qv, zero, _CMP_GT_OQ);
+            __m512 t = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(m, b + j), _mm512_maskz_loadu_ps(m, k + j));
+            __m512 v = _mm512_maskz_fmadd_ps(pos, _mm512_maskz_loadu_ps(m, p + o),
+                                             _mm512_maskz_loadu_ps(m, a + j), t);
+            _mm512_mask_storeu_ps(out + o, m, v);
+        }
+}

@@ -129,3 +129,23 @@ void dacc_f32_channel_affine2__neon(size_t rows, int c, const float *p, const fl
         for (; j < c; j++) out[o + j] = p[o + j] * a[j] + q[o + j] * b[j] + k[j];
     }
 }
+
+/* As affine2, then zero where q <= 0 (the ReLU mask from q, the ReLU's
+ * output). */
+void dacc_f32_channel_affine2_relu__neon(size_t rows, int c, const float *p, const float *q,
+                                         const float *a, const float *b, const float *k,
+                                         float *out) {
+    const float32x4_t zero = vdupq_n_f32(0.0f);
+    for (size_t r = 0; r < rows; r++) {
+        size_t o = r * c;
+        int j = 0;
+        for (; j + 4 <= c; j += 4) {
+            float32x4_t qv = vld1q_f32(q + o + j);
+            float32x4_t t = vfmaq_f32(vld1q_f32(k + j), qv, vld1q_f32(b + j));
+            float32x4_t v = vfmaq_f32(t, vld1q_f32(p + o + j), vld1q_f32(a + j));
+            vst1q_f32(out + o + j, vbslq_f32(vcgtq_f32(qv, zero), v, zero));
+        }
+        for (; j < c; j++)
+            out[o + j] = q[o + j] > 0.0f ? p[o + j] * a[j] + q[o + j] * b[j] + k[j] : 0.0f;
+    }
+}

@@ -40,3 +40,13 @@ void dacc_f32_channel_affine2__scalar(size_t rows, int c, const float *p, const 
         for (int j = 0; j < c; j++)
             out[r * c + j] = p[r * c + j] * a[j] + q[r * c + j] * b[j] + k[j];
 }
+
+void dacc_f32_channel_affine2_relu__scalar(size_t rows, int c, const float *p, const float *q,
+                                           const float *a, const float *b, const float *k,
+                                           float *out) {
+    for (size_t r = 0; r < rows; r++)
+        for (int j = 0; j < c; j++) {
+            size_t o = r * c + j;
+            out[o] = q[o] > 0.0f ? p[o] * a[j] + q[o] * b[j] + k[j] : 0.0f;
+        }
+}

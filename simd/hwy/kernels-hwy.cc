@@ -105,6 +105,26 @@ void ChannelAffine2(size_t rows, int c, const float* p, const float* q, const fl
     }
 }
 
+// As ChannelAffine2, then zero where q <= 0 (the ReLU mask from q).
+void ChannelAffine2Relu(size_t rows, int c, const float* p, const float* q, const float* a,
+                        const float* b, const float* k, float* out) {
+    const DF d;
+    const int N = (int)hn::Lanes(d);
+    const auto zero = hn::Zero(d);
+    for (size_t r = 0; r < rows; r++) {
+        const size_t o = r * c;
+        int j = 0;
+        for (; j + N <= c; j += N) {
+            const auto qv = hn::LoadU(d, q + o + j);
+            const auto t = hn::MulAdd(qv, hn::LoadU(d, b + j), hn::LoadU(d, k + j));
+            const auto v = hn::MulAdd(hn::LoadU(d, p + o + j), hn::LoadU(d, a + j), t);
+            hn::StoreU(hn::IfThenElseZero(qv > zero, v), d, out + o + j);
+        }
+        for (; j < c; j++)
+            out[o + j] = q[o + j] > 0.0f ? p[o + j] * a[j] + q[o + j] * b[j] + k[j] : 0.0f;
+    }
+}
+
 // Float lanes summed over blocks of kRowsBlock rows, each block's partial
 // sums added to the double outputs (as the other ISAs do).
 constexpr size_t kRowsBlock = 32;
@@ -276,6 +296,7 @@ HWY_EXPORT(Dropout);
 HWY_EXPORT(U8Normalize);
 HWY_EXPORT(ChannelAffine);
 HWY_EXPORT(ChannelAffine2);
+HWY_EXPORT(ChannelAffine2Relu);
 HWY_EXPORT(ChannelSum);
 HWY_EXPORT(Adam);
 HWY_EXPORT(Softmax);
@@ -305,6 +326,10 @@ void dacc_f32_channel_affine__hwy(size_t rows, int c, const float* x, const floa
 void dacc_f32_channel_affine2__hwy(size_t rows, int c, const float* p, const float* q, const float* a,
                                    const float* b, const float* k, float* out) {
     HWY_DYNAMIC_DISPATCH(dacc_hwy::ChannelAffine2)(rows, c, p, q, a, b, k, out);
+}
+void dacc_f32_channel_affine2_relu__hwy(size_t rows, int c, const float* p, const float* q,
+                                        const float* a, const float* b, const float* k, float* out) {
+    HWY_DYNAMIC_DISPATCH(dacc_hwy::ChannelAffine2Relu)(rows, c, p, q, a, b, k, out);
 }
 void dacc_f32_channel_sum__hwy(size_t rows, int c, const float* x, double* out) {
     HWY_DYNAMIC_DISPATCH(dacc_hwy::ChannelSum)(rows, c, x, out);

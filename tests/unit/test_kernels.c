@@ -7,8 +7,9 @@
  * Tolerances, per op (why):
  *   relu_fwd/bwd, dropout, maxpool_fwd/bwd: bit-exact (no arithmetic, or one
  *     multiply, or additions in the reference's order).
- *   u8_normalize, channel_affine/affine2: |d| <= 2e-6 + 2e-6|ref| (one FMA
- *     vs the reference's separate multiply and add).
+ *   u8_normalize, channel_affine/affine2/affine2_relu: |d| <= 2e-6 + 2e-6|ref|
+ *     (one FMA vs the reference's separate multiply and add); affine2_relu
+ *     also bit-exact against its own ISA's affine2 then relu_bwd.
  *   avgpool_fwd/bwd: |d| <= 1e-6 + 1e-5|ref| (same order; contraction).
  *   channel_sum/sqdev/dot: |d| <= 1e-9 + 1e-5 * sum|terms| (float partial
  *     sums over short row blocks vs the reference's double sums).
@@ -363,6 +364,58 @@ static void t_channel_affine2(const dacc_kernel_impl *ref, const dacc_kernel_imp
     }
 }
 
+/* The same ISA's affine2 then relu_bwd, or NULL when the ISA lacks one. */
+static const dacc_kernel_impl *impl_by_name(const char *name);
+static int same_isa_pair(const char *name, dacc_channel_affine2_t **f, dacc_relu_bwd_t **r) {
+    const char *isa = strstr(name, "__");
+    char n1[96], n2[96];
+    if (!isa) return 0;
+    snprintf(n1, sizeof n1, "dacc_f32_channel_affine2%s", isa);
+    snprintf(n2, sizeof n2, "dacc_f32_relu_bwd%s", isa);
+    const dacc_kernel_impl *a = impl_by_name(n1), *b = impl_by_name(n2);
+    if (!a || !b) return 0;
+    *f = (dacc_channel_affine2_t *)a->fn;
+    *r = (dacc_relu_bwd_t *)b->fn;
+    return 1;
+}
+
+/* Against the scalar reference, and bit for bit against the same ISA's
+ * affine2 followed by relu_bwd (the two passes it replaces). q holds
+ * zeros and -0 so the mask's boundary is crossed. */
+static void t_channel_affine2_relu(const dacc_kernel_impl *ref, const dacc_kernel_impl *im) {
+    dacc_channel_affine2_relu_t *f0 = (dacc_channel_affine2_relu_t *)ref->fn;
+    dacc_channel_affine2_relu_t *f1 = (dacc_channel_affine2_relu_t *)im->fn;
+    dacc_channel_affine2_t *fa = NULL;
+    dacc_relu_bwd_t *fr = NULL;
+    int pair = same_isa_pair(im->name, &fa, &fr);
+    FOR_CH_SHAPES {
+        size_t rows = ch_rows[ri];
+        int c = ch_c[ci];
+        size_t n = rows * c;
+        char sh[64];
+        snprintf(sh, sizeof sh, "rows=%zu c=%d", rows, c);
+        float *p = fnew(n), *q = fnew(n), *a = fnew(c), *b = fnew(c), *k = fnew(c);
+        float *o0 = fnew(n), *o1 = fnew(n), *o2 = fnew(n);
+        fill(p, n, -2, 2), fill(q, n, -2, 2), fill(a, c, -2, 2), fill(b, c, -1, 1), fill(k, c, -1, 1);
+        for (size_t i = 0; i < n; i += 5) q[i] = (i / 5) % 2 ? 0.0f : -0.0f;
+        poison(o0, n), poison(o1, n);
+        f0(rows, c, p, q, a, b, k, o0);
+        f1(rows, c, p, q, a, b, k, o1);
+        cmp_f32("out", im->name, sh, o0, o1, n, 4e-6, 2e-6, NULL);
+        check_guard(im->name, sh, o1, n * 4);
+        memcpy(o2, p, n * 4); /* out aliases p */
+        f1(rows, c, o2, q, a, b, k, o2);
+        cmp_f32("out (aliasing p)", im->name, sh, o1, o2, n, -1, 0, NULL);
+        if (pair) {
+            poison(o2, n);
+            fa(rows, c, p, q, a, b, k, o2);
+            fr(n, q, o2, o2);
+            cmp_f32("out (= affine2, relu_bwd)", im->name, sh, o2, o1, n, -1, 0, NULL);
+        }
+        free(p), free(q), free(a), free(b), free(k), free(o0), free(o1), free(o2);
+    }
+}
+
 /* ---- pooling */
 static const dacc_pool_shape pool_shapes[] = {
     /* n, ih, iw, c, oh, ow, k, stride, pad (oh/ow filled in below) */
@@ -664,6 +717,7 @@ static void run_op(const dacc_kernel_impl *ref, const dacc_kernel_impl *im) {
     case DACC_OP_channel_dot: t_channel_red(ref, im); break;
     case DACC_OP_channel_affine: t_channel_affine(ref, im); break;
     case DACC_OP_channel_affine2: t_channel_affine2(ref, im); break;
+    case DACC_OP_channel_affine2_relu: t_channel_affine2_relu(ref, im); break;
     case DACC_OP_dropout: t_dropout(ref, im); break;
     case DACC_OP_softmax: t_softmax(ref, im); break;
     case DACC_OP_adam: t_adam(ref, im); break;
