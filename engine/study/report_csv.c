@@ -125,7 +125,10 @@ static void summary_csv_rows(FILE *f, int k, const report_row *rows, int nv) {
                 fputs(w->is_ref ? ",ref,ref,ref,ref,ref" : ",n/a,n/a,n/a,n/a,n/a", f);
             }
         }
-        fprintf(f, ",%s\n", w->n == 1 ? "n=1: no interval over seeds" : "");
+        fprintf(f, ",%s,", w->n == 1 ? "n=1: no interval over seeds" : ""); /* scale: empty = the study's own set */
+        csv_num(f, w->one_delta.ok ? w->one_delta.lo : NAN, "%.6f");
+        csv_num(f, w->one_delta.ok ? w->one_delta.hi : NAN, "%.6f");
+        fputc('\n', f);
     }
 }
 
@@ -135,9 +138,11 @@ void report_write_summary_csv(const report *r, FILE *f) {
           "delta_mean,delta_sd,delta_lo,delta_hi,rel_robustness,error_ratio_clean,error_ratio_xhat,"
           "rel_delta_error,mcnemar_clean_b,mcnemar_clean_c,mcnemar_clean_p,mcnemar_clean_method,"
           "mcnemar_clean_pairs,mcnemar_xhat_b,mcnemar_xhat_c,mcnemar_xhat_p,mcnemar_xhat_method,"
-          "mcnemar_xhat_pairs,warning\n", f);
+          "mcnemar_xhat_pairs,warning,scale,delta_image_lo,delta_image_hi\n", f);
     for (int k = 0; k < 2; k++)
         if (r->have_proto[k]) summary_csv_rows(f, k, r->rows[k], r->nv);
+    for (int k = 0; k < 2; k++)
+        if (r->have_proto[k]) report_csv_scale_rows(r, f, k);
 }
 
 static void json_ci(FILE *f, const char *name, const dacc_mean_ci *m) {
@@ -197,7 +202,9 @@ static void json_mcnemar(FILE *f, const report_row *w, const report_mcn *m, int 
     fputc('}', f);
 }
 
-static void write_summary_json_protocol(FILE *f, int k, const report_row *rows, int nv) {
+static void write_summary_json_protocol(const report *r, FILE *f, int k) {
+    const report_row *rows = r->rows[k];
+    int nv = r->nv;
     fprintf(f, "\"%s\":{\"title\":", report_proto_name[k]);
     dacc_json_put_str(f, report_proto_title[k]);
     fputs(",\"variants\":[", f);
@@ -244,6 +251,7 @@ static void write_summary_json_protocol(FILE *f, int k, const report_row *rows, 
         fputs(",\"warning\":", f);
         if (w->n == 1) fputs("\"n=1: one seed, no interval over seeds\"", f);
         else fputs("null", f);
+        report_json_scales(r, f, k, v);
         fputc('}', f);
     }
     fputs("]}", f);
@@ -274,7 +282,7 @@ void report_write_summary_json(const report *r, FILE *f) {
         if (r->have_proto[k]) {
             if (!first) fputs(",\n", f);
             first = 0;
-            write_summary_json_protocol(f, k, r->rows[k], r->nv);
+            write_summary_json_protocol(r, f, k);
         }
     fputs("}}\n", f);
 }
