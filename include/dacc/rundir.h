@@ -145,6 +145,10 @@ typedef struct dacc_rd_task {
     dacc_rd_stamp st_metrics, st_results;
     int bad_lines; /* malformed metrics lines skipped at the last read */
     dacc_rd_layer_ms split; /* the last epoch's per-layer times */
+    /* scales.json: delta per deformation scale and protocol (NaN: absent) */
+    int nscales;
+    double scale[DACC_RD_MAX_SCALES], scale_delta[DACC_RD_MAX_SCALES][DACC_RD_NPROTO];
+    dacc_rd_stamp st_scales;
 } dacc_rd_task;
 
 typedef struct dacc_rd_progress {
@@ -155,6 +159,8 @@ typedef struct dacc_rd_progress {
     int task_index, tasks, seed, epoch, epochs;
     long batch, batches;
     double images_per_s, eta_s, elapsed_s, updated; /* NAN when absent */
+    int scale_index, scales; /* evaluating scale scale_index (0-based) of scales; scales 0: none */
+    double scale;
 } dacc_rd_progress;
 
 typedef struct dacc_rd_digit {
@@ -227,6 +233,12 @@ typedef struct dacc_rd_stats {
     double delta_sd; /* sample sd of delta over seeds, NAN with < 2 */
 } dacc_rd_stats;
 void dacc_rd_variant_stats(const dacc_rd_run *r, int vidx, int proto, dacc_rd_stats *s);
+
+/* Delta against deformation scale (dacc run --scales): xs[] receives the
+ * scales any task has, ascending (at most max), delta[] (may be NULL) the
+ * mean over variant vidx's seeds at each in protocol proto (NaN where none).
+ * Returns the number of scales. */
+int dacc_rd_scale_curve(const dacc_rd_run *r, int vidx, int proto, double *xs, double *delta, int max);
 
 /* Mean over the seeds of variant vidx of one metric at an epoch (which: 0
  * loss, 1 train_acc, 2 test_acc); values that are not finite (a diverged

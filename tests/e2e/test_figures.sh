@@ -142,31 +142,7 @@ check "clean only: Î” panels say why they are empty" grep -q 'class="note">no xÌ
 # 5. robustness as a curve: scales.json in every task (as dacc run --scales
 # writes it; one seed: the per-image intervals from its histogram)
 cp -r "$SRC/tests/fixtures/run-sample" "$WORK/scales"
-python3 - "$WORK/scales" <<'PY'
-import glob, json, os, sys
-for d in glob.glob(os.path.join(sys.argv[1], "tasks", "*")):
-    cfg = json.load(open(os.path.join(d, "config.json")))
-    key = "fixture-%s" % cfg["variant"]
-    open(os.path.join(d, "config.json"), "w").write('{"key":%s,%s' % (json.dumps(key), json.dumps(cfg)[1:]))
-    r = json.load(open(os.path.join(d, "results.json")))
-    entries = []
-    for s in (0, 0.5, 1, 2):
-        e = {"scale": s, "set_train": "a-train-%g.npz" % s, "set_test": "a-test-%g.npz" % s}
-        for p in ("heldout", "paper"):
-            n, nb, clean = r[p]["n"], len(r[p]["y"]), r[p]["clean"]
-            right = round(clean * n)
-            lost = min(right, round(n * 0.02 * s * (1 + 0.1 * len(entries))))
-            # every clean-right image keeps all blocks, except `lost` that keep none
-            hist = [0] * (2 * (nb + 1))
-            hist[0] = n - right
-            hist[nb + 1] = lost
-            hist[2 * nb + 1] = right - lost
-            y = [(right - lost) / n] * nb
-            e[p] = {"clean": right / n, "y": y, "xhat": y[0], "delta": y[0] - right / n, "n": n, "hist": hist}
-        entries.append(e)
-    json.dump({"variant": r["variant"], "seed": r["seed"], "key": key, "scales": entries},
-              open(os.path.join(d, "scales.json"), "w"))
-PY
+python3 "$SRC/tests/lib/fake_scales.py" "$WORK/scales"
 study scales
 check "scales: one line per variant" test "$(grep -c 'class="line scale"' "$WORK/scales/figures/delta-scale.svg")" = 6
 check "scales: four points per variant" test "$(grep -c 'class="point scale"' "$WORK/scales/figures/delta-scale.svg")" = 24
