@@ -72,8 +72,12 @@ static void draw_progress(const view *v, const dacc_rect *rc) {
     dw_set_attr(v, A_NORMAL, 0);
     char ips[32] = "-";
     if (isfinite(p->images_per_s)) snprintf(ips, sizeof ips, "%.0f", p->images_per_s);
-    dw_putf(v, y, x + used, w - used, "  seed %d  epoch %d/%d  batch %ld/%ld  %s img/s", p->seed,
-         p->epoch, p->epochs, p->batch, p->batches, ips);
+    if (p->scales > 0) /* dacc run --scales: a finished network on another scale's set */
+        dw_putf(v, y, x + used, w - used, "  seed %d  evaluating deformation scale %g (%d of %d)", p->seed, p->scale,
+                p->scale_index + 1, p->scales);
+    else
+        dw_putf(v, y, x + used, w - used, "  seed %d  epoch %d/%d  batch %ld/%ld  %s img/s", p->seed, p->epoch,
+                p->epochs, p->batch, p->batches, ips);
     int bw = w - 6 - 8 - 16;
     if (bw < 10) bw = 10;
     double fs = dacc_rd_study_fraction(r);
