@@ -94,6 +94,14 @@ static void copy_name(char *dst, const char *src) {
     dst[n] = 0;
 }
 
+/* The writer's x^ and delta are exact (from counts: delta is 0, not
+ * 1e-16, at the identity); kept when they agree with the y's to 1e-5, so
+ * a rewrite leaves them as they were. */
+static void keep_exact(dacc_rd_proto *p) {
+    if (fabs(p->xhat_file - p->xhat) <= 1e-5) p->xhat = p->xhat_file;
+    if (fabs(p->delta_file - p->delta) <= 1e-5) p->delta = p->delta_file;
+}
+
 /* One entry of "scales"; 0 when valid (kept), -1 when dropped. */
 static int parse_entry(const dacc_jv *o, dacc_rd_scale *c) {
     memset(c, 0, sizeof *c);
@@ -110,7 +118,9 @@ static int parse_entry(const dacc_jv *o, dacc_rd_scale *c) {
         dacc_rd_parse_proto(po, &c->proto[k]);
         char why[160];
         if (c->proto[k].has && (dacc_rd_check_proto(&c->proto[k], why, sizeof why) || c->proto[k].ny <= 0)) return -1;
-        if (c->proto[k].has) parse_hist(dacc_json_get(po, "hist"), &c->proto[k], c->hist[k], &c->nhist[k]);
+        if (!c->proto[k].has) continue;
+        parse_hist(dacc_json_get(po, "hist"), &c->proto[k], c->hist[k], &c->nhist[k]);
+        keep_exact(&c->proto[k]);
         any |= c->proto[k].has;
     }
     return any ? 0 : -1;

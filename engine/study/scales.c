@@ -65,17 +65,20 @@ static int eval_proto(dacc_model *m, const char *path, const dacc_images *base, 
         p->clean = r.acc[0];
         p->n = r.n;
         p->ny = r.blocks;
-        double sum = 0;
-        for (int b = 1; b <= r.blocks; b++) sum += (p->y[b - 1] = r.acc[b]);
-        p->xhat = p->xhat_file = sum / r.blocks;
-        p->delta = p->delta_file = p->xhat - p->clean;
+        for (int b = 1; b <= r.blocks; b++) p->y[b - 1] = r.acc[b];
         *nhist = 2 * (r.blocks + 1);
         memset(hist, 0, sizeof(int64_t) * (size_t)*nhist);
+        int64_t right_clean = 0, right_t = 0; /* counts: x^ and delta exact (0 at the identity) */
         for (int64_t i = 0; i < r.n; i++) {
             int right = 0, clean = pred[i] == base->labels[i];
             for (int b = 1; b <= r.blocks; b++) right += pred[(size_t)b * (size_t)r.n + (size_t)i] == base->labels[i];
             hist[clean * (r.blocks + 1) + right]++;
+            right_clean += clean;
+            right_t += right;
         }
+        double nn = (double)r.n * r.blocks;
+        p->xhat = p->xhat_file = (double)right_t / nn;
+        p->delta = p->delta_file = (double)(right_t - right_clean * r.blocks) / nn;
     }
     free(pred);
     return rc;

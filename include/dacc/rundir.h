@@ -71,7 +71,8 @@ int dacc_rd_check_results(const dacc_rd_results *r, char *why, size_t whyn, cons
  * interval needs (dacc/stats.h). Bounded: the file to 1 MiB, at most
  * DACC_RD_MAX_SCALES entries (more are ignored), scales in [0, 10]; an
  * entry whose protocol fails the results.json check is dropped, a
- * histogram of the wrong length or sum is dropped (nhist = 0). */
+ * histogram of the wrong length or sum is dropped (nhist = 0). x^ and
+ * delta are the file's (exact, from counts) when within 1e-5 of y's. */
 #define DACC_RD_MAX_SCALES 16
 #define DACC_RD_SCALE_MAX 10.0
 #define DACC_RD_SCALES_BYTES (1u << 20)
