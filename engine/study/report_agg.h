@@ -162,7 +162,12 @@ void report_json_scales(const report *r, FILE *f, int k, int v);
 void report_md_scales(const report *r, FILE *f);
 void report_free_scales(report *r);
 
-/* Writers (report_csv.c, report_md.c) */
+/* Writers (report_csv.c, report_md.c); report_csv.c's pieces shared with
+ * report_scales.c: a CSV field after its comma (quoted when needed), a
+ * "name":{"mean","sd","ci95"} member, an interval as [lo,hi] or null. */
+void report_csv_str(FILE *f, const char *s);
+void report_json_ci(FILE *f, const char *name, const dacc_mean_ci *m);
+void report_json_interval(FILE *f, dacc_interval i);
 void report_write_results_csv(const report *r, FILE *f);
 void report_write_summary_csv(const report *r, FILE *f);
 void report_write_summary_json(const report *r, FILE *f);

@@ -13,7 +13,7 @@ static void csv_num(FILE *f, double v, const char *fmt) {
     else fprintf(f, fmt, v);
 }
 
-static void csv_str(FILE *f, const char *s) {
+void report_csv_str(FILE *f, const char *s) {
     fputc(',', f);
     if (!strpbrk(s, ",\"\n")) {
         fputs(s, f);
@@ -45,8 +45,8 @@ static void csv_mcnemar(FILE *f, const report_proto *o, const report_proto *p, i
 static void results_row(const report *r, FILE *f, const report_task *t, int k) {
     const report_proto *p = &t->pr[k];
     fprintf(f, "%s", report_proto_name[k]);
-    csv_str(f, t->id);
-    csv_str(f, t->variant);
+    report_csv_str(f, t->id);
+    report_csv_str(f, t->variant);
     fprintf(f, ",%llu,%lld", (unsigned long long)t->seed, (long long)p->n);
     dacc_interval w = report_wilson_acc(p->clean, p->n);
     csv_num(f, p->clean, "%.6f");
@@ -100,7 +100,7 @@ static void summary_csv_rows(FILE *f, int k, const report_row *rows, int nv) {
         const report_row *w = &rows[v];
         if (!w->n) continue;
         fprintf(f, "%s", report_proto_name[k]);
-        csv_str(f, w->variant);
+        report_csv_str(f, w->variant);
         fprintf(f, ",%d,", w->n);
         for (int s = 0; s < w->n; s++) fprintf(f, "%s%llu", s ? " " : "", (unsigned long long)w->seeds[s]);
         fprintf(f, ",%lld,%d", (long long)w->n_images, w->nb);
@@ -145,7 +145,7 @@ void report_write_summary_csv(const report *r, FILE *f) {
         if (r->have_proto[k]) report_csv_scale_rows(r, f, k);
 }
 
-static void json_ci(FILE *f, const char *name, const dacc_mean_ci *m) {
+void report_json_ci(FILE *f, const char *name, const dacc_mean_ci *m) {
     fprintf(f, "\"%s\":{\"mean\":", name);
     dacc_json_put_num(f, m->mean, "%.10g");
     fputs(",\"sd\":", f);
@@ -163,7 +163,7 @@ static void json_ci(FILE *f, const char *name, const dacc_mean_ci *m) {
     fputc('}', f);
 }
 
-static void json_interval(FILE *f, dacc_interval i) {
+void report_json_interval(FILE *f, dacc_interval i) {
     if (!i.ok) {
         fputs("null", f);
         return;
@@ -219,19 +219,19 @@ static void write_summary_json_protocol(const report *r, FILE *f, int k) {
         fprintf(f, ",\"n\":%d,\"seeds\":[", w->n);
         for (int s = 0; s < w->n; s++) fprintf(f, "%s%llu", s ? "," : "", (unsigned long long)w->seeds[s]);
         fprintf(f, "],\"images\":%lld,\"blocks\":%d,", (long long)w->n_images, w->nb);
-        json_ci(f, "clean", &w->clean);
+        report_json_ci(f, "clean", &w->clean);
         fputc(',', f);
-        json_ci(f, "xhat", &w->xhat);
+        report_json_ci(f, "xhat", &w->xhat);
         fputc(',', f);
-        json_ci(f, "delta", &w->delta);
+        report_json_ci(f, "delta", &w->delta);
         fputs(",\"one_seed_image_ci95\":", f);
         if (w->n == 1) {
             fputs("{\"clean\":", f);
-            json_interval(f, w->one_clean);
+            report_json_interval(f, w->one_clean);
             fputs(",\"xhat\":", f);
-            json_interval(f, w->one_xhat);
+            report_json_interval(f, w->one_xhat);
             fputs(",\"delta\":", f);
-            json_interval(f, w->one_delta);
+            report_json_interval(f, w->one_delta);
             fputc('}', f);
         } else {
             fputs("null", f);

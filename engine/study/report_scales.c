@@ -138,15 +138,8 @@ void report_csv_scale_rows(const report *r, FILE *f, int k) {
         for (int i = 0; i < r->ns; i++) {
             const report_srow *w = &r->srows[k][v * r->ns + i];
             if (!w->n) continue;
-            fprintf(f, "%s,", report_proto_name[k]);
-            const char *name = r->names[v];
-            if (strpbrk(name, ",\"\n")) { /* quoted as report_csv.c quotes */
-                fputc('"', f);
-                for (const char *p = name; *p; p++) fprintf(f, *p == '"' ? "\"\"" : "%c", *p);
-                fputc('"', f);
-            } else {
-                fputs(name, f);
-            }
+            fputs(report_proto_name[k], f);
+            report_csv_str(f, r->names[v]);
             fprintf(f, ",%d,", w->n);
             int end, s = 0;
             for (int q = report_range(r, r->names[v], &end); q < end; q++) {
@@ -170,36 +163,6 @@ void report_csv_scale_rows(const report *r, FILE *f, int k) {
         }
 }
 
-static void json_ci(FILE *f, const char *name, const dacc_mean_ci *m) {
-    fprintf(f, "\"%s\":{\"mean\":", name);
-    dacc_json_put_num(f, m->mean, "%.10g");
-    fputs(",\"sd\":", f);
-    dacc_json_put_num(f, m->sd, "%.10g");
-    fputs(",\"ci95\":", f);
-    if (m->ci.ok) {
-        fputc('[', f);
-        dacc_json_put_num(f, m->ci.lo, "%.10g");
-        fputc(',', f);
-        dacc_json_put_num(f, m->ci.hi, "%.10g");
-        fputc(']', f);
-    } else {
-        fputs("null", f);
-    }
-    fputc('}', f);
-}
-
-static void json_interval(FILE *f, dacc_interval i) {
-    if (!i.ok) {
-        fputs("null", f);
-        return;
-    }
-    fputc('[', f);
-    dacc_json_put_num(f, i.lo, "%.10g");
-    fputc(',', f);
-    dacc_json_put_num(f, i.hi, "%.10g");
-    fputc(']', f);
-}
-
 /* ,"scales":[...] of variant v in protocol k (nothing without scales). */
 void report_json_scales(const report *r, FILE *f, int k, int v) {
     if (!r->ns || !r->srows[k]) return;
@@ -211,17 +174,17 @@ void report_json_scales(const report *r, FILE *f, int k, int v) {
         fprintf(f, "%s{\"scale\":%.10g,\"n\":%d,\"images\":%lld,\"blocks\":%d,", first ? "" : ",", r->scales[i], w->n,
                 (long long)w->n_images, w->nb);
         first = 0;
-        json_ci(f, "clean", &w->clean);
+        report_json_ci(f, "clean", &w->clean);
         fputc(',', f);
-        json_ci(f, "xhat", &w->xhat);
+        report_json_ci(f, "xhat", &w->xhat);
         fputc(',', f);
-        json_ci(f, "delta", &w->delta);
+        report_json_ci(f, "delta", &w->delta);
         fputs(",\"one_seed_image_ci95\":", f);
         if (w->n == 1) {
             fputs("{\"xhat\":", f);
-            json_interval(f, w->one_xhat);
+            report_json_interval(f, w->one_xhat);
             fputs(",\"delta\":", f);
-            json_interval(f, w->one_delta);
+            report_json_interval(f, w->one_delta);
             fputc('}', f);
         } else {
             fputs("null", f);
