@@ -168,6 +168,8 @@ void report_free_scales(report *r);
 void report_csv_str(FILE *f, const char *s);
 void report_json_ci(FILE *f, const char *name, const dacc_mean_ci *m);
 void report_json_interval(FILE *f, dacc_interval i);
+/* "clean":{...},"xhat":{...},"delta":{...} */
+void report_json_means(FILE *f, const dacc_mean_ci *clean, const dacc_mean_ci *xhat, const dacc_mean_ci *delta);
 void report_write_results_csv(const report *r, FILE *f);
 void report_write_summary_csv(const report *r, FILE *f);
 void report_write_summary_json(const report *r, FILE *f);

@@ -163,6 +163,14 @@ void report_json_ci(FILE *f, const char *name, const dacc_mean_ci *m) {
     fputc('}', f);
 }
 
+void report_json_means(FILE *f, const dacc_mean_ci *clean, const dacc_mean_ci *xhat, const dacc_mean_ci *delta) {
+    report_json_ci(f, "clean", clean);
+    fputc(',', f);
+    report_json_ci(f, "xhat", xhat);
+    fputc(',', f);
+    report_json_ci(f, "delta", delta);
+}
+
 void report_json_interval(FILE *f, dacc_interval i) {
     if (!i.ok) {
         fputs("null", f);
@@ -219,11 +227,7 @@ static void write_summary_json_protocol(const report *r, FILE *f, int k) {
         fprintf(f, ",\"n\":%d,\"seeds\":[", w->n);
         for (int s = 0; s < w->n; s++) fprintf(f, "%s%llu", s ? "," : "", (unsigned long long)w->seeds[s]);
         fprintf(f, "],\"images\":%lld,\"blocks\":%d,", (long long)w->n_images, w->nb);
-        report_json_ci(f, "clean", &w->clean);
-        fputc(',', f);
-        report_json_ci(f, "xhat", &w->xhat);
-        fputc(',', f);
-        report_json_ci(f, "delta", &w->delta);
+        report_json_means(f, &w->clean, &w->xhat, &w->delta);
         fputs(",\"one_seed_image_ci95\":", f);
         if (w->n == 1) {
             fputs("{\"clean\":", f);

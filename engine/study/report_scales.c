@@ -174,11 +174,7 @@ void report_json_scales(const report *r, FILE *f, int k, int v) {
         fprintf(f, "%s{\"scale\":%.10g,\"n\":%d,\"images\":%lld,\"blocks\":%d,", first ? "" : ",", r->scales[i], w->n,
                 (long long)w->n_images, w->nb);
         first = 0;
-        report_json_ci(f, "clean", &w->clean);
-        fputc(',', f);
-        report_json_ci(f, "xhat", &w->xhat);
-        fputc(',', f);
-        report_json_ci(f, "delta", &w->delta);
+        report_json_means(f, &w->clean, &w->xhat, &w->delta);
         fputs(",\"one_seed_image_ci95\":", f);
         if (w->n == 1) {
             fputs("{\"xhat\":", f);
