@@ -2,7 +2,9 @@
  * a valid entry is read back with its histogram; the bounds hold (at most
  * DACC_RD_MAX_SCALES entries, scales in [0, 10], y counts, histogram
  * length and sum); malformed entries are dropped and counted, never read
- * half; a file over 1 MiB is refused before it is parsed. */
+ * half; a file over 1 MiB is refused before it is parsed. The live view
+ * (the dashboard's) averages delta per scale over a variant's seeds and
+ * leaves out a scales.json written for other settings than config.json's. */
 #include "dacc/rundir.h"
 #include "harness.h"
 #include <math.h>
@@ -100,7 +102,60 @@ static void test_file_bound(void) {
     rmdir(dir);
 }
 
+static void put(const char *dir, const char *name, const char *text) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    fputs(text, f);
+    fclose(f);
+}
+
+/* One task folder with config.json's key CKEY and scales.json of key SKEY
+ * holding held-out delta D0 at scale 0.5 and D1 at scale 2. */
+static void task(const char *run, const char *id, const char *ckey, const char *skey, double d0, double d1) {
+    char dir[256], text[2048];
+    snprintf(dir, sizeof dir, "%s/tasks/%s", run, id);
+    mkdir(dir, 0755);
+    snprintf(text, sizeof text, "{\"key\":\"%s\",\"variant\":\"Original\"}", ckey);
+    put(dir, "config.json", text);
+    snprintf(text, sizeof text,
+             "{\"key\":\"%s\",\"scales\":[{\"scale\":0.5,\"heldout\":{\"clean\":0.9,\"y\":[%.17g],\"n\":10}},"
+             "{\"scale\":2,\"heldout\":{\"clean\":0.9,\"y\":[%.17g],\"n\":10}}]}",
+             skey, 0.9 + d0, 0.9 + d1);
+    put(dir, "scales.json", text);
+}
+
+static void test_view(void) {
+    char run[] = "/tmp/dacc-scales-view-XXXXXX", path[128];
+    CHECK(mkdtemp(run) != NULL, "temp dir");
+    snprintf(path, sizeof path, "%s/tasks", run);
+    mkdir(path, 0755);
+    put(run, "study.json", "{\"variants\":[\"Original\"],\"seeds\":[1,2,3],\"tasks\":["
+                           "{\"id\":\"00-Original-s1\",\"variant\":\"Original\",\"seed\":1},"
+                           "{\"id\":\"01-Original-s2\",\"variant\":\"Original\",\"seed\":2},"
+                           "{\"id\":\"02-Original-s3\",\"variant\":\"Original\",\"seed\":3}]}");
+    task(run, "00-Original-s1", "A", "A", -0.1, -0.3);
+    task(run, "01-Original-s2", "B", "B", -0.2, -0.5);
+    task(run, "02-Original-s3", "C", "old", -0.9, -0.9); /* another network's: left out */
+    dacc_rd_run *r = NULL;
+    dacc_err e;
+    CHECK(dacc_rd_run_open(&r, run, &e) == 0, "view opens");
+    dacc_rd_run_refresh(r);
+    double xs[DACC_RD_MAX_SCALES], d[DACC_RD_MAX_SCALES];
+    int n = dacc_rd_scale_curve(r, 0, DACC_RD_HELDOUT, xs, d, DACC_RD_MAX_SCALES);
+    CHECK(n == 2 && xs[0] == 0.5 && xs[1] == 2, "scales 0.5 and 2 (%d)", n);
+    CHECK(n == 2 && fabs(d[0] + 0.15) < 1e-9 && fabs(d[1] + 0.4) < 1e-9, "delta mean of the two seeds: %g %g",
+          d[0], d[1]);
+    CHECK(dacc_rd_scale_curve(r, 0, DACC_RD_PAPER, xs, d, DACC_RD_MAX_SCALES) == 2 && isnan(d[0]),
+          "no paper protocol: NaN");
+    dacc_rd_run_free(r);
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", run);
+    CHECK(system(cmd) == 0, "cleanup");
+}
+
 int main(void) {
+    test_view();
     test_valid();
     test_dropped();
     test_many();
