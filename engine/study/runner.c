@@ -542,9 +542,11 @@ static int one_task(runner *r, slot *s, int t, dacc_err *e) {
         return 0;
     }
     dacc_lock *tl = NULL;
+    int missing = task_done(r, k) ? scales_missing(r, k) : -1; /* the work counted for it at the start */
     int lr = lock_task(r, k, &tl, e);
     if (lr != 0) {
         if (lr > 0) count(r, 2);
+        if (lr > 0 && missing >= 0) add_work(r, 0, r->c->train.epochs + 1 - missing); /* lock_task took epochs + 1 */
         return lr < 0 ? -1 : 0;
     }
     int rc = 0;
