@@ -24,6 +24,16 @@ static void y_range(const dacc_chart_series *s, int ns, double *lo, double *hi) 
     if (*hi - *lo < 1e-12) *lo -= 0.5 * fabs(*lo) * 1e-3 + 1e-6, *hi += 0.5 * fabs(*hi) * 1e-3 + 1e-6;
 }
 
+/* Value of series S at x given its points' xs (ascending), or NaN outside. */
+static double sample_at(const dacc_chart_series *s, const double *xs, double x) {
+    if (s->n < 1 || x < xs[0] - 1e-12 || x > xs[s->n - 1] + 1e-12) return NAN;
+    int i = 0;
+    while (i < s->n - 2 && x > xs[i + 1]) i++;
+    if (s->n == 1 || xs[i + 1] <= xs[i]) return s->y[i];
+    double f = (x - xs[i]) / (xs[i + 1] - xs[i]);
+    return s->y[i] + (f < 0 ? 0 : f > 1 ? 1 : f) * (s->y[i + 1] - s->y[i]);
+}
+
 /* Value of series S at fractional x (1-based), or NaN outside or in a gap. */
 static double sample(const dacc_chart_series *s, double x) {
     if (s->n < 1 || x < 1 || x > s->n) return s->n == 1 && fabs(x - 1) < 0.5 ? s->y[0] : NAN;
@@ -44,6 +54,23 @@ static void dot(wchar_t *cells, unsigned char *owner, int w, int x0, int ascii, 
     owner[cy * w + x0 + cx] = (unsigned char)id;
 }
 
+/* The x labels: first, middle and last x (given xs, or 1..maxx). */
+static void x_labels(wchar_t *xl, int w, int pw, const dacc_chart_opts *o, int maxx) {
+    char lab[32];
+    double x0 = o->x ? o->x[0] : 1, x1 = o->x ? o->x[maxx - 1] : maxx;
+    snprintf(lab, sizeof lab, "%g", x0);
+    put_text(xl, w, LABEL_W + 1, lab);
+    if (maxx > 2) {
+        if (o->x) snprintf(lab, sizeof lab, "%g", (x0 + x1) / 2);
+        else snprintf(lab, sizeof lab, "%d", (maxx + 1) / 2);
+        put_text(xl, w, LABEL_W + 1 + (pw - 1) / 2 - (int)strlen(lab) / 2, lab);
+    }
+    if (maxx > 1) {
+        snprintf(lab, sizeof lab, "%g", x1);
+        put_text(xl, w, w - (int)strlen(lab), lab);
+    }
+}
+
 static void axes(wchar_t *cells, int w, int ph, int ascii, double lo, double hi, const dacc_chart_opts *o,
                  int maxx) {
     char lab[32];
@@ -58,17 +85,7 @@ static void axes(wchar_t *cells, int w, int ph, int ascii, double lo, double hi,
         if (n > LABEL_W - 1) n = LABEL_W - 1, lab[n] = 0;
         put_text(&cells[rows[k] * w], w, LABEL_W - 1 - n, lab);
     }
-    int pw = w - LABEL_W - 1;
-    wchar_t *xl = &cells[(ph + 1) * w];
-    put_text(xl, w, LABEL_W + 1, "1");
-    if (maxx > 2) {
-        snprintf(lab, sizeof lab, "%d", (maxx + 1) / 2);
-        put_text(xl, w, LABEL_W + 1 + (pw - 1) / 2 - (int)strlen(lab) / 2, lab);
-    }
-    if (maxx > 1) {
-        snprintf(lab, sizeof lab, "%d", maxx);
-        put_text(xl, w, w - (int)strlen(lab), lab);
-    }
+    x_labels(&cells[(ph + 1) * w], w, w - LABEL_W - 1, o, maxx);
 }
 
 int dacc_chart_render(const dacc_chart_series *s, int ns, const dacc_chart_opts *o, int w, int h,
@@ -85,8 +102,9 @@ int dacc_chart_render(const dacc_chart_series *s, int ns, const dacc_chart_opts 
     for (int k = 0; k < ns; k++) {
         int prev = -1;
         for (int px = 0; px < dw; px++) {
-            double x = maxx > 1 ? 1 + (double)px * (maxx - 1) / (dw - 1) : 1;
-            double y = sample(&s[k], x);
+            double x0 = o->x ? o->x[0] : 1, x1 = o->x ? o->x[maxx - 1] : maxx;
+            double x = maxx > 1 ? x0 + (double)px * (x1 - x0) / (dw - 1) : x0;
+            double y = o->x ? sample_at(&s[k], o->x, x) : sample(&s[k], x);
             if (!isfinite(y)) { prev = -1; continue; }
             int py = (int)lround((hi - y) / (hi - lo) * (dh - 1));
             if (py < 0) py = 0;

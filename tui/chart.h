@@ -15,6 +15,8 @@ typedef struct dacc_chart_opts {
     int ascii;        /* markers "*+ox#@%&" (the last series '*') instead of braille */
     double scale;     /* labels show scale * value (100 for percent) */
     const char *fmt;  /* printf format of a y label, e.g. "%.2f" */
+    const double *x;  /* NULL: y[i] is at x = i + 1; else at x[i] (ascending, as many
+                       * as the longest series), and the axis shows these x ("%g") */
 } dacc_chart_opts;
 
 /* Fills CELLS[h][w] (characters) and OWNER[h][w] (0 axis/label/blank,

@@ -41,12 +41,12 @@ static void draw_footer(const view *v, const dacc_rect *rc) {
     dw_set_attr(v, A_REVERSE, 0);
     mvhline(rc->y, rc->x, ' ', rc->w);
     const char *keys = v->ascii
-        ? " q quit  ? help  Tab/</> panel  up/dn variant  n/p digit  d disagree  t protocol"
-        : " q quit  ? help  Tab/\xe2\x86\x90\xe2\x86\x92 panel  \xe2\x86\x91\xe2\x86\x93 variant  n/p digit  d disagree  t protocol";
+        ? " q quit  ? help  Tab/</> panel  up/dn variant  n/p digit  d disagree  t protocol  s scales"
+        : " q quit  ? help  Tab/\xe2\x86\x90\xe2\x86\x92 panel  \xe2\x86\x91\xe2\x86\x93 variant  n/p digit  d disagree  t protocol  s scales";
     dw_put(v, rc->y, rc->x, rc->w, keys);
-    if (v->r->warning[0] && rc->w > 120) {
+    if (v->r->warning[0] && rc->w > 130) {
         dw_set_attr(v, A_REVERSE, C_BAD);
-        dw_putf(v, rc->y, rc->x + 86, rc->w - 87, "%s", v->r->warning);
+        dw_putf(v, rc->y, rc->x + 92, rc->w - 93, "%s", v->r->warning);
     }
     dw_set_attr(v, A_NORMAL, 0);
 }
@@ -72,8 +72,12 @@ static void draw_progress(const view *v, const dacc_rect *rc) {
     dw_set_attr(v, A_NORMAL, 0);
     char ips[32] = "-";
     if (isfinite(p->images_per_s)) snprintf(ips, sizeof ips, "%.0f", p->images_per_s);
-    dw_putf(v, y, x + used, w - used, "  seed %d  epoch %d/%d  batch %ld/%ld  %s img/s", p->seed,
-         p->epoch, p->epochs, p->batch, p->batches, ips);
+    if (p->scales > 0) /* dacc run --scales: a finished network on another scale's set */
+        dw_putf(v, y, x + used, w - used, "  seed %d  evaluating deformation scale %g (%d of %d)", p->seed, p->scale,
+                p->scale_index + 1, p->scales);
+    else
+        dw_putf(v, y, x + used, w - used, "  seed %d  epoch %d/%d  batch %ld/%ld  %s img/s", p->seed, p->epoch,
+                p->epochs, p->batch, p->batches, ips);
     int bw = w - 6 - 8 - 16;
     if (bw < 10) bw = 10;
     double fs = dacc_rd_study_fraction(r);
@@ -136,7 +140,7 @@ static int draw_chart(const view *v, int y, int x, int w, int h, int q) {
         for (int ep = 1; ep <= me; ep++) y[ep - 1] = dacc_rd_epoch_mean(r, vi, ep, q);
         s[ns++] = (dacc_chart_series){y, dacc_rd_max_epoch(r, vi) < me ? dacc_rd_max_epoch(r, vi) : me};
     }
-    dacc_chart_opts o = {v->ascii, q ? 100 : 1, q ? "%.2f" : "%.4f"};
+    dacc_chart_opts o = {v->ascii, q ? 100 : 1, q ? "%.2f" : "%.4f", NULL};
     ok = ok && dacc_chart_render(s, ns, &o, w, h - 1, cells, own) == 0;
     if (ok) {
         dw_set_attr(v, A_BOLD, 0);
@@ -301,6 +305,8 @@ static void draw_help(const view *v, int cols, int rows) {
         "Up/Down    select a variant (highlighted in every panel)",
         "1..5       training, results, robustness, inspector, system",
         "t          toggle held-out / paper protocol",
+        "s          robustness panel: delta against deformation scale",
+        "           (dacc run --scales) / the Fig. 3 and 4 bars",
         "n / p      next / previous digit in the inspector",
         "d          next digit the variants disagree on",
         "Ctrl-L     redraw the screen",
@@ -393,6 +399,7 @@ static int handle_key(view *v, int ch) {
     case KEY_DOWN: if (nv) v->variant = (v->variant + 1) % nv; break;
     case '1': case '2': case '3': case '4': case '5': v->focus = DACC_FIRST_CONTENT + (ch - '1'); break;
     case 't': case 'T': v->proto = 1 - v->proto; break;
+    case 's': case 'S': v->scales = !v->scales; if (v->scales) v->focus = DACC_P_BARS; break;
     case 'n': case ' ': if (nd) v->digit = (v->digit + 1) % nd; break;
     case 'p': if (nd) v->digit = (v->digit + nd - 1) % nd; break;
     case 'd': case 'D': if (nd) next_disagreement(v); break;
@@ -403,7 +410,7 @@ static int handle_key(view *v, int ch) {
 }
 
 int td_dashboard(dacc_rd_run *r, const dacc_tui_options *opt, dacc_err *e) {
-    view v = {r, opt->ascii, !opt->no_color, DACC_P_TABLE, 0, 0, DACC_RD_HELDOUT, 0};
+    view v = {r, opt->ascii, !opt->no_color, DACC_P_TABLE, 0, 0, DACC_RD_HELDOUT, 0, 0};
     if (!initscr()) return dacc_fail(e, "watch: cannot initialise the terminal (TERM=%s)", getenv("TERM") ? getenv("TERM") : "");
     cbreak();
     noecho();

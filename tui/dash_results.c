@@ -2,6 +2,7 @@
  * variant, the Fig. 3 and Fig. 4 bars, and the digit inspector. */
 #include "internal.h"
 #ifdef DACC_HAVE_TUI
+#include "chart.h"
 #include "draw.h"
 #include "fmt.h"
 #include <curses.h>
@@ -153,10 +154,60 @@ static void draw_fig4(const view *v, int y, int x, int w, int h, int row, int bw
     }
 }
 
+/* Delta against deformation scale per variant (dacc run --scales) as a
+ * chart: the selected variant last and bright, the others dim. */
+static void draw_scales(const view *v, const dacc_rect *rc, int focused, int proto) {
+    const dacc_rd_run *r = v->r;
+    char title[96];
+    snprintf(title, sizeof title, "Robustness (%s): %s against deformation scale (s: bars)",
+             proto == DACC_RD_HELDOUT ? "held-out" : "paper", v->ascii ? "delta" : "\xce\x94" "accuracy");
+    dw_frame(v, rc, title, focused);
+    int x = rc->x + 2, w = rc->w - 4, y = rc->y + 1, h = rc->h - 2;
+    double xs[DACC_RD_MAX_SCALES], d[DACC_RD_MAX_VARIANTS][DACC_RD_MAX_SCALES];
+    int nx = dacc_rd_scale_curve(r, 0, proto, xs, NULL, DACC_RD_MAX_SCALES), nv = r->nvariants;
+    if (nx < 1 || nv < 1) {
+        dw_put(v, y, x, w, "no scales.json yet: run dacc run --scales 0,0.5,1,2 (same options) on this study");
+        return;
+    }
+    wchar_t *cells = malloc(sizeof *cells * (size_t)(w * h));
+    unsigned char *own = malloc((size_t)(w * h));
+    dacc_chart_series s[DACC_RD_MAX_VARIANTS];
+    for (int k = 0; k < nv; k++) {
+        int vi = (v->variant + 1 + k) % nv; /* the selected one last */
+        dacc_rd_scale_curve(r, vi, proto, xs, d[k], DACC_RD_MAX_SCALES);
+        s[k] = (dacc_chart_series){d[k], nx};
+    }
+    dacc_chart_opts o = {v->ascii, 100, "%.1f", xs};
+    if (cells && own && h >= 6 && dacc_chart_render(s, nv, &o, w, h - 2, cells, own) == 0) {
+        dw_set_attr(v, A_BOLD, 0);
+        dw_putf(v, y, x, w, "%s pp, mean over seeds; %s %s", v->ascii ? "delta" : "\xce\x94" "accuracy",
+                v->variant < nv ? r->variants[v->variant] : "", v->ascii ? "'*'" : "bright");
+        for (int i = 0; i < w * (h - 2); i++) {
+            dw_set_attr(v, own[i] == nv ? A_BOLD : A_NORMAL, own[i] == nv ? C_ACCENT : own[i] ? C_DIM : 0);
+            dw_glyph(v, y + 1 + i / w, x + i % w, cells[i], cells[i] < 0x80 ? (char)cells[i] : '.');
+        }
+        dw_set_attr(v, A_NORMAL, 0);
+        dw_putf(v, y + h - 1, x, w, "%*sdeformation scale", w / 2 - 9, "");
+    } else { /* no room for a chart: the selected variant's numbers */
+        char line[256];
+        int o2 = snprintf(line, sizeof line, "%s:", v->variant < nv ? r->variants[v->variant] : "");
+        const double *dv = d[nv - 1];
+        for (int i = 0; i < nx && o2 < (int)sizeof line - 24; i++)
+            o2 += snprintf(line + o2, sizeof line - (size_t)o2, "  %g: %+.2f", xs[i], 100 * dv[i]);
+        dw_put(v, y, x, w, line);
+    }
+    free(cells);
+    free(own);
+}
+
 void dw_draw_bars(const view *v, const dacc_rect *rc, int focused) {
     const dacc_rd_run *r = v->r;
     int proto = v->proto;
     if (!dw_has_proto(r, proto) && dw_has_proto(r, 1 - proto)) proto = 1 - proto;
+    if (v->scales) {
+        draw_scales(v, rc, focused, proto);
+        return;
+    }
     char title[96];
     snprintf(title, sizeof title, "Robustness (%s): Fig. 3 clean vs x^, Fig. 4 %s",
              proto == DACC_RD_HELDOUT ? "held-out" : "paper", v->ascii ? "delta" : "\xce\x94" "accuracy");

@@ -19,6 +19,7 @@ typedef struct view {
     int digit;    /* inspector: current digit */
     int proto;    /* DACC_RD_HELDOUT or DACC_RD_PAPER */
     int help;     /* help overlay shown */
+    int scales;   /* robustness panel: delta against deformation scale instead of the bars */
 } view;
 
 void dw_set_attr(const view *v, attr_t a, int pair);

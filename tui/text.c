@@ -106,6 +106,7 @@ static void progress_line(const dacc_rd_run *r, FILE *out) {
     fprintf(out, "%s %-11s task %d/%d %s epoch %d/%d batch %ld/%ld", ts, p->state,
             p->task_index + 1, p->tasks, p->task, p->epoch, p->epochs, p->batch, p->batches);
     if (!isnan(p->images_per_s)) fprintf(out, " %.0f img/s", p->images_per_s);
+    if (p->scales > 0) fprintf(out, " scale %g (%d/%d)", p->scale, p->scale_index + 1, p->scales);
     fprintf(out, " elapsed %s ETA %s study %.1f%%\n", tf_duration(p->elapsed_s, el, sizeof el),
             tf_duration(p->eta_s, eta, sizeof eta), 100.0 * dacc_rd_study_fraction(r));
 }

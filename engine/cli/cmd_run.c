@@ -40,8 +40,10 @@ static const flag_use run_flags[] = {
     {F_NO_ALIGN, NULL, NULL, NULL, 0},
     {F_SCALE, "sampling scale of the generated AlignMNIST (default: the calibrated\n"
               "one, docs/ALIGNMNIST.md; 1 = uncalibrated)", NULL, NULL, 0},
-    {F_MODEL, "class model file of the generated AlignMNIST and of augment=align\n"
-              "variants (default: found as dacc align finds it)", NULL, NULL, 0},
+    {F_SCALES, NULL, NULL, NULL, 0},
+    {F_MODEL, "class model of the generated AlignMNIST and of augment=align variants\n"
+              "(default: the cached or shipped one, fitted when neither matches the\n"
+              "training images)", NULL, NULL, 0},
     {F_SHARD, NULL, NULL, NULL, 0},
     {F_PLAIN, NULL, NULL, NULL, 0},
     {F_NO_COLOR, NULL, NULL, NULL, 0},
@@ -56,7 +58,9 @@ const flag_command run_cmd = {
     "images), and reports clean accuracy, y1..y5, x^ and delta per variant.\n"
     "Progress, metrics, results and checkpoints go to the run directory; a\n"
     "finished task is skipped and an interrupted one resumes, so running the\n"
-    "same command again continues where it stopped.\n",
+    "same command again continues where it stopped. --scales adds, to a new or\n"
+    "finished study, each network's accuracy on sets generated at other\n"
+    "deformation scales (tasks/<id>/scales.json) without retraining.\n",
     run_flags, sizeof run_flags / sizeof run_flags[0],
     "Without AlignMNIST files dacc generates a compatible set once (see\n"
     "dacc align) and caches it. Exit codes: 0 done, 1 error (also: another\n"
@@ -92,6 +96,28 @@ static int run_config(const flag_values *v, dacc_study_config *c, dacc_err *e) {
     if (v->set[F_TRAIN_LIMIT]) c->train.train_limit = v->i[F_TRAIN_LIMIT];
     c->blocks = (int)v->i[F_BLOCKS];
     c->out_dir = v->s[F_OUT];
+    if (v->set[F_SCALES]) {
+        if (v->set[F_NO_ALIGN]) return dacc_fail(e, "--scales: needs AlignMNIST (given together with --no-align)");
+        if (study_flags_scales(v->s[F_SCALES], c->scales, &c->n_scales, e)) return -1;
+    }
+    return 0;
+}
+
+/* The generated sets of every --scales entry (made once each and cached,
+ * one after another: only one set is built in memory at a time).
+ * paths: 2 * DACC_MAX_SCALES buffers of len bytes. */
+static int run_scale_sets(const dacc_align_options *base, dacc_study_config *c, const dacc_images *train,
+                          const dacc_images *test, char *paths, size_t len, dacc_err *e) {
+    for (int i = 0; i < c->n_scales; i++) {
+        dacc_align_options ao = *base;
+        ao.scale = c->scales[i];
+        char *tr = paths + (size_t)(2 * i) * len, *te = tr + len;
+        fprintf(stderr, "dacc run: AlignMNIST at scale %g (%d/%d; generated once, then cached)...\n", c->scales[i],
+                i + 1, c->n_scales);
+        if (dacc_alignmnist_ensure(&ao, train, test, tr, te, len, e)) return -1;
+        c->scale_train[i] = tr;
+        c->scale_test[i] = te;
+    }
     return 0;
 }
 
@@ -99,17 +125,17 @@ static int run_config(const flag_values *v, dacc_study_config *c, dacc_err *e) {
  * and cached). gen_* hold the generated paths. */
 static int run_alignmnist(const flag_values *v, dacc_study_config *c, const dacc_images *train,
                           const dacc_images *test, char *gen_train, char *gen_test, size_t len,
-                          dacc_err *e) {
+                          char *scale_paths, dacc_err *e) {
     const char *align_train = v->s[F_ALIGNMNIST], *align_test = v->s[F_ALIGNMNIST_TEST];
     if (v->set[F_NO_ALIGN]) return 0;
+    dacc_align_options ao;
+    dacc_align_options_default(&ao);
+    ao.blocks = c->blocks;
+    ao.scale = v->r[F_SCALE];
+    ao.threads = c->train.threads;
+    ao.verbose = 1;
+    ao.class_model = v->s[F_MODEL];
     if (!align_train || !align_test) {
-        dacc_align_options ao;
-        dacc_align_options_default(&ao);
-        ao.blocks = c->blocks;
-        ao.scale = v->r[F_SCALE];
-        ao.threads = c->train.threads;
-        ao.verbose = 1;
-        ao.class_model = v->s[F_MODEL];
         fprintf(stderr, "dacc run: preparing AlignMNIST (generated once, then cached)...\n");
         if (dacc_alignmnist_ensure(&ao, train, test, gen_train, gen_test, len, e)) return -1;
         if (!align_train) align_train = gen_train;
@@ -117,7 +143,7 @@ static int run_alignmnist(const flag_values *v, dacc_study_config *c, const dacc
     }
     c->align_train = align_train;
     c->align_test = align_test;
-    return 0;
+    return run_scale_sets(&ao, c, train, test, scale_paths, len, e);
 }
 
 /* The class model of the augment=align variants, if any (found as the
@@ -203,9 +229,12 @@ int cmd_run(int argc, char **argv) {
     dacc_images train = {0}, test = {0};
     char mnist[4096], gen_train[4096], gen_test[4096], aug_model[4200];
     dacc_align_model am = {0};
+    char *scale_paths = calloc(2 * DACC_MAX_SCALES, sizeof gen_train);
     int loaded = cli_load_mnist(v.s[F_DATA], &train, &test, mnist, sizeof mnist, &e) == 0;
     j.cfg.mnist_dir = mnist;
-    if (!loaded || run_alignmnist(&v, &j.cfg, &train, &test, gen_train, gen_test, sizeof gen_train, &e) ||
+    if (loaded && !scale_paths) loaded = dacc_fail(&e, "out of memory") == 0;
+    if (!loaded ||
+        run_alignmnist(&v, &j.cfg, &train, &test, gen_train, gen_test, sizeof gen_train, scale_paths, &e) ||
         run_augment(&v, &j.cfg, &train, &am, aug_model, sizeof aug_model, &e)) {
         code = cli_error("run", 1, &e);
     } else {
@@ -216,6 +245,7 @@ int cmd_run(int argc, char **argv) {
     dacc_align_model_free(&am);
     dacc_images_free(&train);
     dacc_images_free(&test);
+    free(scale_paths);
     dacc_lock_release(shard_lock);
     return code;
 }

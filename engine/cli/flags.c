@@ -64,6 +64,10 @@ const flag_def flag_table[F_COUNT] = {
                  "multiply every sampled deformation parameter by s (the default\n"
                  "is calibrated, docs/ALIGNMNIST.md; 1 is the uncalibrated set,\n"
                  "0 gives copies of the originals)"},
+    [F_SCALES] = {"--scales", NULL, FLAG_TEXT, "LIST", 0, 0, 0, 0, NULL, NULL,
+                  "also evaluate every finished network on AlignMNIST generated at\n"
+                  "each of these comma-separated scales (0..10, at most 16), without\n"
+                  "retraining; add it to a finished study's command to get the curve"},
     [F_PLAIN] = {"--plain", NULL, FLAG_BOOL, NULL, 0, 0, 0, 0, NULL, NULL,
                  "line logs instead of the dashboard"},
     [F_NO_COLOR] = {"--no-color", "--no-colour", FLAG_BOOL, NULL, 0, 0, 0, 0, NULL, NULL,

@@ -102,3 +102,26 @@ int study_flags_shard(const char *v, int *i, int *n, dacc_err *e) {
     *n = (int)sn;
     return 0;
 }
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int study_flags_scales(const char *list, double *out, int *n, dacc_err *e) {
+    char buf[512];
+    if (snprintf(buf, sizeof buf, "%s", list) >= (int)sizeof buf)
+        return dacc_fail(e, "--scales: list too long (expected at most %d scales)", DACC_MAX_SCALES);
+    *n = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        double s;
+        if (*n >= DACC_MAX_SCALES) return dacc_fail(e, "--scales: too many (expected at most %d)", DACC_MAX_SCALES);
+        if (flag_parse_real("--scales", tok, 0, 10, &s, e)) return -1;
+        for (int i = 0; i < *n; i++)
+            if (out[i] == s) return dacc_fail(e, "--scales: %g is given twice (expected distinct scales)", s);
+        out[(*n)++] = s;
+    }
+    if (!*n) return dacc_fail(e, "--scales: empty list (expected numbers such as 0,0.5,1)");
+    qsort(out, (size_t)*n, sizeof *out, cmp_double);
+    return 0;
+}

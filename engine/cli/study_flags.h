@@ -16,6 +16,9 @@ int study_flags_apply(const flag_values *v, dacc_study_config *c, dacc_err *e);
 int study_flags_variants(const char *list, dacc_study_config *c, dacc_err *e);
 /* "N" (seeds 1..N) or a comma list. */
 int study_flags_seeds(const char *v, dacc_study_config *c, dacc_err *e);
+/* --scales: a comma list of 1..DACC_MAX_SCALES distinct numbers in
+ * [0, 10] (the --scale range), stored ascending. */
+int study_flags_scales(const char *list, double *out, int *n, dacc_err *e);
 /* "I/N" with 0 <= I < N <= 2^31-1. */
 int study_flags_shard(const char *v, int *i, int *n, dacc_err *e);
 /* The shard of a Slurm array task: array ids run MIN, MIN+STEP, ... and the

@@ -96,6 +96,22 @@ char *dacc_fig_svg_curves(const dacc_fig_study *s, size_t *n) {
     return svg_close(&g, n);
 }
 
+/* One point of variant v's line: a marker carrying summary.csv's numbers
+ * (data-value, data-lo, data-hi as "%.6f") and its interval as a bar. */
+static void scale_point(svg *g, const dacc_fig_study *s, int v, int i, const axis *ax, const axis *ay) {
+    const dacc_fig_val *d = &s->v[v].scale_delta[i];
+    if (isnan(d->mean)) return;
+    double x = axis_px(ax, s->scale[i]);
+    if (!isnan(d->lo) && !isnan(d->hi))
+        fprintf(g->f, "<line class=\"ci\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>\n", x,
+                axis_px(ay, d->lo), x, axis_px(ay, d->hi), svg_color(v));
+    fputs("<circle class=\"point scale\" data-variant=\"", g->f);
+    svg_esc(g->f, s->v[v].name);
+    fprintf(g->f, "\" data-scale=\"%g\" data-value=\"%.6f\"", s->scale[i], d->mean);
+    if (!isnan(d->lo) && !isnan(d->hi)) fprintf(g->f, " data-lo=\"%.6f\" data-hi=\"%.6f\"", d->lo, d->hi);
+    fprintf(g->f, " cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", x, axis_px(ay, d->mean), svg_color(v));
+}
+
 char *dacc_fig_svg_scales(const dacc_fig_study *s, size_t *n) {
     if (s->n_scales < 2) return NULL;
     svg g;
@@ -123,6 +139,7 @@ char *dacc_fig_svg_scales(const dacc_fig_study *s, size_t *n) {
             if (!isnan(s->v[v].scale_delta[i].mean))
                 fprintf(g.f, "%.1f,%.1f ", axis_px(&ax, s->scale[i]), axis_px(&ay, s->v[v].scale_delta[i].mean));
         fputs("\"/>\n", g.f);
+        for (int i = 0; i < s->n_scales; i++) scale_point(&g, s, v, i, &ax, &ay);
     }
     return svg_close(&g, n);
 }

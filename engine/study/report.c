@@ -76,6 +76,7 @@ int dacc_report_run(const char *const *dirs, int n_dirs, const dacc_report_optio
     r.o = o;
     int rc = gather(&r, dirs, n_dirs, e);
     if (rc == 0) rc = report_aggregate(&r, e);
+    if (rc == 0) rc = report_aggregate_scales(&r, e);
     const char *out = o->out_dir ? o->out_dir : dirs[0];
     if (rc == 0) rc = dacc_mkdir_p(out, e);
     for (size_t i = 0; rc == 0 && i < sizeof report_outputs / sizeof report_outputs[0]; i++)

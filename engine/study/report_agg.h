@@ -44,6 +44,17 @@ typedef struct report_proto {
     int64_t hist[2 * (REPORT_MAXB + 1)]; /* [clean right][transformed blocks right] */
 } report_proto;
 
+/* One entry of a task's scales.json (report_scales.c): protocol k as above,
+ * hist[k] present when nhist[k] > 0. */
+#define REPORT_MAXS 16 /* scales a report shows (DACC_RD_MAX_SCALES) */
+typedef struct report_scale {
+    double scale;
+    int present[2], nb[2], nhist[2];
+    int64_t n[2];
+    double clean[2], xhat[2], delta[2];
+    int64_t hist[2][2 * (REPORT_MAXB + 1)];
+} report_scale;
+
 typedef struct report_task {
     char id[256];     /* folder name, "<nn>-<variant>-s<seed>" */
     char path[4096];  /* the folder */
@@ -53,6 +64,8 @@ typedef struct report_task {
     long order;       /* position in the order the folders were read */
     char settings[512]; /* config.json's settings that a merge must share */
     report_proto pr[2];
+    int ns;           /* entries of scales.json (0: none) */
+    report_scale *sc; /* [ns], ascending scale */
 } report_task;
 
 /* McNemar against the reference, pooled over seeds (and blocks). */
@@ -76,6 +89,15 @@ typedef struct report_row {
     int64_t n_images;
     int nb;
 } report_row;
+
+/* One variant in one protocol at one deformation scale. */
+typedef struct report_srow {
+    int n;            /* seeds with this scale */
+    dacc_mean_ci clean, xhat, delta;  /* over seeds */
+    dacc_interval one_xhat, one_delta; /* n == 1 with a histogram: over the images */
+    int64_t n_images;
+    int nb;
+} report_srow;
 
 typedef struct report_strs {
     char **s;
@@ -107,6 +129,10 @@ typedef struct report {
     int have_proto[2];
     report_row *rows[2]; /* rows[k][v]; rows[k][v].n == 0: no results */
     int maxb;         /* most transformed blocks of any task */
+    /* deformation scales (report_scales.c): the union of every task's */
+    int ns;
+    double scales[REPORT_MAXS];
+    report_srow *srows[2]; /* srows[k][v * ns + i]; .n == 0: none */
 } report;
 
 /* report_read.c */
@@ -126,7 +152,24 @@ int report_pair_counts(const report_proto *o, const report_proto *v, int b0, int
                        int64_t *cc);
 dacc_interval report_wilson_acc(double acc, int64_t n);
 
-/* Writers (report_csv.c, report_md.c) */
+/* report_scales.c: scales.json of a task folder into t (problems become
+ * warnings); the aggregation; the writers' parts (summary.csv rows after
+ * the others, summary.json's "scales" of a protocol, summary.md's table). */
+void report_read_scales(report *r, report_task *t);
+int report_aggregate_scales(report *r, dacc_err *e);
+void report_csv_scale_rows(const report *r, FILE *f, int k);
+void report_json_scales(const report *r, FILE *f, int k, int v);
+void report_md_scales(const report *r, FILE *f);
+void report_free_scales(report *r);
+
+/* Writers (report_csv.c, report_md.c); report_csv.c's pieces shared with
+ * report_scales.c: a CSV field after its comma (quoted when needed), a
+ * "name":{"mean","sd","ci95"} member, an interval as [lo,hi] or null. */
+void report_csv_str(FILE *f, const char *s);
+void report_json_ci(FILE *f, const char *name, const dacc_mean_ci *m);
+void report_json_interval(FILE *f, dacc_interval i);
+/* "clean":{...},"xhat":{...},"delta":{...} */
+void report_json_means(FILE *f, const dacc_mean_ci *clean, const dacc_mean_ci *xhat, const dacc_mean_ci *delta);
 void report_write_results_csv(const report *r, FILE *f);
 void report_write_summary_csv(const report *r, FILE *f);
 void report_write_summary_json(const report *r, FILE *f);

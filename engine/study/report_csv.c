@@ -13,7 +13,7 @@ static void csv_num(FILE *f, double v, const char *fmt) {
     else fprintf(f, fmt, v);
 }
 
-static void csv_str(FILE *f, const char *s) {
+void report_csv_str(FILE *f, const char *s) {
     fputc(',', f);
     if (!strpbrk(s, ",\"\n")) {
         fputs(s, f);
@@ -45,8 +45,8 @@ static void csv_mcnemar(FILE *f, const report_proto *o, const report_proto *p, i
 static void results_row(const report *r, FILE *f, const report_task *t, int k) {
     const report_proto *p = &t->pr[k];
     fprintf(f, "%s", report_proto_name[k]);
-    csv_str(f, t->id);
-    csv_str(f, t->variant);
+    report_csv_str(f, t->id);
+    report_csv_str(f, t->variant);
     fprintf(f, ",%llu,%lld", (unsigned long long)t->seed, (long long)p->n);
     dacc_interval w = report_wilson_acc(p->clean, p->n);
     csv_num(f, p->clean, "%.6f");
@@ -100,7 +100,7 @@ static void summary_csv_rows(FILE *f, int k, const report_row *rows, int nv) {
         const report_row *w = &rows[v];
         if (!w->n) continue;
         fprintf(f, "%s", report_proto_name[k]);
-        csv_str(f, w->variant);
+        report_csv_str(f, w->variant);
         fprintf(f, ",%d,", w->n);
         for (int s = 0; s < w->n; s++) fprintf(f, "%s%llu", s ? " " : "", (unsigned long long)w->seeds[s]);
         fprintf(f, ",%lld,%d", (long long)w->n_images, w->nb);
@@ -125,7 +125,10 @@ static void summary_csv_rows(FILE *f, int k, const report_row *rows, int nv) {
                 fputs(w->is_ref ? ",ref,ref,ref,ref,ref" : ",n/a,n/a,n/a,n/a,n/a", f);
             }
         }
-        fprintf(f, ",%s\n", w->n == 1 ? "n=1: no interval over seeds" : "");
+        fprintf(f, ",%s,", w->n == 1 ? "n=1: no interval over seeds" : ""); /* scale: empty = the study's own set */
+        csv_num(f, w->one_delta.ok ? w->one_delta.lo : NAN, "%.6f");
+        csv_num(f, w->one_delta.ok ? w->one_delta.hi : NAN, "%.6f");
+        fputc('\n', f);
     }
 }
 
@@ -135,12 +138,14 @@ void report_write_summary_csv(const report *r, FILE *f) {
           "delta_mean,delta_sd,delta_lo,delta_hi,rel_robustness,error_ratio_clean,error_ratio_xhat,"
           "rel_delta_error,mcnemar_clean_b,mcnemar_clean_c,mcnemar_clean_p,mcnemar_clean_method,"
           "mcnemar_clean_pairs,mcnemar_xhat_b,mcnemar_xhat_c,mcnemar_xhat_p,mcnemar_xhat_method,"
-          "mcnemar_xhat_pairs,warning\n", f);
+          "mcnemar_xhat_pairs,warning,scale,delta_image_lo,delta_image_hi\n", f);
     for (int k = 0; k < 2; k++)
         if (r->have_proto[k]) summary_csv_rows(f, k, r->rows[k], r->nv);
+    for (int k = 0; k < 2; k++)
+        if (r->have_proto[k]) report_csv_scale_rows(r, f, k);
 }
 
-static void json_ci(FILE *f, const char *name, const dacc_mean_ci *m) {
+void report_json_ci(FILE *f, const char *name, const dacc_mean_ci *m) {
     fprintf(f, "\"%s\":{\"mean\":", name);
     dacc_json_put_num(f, m->mean, "%.10g");
     fputs(",\"sd\":", f);
@@ -158,7 +163,15 @@ static void json_ci(FILE *f, const char *name, const dacc_mean_ci *m) {
     fputc('}', f);
 }
 
-static void json_interval(FILE *f, dacc_interval i) {
+void report_json_means(FILE *f, const dacc_mean_ci *clean, const dacc_mean_ci *xhat, const dacc_mean_ci *delta) {
+    report_json_ci(f, "clean", clean);
+    fputc(',', f);
+    report_json_ci(f, "xhat", xhat);
+    fputc(',', f);
+    report_json_ci(f, "delta", delta);
+}
+
+void report_json_interval(FILE *f, dacc_interval i) {
     if (!i.ok) {
         fputs("null", f);
         return;
@@ -197,7 +210,9 @@ static void json_mcnemar(FILE *f, const report_row *w, const report_mcn *m, int 
     fputc('}', f);
 }
 
-static void write_summary_json_protocol(FILE *f, int k, const report_row *rows, int nv) {
+static void write_summary_json_protocol(const report *r, FILE *f, int k) {
+    const report_row *rows = r->rows[k];
+    int nv = r->nv;
     fprintf(f, "\"%s\":{\"title\":", report_proto_name[k]);
     dacc_json_put_str(f, report_proto_title[k]);
     fputs(",\"variants\":[", f);
@@ -212,19 +227,15 @@ static void write_summary_json_protocol(FILE *f, int k, const report_row *rows, 
         fprintf(f, ",\"n\":%d,\"seeds\":[", w->n);
         for (int s = 0; s < w->n; s++) fprintf(f, "%s%llu", s ? "," : "", (unsigned long long)w->seeds[s]);
         fprintf(f, "],\"images\":%lld,\"blocks\":%d,", (long long)w->n_images, w->nb);
-        json_ci(f, "clean", &w->clean);
-        fputc(',', f);
-        json_ci(f, "xhat", &w->xhat);
-        fputc(',', f);
-        json_ci(f, "delta", &w->delta);
+        report_json_means(f, &w->clean, &w->xhat, &w->delta);
         fputs(",\"one_seed_image_ci95\":", f);
         if (w->n == 1) {
             fputs("{\"clean\":", f);
-            json_interval(f, w->one_clean);
+            report_json_interval(f, w->one_clean);
             fputs(",\"xhat\":", f);
-            json_interval(f, w->one_xhat);
+            report_json_interval(f, w->one_xhat);
             fputs(",\"delta\":", f);
-            json_interval(f, w->one_delta);
+            report_json_interval(f, w->one_delta);
             fputc('}', f);
         } else {
             fputs("null", f);
@@ -244,6 +255,7 @@ static void write_summary_json_protocol(FILE *f, int k, const report_row *rows, 
         fputs(",\"warning\":", f);
         if (w->n == 1) fputs("\"n=1: one seed, no interval over seeds\"", f);
         else fputs("null", f);
+        report_json_scales(r, f, k, v);
         fputc('}', f);
     }
     fputs("]}", f);
@@ -274,7 +286,7 @@ void report_write_summary_json(const report *r, FILE *f) {
         if (r->have_proto[k]) {
             if (!first) fputs(",\n", f);
             first = 0;
-            write_summary_json_protocol(f, k, r->rows[k], r->nv);
+            write_summary_json_protocol(r, f, k);
         }
     fputs("}}\n", f);
 }

@@ -32,6 +32,19 @@ static void fill_rows(dacc_fig_study *s, const report *r) {
     }
 }
 
+/* Δ against deformation scale (held-out), with the tables' intervals. */
+static void fill_scales(dacc_fig_study *s, const report *r) {
+    if (!r->ns || !r->have_proto[0] || !r->srows[0]) return;
+    s->n_scales = r->ns < DACC_FIG_MAXS ? r->ns : DACC_FIG_MAXS;
+    for (int i = 0; i < s->n_scales; i++) s->scale[i] = r->scales[i];
+    for (int v = 0; v < s->nv; v++)
+        for (int i = 0; i < s->n_scales; i++) {
+            const report_srow *w = &r->srows[0][v * r->ns + i];
+            s->v[v].scale_delta[i] = w->n ? fig_val(&w->delta, w->one_delta, w->n == 1)
+                                           : (dacc_fig_val){NAN, NAN, NAN};
+        }
+}
+
 int report_write_figures(const report *r, const char *out, dacc_err *e) {
     dacc_fig_study *s = calloc(1, sizeof *s);
     if (!s) return dacc_fail(e, "%s/figures: out of memory", out);
@@ -47,6 +60,7 @@ int report_write_figures(const report *r, const char *out, dacc_err *e) {
     if (r->nv == 1) dacc_fig_note(s, "one variant only: nothing to compare it with");
     for (int v = 0; v < s->nv; v++) snprintf(s->v[v].name, sizeof s->v[v].name, "%s", r->names[v]);
     fill_rows(s, r);
+    fill_scales(s, r);
     for (int v = 0; v < s->nv; v++)
         for (int i = 0; i < r->nt; i++)
             if (!strcmp(r->t[i].variant, r->names[v])) dacc_fig_add_metrics(s, v, r->t[i].path);

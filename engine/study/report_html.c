@@ -63,6 +63,26 @@ static void table(FILE *f, const dacc_fig_study *s, int k) {
     fputs(" McNemar: against Original on the same images, pooled over seeds (and blocks).</p>\n", f);
 }
 
+/* Δ per variant and deformation scale (held-out), as summary.md's table. */
+static void scale_table(FILE *f, const dacc_fig_study *s) {
+    fputs("<h2>Δaccuracy against deformation scale (held-out)</h2>\n<table class=\"scales\">\n<tr><th>variant</th>", f);
+    for (int i = 0; i < s->n_scales; i++) fprintf(f, "<th>scale %g</th>", s->scale[i]);
+    fputs("</tr>\n", f);
+    for (int v = 0; v < s->nv; v++) {
+        fputs("<tr><td>", f);
+        esc(f, s->v[v].name);
+        fputs("</td>", f);
+        for (int i = 0; i < s->n_scales; i++) {
+            char cls[48];
+            snprintf(cls, sizeof cls, "delta\" data-scale=\"%g", s->scale[i]);
+            cell(f, &s->v[v].scale_delta[i], cls, s->v[v].pr[0].one_seed);
+        }
+        fputs("</tr>\n", f);
+    }
+    fputs("</table>\n<p>The same networks on AlignMNIST generated at each sampling scale (not retrained; scale 0 "
+          "is the identity). Δ in percentage points, brackets as above.</p>\n", f);
+}
+
 static void figure(FILE *f, const char *id, const char *caption, const char *svg_text) {
     fprintf(f, "<figure id=\"%s\">\n", id);
     const char *p = svg_text ? strstr(svg_text, "<svg") : NULL; /* inline: no XML declaration */
@@ -110,6 +130,7 @@ char *dacc_fig_html(const dacc_fig_study *s, size_t *n) {
     }
     for (int k = 0; k < 2; k++)
         if (s->have_proto[k]) table(f, s, k);
+    if (s->n_scales > 0) scale_table(f, s);
     fputs("<h2>Figures</h2>\n", f);
     size_t m;
     char *t;

@@ -84,6 +84,7 @@ void report_write_summary_md(const report *r, FILE *f) {
     fputs("# dacc report\n\n", f);
     for (int k = 0; k < 2; k++)
         if (r->have_proto[k]) write_md_protocol(f, k, r->rows[k], r->nv, r->ref != NULL);
+    report_md_scales(r, f);
     if (r->skipped.n) {
         fprintf(f, "Skipped %d task folder%s:\n\n", r->skipped.n, r->skipped.n == 1 ? "" : "s");
         for (int i = 0; i < r->skipped.n; i++) fprintf(f, "- %s\n", r->skipped.s[i]);

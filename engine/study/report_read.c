@@ -48,6 +48,9 @@ static int exists(const char *p) {
 
 static void task_free(report_task *t) {
     for (int k = 0; k < 2; k++) free(t->pr[k].right);
+    free(t->sc);
+    t->sc = NULL;
+    t->ns = 0;
 }
 
 static void add_skip(report *r, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -191,6 +194,7 @@ static void read_task(report *r, const char *dir) {
     dacc_rd_read_settings(dir, t.settings, sizeof t.settings);
     for (int k = 0; k < 2; k++)
         if (t.pr[k].present && (r->o->protocols & (1 << k))) load_predictions(r, &t, k);
+    report_read_scales(r, &t);
     if (r->nt == r->capt) {
         int cap = r->capt ? r->capt * 2 : 16;
         report_task *n = realloc(r->t, sizeof *n * (size_t)cap);
@@ -454,6 +458,7 @@ void report_free(report *r) {
         free(r->rows[k]);
     }
     free(r->names);
+    report_free_scales(r);
     for (int i = 0; i < r->nt; i++) task_free(&r->t[i]);
     free(r->t);
     free(r->pl);

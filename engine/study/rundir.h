@@ -25,6 +25,8 @@ typedef struct dacc_rd_progress_rec {
     uint64_t seed;
     double images_per_s, eta_s;         /* null in the file when not finite */
     double elapsed_s, updated;          /* updated: Unix time */
+    double scale;                       /* evaluating another deformation scale: which, */
+    int scale_index, scales;            /* and which of how many (scales 0: none, fields omitted) */
 } dacc_rd_progress_rec;
 int dacc_rd_write_progress(const char *dir, const dacc_rd_progress_rec *p, dacc_err *e);
 
@@ -80,6 +82,14 @@ dacc_jdoc *dacc_rd_load_json(const char *path, size_t max, dacc_err *e);
  * seed >= 0); fn returning non-zero stops. Returns the entries skipped. */
 typedef int (*dacc_rd_task_fn)(void *u, const char *id, const char *variant, uint64_t seed);
 int dacc_rd_study_tasks(const dacc_jv *study, dacc_rd_task_fn fn, void *u);
+
+/* One protocol object of results.json (or of a scales.json entry), parsed
+ * as dacc_rd_parse_results does; and its strict check (0 or -1 with why). */
+void dacc_rd_parse_proto(const dacc_jv *o, dacc_rd_proto *p);
+int dacc_rd_check_proto(const dacc_rd_proto *p, char *why, size_t whyn);
+
+/* tasks/<id>/scales.json, written whole (atomically) from s. */
+int dacc_rd_write_scales(const char *task_dir, const dacc_task *t, const dacc_rd_scales *s, dacc_err *e);
 
 /* The settings of tasks/<id>/config.json that a merge of tasks must share,
  * as one "key=value,..." string ("" when unreadable). */

@@ -22,7 +22,7 @@ dacc_jdoc *dacc_rd_load_json(const char *path, size_t max, dacc_err *e) {
 
 static double num_or_nan(const dacc_jv *v) { return v && v->type == DACC_J_NUM ? v->num : NAN; }
 
-static void parse_proto(const dacc_jv *o, dacc_rd_proto *p) {
+void dacc_rd_parse_proto(const dacc_jv *o, dacc_rd_proto *p) {
     memset(p, 0, sizeof *p);
     p->clean = p->xhat = p->delta = p->xhat_file = p->delta_file = NAN;
     if (!o || o->type != DACC_J_OBJ) return;
@@ -52,8 +52,8 @@ static void parse_proto(const dacc_jv *o, dacc_rd_proto *p) {
 
 int dacc_rd_parse_results(const char *buf, size_t n, dacc_rd_results *r, char *err, size_t errn) {
     memset(r, 0, sizeof *r);
-    parse_proto(NULL, &r->proto[DACC_RD_HELDOUT]);
-    parse_proto(NULL, &r->proto[DACC_RD_PAPER]);
+    dacc_rd_parse_proto(NULL, &r->proto[DACC_RD_HELDOUT]);
+    dacc_rd_parse_proto(NULL, &r->proto[DACC_RD_PAPER]);
     dacc_jdoc *d = dacc_json_parse(buf, n, err, errn);
     const dacc_jv *o = dacc_json_root(d);
     if (!o || o->type != DACC_J_OBJ) {
@@ -68,13 +68,13 @@ int dacc_rd_parse_results(const char *buf, size_t n, dacc_rd_results *r, char *e
         r->has_seed = 1;
         r->seed = (uint64_t)seed;
     }
-    parse_proto(dacc_json_get(o, "heldout"), &r->proto[DACC_RD_HELDOUT]);
-    parse_proto(dacc_json_get(o, "paper"), &r->proto[DACC_RD_PAPER]);
+    dacc_rd_parse_proto(dacc_json_get(o, "heldout"), &r->proto[DACC_RD_HELDOUT]);
+    dacc_rd_parse_proto(dacc_json_get(o, "paper"), &r->proto[DACC_RD_PAPER]);
     dacc_json_free(d);
     return 0;
 }
 
-static int check_proto(const dacc_rd_proto *p, char *why, size_t whyn) {
+int dacc_rd_check_proto(const dacc_rd_proto *p, char *why, size_t whyn) {
     if (!(p->clean >= 0 && p->clean <= 1) || p->n < 1) {
         snprintf(why, whyn, "no valid clean accuracy and image count");
         return -1;
@@ -107,7 +107,7 @@ int dacc_rd_check_results(const dacc_rd_results *r, char *why, size_t whyn, cons
         return -1;
     }
     for (int k = 0; k < DACC_RD_NPROTO; k++)
-        if (r->proto[k].has && check_proto(&r->proto[k], why, whyn)) {
+        if (r->proto[k].has && dacc_rd_check_proto(&r->proto[k], why, whyn)) {
             *where = names[k];
             return -1;
         }

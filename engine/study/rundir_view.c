@@ -267,6 +267,9 @@ static void read_progress(dacc_rd_run *r) {
     p->eta_s = num_or_nan(dacc_json_get(o, "eta_s"));
     p->elapsed_s = num_or_nan(dacc_json_get(o, "elapsed_s"));
     p->updated = num_or_nan(dacc_json_get(o, "updated"));
+    p->scales = (int)dacc_json_int(dacc_json_get(o, "scales"), 0, 0, DACC_RD_MAX_SCALES);
+    p->scale_index = (int)dacc_json_int(dacc_json_get(o, "scale_index"), 0, 0, DACC_RD_MAX_SCALES);
+    p->scale = num_or_nan(dacc_json_get(o, "scale"));
     dacc_json_free(d);
 }
 
@@ -360,6 +363,24 @@ int dacc_rd_run_open(dacc_rd_run **out, const char *dir, dacc_err *e) {
 }
 
 /* One task's metrics, results and DONE marker; returns DACC_RD_CH_* bits. */
+/* scales.json of a task: its delta per scale (entries of other settings
+ * than config.json's are not this network's and are left out). */
+static void read_task_scales(const dacc_rd_run *r, dacc_rd_task *t) {
+    char dir[1400];
+    snprintf(dir, sizeof dir, "%s/tasks/%s", r->dir, t->id);
+    t->nscales = 0;
+    dacc_rd_scales *s = t->st_scales.exists ? malloc(sizeof *s) : NULL;
+    dacc_err e;
+    if (s && dacc_rd_read_scales(dir, s, &e) == 0 && dacc_rd_config_has_key(dir, s->key))
+        for (int i = 0; i < s->n; i++) {
+            t->scale[t->nscales] = s->s[i].scale;
+            for (int k = 0; k < DACC_RD_NPROTO; k++)
+                t->scale_delta[t->nscales][k] = s->s[i].proto[k].has ? s->s[i].proto[k].delta : NAN;
+            t->nscales++;
+        }
+    free(s);
+}
+
 static int refresh_task(dacc_rd_run *r, dacc_rd_task *t) {
     char path[1400];
     int ch = 0;
@@ -395,6 +416,11 @@ static int refresh_task(dacc_rd_run *r, dacc_rd_task *t) {
             if (t->has_results) view_proto(&t->proto[k], &res.proto[k]);
             else clear_proto(&t->proto[k]);
         }
+        ch |= DACC_RD_CH_RESULTS;
+    }
+    snprintf(path, sizeof path, "%s/tasks/%s/scales.json", r->dir, t->id);
+    if (stamp_changed(path, &t->st_scales)) {
+        read_task_scales(r, t);
         ch |= DACC_RD_CH_RESULTS;
     }
     snprintf(path, sizeof path, "%s/tasks/%s", r->dir, t->id);
@@ -464,6 +490,31 @@ void dacc_rd_variant_stats(const dacc_rd_run *r, int vidx, int proto, dacc_rd_st
     }
     for (int k = 0; k < DACC_RD_SHOW_Y; k++)
         if (ny[k]) s->y[k] = sy[k] / ny[k];
+}
+
+int dacc_rd_scale_curve(const dacc_rd_run *r, int vidx, int proto, double *xs, double *delta, int max) {
+    int n = 0;
+    for (int i = 0; i < r->ntasks; i++)
+        for (int j = 0; j < r->tasks[i].nscales; j++) {
+            double s = r->tasks[i].scale[j];
+            int at = 0;
+            while (at < n && xs[at] < s) at++;
+            if ((at < n && xs[at] == s) || n == max) continue;
+            memmove(xs + at + 1, xs + at, sizeof *xs * (size_t)(n - at));
+            xs[at] = s;
+            n++;
+        }
+    for (int q = 0; delta && q < n; q++) {
+        double sum = 0;
+        int m = 0;
+        for (int i = 0; i < r->ntasks; i++) {
+            const dacc_rd_task *t = &r->tasks[i];
+            for (int j = 0; t->vidx == vidx && j < t->nscales; j++)
+                if (t->scale[j] == xs[q] && isfinite(t->scale_delta[j][proto])) sum += t->scale_delta[j][proto], m++;
+        }
+        delta[q] = m ? sum / m : NAN;
+    }
+    return n;
 }
 
 int dacc_rd_state_final(const char *state) {

@@ -103,6 +103,11 @@ int dacc_rd_write_progress(const char *dir, const dacc_rd_progress_rec *p, dacc_
     num6(f, p->images_per_s);
     fputs(",\"eta_s\":", f);
     num6(f, p->eta_s);
+    if (p->scales > 0) {
+        fputs(",\"scale\":", f);
+        dacc_json_put_num(f, p->scale, "%.10g");
+        fprintf(f, ",\"scale_index\":%d,\"scales\":%d", p->scale_index, p->scales);
+    }
     fprintf(f, ",\"elapsed_s\":%.1f,\"updated\":%.1f,\"pid\":%d}\n", p->elapsed_s, p->updated, (int)getpid());
     return doc_write(&d, path, e);
 }

@@ -3,6 +3,7 @@
  * written through its owner (study/rundir.h, docs/RUNDIR.md). */
 #include "dacc/study.h"
 #include "study/rundir.h"
+#include "study/scales.h"
 #include "dacc/alignmnist.h"
 #include "dacc/checkpoint.h"
 #include "dacc/fileio.h"
@@ -26,6 +27,8 @@ typedef struct slot {
     int epoch, batch, batches;
     double ips;
     char state[16];
+    int scale_i, scale_n; /* evaluating scale scale_i of scale_n (0 of 0: no scale) */
+    double scale;
 } slot;
 
 /* The study's shared state; jobs take tasks from `next` and report through
@@ -42,7 +45,7 @@ typedef struct runner {
     const uint8_t *insp, *insp_labels;
     pthread_mutex_t mu;
     int next, failed;
-    int counts[3]; /* trained, already done, held by another process */
+    int counts[4]; /* trained, already done, held by another process; done ones given new scales */
     double last_progress;
     double work_total, work_done; /* in epochs; evaluation counts as one */
 } runner;
@@ -87,7 +90,7 @@ static void write_progress_locked(runner *r, const slot *s, int force) {
     double eta = r->work_done > 0 ? elapsed / r->work_done * (r->work_total - r->work_done) : -1;
     dacc_rd_progress_rec p = {s->state, k ? k->id : "", k ? k->variant.name : "", k ? k->index : r->n_tasks,
                               r->n_tasks, s->epoch, r->c->train.epochs, s->batch, s->batches, k ? k->seed : 0,
-                              s->ips, eta, elapsed, t};
+                              s->ips, eta, elapsed, t, s->scale, s->scale_i, s->scale_n};
     dacc_err e;
     dacc_rd_write_progress(r->c->out_dir, &p, &e); /* progress is advisory: a failed write is not fatal */
 }
@@ -373,6 +376,59 @@ static int resume_point(runner *r, const dacc_task *t, dacc_model *m, uint64_t s
     return start;
 }
 
+/* ---- the other deformation scales (--scales, study/scales.c) ---- */
+
+typedef struct scale_ctx {
+    runner *r;
+    slot *s;
+} scale_ctx;
+
+/* Before each scale: progress shows which one; the one before is done. */
+static void on_scale(void *u, int i, int n, double scale) {
+    scale_ctx *x = u;
+    if (i > 0) add_work(x->r, 1, 0);
+    x->s->scale_i = i;
+    x->s->scale_n = n;
+    x->s->scale = scale;
+    set_state(x->r, x->s, "evaluating");
+}
+
+/* The missing scales of a finished task with its network m. */
+static int eval_scales(runner *r, slot *s, const dacc_task *t, dacc_model *m, dacc_err *e) {
+    char dir[4200], key[1024];
+    task_dir(r, t, dir, sizeof dir);
+    task_key(r, t, key, sizeof key);
+    scale_ctx x = {r, s};
+    int rc = dacc_scales_eval(r->c, r->train, r->test, t, dir, key, m, on_scale, &x, r->stop, e);
+    if (rc == 0 && s->scale_n > 0) add_work(r, 1, 0);
+    s->scale_i = s->scale_n = 0;
+    return rc;
+}
+
+static int scales_missing(const runner *r, const dacc_task *t) {
+    char dir[4200], key[1024];
+    task_dir(r, t, dir, sizeof dir);
+    task_key(r, t, key, sizeof key);
+    return dacc_scales_missing(r->c, dir, key, NULL);
+}
+
+/* A task finished earlier (maybe by a run without --scales): its network
+ * from the checkpoint, evaluated on the scales it lacks. */
+static int scales_of_done(runner *r, slot *s, const dacc_task *t, dacc_err *e) {
+    char dir[4200];
+    task_dir(r, t, dir, sizeof dir);
+    if (r->c->log) {
+        fprintf(r->c->log, "[%s] already done; evaluating %d more deformation scale(s)\n", t->id,
+                scales_missing(r, t));
+        fflush(r->c->log);
+    }
+    dacc_model *m = dacc_scales_load(r->c, t, dir, e);
+    if (!m) return -1;
+    int rc = eval_scales(r, s, t, m, e);
+    dacc_model_delete(m);
+    return rc;
+}
+
 static void log_results(const runner *r, const dacc_task *t, const dacc_robustness *held,
                         const dacc_robustness *paper) {
     if (!r->c->log) return;
@@ -433,6 +489,11 @@ static int run_task(runner *r, slot *s, const dacc_task *t, dacc_err *e) {
     if (!m) return -1;
     int start = resume_point(r, t, m, cfg.seed);
     int rc = dacc_rd_trim_metrics(dir, start, e);
+    if (rc == 0 && start < cfg.epochs) { /* a network trained now: older scale results are not its */
+        char path[4300];
+        snprintf(path, sizeof path, "%s/scales.json", dir);
+        unlink(path);
+    }
     if (rc == 0) rc = write_config(r, t, e);
     add_work(r, start, 0);
     if (rc == 0 && start < cfg.epochs) {
@@ -449,6 +510,7 @@ static int run_task(runner *r, slot *s, const dacc_task *t, dacc_err *e) {
         if (rc == 0) rc = dacc_rd_mark_done(dir, e);
         add_work(r, 1, 0);
     }
+    if (rc == 0) rc = eval_scales(r, s, t, m, e);
     dacc_model_delete(m);
     return rc;
 }
@@ -475,23 +537,30 @@ static void log_done(const runner *r, const dacc_task *k) {
     if (r->c->log) fprintf(r->c->log, "[%s] already done\n", k->id);
 }
 
-/* One task under its lock: skipped when done or held by another process. */
+/* One task under its lock: skipped when done (and given every scale) or
+ * held by another process. */
 static int one_task(runner *r, slot *s, int t, dacc_err *e) {
     const dacc_task *k = &r->tasks[t];
     s->cur = t;
-    if (task_done(r, k)) {
+    if (task_done(r, k) && !scales_missing(r, k)) {
         log_done(r, k);
         count(r, 1);
         return 0;
     }
     dacc_lock *tl = NULL;
+    int missing = task_done(r, k) ? scales_missing(r, k) : -1; /* the work counted for it at the start */
     int lr = lock_task(r, k, &tl, e);
     if (lr != 0) {
         if (lr > 0) count(r, 2);
+        if (lr > 0 && missing >= 0) add_work(r, 0, r->c->train.epochs + 1 - missing); /* lock_task took epochs + 1 */
         return lr < 0 ? -1 : 0;
     }
     int rc = 0;
-    if (task_done(r, k)) { /* finished by another process since we looked */
+    if (task_done(r, k) && scales_missing(r, k)) {
+        rc = scales_of_done(r, s, k, e);
+        count(r, 1);
+        if (rc == 0) count(r, 3);
+    } else if (task_done(r, k)) { /* finished by another process since we looked */
         log_done(r, k);
         count(r, 1);
     } else {
@@ -591,7 +660,8 @@ int dacc_study_run(const dacc_study_config *c, const dacc_images *train, const d
     if (rc == 0) rc = dacc_mkdir_p(tdir, e);
     if (rc == 0) rc = write_study_json(&r, e);
     for (int t = 0; t < r.n_tasks; t++)
-        if (mine(c, t) && !task_done(&r, &r.tasks[t])) r.work_total += c->train.epochs + 1;
+        if (mine(c, t))
+            r.work_total += (task_done(&r, &r.tasks[t]) ? 0 : c->train.epochs + 1) + scales_missing(&r, &r.tasks[t]);
     write_progress(&r, &s0, 1);
     uint8_t labels[INSPECT_DIGITS];
     uint8_t *insp = rc == 0 ? inspect_images(&r, &r.insp_nb, labels, e) : NULL;
@@ -611,9 +681,11 @@ int dacc_study_run(const dacc_study_config *c, const dacc_images *train, const d
     }
     if (rc == 0 && c->log) {
         fprintf(c->log, "shard %d/%d finished: %d of the study's %d tasks are this shard's; %d trained now, "
-                        "%d already done, %d skipped (another process holds them)\n",
+                        "%d already done, %d skipped (another process holds them)",
                 c->shard_n > 1 ? c->shard_i : 0, c->shard_n > 1 ? c->shard_n : 1,
                 r.counts[0] + r.counts[1] + r.counts[2], r.n_tasks, r.counts[0], r.counts[1], r.counts[2]);
+        if (c->n_scales) fprintf(c->log, "; %d done task(s) given new scales", r.counts[3]);
+        fputc('\n', c->log);
         fflush(c->log);
     }
     if (rc == 0 && insp) rc = write_inspect_json(&r, insp, labels, r.insp_nb, e);

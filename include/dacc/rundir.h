@@ -63,6 +63,37 @@ int dacc_rd_parse_results(const char *buf, size_t n, dacc_rd_results *r, char *e
  * in *where, "" when not about one). */
 int dacc_rd_check_results(const dacc_rd_results *r, char *why, size_t whyn, const char **where);
 
+/* ---- tasks/<id>/scales.json (engine/study/rundir_scales.c) ----
+ * A finished network evaluated on AlignMNIST sets generated at other
+ * deformation scales (dacc run --scales): one entry per scale, each with
+ * both protocols as in results.json plus "hist", the per-image histogram
+ * of (clean right, transformed blocks right) that the one-seed paired
+ * interval needs (dacc/stats.h). Bounded: the file to 1 MiB, at most
+ * DACC_RD_MAX_SCALES entries (more are ignored), scales in [0, 10]; an
+ * entry whose protocol fails the results.json check is dropped, a
+ * histogram of the wrong length or sum is dropped (nhist = 0). x^ and
+ * delta are the file's (exact, from counts) when within 1e-5 of y's. */
+#define DACC_RD_MAX_SCALES 16
+#define DACC_RD_SCALE_MAX 10.0
+#define DACC_RD_SCALES_BYTES (1u << 20)
+#define DACC_RD_SET_NAME 128
+typedef struct dacc_rd_scale {
+    double scale;
+    char set_train[DACC_RD_SET_NAME], set_test[DACC_RD_SET_NAME]; /* base names of the sets */
+    dacc_rd_proto proto[DACC_RD_NPROTO];
+    int nhist[DACC_RD_NPROTO]; /* 2 * (ny + 1) with a valid histogram, else 0 */
+    int64_t hist[DACC_RD_NPROTO][2 * (DACC_RD_MAX_Y + 1)];
+} dacc_rd_scale;
+typedef struct dacc_rd_scales {
+    char key[1024]; /* the task's settings key (config.json) the entries belong to */
+    int n, dropped; /* entries kept; entries ignored as invalid or beyond the bound */
+    dacc_rd_scale s[DACC_RD_MAX_SCALES];
+} dacc_rd_scales;
+/* Parses scales.json text; -1 (err filled) when it is not a JSON object. */
+int dacc_rd_parse_scales(const char *buf, size_t n, dacc_rd_scales *out, char *err, size_t errn);
+/* Reads TASK_DIR/scales.json: 0 read, 1 absent (out empty), -1 unreadable. */
+int dacc_rd_read_scales(const char *task_dir, dacc_rd_scales *out, dacc_err *e);
+
 /* ---- the live view (engine/study/rundir_view.c) ----
  * The run directory as the dashboard and the text summary see it:
  * study.json, progress.json, tasks/<id>/{metrics.jsonl,results.json,DONE}
@@ -115,6 +146,10 @@ typedef struct dacc_rd_task {
     dacc_rd_stamp st_metrics, st_results;
     int bad_lines; /* malformed metrics lines skipped at the last read */
     dacc_rd_layer_ms split; /* the last epoch's per-layer times */
+    /* scales.json: delta per deformation scale and protocol (NaN: absent) */
+    int nscales;
+    double scale[DACC_RD_MAX_SCALES], scale_delta[DACC_RD_MAX_SCALES][DACC_RD_NPROTO];
+    dacc_rd_stamp st_scales;
 } dacc_rd_task;
 
 typedef struct dacc_rd_progress {
@@ -125,6 +160,8 @@ typedef struct dacc_rd_progress {
     int task_index, tasks, seed, epoch, epochs;
     long batch, batches;
     double images_per_s, eta_s, elapsed_s, updated; /* NAN when absent */
+    int scale_index, scales; /* evaluating scale scale_index (0-based) of scales; scales 0: none */
+    double scale;
 } dacc_rd_progress;
 
 typedef struct dacc_rd_digit {
@@ -197,6 +234,12 @@ typedef struct dacc_rd_stats {
     double delta_sd; /* sample sd of delta over seeds, NAN with < 2 */
 } dacc_rd_stats;
 void dacc_rd_variant_stats(const dacc_rd_run *r, int vidx, int proto, dacc_rd_stats *s);
+
+/* Delta against deformation scale (dacc run --scales): xs[] receives the
+ * scales any task has, ascending (at most max), delta[] (may be NULL) the
+ * mean over variant vidx's seeds at each in protocol proto (NaN where none).
+ * Returns the number of scales. */
+int dacc_rd_scale_curve(const dacc_rd_run *r, int vidx, int proto, double *xs, double *delta, int max);
 
 /* Mean over the seeds of variant vidx of one metric at an epoch (which: 0
  * loss, 1 train_acc, 2 test_acc); values that are not finite (a diverged

@@ -10,6 +10,7 @@
 
 #define DACC_MAX_VARIANTS 32
 #define DACC_MAX_SEEDS 32
+#define DACC_MAX_SCALES 16 /* = DACC_RD_MAX_SCALES, the bound of scales.json */
 
 typedef struct dacc_study_config {
     dacc_train_config train;     /* epochs, batch, lr, gamma, protocol, threads, limit */
@@ -26,6 +27,12 @@ typedef struct dacc_study_config {
     int shard_i, shard_n;        /* run tasks with index % shard_n == shard_i */
     int jobs;                    /* tasks at once (train.threads split between them); 0 = auto */
     FILE *log;                   /* plain progress lines, or NULL */
+    /* dacc run --scales: every finished network is also evaluated on these
+     * generated sets (both protocols), results in tasks/<id>/scales.json */
+    int n_scales;
+    double scales[DACC_MAX_SCALES];          /* ascending, distinct */
+    const char *scale_train[DACC_MAX_SCALES]; /* the training images' set at scales[i] */
+    const char *scale_test[DACC_MAX_SCALES];  /* the test images' set */
 } dacc_study_config;
 
 typedef struct dacc_task {

@@ -71,7 +71,9 @@ def main():
     args = sys.argv[1:]
     run, out = args[0], args[1]
     notes = [args[i + 1] for i, a in enumerate(args) if a == "--expect-note"]
-    summary = read_csv(os.path.join(out, "summary.csv"))
+    every = read_csv(os.path.join(out, "summary.csv"))
+    summary = [r for r in every if not r.get("scale")]  # the study's own set
+    scale_rows = [r for r in every if r.get("scale")]  # dacc run --scales
     results = read_csv(os.path.join(out, "results.csv"))
     rows = {(r["protocol"], r["variant"]): r for r in summary}
     svgs = {}
@@ -88,6 +90,7 @@ def main():
     check_digits(svgs.get("fig5-digits.svg"), run, summary)
     dom = [args[i + 1] for i, a in enumerate(args) if a == "--dom"]
     html = open(os.path.join(out, "report.html")).read()
+    check_scales(svgs.get("delta-scale.svg"), html, scale_rows)
     check("<script" not in html.lower() and not re.search(r'(src|href)="(https?:|//)', html)
           and "<link" not in html.lower(), "report.html loads something from outside")
     for d in dom:
@@ -157,6 +160,34 @@ def check_bars(fig3, fig4, summary, results, rows):
         r = rows.get((p, "Original"))
         if r and fnum(r["delta_mean"]) is not None:
             check(any(e.get("data-value") == r["delta_mean"] for e in ref), "%s: no Original reference line" % p)
+
+
+def check_scales(fig, html, scale_rows):
+    """delta-scale.svg and report.html's scale table against summary.csv's
+    held-out scale rows: one line per variant, one point per row, the same
+    numbers; no figure when there are fewer than two scales."""
+    held = [r for r in scale_rows if r["protocol"] == "heldout"]
+    scales = {r["scale"] for r in held}
+    check((fig is not None) == (len(scales) >= 2), "delta-scale.svg present with %d scales" % len(scales))
+    cells = re.findall(r'<td class="delta" data-scale="([^"]*)" data-value="([^"]*)"', html)
+    check(len(cells) == len(held), "report.html scale table has %d values, summary.csv %d" % (len(cells), len(held)))
+    if fig is None:
+        return
+    lines = find(fig, "polyline", "line", "scale")
+    check({l.get("data-variant") for l in lines} == {r["variant"] for r in held}, "delta-scale.svg lines")
+    points = find(fig, "circle", "point", "scale")
+    check(len(points) == len(held), "%d scale points, summary.csv %d rows" % (len(points), len(held)))
+    rows = {(r["variant"], float(r["scale"])): r for r in held}
+    for p in points:
+        r = rows.get((p.get("data-variant"), float(p.get("data-scale"))))
+        check(r is not None, "point %s/%s not in summary.csv" % (p.get("data-variant"), p.get("data-scale")))
+        if r is None:
+            continue
+        check(p.get("data-value") == r["delta_mean"], "scale point %s %s: %s, csv %s"
+              % (r["variant"], r["scale"], p.get("data-value"), r["delta_mean"]))
+        lo, hi = ("delta_lo", "delta_hi") if int(r["n_seeds"]) > 1 else ("delta_image_lo", "delta_image_hi")
+        check((fnum(p.get("data-lo")), fnum(p.get("data-hi"))) == (fnum(r[lo]), fnum(r[hi])),
+              "scale point %s %s interval" % (r["variant"], r["scale"]))
 
 
 def task_metrics(run):

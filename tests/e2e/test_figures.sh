@@ -130,10 +130,25 @@ PY
 study clean
 check "clean only: Δ panels say why they are empty" grep -q 'class="note">no x̂' "$WORK/clean/figures/fig4-delta.svg"
 
-# 5. the checkers can fail: a figure value off by one digit, a page that logs
+# 5. robustness as a curve: scales.json in every task (as dacc run --scales
+# writes it; one seed: the per-image intervals from its histogram)
+cp -r "$SRC/tests/fixtures/run-sample" "$WORK/scales"
+python3 "$SRC/tests/lib/fake_scales.py" "$WORK/scales"
+study scales
+check "scales: one line per variant" test "$(grep -c 'class="line scale"' "$WORK/scales/figures/delta-scale.svg")" = 6
+check "scales: four points per variant" test "$(grep -c 'class="point scale"' "$WORK/scales/figures/delta-scale.svg")" = 24
+check "scales: summary.md has the table" grep -q '^| Original | 0.00 \[0.00, 0.00\]† |' "$WORK/scales/summary.md"
+check "scales: summary.json has them" grep -q '"scales":\[{"scale":0,"n":1,' "$WORK/scales/summary.json"
+check "no scales: no delta-scale figure" test ! -e "$WORK/sample/figures/delta-scale.svg"
+
+# 6. the checkers can fail: a figure value off by one digit, a page that logs
 sed 's/data-value="\([0-9]\)/data-value="9\1/' "$WORK/sample/figures/fig3-accuracy.svg" >"$WORK/t.svg"
 mv "$WORK/t.svg" "$WORK/sample/figures/fig3-accuracy.svg"
 check "checker rejects a tampered figure" bash -c "! python3 '$CHECK' '$WORK/sample' '$WORK/sample' 2>/dev/null >&2"
+sed 's/class="point scale" \(data-variant="[^"]*" data-scale="1"\) data-value="-/\1 class="point scale" data-value="-9/' \
+    "$WORK/scales/figures/delta-scale.svg" >"$WORK/t.svg"
+mv "$WORK/t.svg" "$WORK/scales/figures/delta-scale.svg"
+check "checker rejects a tampered scale point" bash -c "! python3 '$CHECK' '$WORK/scales' '$WORK/scales' 2>/dev/null >&2"
 echo 'not <svg' >"$WORK/sample/figures/fig4-delta.svg"
 check "checker rejects a broken SVG" bash -c "! python3 '$CHECK' '$WORK/sample' '$WORK/sample' 2>/dev/null >&2"
 if [ "$have_chromium" = 1 ]; then

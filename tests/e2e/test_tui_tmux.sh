@@ -21,6 +21,7 @@ e2e_cleanup() { tmux -L "$SOCK" kill-server >/dev/null 2>&1; }
 
 RUN="$WORK/run"
 cp -r "$SRC/tests/fixtures/run-sample" "$RUN"
+python3 "$SRC/tests/lib/fake_scales.py" "$RUN" # scales.json as dacc run --scales writes it
 unset TMUX # our own server on a private socket, also when run inside tmux
 UTFLOC=C.UTF-8
 for l in C.UTF-8 C.utf8 en_US.UTF-8 en_US.utf8; do
@@ -95,6 +96,14 @@ screen a | grep -qE 'AveragePool [▁▂▃▄▅▆▇█]{3} ' && ok || bad "t
 T send-keys -t a 3
 expect a "Robustness (held-out)" "robustness panel"
 expect a "zero at │" "Fig. 4 zero line"
+T send-keys -t a s
+expect a "Δaccuracy against deformation scale" "s: delta against scale chart"
+expect a "deformation scale" "scale chart x axis title"
+screen a | grep -qE '^│ +-?[0-9]+\.[0-9] [│┤]' && ok || bad "scale chart: y labels in points"
+screen a | LC_ALL=C grep -q $'\xe2[\xa0-\xa3]' && ok || bad "scale chart: braille line"
+screen a | grep -qE '│ +0 .* 2 *│$' && ok || bad "scale chart: x labels 0 .. 2"
+T send-keys -t a s
+expect a "Fig. 3 clean vs x^" "s again: back to the bars"
 T send-keys -t a 5
 expect a "ISA avx2" "system panel ISA"
 expect a "dacc_f32_conv_fwd__avx2_8x8" "system panel kernels"
@@ -192,6 +201,10 @@ start h 120 40 "$UTF $BIN watch --ascii $RUN"
 expect h "state: done" "120x40 --ascii started"
 T send-keys -t h 1
 expect h "training loss, Original '*'" "--ascii charts"
+T send-keys -t h 3 s
+expect h "delta against deformation scale" "--ascii scale chart"
+screen h | LC_ALL=C grep -q $'[\x80-\xff]' && bad "--ascii scale chart: non-ASCII bytes" || ok
+T send-keys -t h s 1
 screen h | grep -qE '^\| 0\.2106 \|' && ok || bad "--ascii chart: y label and axis"
 screen h | LC_ALL=C grep -q $'[\x80-\xff]' && bad "--ascii charts: non-ASCII bytes on screen" || ok
 start l 80 24 "env LANG=C LC_ALL=C TERM=screen-256color $BIN watch $RUN"

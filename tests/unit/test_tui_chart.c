@@ -1,7 +1,8 @@
 /* The dashboard's line chart (tui/chart.c), a pure function into a grid:
  * labels show the range, the lines go where their values say, stay connected,
  * leave gaps at NaN, later series draw over earlier ones, ASCII mode writes
- * only ASCII, and a grid too small is refused blank. */
+ * only ASCII, points at uneven x go where x says, and a grid too small is
+ * refused blank. */
 #include "harness.h"
 #include "../../tui/chart.h"
 #include <math.h>
@@ -34,7 +35,7 @@ static void rows_of(int id, int x, int *top, int *bottom) {
 
 int main(void) {
     uint64_t seed = test_seed();
-    dacc_chart_opts o = {0, 100, "%.2f"};
+    dacc_chart_opts o = {0, 100, "%.2f", NULL};
     double down[5] = {0.90, 0.95, 0.97, 0.98, 0.99}; /* accuracy rising */
     dacc_chart_series s[2] = {{down, 5}, {NULL, 0}};
     CHECK(dacc_chart_render(s, 1, &o, W, H, cells, owner) == 0, "render 40x12");
@@ -103,6 +104,21 @@ int main(void) {
     for (int i = 0; i < W * H; i++) non_ascii += cells[i] >= 0x80, stars += cells[i] == '*' && owner[i] == 1;
     CHECK(non_ascii == 0, "ASCII mode: %d non-ASCII cells", non_ascii);
     CHECK(stars == W - X0, "ASCII: one marker per column (%d)", stars);
+
+    /* uneven x (the deformation scales): points sit at their x, not their
+     * index. In ASCII (one dot per cell) over 32 columns from x = 0 to 2,
+     * the middle column is x = 1, where the line from (0, 0) to (1.5, -0.3)
+     * is at -0.2, half way down to -0.4 (by index it would be x = 2.5 of 4
+     * points: -0.325, 81% down). */
+    double xs[4] = {0, 1.5, 1.75, 2}, dv[4] = {0, -0.3, -0.35, -0.4};
+    dacc_chart_series sx = {dv, 4};
+    dacc_chart_opts ox = {1, 100, "%.1f", xs};
+    CHECK(dacc_chart_render(&sx, 1, &ox, W, H, cells, owner) == 0, "uneven x renders");
+    CHECK(row_text(H - 1, " 0 ") && row_text(H - 1, " 1 ") && row_text(H - 1, "2"), "x labels 0, 1, 2");
+    CHECK(row_text(0, "0.0") && row_text(H - 3, "-40.0"), "y labels in points");
+    int qx = X0 + (W - X0 - 1) / 2;
+    rows_of(1, qx, &t, &b);
+    CHECK(t >= 4 && t <= 5, "x = 1 half way down, rows 4..5 of 0..9 (got %d)", t);
 
     /* one epoch, a flat line, too small */
     double one[1] = {0.42};
