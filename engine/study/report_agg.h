@@ -170,6 +170,7 @@ void report_json_ci(FILE *f, const char *name, const dacc_mean_ci *m);
 void report_json_interval(FILE *f, dacc_interval i);
 /* "clean":{...},"xhat":{...},"delta":{...} */
 void report_json_means(FILE *f, const dacc_mean_ci *clean, const dacc_mean_ci *xhat, const dacc_mean_ci *delta);
+void report_json_one_seed(FILE *f, int n, const dacc_interval *clean, dacc_interval xhat, dacc_interval delta);
 void report_write_results_csv(const report *r, FILE *f);
 void report_write_summary_csv(const report *r, FILE *f);
 void report_write_summary_json(const report *r, FILE *f);

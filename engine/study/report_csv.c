@@ -183,6 +183,27 @@ void report_json_interval(FILE *f, dacc_interval i) {
     fputc(']', f);
 }
 
+/* ,"one_seed_image_ci95": the per-image intervals of a one-seed row (clean
+ * left out when NULL), null with several seeds. */
+void report_json_one_seed(FILE *f, int n, const dacc_interval *clean, dacc_interval xhat, dacc_interval delta) {
+    fputs(",\"one_seed_image_ci95\":", f);
+    if (n != 1) {
+        fputs("null", f);
+        return;
+    }
+    fputc('{', f);
+    if (clean) {
+        fputs("\"clean\":", f);
+        report_json_interval(f, *clean);
+        fputc(',', f);
+    }
+    fputs("\"xhat\":", f);
+    report_json_interval(f, xhat);
+    fputs(",\"delta\":", f);
+    report_json_interval(f, delta);
+    fputc('}', f);
+}
+
 static void json_mcnemar(FILE *f, const report_row *w, const report_mcn *m, int blocks) {
     if (w->is_ref) {
         fputs("\"reference\"", f);
@@ -228,18 +249,7 @@ static void write_summary_json_protocol(const report *r, FILE *f, int k) {
         for (int s = 0; s < w->n; s++) fprintf(f, "%s%llu", s ? "," : "", (unsigned long long)w->seeds[s]);
         fprintf(f, "],\"images\":%lld,\"blocks\":%d,", (long long)w->n_images, w->nb);
         report_json_means(f, &w->clean, &w->xhat, &w->delta);
-        fputs(",\"one_seed_image_ci95\":", f);
-        if (w->n == 1) {
-            fputs("{\"clean\":", f);
-            report_json_interval(f, w->one_clean);
-            fputs(",\"xhat\":", f);
-            report_json_interval(f, w->one_xhat);
-            fputs(",\"delta\":", f);
-            report_json_interval(f, w->one_delta);
-            fputc('}', f);
-        } else {
-            fputs("null", f);
-        }
+        report_json_one_seed(f, w->n, &w->one_clean, w->one_xhat, w->one_delta);
         fputs(",\"rel_robustness\":", f);
         dacc_json_put_num(f, w->relrob, "%.10g");
         fputs(",\"error_ratio_clean\":", f);

@@ -175,16 +175,7 @@ void report_json_scales(const report *r, FILE *f, int k, int v) {
                 (long long)w->n_images, w->nb);
         first = 0;
         report_json_means(f, &w->clean, &w->xhat, &w->delta);
-        fputs(",\"one_seed_image_ci95\":", f);
-        if (w->n == 1) {
-            fputs("{\"xhat\":", f);
-            report_json_interval(f, w->one_xhat);
-            fputs(",\"delta\":", f);
-            report_json_interval(f, w->one_delta);
-            fputc('}', f);
-        } else {
-            fputs("null", f);
-        }
+        report_json_one_seed(f, w->n, NULL, w->one_xhat, w->one_delta);
         fputc('}', f);
     }
     fputc(']', f);

@@ -83,6 +83,10 @@ dacc_jdoc *dacc_rd_load_json(const char *path, size_t max, dacc_err *e);
 typedef int (*dacc_rd_task_fn)(void *u, const char *id, const char *variant, uint64_t seed);
 int dacc_rd_study_tasks(const dacc_jv *study, dacc_rd_task_fn fn, void *u);
 
+/* buf parsed as JSON whose root must be an object (*root); NULL, err filled,
+ * otherwise. The caller frees the document. */
+dacc_jdoc *dacc_rd_parse_object(const char *buf, size_t n, const dacc_jv **root, char *err, size_t errn);
+
 /* One protocol object of results.json (or of a scales.json entry), parsed
  * as dacc_rd_parse_results does; and its strict check (0 or -1 with why). */
 void dacc_rd_parse_proto(const dacc_jv *o, dacc_rd_proto *p);

@@ -50,17 +50,26 @@ void dacc_rd_parse_proto(const dacc_jv *o, dacc_rd_proto *p) {
     p->delta_file = num_or_nan(dacc_json_get(o, "delta"));
 }
 
-int dacc_rd_parse_results(const char *buf, size_t n, dacc_rd_results *r, char *err, size_t errn) {
-    memset(r, 0, sizeof *r);
-    dacc_rd_parse_proto(NULL, &r->proto[DACC_RD_HELDOUT]);
-    dacc_rd_parse_proto(NULL, &r->proto[DACC_RD_PAPER]);
+/* Parses buf as JSON whose root must be an object; NULL (err filled) if not. */
+dacc_jdoc *dacc_rd_parse_object(const char *buf, size_t n, const dacc_jv **root, char *err, size_t errn) {
     dacc_jdoc *d = dacc_json_parse(buf, n, err, errn);
     const dacc_jv *o = dacc_json_root(d);
     if (!o || o->type != DACC_J_OBJ) {
         if (d && err && errn) snprintf(err, errn, "not a JSON object");
         dacc_json_free(d);
-        return -1;
+        return NULL;
     }
+    *root = o;
+    return d;
+}
+
+int dacc_rd_parse_results(const char *buf, size_t n, dacc_rd_results *r, char *err, size_t errn) {
+    memset(r, 0, sizeof *r);
+    dacc_rd_parse_proto(NULL, &r->proto[DACC_RD_HELDOUT]);
+    dacc_rd_parse_proto(NULL, &r->proto[DACC_RD_PAPER]);
+    const dacc_jv *o;
+    dacc_jdoc *d = dacc_rd_parse_object(buf, n, &o, err, errn);
+    if (!d) return -1;
     const char *v = dacc_json_str(dacc_json_get(o, "variant"), "");
     if (strlen(v) < sizeof r->variant) memcpy(r->variant, v, strlen(v) + 1);
     double seed;

@@ -128,13 +128,9 @@ static int parse_entry(const dacc_jv *o, dacc_rd_scale *c) {
 
 int dacc_rd_parse_scales(const char *buf, size_t n, dacc_rd_scales *out, char *err, size_t errn) {
     memset(out, 0, sizeof *out);
-    dacc_jdoc *d = dacc_json_parse(buf, n, err, errn);
-    const dacc_jv *o = dacc_json_root(d);
-    if (!o || o->type != DACC_J_OBJ) {
-        if (d && err && errn) snprintf(err, errn, "not a JSON object");
-        dacc_json_free(d);
-        return -1;
-    }
+    const dacc_jv *o;
+    dacc_jdoc *d = dacc_rd_parse_object(buf, n, &o, err, errn);
+    if (!d) return -1;
     const char *key = dacc_json_str(dacc_json_get(o, "key"), "");
     if (strlen(key) < sizeof out->key) memcpy(out->key, key, strlen(key) + 1);
     const dacc_jv *a = dacc_json_get(o, "scales");
