@@ -36,6 +36,8 @@ static const flag_command bench_cmd = {
     "FMA loop this CPU runs, measured at the start, as bench/bench_peak).\n"
     "algo is each convolution's algorithm as the engine picks it: direct,\n"
     "winograd-f2 or winograd-f4 (evaluation only; engine/nn/conv_algo.c).\n"
+    "A batch-norm after a ReLU is timed backward with that ReLU's backward\n"
+    "merged in (channel_affine2_relu), as training runs it.\n"
     "On a busy machine the times measure the neighbours too: compare tables\n"
     "within one run.\n",
     bench_flags, sizeof bench_flags / sizeof bench_flags[0], NULL, 0, NULL};

@@ -21,6 +21,8 @@ typedef struct item {
     dacc_layer l;
     char name[32];
     int kind;      /* dacc_layer_kind or K_* */
+    int relu_in;   /* a BN after a ReLU: training merges the ReLU's backward
+                      into the BN's (channel_affine2_relu), so it is timed so */
     size_t count;  /* K_ADAM: parameters */
 } item;
 
@@ -99,7 +101,8 @@ static void task_layer(const bctx *c, int t, int lo, int n) {
             k->channel_affine(rows, l->c, x, a, bb, y);
         } else {
             k->channel_dot(rows, l->c, dy, x, kk, red, red + 128);
-            k->channel_affine2(rows, l->c, dy, x, a, bb, kk, dx);
+            if (c->it->relu_in) k->channel_affine2_relu(rows, l->c, dy, x, a, bb, kk, dx);
+            else k->channel_affine2(rows, l->c, dy, x, a, bb, kk, dx);
         }
         break;
     case K_INPUT:
@@ -126,9 +129,14 @@ static void task(void *ctx, int t, int nt) {
 
 /* ---- the items: every preset's layers, each (name, kind, shape) once ---- */
 
-static int same_item(const item *a, const dacc_layer *l, const char *name) {
+static int relu_in(const dacc_model *m, int i) {
+    const dacc_layer *l = &m->layers[i], *r = i > 0 ? &m->layers[i - 1] : NULL;
+    return l->kind == DACC_L_BN && r && r->kind == DACC_L_RELU && r->out == l->in && r->in == l->in;
+}
+
+static int same_item(const item *a, const dacc_layer *l, const char *name, int relu) {
     return a->kind == (int)l->kind && !strncmp(a->name, name, strlen(name)) && a->l.h == l->h && a->l.c == l->c &&
-           a->l.oc == l->oc && a->l.k == l->k;
+           a->l.oc == l->oc && a->l.k == l->k && a->relu_in == relu;
 }
 
 static int add_model_items(const dacc_model *m, item *items, int n, int max) {
@@ -136,10 +144,10 @@ static int add_model_items(const dacc_model *m, item *items, int n, int max) {
         const dacc_layer *l = &m->layers[i];
         char name[32];
         dacc_model_layer_label(m, i, name, sizeof name);
-        int seen = 0;
-        for (int j = 0; j < n && !seen; j++) seen = same_item(&items[j], l, name);
+        int seen = 0, relu = relu_in(m, i);
+        for (int j = 0; j < n && !seen; j++) seen = same_item(&items[j], l, name, relu);
         if (seen) continue;
-        items[n] = (item){*l, "", (int)l->kind, 0};
+        items[n] = (item){*l, "", (int)l->kind, relu, 0};
         snprintf(items[n].name, sizeof items[n].name, "%s%s", name,
                  l->kind == DACC_L_MAXPOOL ? ":max" : l->kind == DACC_L_AVGPOOL ? ":avg" : "");
         n++;
