@@ -7,14 +7,10 @@
 # scales continues with only the missing ones; dacc report has the scale
 # rows and the delta-scale figure, checked against summary.csv.
 set -u
-DACC=${DACC_BIN:?DACC_BIN must point at the dacc binary}
-SRC=${DACC_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1" >&2; fi; }
-. "$SRC/tests/lib/mini_mnist.sh"
-mini_mnist "$tmp/mnist" 1280 500 || { echo "no MNIST"; echo "0 passed, 1 failed"; exit 1; }
+. "$(dirname "$0")/../lib/check.sh"
+e2e_setup scales
+tmp=$WORK
+e2e_mnist 1280 500
 # generated sets go to a cache of the test's own
 export DACC_DATA="$tmp/cache"
 args=(--variants 'Original;AveragePool' --epochs 2 --threads 1 --plain --data "$tmp/mnist" --blocks 3
@@ -22,16 +18,16 @@ args=(--variants 'Original;AveragePool' --epochs 2 --threads 1 --plain --data "$
 sums() { (cd "$tmp/run/tasks" && md5sum */checkpoint.dacc */metrics.jsonl */metrics.csv */results.json */predictions.bin); }
 
 "$DACC" run "${args[@]}" >"$tmp/run1.log" 2>&1
-check "the study without --scales succeeds" '[ $? = 0 ] && [ -f "$tmp/run/tasks/01-AveragePool-s1/DONE" ]'
-check "no scales.json without --scales" '! ls "$tmp"/run/tasks/*/scales.json >/dev/null 2>&1'
+check_sh "the study without --scales succeeds" '[ $? = 0 ] && [ -f "$tmp/run/tasks/01-AveragePool-s1/DONE" ]'
+check_sh "no scales.json without --scales" '! ls "$tmp"/run/tasks/*/scales.json >/dev/null 2>&1'
 sums >"$tmp/sums1"
 
 "$DACC" run "${args[@]}" --scales 2,0,1,0.5 >"$tmp/run2.log" 2>&1
-check "adding --scales to the finished study succeeds" '[ $? = 0 ]'
-check "no task retrained (log)" 'grep -q "0 trained now, 2 already done" "$tmp/run2.log" && ! grep -q "epoch 1/2" "$tmp/run2.log"'
-check "checkpoints, metrics, results and predictions unchanged to the byte" 'sums | cmp -s - "$tmp/sums1"'
-check "every task evaluated on 4 scales" '[ $(grep -c "^\[.*\] scale [0-9.]* ([1-4]/4): held-out clean" "$tmp/run2.log") = 8 ]'
-check "the log says what is evaluated" 'grep -q "already done; evaluating 4 more deformation scale(s)" "$tmp/run2.log"'
+check_sh "adding --scales to the finished study succeeds" '[ $? = 0 ]'
+check_sh "no task retrained (log)" 'grep -q "0 trained now, 2 already done" "$tmp/run2.log" && ! grep -q "epoch 1/2" "$tmp/run2.log"'
+check_sh "checkpoints, metrics, results and predictions unchanged to the byte" 'sums | cmp -s - "$tmp/sums1"'
+check_sh "every task evaluated on 4 scales" '[ $(grep -c "^\[.*\] scale [0-9.]* ([1-4]/4): held-out clean" "$tmp/run2.log") = 8 ]'
+check_sh "the log says what is evaluated" 'grep -q "already done; evaluating 4 more deformation scale(s)" "$tmp/run2.log"'
 
 # the numbers: scale 0 is the identity, |delta| grows with the scale
 cat >"$tmp/curve.py" <<'PY'
@@ -58,10 +54,10 @@ if len(sys.argv) > 3 and not all(a < b for a, b in zip(m, m[1:])):
     print("mean |delta| per scale does not grow:", m, file=sys.stderr); ok = False
 sys.exit(0 if ok else 1)
 PY
-check "scale 0 gives x^ = clean; |delta| grows with the scale; histograms add up" 'python3 "$tmp/curve.py" "$tmp/run" 4 grow'
+check_sh "scale 0 gives x^ = clean; |delta| grows with the scale; histograms add up" 'python3 "$tmp/curve.py" "$tmp/run" 4 grow'
 
 # the default scale's set is the study's own: its entry equals results.json
-check "scale 0.5 (the default) equals results.json" 'python3 - "$tmp/run" <<'"'"'PY'"'"'
+check_sh "scale 0.5 (the default) equals results.json" 'python3 - "$tmp/run" <<'"'"'PY'"'"'
 import glob, json, sys
 for d in glob.glob(sys.argv[1] + "/tasks/*/"):
     r = json.load(open(d + "results.json"))
@@ -79,20 +75,20 @@ while kill -0 $pid 2>/dev/null && ! grep -q "scale 0.25 (1/2)" "$tmp/run3.log"; 
 kill -TERM $pid
 wait $pid
 code=$?
-check "SIGTERM while evaluating scales exits 3 (got $code)" '[ $code = 3 ]'
-check "progress.json says interrupted" 'grep -q "\"state\":\"interrupted\"" "$tmp/run/progress.json"'
+check_sh "SIGTERM while evaluating scales exits 3 (got $code)" '[ $code = 3 ]'
+check_sh "progress.json says interrupted" 'grep -q "\"state\":\"interrupted\"" "$tmp/run/progress.json"'
 "$DACC" run "${args[@]}" --scales $more >"$tmp/run4.log" 2>&1
-check "the rerun finishes" '[ $? = 0 ] && grep -q "0 trained now" "$tmp/run4.log"'
+check_sh "the rerun finishes" '[ $? = 0 ] && grep -q "0 trained now" "$tmp/run4.log"'
 n4=$(grep -c "^\[.*\] scale " "$tmp/run4.log")
-check "the rerun evaluates only what is missing (4 new in all, $n4 now)" '[ "$n4" -ge 1 ] && [ "$n4" -lt 4 ]'
-check "6 scales per task, in order" 'python3 "$tmp/curve.py" "$tmp/run" 6'
-check "earlier entries kept unchanged" 'python3 - "$tmp/before.json" "$tmp/run/tasks/00-Original-s1/scales.json" <<'"'"'PY'"'"'
+check_sh "the rerun evaluates only what is missing (4 new in all, $n4 now)" '[ "$n4" -ge 1 ] && [ "$n4" -lt 4 ]'
+check_sh "6 scales per task, in order" 'python3 "$tmp/curve.py" "$tmp/run" 6'
+check_sh "earlier entries kept unchanged" 'python3 - "$tmp/before.json" "$tmp/run/tasks/00-Original-s1/scales.json" <<'"'"'PY'"'"'
 import json, sys
 a = {e["scale"]: e for e in json.load(open(sys.argv[1]))["scales"]}
 b = {e["scale"]: e for e in json.load(open(sys.argv[2]))["scales"]}
 assert all(b[s] == a[s] for s in a), "changed"
 PY'
-check "still nothing retrained" 'sums | cmp -s - "$tmp/sums1"'
+check_sh "still nothing retrained" 'sums | cmp -s - "$tmp/sums1"'
 
 # progress.json while a scale is evaluated (a live look, state evaluating)
 "$DACC" run "${args[@]}" --scales 1.5 >"$tmp/run5.log" 2>&1 &
@@ -104,23 +100,22 @@ while kill -0 $pid 2>/dev/null; do
     sleep 0.01
 done
 wait $pid
-check "progress.json names the scale being evaluated" '[ $seen = 1 ]'
+check_sh "progress.json names the scale being evaluated" '[ $seen = 1 ]'
 
 # dacc report: scale rows, tables and the figure, consistent with summary.csv
 "$DACC" report --quiet "$tmp/run" >/dev/null 2>"$tmp/report.err"
-check "dacc report succeeds" '[ $? = 0 ]'
+check_sh "dacc report succeeds" '[ $? = 0 ]'
 rows=$(grep -cE '^(heldout|paper),(Original|AveragePool),1,1,[0-9]+,3,.*,[0-9.]+,-?[0-9.]+,-?[0-9.]+$' "$tmp/run/summary.csv")
-check "summary.csv: a row per protocol, variant and scale (28, got $rows)" '[ "$rows" = 28 ]'
-check "summary.md: the scale table" 'grep -q "^| variant | scale 0 | scale 0.25 |" "$tmp/run/summary.md"'
-check "summary.json: scales per variant" 'grep -q "\"scales\":\[{\"scale\":0,\"n\":1," "$tmp/run/summary.json"'
-check "figures/delta-scale.svg drawn" '[ -s "$tmp/run/figures/delta-scale.svg" ]'
+check_sh "summary.csv: a row per protocol, variant and scale (28, got $rows)" '[ "$rows" = 28 ]'
+check_sh "summary.md: the scale table" 'grep -q "^| variant | scale 0 | scale 0.25 |" "$tmp/run/summary.md"'
+check_sh "summary.json: scales per variant" 'grep -q "\"scales\":\[{\"scale\":0,\"n\":1," "$tmp/run/summary.json"'
+check_sh "figures/delta-scale.svg drawn" '[ -s "$tmp/run/figures/delta-scale.svg" ]'
 python3 "$SRC/tests/e2e/check_figures.py" "$tmp/run" "$tmp/run" >"$tmp/cf.out" 2>&1
-check "check_figures.py: figures and tables equal summary.csv ($(tail -1 "$tmp/cf.out"))" '[ $? = 0 ]'
+check_sh "check_figures.py: figures and tables equal summary.csv ($(tail -1 "$tmp/cf.out"))" '[ $? = 0 ]'
 
 "$DACC" run "${args[@]}" --scales 1,1 >"$tmp/bad.log" 2>&1
-check "a repeated scale is a usage error" '[ $? = 2 ] && grep -q "given twice" "$tmp/bad.log"'
+check_sh "a repeated scale is a usage error" '[ $? = 2 ] && grep -q "given twice" "$tmp/bad.log"'
 "$DACC" run "${args[@]}" --scales 1 --no-align >"$tmp/bad.log" 2>&1
-check "--scales with --no-align is a usage error" '[ $? = 2 ]'
+check_sh "--scales with --no-align is a usage error" '[ $? = 2 ]'
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish
