@@ -27,7 +27,8 @@ static const flag_command plan_cmd = {
     "Lists the tasks of the study in the order dacc run works through them\n"
     "(seed-major: every variant of seed 1, then of seed 2, ...) with their ids\n"
     "(<nn>-<variant>-s<seed>, the folder under tasks/) and the shard that runs\n"
-    "each (index % N). With --out DIR, also each task's state in DIR.\n",
+    "each (index % N). With --out DIR, also each task's state in DIR. With\n"
+    "--scales, the deformation scales every finished task is evaluated at.\n",
     plan_own, sizeof plan_own / sizeof plan_own[0],
     "The other flags of dacc run are accepted (and ignored), so a run's\n"
     "command line can be reused as it is.\n",
@@ -73,6 +74,12 @@ static void plan_print(const dacc_study_config *c, const dacc_task *tasks, int n
         if (out) printf("  %-7s", task_state(out, k->id));
         printf("%s\n", shard_given && c->shard_n > 1 && is_mine ? "  *" : "");
     }
+    if (c->n_scales > 0) {
+        printf("each finished task is also evaluated at deformation scale%s",
+               c->n_scales == 1 ? "" : "s");
+        for (int i = 0; i < c->n_scales; i++) printf("%s%g", i ? ", " : " ", c->scales[i]);
+        printf(" (--scales; results in tasks/<id>/scales.json)\n");
+    }
 }
 
 int cmd_plan(int argc, char **argv) {
@@ -88,7 +95,8 @@ int cmd_plan(int argc, char **argv) {
     dacc_err e;
     if (!c || !tasks) {
         code = 1;
-    } else if (study_flags_apply(&v, c, &e)) {
+    } else if (study_flags_apply(&v, c, &e) ||
+               (v.set[F_SCALES] && study_flags_scales(v.s[F_SCALES], c->scales, &c->n_scales, &e))) {
         code = cli_error("plan", 2, &e);
     } else {
         int n = dacc_study_tasks(c, tasks, DACC_MAX_VARIANTS * DACC_MAX_SEEDS);

@@ -30,6 +30,8 @@ expect "one --threads range (align)" 2 "--threads: 1025 is out of range \(expect
 expect "one --threads range (run)" 2 "--threads: 1025 is out of range \(expected an integer from 1 to 1024\)" "$DACC" run --threads 1025
 expect "one --blocks range" 2 "--blocks: 76 is out of range \(expected an integer from 1 to 75\)" "$DACC" eval x.dacc --blocks 76
 expect "plan checks the run flags it ignores" 2 "^dacc plan: --epochs: 'x' is not an integer" "$DACC" plan --epochs x
+expect "plan lists the --scales, sorted" 0 "^each finished task is also evaluated at deformation scales 0, 0.5, 1 " "$DACC" plan --scales 1,0.5,0
+expect "plan checks --scales" 2 "^dacc plan: --scales: 1 is given twice" "$DACC" plan --scales 1,1
 # dacc plan takes every flag of dacc run, so a run's command line can be reused
 unknown=""
 for f in $("$DACC" run --help | grep -oE '^  --[a-z-]+' | tr -d ' '); do
