@@ -67,7 +67,7 @@ struct dacc_model {
     int n_acts;
     size_t act_size[DACC_MAX_ACTS];   /* floats per image */
     size_t act_off[DACC_MAX_ACTS];    /* into acts, for max_batch images */
-    size_t dact_off[DACC_MAX_ACTS];   /* into dacts: one of two halves (model_build.c) */
+    size_t dact_off[DACC_MAX_ACTS];   /* into dacts: the start of the tensor's region */
     size_t n_params, n_buffers, aux_per_image, n_stats;
     int n_bn;
     float *params, *grads, *adam_m, *adam_v, *buffers;
@@ -75,8 +75,8 @@ struct dacc_model {
     int64_t adam_step;
     int max_batch;
     float *acts;                      /* activations, one region per tensor */
-    float *dacts;                     /* their gradients: two regions, each tensor's in
-                                         the other region than its producer's input's */
+    float *dacts;                     /* their gradients: a few regions shared by the
+                                         tensors (model_build.c, layout_grads) */
     uint8_t *aux;                     /* argmax (int32) and dropout masks */
     float *stats;
     float *scratch;                   /* per-thread partial weight gradients */
