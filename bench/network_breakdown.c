@@ -46,29 +46,59 @@ static double thread_cpu(void) {
     return t.tv_sec + 1e-9 * t.tv_nsec;
 }
 
-/* Activation tensor id holding p in acts (arena 0) or dacts (arena 1), or -1. */
-static int tensor_of(const void *p, int *arena) {
+/* Activation tensor id holding p in acts, or -1. The gradients share
+ * regions (engine/nn/model_build.c), so a call on them is charged by its
+ * shape, its layer's argmax or mask, or the activation it also reads. */
+static int tensor_of(const void *p) {
     const dacc_model *m = ins.m;
-    for (int a = 0; a < 2; a++) {
-        const float *base = a ? m->dacts : m->acts;
-        for (int i = 0; i < m->n_acts; i++) {
-            const float *lo = base + m->act_off[i], *hi = lo + m->act_size[i] * m->max_batch;
-            if ((const float *)p >= lo && (const float *)p < hi) {
-                *arena = a;
-                return i;
-            }
-        }
+    for (int i = 0; i < m->n_acts; i++) {
+        const float *lo = m->acts + m->act_off[i], *hi = lo + m->act_size[i] * m->max_batch;
+        if ((const float *)p >= lo && (const float *)p < hi) return i;
     }
     return -1;
 }
 
+static int in_grads(const void *p) {
+    const dacc_model *m = ins.m;
+    size_t end = 0;
+    for (int i = 0; i < m->n_acts; i++)
+        if (m->dact_off[i] + m->act_size[i] * m->max_batch > end) end = m->dact_off[i] + m->act_size[i] * m->max_batch;
+    return (const float *)p >= m->dacts && (const float *)p < m->dacts + end;
+}
+
 /* The layer of `kind` whose input (use_out=0) or output tensor holds p. */
 static int layer_of(const void *p, dacc_layer_kind kind, int use_out) {
-    int arena, id = tensor_of(p, &arena);
+    int id = tensor_of(p);
     if (id < 0) return -1;
     for (int i = 0; i < ins.m->n_layers; i++) {
         const dacc_layer *l = &ins.m->layers[i];
         if (l->kind == kind && (use_out ? l->out : l->in) == id) return i;
+    }
+    return -1;
+}
+
+/* The layer of `kind` whose argmax or dropout mask (in aux) holds p. */
+static int layer_of_aux(const void *p, dacc_layer_kind kind) {
+    const dacc_model *m = ins.m;
+    int best = -1;
+    for (int i = 0; i < m->n_layers; i++) {
+        const dacc_layer *l = &m->layers[i];
+        const uint8_t *start = m->aux + l->aux_off * (size_t)m->max_batch;
+        if (l->kind == kind && (const uint8_t *)p >= start &&
+            (best < 0 || l->aux_off > m->layers[best].aux_off))
+            best = i;
+    }
+    return best;
+}
+
+/* The layer of `kind` with input h x w x c, window k and stride (and oc
+ * output channels: a conv). */
+static int layer_of_shape(dacc_layer_kind kind, int h, int w, int c, int oc, int k, int stride) {
+    for (int i = 0; i < ins.m->n_layers; i++) {
+        const dacc_layer *l = &ins.m->layers[i];
+        if (l->kind == kind && l->h == h && l->w == w && l->c == c && (oc < 0 || l->oc == oc) && l->k == k &&
+            l->stride == stride)
+            return i;
     }
     return -1;
 }
@@ -118,7 +148,7 @@ static void w_conv_bwd_data(const dacc_conv_shape *s, dacc_conv_algo a, const fl
                             const float *packed, float *dx, float *scratch) {
     stamp t0 = t_begin();
     ins.real.conv_bwd_data(s, a, dy, packed, dx, scratch);
-    t_end(t0, layer_of(dy, DACC_L_CONV, 1), COL_BWD_DATA);
+    t_end(t0, layer_of_shape(DACC_L_CONV, s->ih, s->iw, s->ic, s->oc, s->kh, s->stride), COL_BWD_DATA);
 }
 static void w_conv_bwd_filter(const dacc_conv_shape *s, const float *x, const float *dy, float *dw,
                               float *db, float *scratch) {
@@ -134,7 +164,7 @@ static void w_maxpool_fwd(const dacc_pool_shape *s, const float *x, float *y, in
 static void w_maxpool_bwd(const dacc_pool_shape *s, const float *dy, const int32_t *idx, float *dx) {
     stamp t0 = t_begin();
     ins.real.maxpool_bwd(s, dy, idx, dx);
-    t_end(t0, layer_of(dy, DACC_L_MAXPOOL, 1), COL_BWD);
+    t_end(t0, layer_of_aux(idx, DACC_L_MAXPOOL), COL_BWD);
 }
 static void w_maxpool_affine(const dacc_pool_shape *s, const float *x, const float *a,
                              const float *b, int relu, float *y) {
@@ -150,7 +180,7 @@ static void w_avgpool_fwd(const dacc_pool_shape *s, const float *x, float *y) {
 static void w_avgpool_bwd(const dacc_pool_shape *s, const float *dy, float *dx) {
     stamp t0 = t_begin();
     ins.real.avgpool_bwd(s, dy, dx);
-    t_end(t0, layer_of(dy, DACC_L_AVGPOOL, 1), COL_BWD);
+    t_end(t0, layer_of_shape(DACC_L_AVGPOOL, s->ih, s->iw, s->c, -1, s->k, s->stride), COL_BWD);
 }
 static void w_relu_fwd(size_t n, const float *x, float *y) {
     stamp t0 = t_begin();
@@ -187,20 +217,18 @@ static void w_channel_affine2(size_t rows, int c, const float *p, const float *q
                               const float *b, const float *k, float *out) {
     stamp t0 = t_begin();
     ins.real.channel_affine2(rows, c, p, q, a, b, k, out);
-    t_end(t0, layer_of(p, DACC_L_BN, 1), COL_BWD);
+    t_end(t0, layer_of(q, DACC_L_BN, 0), COL_BWD);
 }
 static void w_channel_affine2_relu(size_t rows, int c, const float *p, const float *q,
                                    const float *a, const float *b, const float *k, float *out) {
     stamp t0 = t_begin();
     ins.real.channel_affine2_relu(rows, c, p, q, a, b, k, out);
-    t_end(t0, layer_of(p, DACC_L_BN, 1), COL_BWD);
+    t_end(t0, layer_of(q, DACC_L_BN, 0), COL_BWD);
 }
 static void w_dropout(size_t n, const float *x, const uint8_t *mask, float scale, float *y) {
     stamp t0 = t_begin();
     ins.real.dropout(n, x, mask, scale, y);
-    int arena = 0;
-    tensor_of(x, &arena);
-    t_end(t0, layer_of(x, DACC_L_DROPOUT, 0), arena ? COL_BWD : COL_FWD);
+    t_end(t0, layer_of_aux(mask, DACC_L_DROPOUT), in_grads(x) ? COL_BWD : COL_FWD);
 }
 static void w_softmax(size_t rows, int k, const float *x, float *y) {
     stamp t0 = t_begin();

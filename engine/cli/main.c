@@ -3,6 +3,9 @@
 #include "commands.h"
 #include <stdio.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #ifndef DACC_VERSION
 #ifndef DACC_VERSION
@@ -34,7 +37,22 @@ static void usage(FILE *f) {
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
 }
 
+/* glibc maps a block of at least its threshold on its own and unmaps it
+ * at free, but raises the threshold to the size of each such block freed
+ * (up to 32 MB) and keeps up to twice that free in a heap: once a study's
+ * first model is freed, the next models of each job come from that job's
+ * heap, which then holds its largest footprint so far for the rest of the
+ * run (a 6-task study with 2 jobs grew by ~8 MB, docs/PERFORMANCE.md).
+ * Fixing the threshold at glibc's starting value (128 KB) turns the
+ * raising off: models and evaluation buffers go back when freed. */
+static void malloc_policy(void) {
+#ifdef __GLIBC__
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+#endif
+}
+
 int main(int argc, char **argv) {
+    malloc_policy();
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -164,6 +164,46 @@ void dacc_model_init_params(dacc_model *m, uint64_t seed) {
     m->adam_step = 0;
 }
 
+/* The activation gradients share k regions instead of one per tensor: a
+ * tensor's gradient is written by the backward of the layer that reads the
+ * tensor and last read by that of the layer that wrote it, and the network
+ * is a chain whose backward runs in reverse, so no other gradient is
+ * written in between. Within a backward round (model_pass.c) each task
+ * runs the round's layers over its own images without waiting for the
+ * others, so every tensor one round touches needs a region of its own:
+ * tensor id modulo k, k the smallest for which that holds. */
+static int round_fits(const dacc_model *m, int k) {
+    for (int i = m->n_layers - 1; i >= 0;) {
+        int conv, end = dacc_model_bwd_round_end(m, i, &conv), owner[DACC_MAX_ACTS];
+        int ids[2 * DACC_MAX_LAYERS + 1], n = 0;
+        for (int j = i; j > end; j--) ids[n++] = m->layers[j].in, ids[n++] = m->layers[j].out;
+        if (end >= 0 && m->layers[end].kind == DACC_L_BN) ids[n++] = m->layers[end].out;
+        for (int c = 0; c < k; c++) owner[c] = -1;
+        for (int q = 0; q < n; q++) {
+            int c = ids[q] % k;
+            if (owner[c] >= 0 && owner[c] != ids[q]) return 0;
+            owner[c] = ids[q];
+        }
+        i = end;
+    }
+    return 1;
+}
+
+/* dact_off of every tensor for max_batch images; returns the floats of
+ * the gradient arena. */
+static size_t layout_grads(dacc_model *m, int max_batch) {
+    int k = 2;
+    while (k < m->n_acts && !round_fits(m, k)) k++;
+    size_t region[DACC_MAX_ACTS] = {0}, base[DACC_MAX_ACTS], total = 0;
+    for (int i = 0; i < m->n_acts; i++) {
+        size_t sz = m->act_size[i] * (size_t)max_batch;
+        if (sz > region[i % k]) region[i % k] = sz;
+    }
+    for (int c = 0; c < k; c++) base[c] = total, total += region[c];
+    for (int i = 0; i < m->n_acts; i++) m->dact_off[i] = base[i % k];
+    return total;
+}
+
 int dacc_model_init(dacc_model *m, const dacc_variant *v, int max_batch, int threads,
                     uint64_t seed, dacc_err *e) {
     memset(m, 0, sizeof *m);
@@ -182,7 +222,7 @@ int dacc_model_init(dacc_model *m, const dacc_variant *v, int max_batch, int thr
         m->act_off[i] = total;
         total += m->act_size[i] * (size_t)max_batch;
     }
-    size_t scratch = 0;
+    size_t grad_total = layout_grads(m, max_batch), scratch = 0;
     for (int i = 0; i < m->n_layers; i++) {
         dacc_layer *l = &m->layers[i];
         if (l->kind == DACC_L_CONV) {
@@ -200,7 +240,7 @@ int dacc_model_init(dacc_model *m, const dacc_variant *v, int max_batch, int thr
     m->buffers = calloc(m->n_buffers + 1, sizeof(float));
     m->bn_batches = calloc((size_t)m->n_bn + 1, sizeof(int64_t));
     m->acts = calloc(total, sizeof(float));
-    m->dacts = calloc(total, sizeof(float));
+    m->dacts = calloc(grad_total, sizeof(float));
     m->aux = calloc(m->aux_per_image * (size_t)max_batch + 1, 1);
     m->stats = calloc(m->n_stats + 1, sizeof(float));
     m->scratch = calloc(scratch * (size_t)threads, sizeof(float));
@@ -258,3 +298,5 @@ void dacc_model_delete(dacc_model *m) {
 }
 
 const dacc_kernels *dacc_model_kernels(const dacc_model *m) { return m->k; }
+
+int dacc_model_max_batch(const dacc_model *m) { return m->max_batch; }

@@ -67,13 +67,16 @@ struct dacc_model {
     int n_acts;
     size_t act_size[DACC_MAX_ACTS];   /* floats per image */
     size_t act_off[DACC_MAX_ACTS];    /* into acts, for max_batch images */
+    size_t dact_off[DACC_MAX_ACTS];   /* into dacts: the start of the tensor's region */
     size_t n_params, n_buffers, aux_per_image, n_stats;
     int n_bn;
     float *params, *grads, *adam_m, *adam_v, *buffers;
     int64_t *bn_batches;              /* num_batches_tracked per BN layer */
     int64_t adam_step;
     int max_batch;
-    float *acts, *dacts;              /* activations and their gradients */
+    float *acts;                      /* activations, one region per tensor */
+    float *dacts;                     /* their gradients: a few regions shared by the
+                                         tensors (model_build.c, layout_grads) */
     uint8_t *aux;                     /* argmax (int32) and dropout masks */
     float *stats;
     float *scratch;                   /* per-thread partial weight gradients */
@@ -99,6 +102,9 @@ struct dacc_model {
 int dacc_model_init(dacc_model *m, const dacc_variant *v, int max_batch, int threads,
                     uint64_t seed, dacc_err *e);
 void dacc_model_free(dacc_model *m);
+/* The last layer (exclusive) of the backward round that starts at layer i
+ * (model_pass.c); *conv its convolution, or -1. */
+int dacc_model_bwd_round_end(const dacc_model *m, int i, int *conv);
 const dacc_tensor_ref *dacc_model_find_tensor(const dacc_model *m, const char *name);
 float *dacc_model_tensor_data(dacc_model *m, const dacc_tensor_ref *t);
 

@@ -28,7 +28,7 @@ typedef struct pass {
 } pass;
 
 static float *act(dacc_model *m, int id) { return m->acts + m->act_off[id]; }
-static float *dact(dacc_model *m, int id) { return m->dacts + m->act_off[id]; }
+static float *dact(dacc_model *m, int id) { return m->dacts + m->dact_off[id]; }
 static void range(int n, int task, int ntasks, int *lo, int *hi) {
     *lo = (int)((long)n * task / ntasks);
     *hi = (int)((long)n * (task + 1) / ntasks);
@@ -499,8 +499,9 @@ static void t_bchain(void *ctx, int t, int nt) {
 }
 
 /* The end of the round that starts at layer i (see t_bchain): the next BN
- * below or a second convolution; *conv the convolution in it, or -1. */
-static int bchain_end(const dacc_model *m, int i, int *conv) {
+ * below or a second convolution; *conv the convolution in it, or -1. The
+ * layout of the activation gradients depends on it (model_build.c). */
+int dacc_model_bwd_round_end(const dacc_model *m, int i, int *conv) {
     int k = i;
     *conv = -1;
     while (k >= 0) {
@@ -522,7 +523,7 @@ void dacc_model_backward(dacc_model *m, int n) {
     float a[128], b[128], kk[128]; /* the backward coefficients of the BN a round starts at */
     p.a = a, p.b = b, p.k = kk;
     for (int i = m->n_layers - 1; i >= 0;) {
-        const int k = bchain_end(m, i, &conv);
+        const int k = dacc_model_bwd_round_end(m, i, &conv);
         bchain c = {&p, i, k};
         double t0 = dacc_lt_now();
         dacc_pool_run(m->pool, t_bchain, &c, nt);

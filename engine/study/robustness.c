@@ -53,6 +53,37 @@ void dacc_eval_clean(dacc_model *m, const dacc_images *d, dacc_robustness *r, ui
     if (!pred) free(p);
 }
 
+/* Images go through dacc_evaluate in runs of EVAL_RUN (its batches start
+ * afresh at each run), each run read from the file in pieces of whole
+ * batches, about EVAL_PIECE_BYTES: the batches, and so the predictions, do
+ * not depend on the piece size, and an evaluating job holds ~1 MB of
+ * images instead of a run's 7.8 MB. */
+#define EVAL_RUN 10000
+#define EVAL_PIECE_BYTES (1 << 20)
+
+typedef struct eval_bufs {
+    int64_t piece;
+    uint8_t *px, *lb, *pr;
+} eval_bufs;
+
+/* Block b's images [0, r->n): predictions into pred (or bufs->pr) and the
+ * counts; *correct its right answers. */
+static int eval_block(dacc_model *m, dacc_alignmnist *a, int b, dacc_robustness *r, eval_bufs *bf,
+                      uint8_t *pred, float *conf, int64_t *correct, int64_t class_ok[][DACC_CLASSES],
+                      dacc_err *e) {
+    for (int64_t r0 = 0; r0 < r->n; r0 += EVAL_RUN) {
+        const int64_t rn = r->n - r0 < EVAL_RUN ? r->n - r0 : EVAL_RUN;
+        for (int64_t p0 = 0; p0 < rn; p0 += bf->piece) {
+            const int64_t n = rn - p0 < bf->piece ? rn - p0 : bf->piece, i0 = r0 + p0;
+            if (dacc_alignmnist_read(a, b, i0, n, bf->px, bf->lb, e)) return -1;
+            uint8_t *dst = pred ? pred + (size_t)b * r->n + i0 : bf->pr;
+            dacc_evaluate(m, bf->px, NULL, n, dst, conf ? conf + (size_t)b * r->n + i0 : NULL);
+            tally(r, b, dst, bf->lb, n, correct, class_ok);
+        }
+    }
+    return 0;
+}
+
 int dacc_eval_alignmnist(dacc_model *m, const char *path, const dacc_images *base,
                          int max_blocks, int64_t limit, dacc_robustness *r, uint8_t *pred,
                          float *conf, dacc_err *e) {
@@ -64,27 +95,21 @@ int dacc_eval_alignmnist(dacc_model *m, const char *path, const dacc_images *bas
     if (r->blocks > DACC_MAX_BLOCKS - 1) r->blocks = DACC_MAX_BLOCKS - 1;
     r->n = dacc_alignmnist_base(a);
     if (limit > 0 && limit < r->n) r->n = limit;
-    const int64_t chunk = 10000;
-    uint8_t *px = malloc((size_t)chunk * 784), *lb = malloc((size_t)chunk), *pr = malloc((size_t)chunk);
+    const int64_t mb = dacc_model_max_batch(m), batches = EVAL_PIECE_BYTES / 784 / mb;
+    eval_bufs bf = {(batches > 0 ? batches : 1) * mb, NULL, NULL, NULL};
+    bf.px = malloc((size_t)bf.piece * 784);
+    bf.lb = malloc((size_t)bf.piece);
+    bf.pr = malloc((size_t)bf.piece);
     int rc = 0;
     int64_t class_ok[2][DACC_CLASSES] = {{0}};
-    if (!px || !lb || !pr) rc = dacc_fail(e, "out of memory");
+    if (!bf.px || !bf.lb || !bf.pr) rc = dacc_fail(e, "out of memory");
     for (int b = 0; b <= r->blocks && !rc; b++) {
         int64_t correct = 0;
-        for (int64_t i0 = 0; i0 < r->n && !rc; i0 += chunk) {
-            int64_t n = r->n - i0 < chunk ? r->n - i0 : chunk;
-            if (dacc_alignmnist_read(a, b, i0, n, px, lb, e)) {
-                rc = -1;
-                break;
-            }
-            uint8_t *dst = pred ? pred + (size_t)b * r->n + i0 : pr;
-            dacc_evaluate(m, px, NULL, n, dst, conf ? conf + (size_t)b * r->n + i0 : NULL);
-            tally(r, b, dst, lb, n, &correct, class_ok);
-        }
+        rc = eval_block(m, a, b, r, &bf, pred, conf, &correct, class_ok, e);
         r->acc[b] = r->n ? (double)correct / r->n : 0;
     }
     finish_classes(r, class_ok);
-    free(px); free(lb); free(pr);
+    free(bf.px); free(bf.lb); free(bf.pr);
     dacc_alignmnist_close(a);
     return rc;
 }

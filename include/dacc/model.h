@@ -54,6 +54,8 @@ void dacc_model_delete(dacc_model *m);
 void dacc_model_init_params(dacc_model *m, uint64_t seed);
 /* The kernel table the model runs on. */
 const dacc_kernels *dacc_model_kernels(const dacc_model *m);
+/* The largest batch a call takes (dacc_evaluate works in batches of it). */
+int dacc_model_max_batch(const dacc_model *m);
 
 /* Forward pass on n images (uint8, 28x28). train=1: batch statistics,
  * dropout with masks from (seed, step); train=0: running statistics, no

@@ -514,7 +514,7 @@ static void check_loss(const dacc_kernels *const *tables, int ntables) {
         return;
     }
     int last = m.layers[m.n_layers - 1].out;
-    float *zl = m.acts + m.act_off[last], *dz = m.dacts + m.act_off[last];
+    float *zl = m.acts + m.act_off[last], *dz = m.dacts + m.dact_off[last];
     static const double ranges[] = {3, 20};
     for (int ri = 0; ri < 2; ri++)
         for (int paper = 0; paper < 2; paper++) {

@@ -150,7 +150,7 @@ static double max_abs_diff(const float *a, const float *b, size_t n, double *max
 }
 
 static float *last_dlogits(dacc_model *m) {
-    return m->dacts + m->act_off[m->layers[m->n_layers - 1].out];
+    return m->dacts + m->dact_off[m->layers[m->n_layers - 1].out];
 }
 
 /* The scale a gradient's error is measured against: its reference's L2 norm
