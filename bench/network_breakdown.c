@@ -48,9 +48,15 @@ static double thread_cpu(void) {
 
 /* Activation tensor id holding p in acts, or -1. The gradients share
  * regions (engine/nn/model_build.c), so a call on them is charged by its
- * shape, its layer's argmax or mask, or the activation it also reads. */
+ * shape, its layer's argmax or mask, or the activation it also reads. The
+ * eval forward keeps a group's activations between two steps in per-thread
+ * buffers: their tensor is the one the engine noted for them. */
 static int tensor_of(const void *p) {
     const dacc_model *m = ins.m;
+    const float *q = p, *lb = m->eval_local;
+    const size_t nbuf = 2 * (size_t)dacc_pool_threads(m->pool);
+    if (lb && q >= lb && q < lb + nbuf * m->eval_local_half)
+        return m->eval_local_act[(size_t)(q - lb) / m->eval_local_half];
     for (int i = 0; i < m->n_acts; i++) {
         const float *lo = m->acts + m->act_off[i], *hi = lo + m->act_size[i] * m->max_batch;
         if ((const float *)p >= lo && (const float *)p < hi) return i;

@@ -91,6 +91,11 @@ struct dacc_model {
                                          (same offsets as params) */
     float *eval_src;                  /* params then buffers as the eval plan was built from */
     struct dacc_eval_plan *eval;      /* valid while eval_src matches */
+    float *eval_local;                /* per thread: two buffers of eval_local_half floats
+                                         for a group's activations between eval steps */
+    size_t eval_local_half;
+    int *eval_local_act;              /* per thread and buffer: the activation it holds
+                                         (read by bench_network's breakdown) */
     double *red;                      /* per-thread partial channel sums */
     struct dacc_pool *pool;
     const dacc_kernels *k;

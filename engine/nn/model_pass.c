@@ -230,12 +230,45 @@ typedef struct eval_run {
     int n;
 } eval_run;
 
+/* Can step i of a call running steps [.., s1) keep its output in the
+ * thread's local buffers? Only when step i + 1 of the same call reads it
+ * and no later step reads that version of it (an in-place step rewrites
+ * it): every other activation stays in the model's arena. */
+static int eval_keeps_local(const dacc_eval_plan *p, int i, int s1) {
+    const int y = p->step[i].y;
+    if (i + 1 >= s1 || p->step[i + 1].x != y) return 0;
+    for (int j = i + 1; j < p->steps; j++) {
+        if (j > i + 1 && p->step[j].x == y) return 0;
+        if (p->step[j].y == y) return 1;
+    }
+    return 1;
+}
+
+/* Where step i writes a group of n images starting at lo: the group's
+ * activations between two steps go to one of the thread's two local
+ * buffers (alternating, so a step never writes the buffer it reads), not
+ * to the arena at lo, so that every group reuses the same few hundred KB
+ * and they stay in the core's L2 instead of streaming through L3. */
+static float *eval_out(const eval_run *e, int t, int i, int s1, int lo, int n,
+                       float **local_of) {
+    dacc_model *m = e->m;
+    const int y = e->plan->step[i].y;
+    if ((size_t)n * m->act_size[y] <= m->eval_local_half && eval_keeps_local(e->plan, i, s1)) {
+        local_of[y] = m->eval_local + ((size_t)2 * t + (i & 1)) * m->eval_local_half;
+        m->eval_local_act[2 * t + (i & 1)] = y;
+        return local_of[y];
+    }
+    local_of[y] = NULL;
+    return act(m, y) + lo * m->act_size[y];
+}
+
 /* Steps [s0, s1) of the eval network over images [lo, lo + n) (from the
  * input images when s0 is 0). */
 static void eval_images(const eval_run *e, int t, int s0, int s1, int lo, int n) {
     dacc_model *m = e->m;
     const dacc_kernels *k = m->k;
     const float scale = 1.0f / (255.0f * DACC_NORM_STD), shift = -DACC_NORM_MEAN / DACC_NORM_STD;
+    float *local_of[DACC_MAX_ACTS] = {0}; /* an activation's local buffer, or NULL: the arena */
     if (s0 == 0)
         k->u8_normalize((size_t)n * 784, e->images + (size_t)lo * 784, scale, shift,
                         act(m, 0) + (size_t)lo * 784);
@@ -243,8 +276,8 @@ static void eval_images(const eval_run *e, int t, int s0, int s1, int lo, int n)
         const dacc_eval_step *st = &e->plan->step[i];
         const dacc_layer *l = st->l;
         size_t in_sz = m->act_size[st->x];
-        const float *x = act(m, st->x) + lo * in_sz;
-        float *y = act(m, st->y) + lo * m->act_size[st->y];
+        const float *x = local_of[st->x] ? local_of[st->x] : act(m, st->x) + lo * in_sz;
+        float *y = eval_out(e, t, i, s1, lo, n, local_of);
         switch (l->kind) {
         case DACC_L_CONV: {
             dacc_conv_shape s = dacc_model_conv_shape(l, n);
@@ -274,24 +307,17 @@ static void eval_images(const eval_run *e, int t, int s0, int s1, int lo, int n)
  * activations between two layers stay in the core's caches (32 images of
  * conv32_1's output are 2.8 MB; L2 is 1 MB): the plan's steps [0, split)
  * (more than DACC_EVAL_SMALL_FLOATS floats per image in or out; conv32_1 ..
- * pool_1 in the network) in groups of EVAL_GROUP_BIG, the rest in groups
- * of EVAL_GROUP_SMALL; the sizes measured best with bench_network
- * (docs/PERFORMANCE.md). */
-#ifndef EVAL_GROUP_BIG
-#define EVAL_GROUP_BIG 4
-#endif
-#ifndef EVAL_GROUP_SMALL
-#define EVAL_GROUP_SMALL 32
-#endif
+ * pool_1 in the network) in groups of DACC_EVAL_GROUP_BIG, the rest in
+ * groups of DACC_EVAL_GROUP_SMALL (model_plan.h). */
 static void t_eval(void *ctx, int t, int nt) {
     eval_run *e = ctx;
-    const int split = e->plan->split, steps = e->plan->steps;
+    const int split = e->plan->split, steps = e->plan->steps, big = DACC_EVAL_GROUP_BIG,
+              small = DACC_EVAL_GROUP_SMALL;
     int lo, hi;
     range(e->n, t, nt, &lo, &hi);
-    for (int i = lo; i < hi; i += EVAL_GROUP_BIG)
-        eval_images(e, t, 0, split, i, hi - i < EVAL_GROUP_BIG ? hi - i : EVAL_GROUP_BIG);
-    for (int i = lo; i < hi; i += EVAL_GROUP_SMALL)
-        eval_images(e, t, split, steps, i, hi - i < EVAL_GROUP_SMALL ? hi - i : EVAL_GROUP_SMALL);
+    for (int i = lo; i < hi; i += big) eval_images(e, t, 0, split, i, hi - i < big ? hi - i : big);
+    for (int i = lo; i < hi; i += small)
+        eval_images(e, t, split, steps, i, hi - i < small ? hi - i : small);
 }
 
 static const float *forward_eval(dacc_model *m, const uint8_t *images, int n) {

@@ -76,7 +76,12 @@ int dacc_model_plan_init(dacc_model *m, int threads) {
     m->packed = dacc_conv_alloc(packed);
     m->kscratch = dacc_conv_alloc(m->kscratch_per_thread * (size_t)threads);
     m->eval = calloc(1, sizeof *m->eval);
-    return m->packed && m->kscratch && m->eval ? 0 : -1;
+    size_t most = 0;
+    for (int i = 0; i < m->n_acts; i++) most = max_size(most, m->act_size[i]);
+    m->eval_local_half = dacc_conv_lines(most * DACC_EVAL_GROUP_BIG);
+    m->eval_local = dacc_conv_alloc(2 * m->eval_local_half * (size_t)threads);
+    m->eval_local_act = calloc(2 * (size_t)threads, sizeof(int));
+    return m->packed && m->kscratch && m->eval && m->eval_local && m->eval_local_act ? 0 : -1;
 }
 
 /* The plan of the current m->k: re-laid-out when the table was swapped
@@ -107,7 +112,10 @@ void dacc_model_plan_free(dacc_model *m) {
     free(m->packed);
     free(m->kscratch);
     free(m->eval);
-    m->packed = m->kscratch = NULL;
+    free(m->eval_local);
+    free(m->eval_local_act);
+    m->packed = m->kscratch = m->eval_local = NULL;
+    m->eval_local_act = NULL;
     m->eval = NULL;
 }
 

@@ -22,6 +22,14 @@ typedef struct dacc_eval_step {
 /* Steps [0, split) read or write more than DACC_EVAL_SMALL_FLOATS floats
  * per image (model_pass.c runs them in smaller groups of images). */
 #define DACC_EVAL_SMALL_FLOATS 8192
+/* Images per group in the two stages of the eval forward (model_pass.c);
+ * the sizes measured best with bench_network (docs/PERFORMANCE.md). */
+#ifndef DACC_EVAL_GROUP_BIG
+#define DACC_EVAL_GROUP_BIG 4
+#endif
+#ifndef DACC_EVAL_GROUP_SMALL
+#define DACC_EVAL_GROUP_SMALL 32
+#endif
 typedef struct dacc_eval_plan {
     int valid, steps, split;
     dacc_eval_step step[DACC_MAX_LAYERS];
