@@ -156,10 +156,10 @@ static void w_conv_bwd_data(const dacc_conv_shape *s, dacc_conv_algo a, const fl
     ins.real.conv_bwd_data(s, a, dy, packed, dx, scratch);
     t_end(t0, layer_of_shape(DACC_L_CONV, s->ih, s->iw, s->ic, s->oc, s->kh, s->stride), COL_BWD_DATA);
 }
-static void w_conv_bwd_filter(const dacc_conv_shape *s, const float *x, const float *dy, float *dw,
-                              float *db, float *scratch) {
+static void w_conv_bwd_filter(const dacc_conv_shape *s, dacc_conv_algo a, const float *x,
+                              const float *dy, float *dw, float *db, float *scratch) {
     stamp t0 = t_begin();
-    ins.real.conv_bwd_filter(s, x, dy, dw, db, scratch);
+    ins.real.conv_bwd_filter(s, a, x, dy, dw, db, scratch);
     t_end(t0, layer_of(x, DACC_L_CONV, 0), COL_BWD);
 }
 static void w_maxpool_fwd(const dacc_pool_shape *s, const float *x, float *y, int32_t *idx) {

@@ -53,6 +53,31 @@ dacc_conv_algo dacc_conv_bwd_data_algo(const dacc_kernels *k, const dacc_conv_sh
     return a != DACC_CONV_DIRECT && k->conv_bwd_data_query(s, a, &need) ? DACC_CONV_DIRECT : a;
 }
 
+/* Backward-weights in Winograd F(2x2,3x3) where it measured faster than
+ * direct (f32-conv-bwd-filter-winograd.h; interleaved CPU-time medians
+ * over channel counts and output sizes, docs/PERFORMANCE.md): 3x3,
+ * stride 1,
+ * - ic >= one vector: AVX-512 ic 4 and 8 were 1.40x and 0.96-1.14x the
+ *   direct time, ic 16 0.96-1.02x, ic 32-64 0.57-0.90x; AVX2 won from
+ *   ic 4 (0.76x); oc 8-64 all won with ic >= 16 (direct pads oc to a
+ *   vector);
+ * - 2x2 tiles covering at most 1.5x the output pixels: 5x5 outputs (1.44x)
+ *   0.91-0.95x (AVX-512) and 0.77-0.81x (AVX2), 3x3 (1.78x) 1.06-1.09x on
+ *   AVX-512, 1x1 1.8-2.6x.
+ * Only F(2x2): training asks for precise rounding (dacc_conv_rule). */
+dacc_conv_algo dacc_conv_wgrad_rule(const dacc_conv_shape *s, int lanes) {
+    if (s->kh != 3 || s->kw != 3 || s->stride != 1 || s->ic < lanes) return DACC_CONV_DIRECT;
+    const size_t th = (size_t)(s->oh + 1) / 2, tw = (size_t)(s->ow + 1) / 2;
+    return 8 * th * tw <= 3 * (size_t)s->oh * s->ow ? DACC_CONV_WINO2 : DACC_CONV_DIRECT;
+}
+
+dacc_conv_algo dacc_conv_bwd_filter_algo(const dacc_kernels *k, const dacc_conv_shape *s) {
+    dacc_conv_need need;
+    k->conv_bwd_filter_query(s, DACC_CONV_DIRECT, &need);
+    dacc_conv_algo a = dacc_conv_wgrad_rule(s, need.lanes);
+    return a != DACC_CONV_DIRECT && k->conv_bwd_filter_query(s, a, &need) ? DACC_CONV_DIRECT : a;
+}
+
 float *dacc_conv_alloc(size_t floats) {
     return aligned_alloc(64, dacc_conv_lines(floats ? floats : 1) * sizeof(float));
 }
@@ -89,13 +114,14 @@ int dacc_conv_bwd_data_once(const dacc_kernels *k, const dacc_conv_shape *s,
     return rc;
 }
 
-int dacc_conv_bwd_filter_once(const dacc_kernels *k, const dacc_conv_shape *s, const float *x,
-                              const float *dy, float *dw, float *db) {
+int dacc_conv_bwd_filter_once(const dacc_kernels *k, const dacc_conv_shape *s,
+                              dacc_conv_algo algo, const float *x, const float *dy, float *dw,
+                              float *db) {
     dacc_conv_need need;
-    if (k->conv_bwd_filter_query(s, DACC_CONV_DIRECT, &need)) return -1;
+    if (k->conv_bwd_filter_query(s, algo, &need)) return -1;
     float *scratch = dacc_conv_alloc(need.scratch_size);
     if (!scratch) return -1;
-    k->conv_bwd_filter(s, x, dy, dw, db, scratch);
+    k->conv_bwd_filter(s, algo, x, dy, dw, db, scratch);
     free(scratch);
     return 0;
 }

@@ -15,6 +15,10 @@ dacc_conv_algo dacc_conv_fwd_algo(const dacc_kernels *k, const dacc_conv_shape *
  * layers: dy convolved with the flipped kernel) if k has it, else direct. */
 dacc_conv_algo dacc_conv_bwd_data_algo(const dacc_kernels *k, const dacc_conv_shape *s,
                                        int precise);
+/* Backward-weights: direct or F(2x2) by dacc_conv_wgrad_rule (a pure
+ * function of the shape and vector width) if k has it, else direct. */
+dacc_conv_algo dacc_conv_wgrad_rule(const dacc_conv_shape *s, int lanes);
+dacc_conv_algo dacc_conv_bwd_filter_algo(const dacc_kernels *k, const dacc_conv_shape *s);
 
 /* Query, allocate, pack, run and free for one call. 0, or -1 when memory
  * is short (nothing written). */
@@ -22,8 +26,9 @@ int dacc_conv_fwd_once(const dacc_kernels *k, const dacc_conv_shape *s, dacc_con
                        const float *x, const float *w, const float *bias, float *y);
 int dacc_conv_bwd_data_once(const dacc_kernels *k, const dacc_conv_shape *s,
                             dacc_conv_algo algo, const float *dy, const float *w, float *dx);
-int dacc_conv_bwd_filter_once(const dacc_kernels *k, const dacc_conv_shape *s, const float *x,
-                              const float *dy, float *dw, float *db);
+int dacc_conv_bwd_filter_once(const dacc_kernels *k, const dacc_conv_shape *s,
+                              dacc_conv_algo algo, const float *x, const float *dy, float *dw,
+                              float *db);
 
 /* Floats rounded up to whole 64-byte lines (packed regions stay aligned). */
 static inline size_t dacc_conv_lines(size_t floats) { return (floats + 15) / 16 * 16; }

@@ -66,7 +66,7 @@ static void task_conv(const bctx *c, int t, int lo, int n) {
     else if (c->op == OP_BWD_DATA)
         c->k->conv_bwd_data(&s, c->algo, dy, c->packed, b->dx + lo * b->in_sz, ks);
     else
-        c->k->conv_bwd_filter(&s, x, dy, part, part + b->nw, ks);
+        c->k->conv_bwd_filter(&s, c->algo, x, dy, part, part + b->nw, ks);
 }
 
 static void task_layer(const bctx *c, int t, int lo, int n) {
@@ -273,7 +273,8 @@ static int prepare(bctx *c, int nt) {
                          : c->op == OP_BWD_DATA ? c->k->conv_bwd_data_query : c->k->conv_fwd_query;
     c->algo = c->op == OP_FWD ? dacc_conv_fwd_algo(c->k, &s, 1)
             : c->op == OP_FWD_EVAL ? dacc_conv_fwd_algo(c->k, &s, 0)
-            : c->op == OP_BWD_DATA ? dacc_conv_bwd_data_algo(c->k, &s, 1) : DACC_CONV_DIRECT;
+            : c->op == OP_BWD_DATA ? dacc_conv_bwd_data_algo(c->k, &s, 1)
+                                   : dacc_conv_bwd_filter_algo(c->k, &s);
     dacc_conv_need need;
     if (q(&s, c->algo, &need)) return -1; /* scratch for s->n images covers fewer */
     c->ks_per_task = dacc_conv_lines(need.scratch_size);

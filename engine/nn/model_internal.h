@@ -42,9 +42,11 @@ typedef struct dacc_tensor_ref {
 /* A convolution layer's algorithms (chosen once per model) and where its
  * packed weights live in dacc_model.packed: for the training forward and
  * backward-data (packed once per training step) and for eval (once per
- * parameter change, batch-norm folded in). */
+ * parameter change, batch-norm folded in); train_wgt, the backward-weights
+ * algorithm, has no packed weights. */
 typedef struct dacc_conv_packs {
     dacc_conv_algo train_fwd, train_bwd, eval_fwd;
+    dacc_conv_algo train_wgt;
     size_t train_fwd_off, train_bwd_off, eval_fwd_off;
 } dacc_conv_packs;
 /* Time of the training steps per layer (layer_times.c; dacc_model_times). */

@@ -416,7 +416,7 @@ static void t_bwd(void *ctx, int t, int nt) {
         float *ks = dacc_model_kscratch(m, t);
         size_t nw = (size_t)l->k * l->k * l->c * l->oc;
         double t0 = t == 0 ? dacc_lt_now() : 0, t1 = 0; /* task 0 splits the round's time */
-        k->conv_bwd_filter(&s, x, dy, part, part + nw, ks);
+        k->conv_bwd_filter(&s, c->train_wgt, x, dy, part, part + nw, ks);
         if (t == 0) t1 = dacc_lt_now();
         if (l->in != 0)
             k->conv_bwd_data(&s, c->train_bwd, dy, m->packed + c->train_bwd_off, dx, ks);

@@ -21,7 +21,7 @@ static size_t layer_scratch(const dacc_model *m, const dacc_kernels *k, const da
         dacc_conv_need a, b, f, e;
         k->conv_fwd_query(&s, c->train_fwd, &a);
         k->conv_bwd_data_query(&s, c->train_bwd, &b);
-        k->conv_bwd_filter_query(&s, DACC_CONV_DIRECT, &f);
+        k->conv_bwd_filter_query(&s, c->train_wgt, &f);
         k->conv_fwd_query(&s, c->eval_fwd, &e);
         most = max_size(most, max_size(max_size(a.scratch_size, b.scratch_size),
                                        max_size(f.scratch_size, e.scratch_size)));
@@ -44,6 +44,7 @@ static size_t plan_layout(dacc_model *m, const dacc_kernels *k, size_t *scratch)
         c->train_fwd = dacc_conv_fwd_algo(k, &s, 1);
         c->train_bwd = dacc_conv_bwd_data_algo(k, &s, 1);
         c->eval_fwd = dacc_conv_fwd_algo(k, &s, 0);
+        c->train_wgt = dacc_conv_bwd_filter_algo(k, &s);
         c->train_fwd_off = packed;
         k->conv_fwd_query(&s, c->train_fwd, &need);
         packed += dacc_conv_lines(need.packed_size);

@@ -74,9 +74,11 @@ typedef void dacc_conv_bwd_data_t(const dacc_conv_shape *s, dacc_conv_algo algo,
                                   const float *dy, const float *packed, float *dx,
                                   float *scratch);
 /* dw = sum over the s->n images of the weight gradient; db likewise
- * (db may be NULL). Its query takes DACC_CONV_DIRECT. */
-typedef void dacc_conv_bwd_filter_t(const dacc_conv_shape *s, const float *x,
-                                    const float *dy, float *dw, float *db, float *scratch);
+ * (db may be NULL). No packed weights (packed_size 0); algo is direct or,
+ * where the query accepts it, Winograd F(2x2,3x3) (3x3, stride 1). */
+typedef void dacc_conv_bwd_filter_t(const dacc_conv_shape *s, dacc_conv_algo algo,
+                                    const float *x, const float *dy, float *dw, float *db,
+                                    float *scratch);
 /* Max pooling, padding counts as -inf (PyTorch). idx[o] = offset of the
  * winning input element within its image (h*iw*c + w*c + ch); ties go to the
  * first in row-major window order. */

@@ -5,8 +5,10 @@
 
 CONV_PLAIN_BWD_FILTER(scalar, 1)
 
-void dacc_f32_conv_bwd_filter__scalar(const dacc_conv_shape *s, const float *x, const float *dy,
-                                 float *dw, float *db, float *scratch) {
+void dacc_f32_conv_bwd_filter__scalar(const dacc_conv_shape *s, dacc_conv_algo algo,
+                                 const float *x, const float *dy, float *dw, float *db,
+                                 float *scratch) {
+    (void)algo; /* the query accepts direct only */
     (void)scratch;
     const int OC = s->oc, IC = s->ic;
     memset(dw, 0, sizeof(float) * (size_t)s->kh * s->kw * IC * OC);

@@ -1,5 +1,7 @@
 /* Backward-weights convolution, shared by the AVX-512 and AVX2 kernels.
- * For each kernel row kh, dw[kh] (kw*ic rows x oc columns) is a GEMM over
+ * Winograd F(2x2,3x3) where the engine chose it (3x3, stride 1;
+ * f32-conv-bwd-filter-winograd.h, on the GEMM tiles below). Direct: for
+ * each kernel row kh, dw[kh] (kw*ic rows x oc columns) is a GEMM over
  * output pixels: dw[kh][m][oc] += x_window(p, kh)[m] * dy[p][oc], where m
  * runs over kw*ic values that are contiguous in NHWC. The register tile is MR
  * consecutive m (broadcast from x) x NR vectors of oc (loaded from dy); the
@@ -152,6 +154,8 @@ WGRAD3_DEFINE(1, 1) WGRAD3_DEFINE(2, 1) WGRAD3_DEFINE(3, 1)
 static wgrad3_fn *const wgrad3_fns[2][4] = {{0}, {0, wgrad3_1x1, wgrad3_2x1, wgrad3_3x1}};
 #endif
 
+#include "f32-conv-bwd-filter/f32-conv-bwd-filter-winograd.h"
+
 /* The chunking of one call: the input padded per group of images when a
  * window can leave it, dy and dw padded to whole vectors when oc is not a
  * multiple of the vector width. */
@@ -197,17 +201,23 @@ static int wgrad_trivial(const dacc_conv_shape *s) {
     return s->oc <= 0 || (size_t)s->kh * s->kw * s->ic == 0 || (size_t)s->n * s->oh * s->ow == 0;
 }
 
+static int wgrad_wino_ok(const dacc_conv_shape *s, dacc_conv_algo algo) {
+    return algo == DACC_CONV_WINO2 && s->kh == 3 && s->kw == 3 && s->stride == 1;
+}
+
 int CONV_SYM(dacc_f32_conv_bwd_filter_query__)(const dacc_conv_shape *s, dacc_conv_algo algo,
                                                dacc_conv_need *need) {
     need->lanes = VL;
-    if (algo != DACC_CONV_DIRECT) return -1;
+    if (algo != DACC_CONV_DIRECT && !wgrad_wino_ok(s, algo)) return -1;
     need->packed_size = 0;
-    need->scratch_size = wgrad_trivial(s) ? 0 : wgrad_geometry(s).scratch;
+    need->scratch_size = wgrad_trivial(s)          ? 0
+                         : algo != DACC_CONV_DIRECT ? wgw_geometry(s).scratch
+                                                    : wgrad_geometry(s).scratch;
     return 0;
 }
 
-void CONV_SYM(dacc_f32_conv_bwd_filter__)(const dacc_conv_shape *s, const float *x,
-                                          const float *dy, float *dw, float *db,
+void CONV_SYM(dacc_f32_conv_bwd_filter__)(const dacc_conv_shape *s, dacc_conv_algo algo,
+                                          const float *x, const float *dy, float *dw, float *db,
                                           float *scratch) {
     const int IC = s->ic, OC = s->oc, KH = s->kh, KW = s->kw, st = s->stride;
     const int OH = s->oh, OW = s->ow;
@@ -221,6 +231,10 @@ void CONV_SYM(dacc_f32_conv_bwd_filter__)(const dacc_conv_shape *s, const float 
                 for (int o = 0; o < OC; o++) db[o] += dy[p * OC + o];
         }
         if (nw) memset(dw, 0, sizeof(float) * nw);
+        return;
+    }
+    if (wgrad_wino_ok(s, algo)) {
+        wgw_run(s, x, dy, dw, db, scratch);
         return;
     }
     const wgrad_geom g = wgrad_geometry(s);

@@ -6,7 +6,8 @@
  * forward's partial tiles, padding and channel tails).
  *
  * Each kernel runs through its own ISA's query and pack ops, with every
- * algorithm its query accepts (direct, Winograd F(2x2) and F(4x4)).
+ * algorithm its query accepts (direct, Winograd F(2x2) and F(4x4);
+ * backward-weights: direct and F(2x2), its bound from float64 below).
  * Outputs, packed weights and scratch are poisoned with NaN before each
  * call (a skipped element, or a read of scratch or packing never written,
  * fails) and followed by guard words that must survive (an overrun
@@ -65,7 +66,7 @@ static void ref_bd(const dacc_conv_shape *s, const float *dy, const float *w, fl
 }
 static void ref_bf(const dacc_conv_shape *s, const float *x, const float *dy, float *dw,
                    float *db) {
-    if (dacc_conv_bwd_filter_once(&ref_table, s, x, dy, dw, db)) exit(2);
+    if (dacc_conv_bwd_filter_once(&ref_table, s, DACC_CONV_DIRECT, x, dy, dw, db)) exit(2);
 }
 
 static const char *shape_str(const dacc_conv_shape *s);
@@ -125,16 +126,22 @@ static int run_bd(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_alg
     return 1;
 }
 
-static void run_bf(const dacc_kernels *k, const dacc_conv_shape *s, const float *x,
-                   const float *dy, float *dw, float *db) {
+/* 0 if the query refuses a (it must accept direct). */
+static int run_bf(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
+                  const float *x, const float *dy, float *dw, float *db) {
     dacc_conv_need need;
-    CHECK(!k->conv_bwd_filter_query(s, DACC_CONV_DIRECT, &need), "%s refused direct",
+    if (k->conv_bwd_filter_query(s, a, &need)) {
+        CHECK(a != DACC_CONV_DIRECT, "%s refused direct", k->names[DACC_OP_conv_bwd_filter]);
+        return 0;
+    }
+    CHECK(need.packed_size == 0, "%s: backward-weights with packed weights",
           k->names[DACC_OP_conv_bwd_filter]);
     float *scratch = alloc_guarded(need.scratch_size);
-    k->conv_bwd_filter(s, x, dy, dw, db, scratch);
-    CHECK(guards_ok(scratch, need.scratch_size), "%s wrote past its scratch_size (%s)",
-          k->names[DACC_OP_conv_bwd_filter], shape_str(s));
+    k->conv_bwd_filter(s, a, x, dy, dw, db, scratch);
+    CHECK(guards_ok(scratch, need.scratch_size), "%s wrote past its scratch_size (algo %d, %s)",
+          k->names[DACC_OP_conv_bwd_filter], (int)a, shape_str(s));
     free(scratch);
+    return 1;
 }
 
 static const dacc_conv_algo algos[] = {DACC_CONV_DIRECT, DACC_CONV_WINO2, DACC_CONV_WINO4};
@@ -192,6 +199,28 @@ static void spread_scale(float *S, int n, int h, int w, int c, int r) {
                 }
     }
     free(t);
+}
+
+/* Winograd backward-weights (F(2x2,3x3)): every tile's V .* Q mixes all
+ * 16 input values of the patch with all 4 dy values, so an element's
+ * rounding scales with the terms of every tap of its (ic, oc) pair, not
+ * only its own: S' = the largest S over the 9 taps. Against float64
+ * (test_wgrad_f64, which prints them) the largest errors seen were
+ * 1.0-1.9e-7 S' for F(2x2) (AVX-512 and AVX2) and 1.4-2.6e-7 S' for the
+ * scalar direct reference, so WGRAD_F64_TOL = 1e-6 S' bounds F(2x2) with
+ * a 5x margin, and F(2x2) against the scalar reference (both errors) is
+ * bounded by twice that. A wrong transform is off by 1e-2 to 1 S' (the
+ * sign of one row of A flipped: 8e-2 to 6e-1). */
+#define WGRAD_F64_TOL 1e-6
+#define WGRAD_WINO_TOL (2 * WGRAD_F64_TOL)
+
+/* S[t][j] = factor x max over the taps t of S[t][j] (taps x per_tap). */
+static void spread_taps(float *S, int taps, size_t per_tap, double factor) {
+    for (size_t j = 0; j < per_tap; j++) {
+        float m = 0;
+        for (int t = 0; t < taps; t++) m = S[t * per_tap + j] > m ? S[t * per_tap + j] : m;
+        for (int t = 0; t < taps; t++) S[t * per_tap + j] = (float)(m * factor);
+    }
 }
 
 static int maybe_winograd(const dacc_conv_shape *s) {
@@ -277,20 +306,29 @@ static void test_shape(const kernel_set *ks, const dacc_conv_shape *s) {
         free(ref);
         free(S);
     }
-    /* backward-weights: with and without db */
+    /* backward-weights: with and without db; direct, and Winograd where
+     * the query accepts it (with S spread over the taps, WGRAD_WINO_TOL) */
     for (int with_db = 0; with_db < 2; with_db++) {
         float *ref = malloc(sizeof(float) * (nw + s->oc + 1)), *S = malloc(sizeof(float) * (nw + s->oc + 1));
+        float *Sw = malloc(sizeof(float) * (nw + s->oc + 1));
         ref_bf(s, x, dy, ref, with_db ? ref + nw : NULL);
         ref_bf(s, ax, ady, S, with_db ? S + nw : NULL);
-        for (int k = 0; k < ks->nt; k++) {
-            const dacc_kernels *t = &ks->t[k];
+        memcpy(Sw, S, sizeof(float) * (nw + (with_db ? s->oc : 0)));
+        spread_taps(Sw, s->kh * s->kw, (size_t)s->ic * s->oc, WGRAD_WINO_TOL / REL_TOL);
+        for (int k = 0; k < ks->nt * NALGO; k++) {
+            const dacc_kernels *t = &ks->t[k / NALGO];
+            const dacc_conv_algo a = algos[k % NALGO];
             const char *bf_name = t->names[DACC_OP_conv_bwd_filter];
             float *dw = alloc_guarded(nw), *db = alloc_guarded(s->oc);
-            run_bf(t, s, x, dy, dw, with_db ? db : NULL);
+            if (!run_bf(t, s, a, x, dy, dw, with_db ? db : NULL)) {
+                free(dw);
+                free(db);
+                continue;
+            }
             CHECK(guards_ok(dw, nw) && guards_ok(db, s->oc), "%s wrote past dw/db (%s)",
                   bf_name, shape_str(s));
-            CHECK(compare("bwd-filter dw", bf_name, s, dw, ref, S, nw),
-                  "%s backward-weights dw mismatch (%s)", bf_name, shape_str(s));
+            CHECK(compare("bwd-filter dw", bf_name, s, dw, ref, a ? Sw : S, nw),
+                  "%s backward-weights dw algo %d mismatch (%s)", bf_name, (int)a, shape_str(s));
             if (with_db)
                 CHECK(compare("bwd-filter db", bf_name, s, db, ref + nw, S + nw, s->oc),
                       "%s backward-weights db mismatch (%s)", bf_name, shape_str(s));
@@ -304,6 +342,7 @@ static void test_shape(const kernel_set *ks, const dacc_conv_shape *s) {
         }
         free(ref);
         free(S);
+        free(Sw);
     }
     free(x); free(w); free(b); free(dy); free(ax); free(aw); free(ab); free(ady);
 }
@@ -334,6 +373,76 @@ static void test_comparator_fails(void) {
     CHECK(!compare("self-test", "scalar", &s, y0, y1, S, ny),
           "comparator accepted an output without its bias");
     free(x); free(w); free(b); free(y0); free(y1); free(S); free(ax); free(aw); free(ab);
+}
+
+/* dw in float64 (dw[kh][kw][i][o], direct sum). */
+static void bf_f64(const dacc_conv_shape *s, const float *x, const float *dy, double *dw) {
+    const int IC = s->ic, OC = s->oc;
+    memset(dw, 0, sizeof(double) * 9 * IC * OC);
+    for (int n = 0; n < s->n; n++)
+        for (int oy = 0; oy < s->oh; oy++)
+            for (int ox = 0; ox < s->ow; ox++) {
+                const float *d = dy + (((size_t)n * s->oh + oy) * s->ow + ox) * OC;
+                for (int t = 0; t < 9; t++) {
+                    const int iy = oy - s->pad + t / 3, ix = ox - s->pad + t % 3;
+                    if (iy < 0 || iy >= s->ih || ix < 0 || ix >= s->iw) continue;
+                    const float *xp = x + (((size_t)n * s->ih + iy) * s->iw + ix) * IC;
+                    for (int i = 0; i < IC; i++)
+                        for (int o = 0; o < OC; o++)
+                            dw[((size_t)t * IC + i) * OC + o] += (double)xp[i] * d[o];
+                }
+            }
+}
+
+/* Largest |got - ref| / S over n elements. */
+static double worst_f64(const float *got, const double *ref, const float *S, size_t n) {
+    double e = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double d = fabs(got[i] - ref[i]) / ((double)S[i] + 1e-30);
+        if (!(d <= e)) e = d;
+    }
+    return e;
+}
+
+/* Where WGRAD_F64_TOL comes from: on the network's three 3x3 layers at the
+ * engine's batch per thread and on padded, odd and channel-tail shapes,
+ * the largest error against float64 in units of S' of the scalar direct
+ * reference and of every table's F(2x2) (printed; F(2x2) checked against
+ * WGRAD_F64_TOL). */
+static void test_wgrad_f64(const kernel_set *ks) {
+    static const int shapes[][6] = {
+        /* n, ih, iw, ic, oc, pad */
+        {32, 26, 26, 32, 32, 0}, {32, 12, 12, 32, 64, 0}, {32, 10, 10, 64, 64, 0},
+        {3, 11, 11, 17, 33, 1},  {1, 9, 12, 48, 40, 0},   {4, 14, 13, 32, 20, 1},
+    };
+    for (size_t q = 0; q < sizeof shapes / sizeof shapes[0]; q++) {
+        const int *h = shapes[q];
+        dacc_conv_shape s = make_shape(h[0], h[1], h[2], h[3], h[4], 3, 1, h[5]);
+        const size_t nx = (size_t)s.n * s.ih * s.iw * s.ic, ny = (size_t)s.n * s.oh * s.ow * s.oc;
+        const size_t nw = (size_t)9 * s.ic * s.oc;
+        float *x = random_buf(nx), *dy = random_buf(ny), *ax = abs_copy(x, nx), *ady = abs_copy(dy, ny);
+        float *dw = malloc(sizeof(float) * nw), *S = malloc(sizeof(float) * nw);
+        double *d64 = malloc(sizeof(double) * nw);
+        bf_f64(&s, x, dy, d64);
+        ref_bf(&s, ax, ady, S, NULL);
+        spread_taps(S, 9, (size_t)s.ic * s.oc, 1.0);
+        ref_bf(&s, x, dy, dw, NULL);
+        char line[256];
+        int len = snprintf(line, sizeof line, "wgrad vs float64, /S': %s scalar %.1e", shape_str(&s),
+                           worst_f64(dw, d64, S, nw));
+        for (int k = 0; k < ks->nt; k++) {
+            const dacc_kernels *t = &ks->t[k];
+            if (!run_bf(t, &s, DACC_CONV_WINO2, x, dy, dw, NULL)) continue;
+            const double e = worst_f64(dw, d64, S, nw);
+            CHECK(e <= WGRAD_F64_TOL, "%s F(2x2) backward-weights %.2e of S' from float64 > %.0e (%s)",
+                  t->names[DACC_OP_conv_bwd_filter], e, WGRAD_F64_TOL, shape_str(&s));
+            if (len < (int)sizeof line)
+                len += snprintf(line + len, sizeof line - len, ", %s F(2x2) %.1e",
+                                dacc_isa_name(t->isa), e);
+        }
+        fprintf(stderr, "%s\n", line);
+        free(x); free(dy); free(ax); free(ady); free(dw); free(S); free(d64);
+    }
 }
 
 /* A convolution's query, pack and compute ops must come from one ISA (the
@@ -371,6 +480,7 @@ int main(void) {
     if (dacc_kernels_get()) check_same_isa(dacc_kernels_get());
     fprintf(stderr, "testing %d kernel tables against scalar\n", ks.nt);
     test_comparator_fails();
+    test_wgrad_f64(&ks);
 
     /* The network's layers (batch as the engine calls them, and odd). */
     static const int net[][7] = {

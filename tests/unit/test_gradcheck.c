@@ -220,7 +220,7 @@ static void check_conv(const conv_case *cc, const dacc_kernels *const *tables, i
         }
         CHECK(fe <= 1e-5 * (1 + ymax), "%s: forward max|d| %.3g", what, fe);
         CHECK(!dacc_conv_bwd_data_once(k, &s, dacc_conv_bwd_data_algo(k, &s, 0), r, w, dx) &&
-                  !dacc_conv_bwd_filter_once(k, &s, x, r, dw, db),
+                  !dacc_conv_bwd_filter_once(k, &s, dacc_conv_bwd_filter_algo(k, &s), x, r, dw, db),
               "%s: no memory", what);
         char w2[200];
         snprintf(w2, sizeof w2, "%s dx", what);
@@ -967,7 +967,7 @@ int main(void) {
         {2, 9, 8, 3, 5, 5, 2, 2},   {2, 7, 7, 3, 3, 3, 2, 1},  {1, 8, 6, 7, 3, 2, 2, 0},
         {2, 6, 5, 5, 9, 4, 1, 1},   {1, 5, 6, 3, 5, 3, 1, 2},  {1, 4, 4, 17, 11, 4, 1, 0},
         {1, 6, 6, 33, 17, 3, 1, 1}, {2, 7, 9, 19, 21, 5, 2, 2}, {3, 1, 1, 19, 10, 1, 1, 0},
-        {2, 5, 7, 1, 1, 2, 1, 1},
+        {2, 5, 7, 1, 1, 2, 1, 1},   {1, 9, 8, 20, 24, 3, 1, 0}, /* Winograd weights, 7x6 output */
     };
     for (size_t i = 0; i < sizeof convs / sizeof *convs; i++) check_conv(&convs[i], tables, ntables);
     static const pool_case pools[] = {
