@@ -61,9 +61,9 @@ enum { BATCH = 32, HISTORY = 3, SEEDS = 2 };
  * ~20 layers, batch-norm's division by the batch deviation (kept in float,
  * as are its mean and coefficients: the largest error, common to every
  * table) and the backward, measured over every table, F(4x4) and precise
- * (3 runs: Original 6 seeds, ConvPool, AveragePool, BatchNorm 3 each): loss <= 2e-7,
- * logits <= 4e-6, whole gradient <= 5.4e-5, worst tensor 1.3e-3
- * (BN32_2.weight, scalar table too), update <= 8e-5. Bounds 8-50x above. */
+ * (3 runs: Original 6 seeds, ConvPool, AveragePool, BatchNorm 3 each): loss <= 2.6e-7,
+ * logits <= 4.2e-6, whole gradient <= 5.4e-5, worst tensor 1.6e-3
+ * (BN64_2.weight, scalar table too), update <= 8e-5. Bounds 6-40x above. */
 #define TOL_LOSS 1e-5
 #define TOL_LOGITS 1e-4
 #define TOL_GRAD 1e-3      /* whole gradient */
@@ -71,15 +71,16 @@ enum { BATCH = 32, HISTORY = 3, SEEDS = 2 };
 #define TOL_UPDATE 1e-3    /* Adam update, all parameters */
 /* F(4x4) against precise (F(2x2) on the 3x3 layers) on the same table:
  * its transforms round ~10x more per convolution, but the step's error is
- * every op's, so the ratio stays below that: measured <= 3.4 (logits), ~1
+ * every op's, so the ratio stays below that: measured <= 3.6 (logits), ~1
  * (gradients), <= 2.3 (update). A transform constant off by 1e-5 relative
  * (A^T's 8 -> 8.00008) gives 77x on the logits and fails; 1e-4 and 1e-3 fail
  * every part-1 bound as well. */
 #define F4_FACTOR 8.0
 #define F4_FLOOR 1e-6
-/* Part 2: flips seen <= 2e-6 of the layer's RMS (the 1e-5 constant above:
- * 1.5e-4, and fails). One max-pool near-tie moves the gradient ~1e-3..1e-2
- * from the exact step's; a wrong kernel flips decisions 1e-2..1 RMS away. */
+/* Part 2: flips seen <= 5.6e-6 of the layer's RMS, 0-6 per step (the 1e-5
+ * constant above: 1.5e-4, and fails). One near-tie moves the gradient
+ * ~1e-4..1e-2 from the exact step's (seen 1.6e-3); a wrong kernel flips
+ * decisions 1e-2..1 RMS away. */
 #define TIE_REL 1e-4
 #define TOL_EXACT 5e-2
 /* the update against double Adam of the step's own gradient: relative
