@@ -30,8 +30,8 @@
  *    the exact input within TIE_REL of the layer's RMS input of the
  *    decision's kink (ReLU: |x| <= TIE_REL rms; max-pool: the winner's
  *    input within TIE_REL rms of the window's maximum). The float forward's
- *    own error is ~1e-6 of that RMS (F(4x4) included), so such a flip is the
- *    exact gradient at parameters a rounding away: a subgradient choice, not
+ *    own error is ~1e-6..1e-5 of that RMS (F(4x4) included), so such a flip
+ *    is the exact gradient at parameters a rounding away: a subgradient choice, not
  *    an error of the step. The gradient's relative L2 distance to the exact
  *    step's, flips included, is printed (each flip counts in proportion to
  *    the gradient it reroutes) and bounded loosely by TOL_EXACT.
