@@ -19,12 +19,15 @@
  *   slower, 7x7 (1.31x) even at 32 channels, even sizes and 9x9 and up
  *   faster;
  * - F(4x4): where its 4x4 tiles cover the output almost exactly (24x24,
- *   8x8, 12x12 and 26x26 in the network), unless the caller needs precise
- *   rounding: the training forward's outputs decide which ReLUs pass and
- *   which max-pool input wins, and Adam turns a near-zero gradient into
- *   +-lr; with F(4x4)'s ~10x larger rounding such near-ties went another
- *   way between kernel tables in about one step in four (test_determinism:
- *   gradients 1e-2, updates 2e-3 apart). */
+ *   8x8, 12x12 and 26x26 in the network), in training as in eval. Its
+ *   rounding is ~10x a direct sum's, and in training the forward decides
+ *   which ReLUs pass and which max-pool input wins: tests/unit/
+ *   test_train_f64.c judges the whole step against float64: its error with
+ *   the float step's decisions is within 3.6x of F(2x2)'s (logits; the
+ *   gradients' error, batch-norm's float statistics, is the same), and the
+ *   decisions that differ from the exact step's are near-ties. Original
+ *   trained to the same test accuracy (docs/PERFORMANCE.md). `precise`
+ *   (tests comparing the two) leaves F(4x4) out. */
 dacc_conv_algo dacc_conv_rule(const dacc_conv_shape *s, int lanes, int precise) {
     if (s->kh != 3 || s->kw != 3 || s->stride != 1 || s->ic < WINO_MIN_IC || s->oc <= lanes)
         return DACC_CONV_DIRECT;

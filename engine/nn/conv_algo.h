@@ -7,7 +7,8 @@
 #include "dacc/kernels.h"
 
 /* The rule, a pure function of the shape, the kernel's vector width and
- * whether the caller needs precise rounding (training: no F(4x4)). */
+ * whether the caller asks for precise rounding (no F(4x4); the engine never
+ * does, tests compare). */
 dacc_conv_algo dacc_conv_rule(const dacc_conv_shape *s, int lanes, int precise);
 /* The rule's choice for the forward op of table k if k has it, else direct. */
 dacc_conv_algo dacc_conv_fwd_algo(const dacc_kernels *k, const dacc_conv_shape *s, int precise);

@@ -261,7 +261,7 @@ static const float *op_output(const item *it, int op, const bufs *b, int batch, 
 
 /* ---- one (item, op, table) ---- */
 
-/* Chooses the algorithm as the engine does (training: precise rounding),
+/* Chooses the algorithm as the engine does (the same for fwd and fwd-eval),
  * packs the weights and allocates the kernels' scratch for nt tasks. */
 static int prepare(bctx *c, int nt) {
     const item *it = c->it;
@@ -271,9 +271,8 @@ static int prepare(bctx *c, int nt) {
     dacc_conv_shape s = {c->batch, l->h, l->w, l->c, l->oh, l->ow, l->oc, l->k, l->k, l->stride, l->pad, 0};
     dacc_conv_query_t *q = c->op == OP_BWD_W ? c->k->conv_bwd_filter_query
                          : c->op == OP_BWD_DATA ? c->k->conv_bwd_data_query : c->k->conv_fwd_query;
-    c->algo = c->op == OP_FWD ? dacc_conv_fwd_algo(c->k, &s, 1)
-            : c->op == OP_FWD_EVAL ? dacc_conv_fwd_algo(c->k, &s, 0)
-            : c->op == OP_BWD_DATA ? dacc_conv_bwd_data_algo(c->k, &s, 1)
+    c->algo = c->op == OP_FWD || c->op == OP_FWD_EVAL ? dacc_conv_fwd_algo(c->k, &s, 0)
+            : c->op == OP_BWD_DATA ? dacc_conv_bwd_data_algo(c->k, &s, 0)
                                    : dacc_conv_bwd_filter_algo(c->k, &s);
     dacc_conv_need need;
     if (q(&s, c->algo, &need)) return -1; /* scratch for s->n images covers fewer */

@@ -85,6 +85,8 @@ struct dacc_model {
     size_t scratch_per_thread;
     dacc_conv_packs conv[DACC_MAX_LAYERS]; /* conv layers only */
     const dacc_kernels *plan_k;       /* the table conv[] and packed are laid out for */
+    int train_precise;                /* training convolutions without F(4x4) (conv_algo.c;
+                                         0, tests compare both: dacc_model_set_train_precise) */
     float *packed;                    /* every conv's packed weights */
     size_t packed_cap;                /* floats of packed */
     float *kscratch;                  /* per-thread scratch of the conv kernels */

@@ -40,9 +40,11 @@ static size_t plan_layout(dacc_model *m, const dacc_kernels *k, size_t *scratch)
         dacc_conv_packs *c = &m->conv[i];
         const dacc_conv_shape s = dacc_model_conv_shape(l, m->max_batch);
         dacc_conv_need need;
-        /* training asks for precise rounding (conv_algo.c), eval does not */
-        c->train_fwd = dacc_conv_fwd_algo(k, &s, 1);
-        c->train_bwd = dacc_conv_bwd_data_algo(k, &s, 1);
+        /* training as eval (F(4x4) where the rule picks it; the accuracy
+         * argument is tests/unit/test_train_f64.c's) unless a test asks
+         * for precise rounding */
+        c->train_fwd = dacc_conv_fwd_algo(k, &s, m->train_precise);
+        c->train_bwd = dacc_conv_bwd_data_algo(k, &s, m->train_precise);
         c->eval_fwd = dacc_conv_fwd_algo(k, &s, 0);
         c->train_wgt = dacc_conv_bwd_filter_algo(k, &s);
         c->train_fwd_off = packed;
@@ -107,6 +109,11 @@ static void follow_table(dacc_model *m) {
     }
     m->plan_k = m->k;
     m->eval->valid = 0;
+}
+
+void dacc_model_set_train_precise(dacc_model *m, int precise) {
+    m->train_precise = precise != 0;
+    m->plan_k = NULL; /* the next step lays the plan out again (follow_table) */
 }
 
 void dacc_model_plan_free(dacc_model *m) {

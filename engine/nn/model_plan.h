@@ -42,6 +42,11 @@ typedef struct dacc_eval_plan {
  * plan out for it. */
 int dacc_model_plan_init(dacc_model *m, int threads);
 void dacc_model_plan_free(dacc_model *m);
+/* Training convolutions with precise rounding (F(2x2) or direct, no
+ * F(4x4); conv_algo.c) or, by default, as the rule picks them for eval.
+ * For tests and benchmarks that compare the two; the next training step
+ * packs for the new choice. */
+void dacc_model_set_train_precise(dacc_model *m, int precise);
 /* Packs every conv layer's weights for the training forward and
  * backward-data, spread over the thread pool. */
 void dacc_model_pack_train(dacc_model *m);
