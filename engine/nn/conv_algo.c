@@ -67,7 +67,8 @@ dacc_conv_algo dacc_conv_bwd_data_algo(const dacc_kernels *k, const dacc_conv_sh
  * - 2x2 tiles covering at most 1.5x the output pixels: 5x5 outputs (1.44x)
  *   0.91-0.95x (AVX-512) and 0.77-0.81x (AVX2), 3x3 (1.78x) 1.06-1.09x on
  *   AVX-512, 1x1 1.8-2.6x.
- * Only F(2x2): training asks for precise rounding (dacc_conv_rule). */
+ * Only F(2x2): F(4x4) for it (2.25 multiplies per output instead of 4)
+ * has not had its rounding, summed over a batch's tiles, checked. */
 dacc_conv_algo dacc_conv_wgrad_rule(const dacc_conv_shape *s, int lanes) {
     if (s->kh != 3 || s->kw != 3 || s->stride != 1 || s->ic < lanes) return DACC_CONV_DIRECT;
     const size_t th = (size_t)(s->oh + 1) / 2, tw = (size_t)(s->ow + 1) / 2;

@@ -3,6 +3,7 @@
 #include "nn/model_internal.h"
 #include "core/threadpool.h"
 #include "nn/conv_algo.h"
+#include "nn/model_plan.h"
 #include "nn/fma_peak.h"
 #include <math.h>
 #include <stdio.h>
@@ -129,11 +130,6 @@ static void task(void *ctx, int t, int nt) {
 
 /* ---- the items: every preset's layers, each (name, kind, shape) once ---- */
 
-static int relu_in(const dacc_model *m, int i) {
-    const dacc_layer *l = &m->layers[i], *r = i > 0 ? &m->layers[i - 1] : NULL;
-    return l->kind == DACC_L_BN && r && r->kind == DACC_L_RELU && r->out == l->in && r->in == l->in;
-}
-
 static int same_item(const item *a, const dacc_layer *l, const char *name, int relu) {
     return a->kind == (int)l->kind && !strncmp(a->name, name, strlen(name)) && a->l.h == l->h && a->l.c == l->c &&
            a->l.oc == l->oc && a->l.k == l->k && a->relu_in == relu;
@@ -144,7 +140,7 @@ static int add_model_items(const dacc_model *m, item *items, int n, int max) {
         const dacc_layer *l = &m->layers[i];
         char name[32];
         dacc_model_layer_label(m, i, name, sizeof name);
-        int seen = 0, relu = relu_in(m, i);
+        int seen = 0, relu = l->kind == DACC_L_BN && dacc_model_relu_before(m, i);
         for (int j = 0; j < n && !seen; j++) seen = same_item(&items[j], l, name, relu);
         if (seen) continue;
         items[n] = (item){*l, "", (int)l->kind, relu, 0};

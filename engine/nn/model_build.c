@@ -175,9 +175,7 @@ void dacc_model_init_params(dacc_model *m, uint64_t seed) {
 static int round_fits(const dacc_model *m, int k) {
     for (int i = m->n_layers - 1; i >= 0;) {
         int conv, end = dacc_model_bwd_round_end(m, i, &conv), owner[DACC_MAX_ACTS];
-        int ids[2 * DACC_MAX_LAYERS + 1], n = 0;
-        for (int j = i; j > end; j--) ids[n++] = m->layers[j].in, ids[n++] = m->layers[j].out;
-        if (end >= 0 && m->layers[end].kind == DACC_L_BN) ids[n++] = m->layers[end].out;
+        int ids[2 * DACC_MAX_LAYERS + 1], n = dacc_model_bwd_round_tensors(m, i, end, ids);
         for (int c = 0; c < k; c++) owner[c] = -1;
         for (int q = 0; q < n; q++) {
             int c = ids[q] % k;

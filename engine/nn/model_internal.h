@@ -114,6 +114,11 @@ void dacc_model_free(dacc_model *m);
 /* The last layer (exclusive) of the backward round that starts at layer i
  * (model_pass.c); *conv its convolution, or -1. */
 int dacc_model_bwd_round_end(const dacc_model *m, int i, int *conv);
+/* The tensors whose gradients the round from layer i down to (end, i]
+ * reads or writes, into ids (room for 2 * DACC_MAX_LAYERS + 1): every
+ * layer's input and output, and the output of the BN whose sums end it.
+ * Returns their number (repeats included). */
+int dacc_model_bwd_round_tensors(const dacc_model *m, int i, int end, int *ids);
 const dacc_tensor_ref *dacc_model_find_tensor(const dacc_model *m, const char *name);
 float *dacc_model_tensor_data(dacc_model *m, const dacc_tensor_ref *t);
 

@@ -480,12 +480,6 @@ static void t_reduce(void *ctx, int t, int nt) {
  * round holds at most one convolution: its weight-gradient partials (one
  * buffer per task) are summed in a round of their own (t_reduce) before the
  * next convolution overwrites them. Timers: see round_spread. */
-static int relu_before(const dacc_model *m, int i) {
-    if (i < 1) return 0;
-    const dacc_layer *l = &m->layers[i], *r = &m->layers[i - 1];
-    return r->kind == DACC_L_RELU && r->out == l->in && r->in == l->in;
-}
-
 typedef struct bchain {
     const pass *p;
     int i0, i1;   /* layers i0 down to i1 + 1; i1 a BN: its sums at the end */
@@ -502,7 +496,7 @@ static void t_bchain(void *ctx, int t, int nt) {
         q.l = l;
         q.layer_index = i;
         q.phase = 1;
-        q.relu = l->kind == DACC_L_BN && relu_before(m, i);
+        q.relu = l->kind == DACC_L_BN && dacc_model_relu_before(m, i);
         t_bwd(&q, t, nt);
         if (t == 0) {
             t1 = dacc_lt_now();
@@ -537,10 +531,17 @@ int dacc_model_bwd_round_end(const dacc_model *m, int i, int *conv) {
             if (*conv >= 0) break;
             *conv = k;
         }
-        if (l->kind == DACC_L_BN && relu_before(m, k)) k--;
+        if (l->kind == DACC_L_BN && dacc_model_relu_before(m, k)) k--;
         k--;
     }
     return k;
+}
+
+int dacc_model_bwd_round_tensors(const dacc_model *m, int i, int end, int *ids) {
+    int n = 0;
+    for (int j = i; j > end; j--) ids[n++] = m->layers[j].in, ids[n++] = m->layers[j].out;
+    if (end >= 0 && m->layers[end].kind == DACC_L_BN) ids[n++] = m->layers[end].out;
+    return n;
 }
 
 void dacc_model_backward(dacc_model *m, int n) {

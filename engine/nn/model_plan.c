@@ -179,6 +179,12 @@ int dacc_model_relu_follows(const dacc_model *m, int i) {
     return i + 1 < m->n_layers && r->kind == DACC_L_RELU && r->in == l->out && r->out == l->out;
 }
 
+int dacc_model_relu_before(const dacc_model *m, int i) {
+    if (i < 1) return 0;
+    const dacc_layer *l = &m->layers[i], *r = &m->layers[i - 1];
+    return r->kind == DACC_L_RELU && r->out == l->in && r->in == l->in;
+}
+
 /* conv(x*a + b) = conv with w'[t][ic][oc] = w*a[ic] and
  * b'[oc] = bias[oc] + sum_{t,ic} w*b[ic]. */
 static void fold_bn(const dacc_model *m, const dacc_layer *c, const dacc_layer *bnl, float *wf,

@@ -55,6 +55,9 @@ void dacc_model_pack_train(dacc_model *m);
 const dacc_eval_plan *dacc_model_eval_plan(dacc_model *m);
 /* Does layer i+1 apply a ReLU in place on layer i's output? */
 int dacc_model_relu_follows(const dacc_model *m, int i);
+/* Does layer i-1 apply a ReLU in place on layer i's input? (A BN's backward
+ * then takes that ReLU's backward in, channel_affine2_relu.) */
+int dacc_model_relu_before(const dacc_model *m, int i);
 /* The conv kernels' scratch of task t. */
 static inline float *dacc_model_kscratch(const dacc_model *m, int t) {
     return m->kscratch + (size_t)t * m->kscratch_per_thread;

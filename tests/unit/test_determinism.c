@@ -41,6 +41,7 @@
 #include "nn/model_plan.h"
 #include "dacc/model.h"
 #include "harness.h"
+#include "adam64.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,31 +268,19 @@ static void free_result(step_result *r) {
 }
 
 /* Adam's update of parameter j from r's moments before the step and
- * gradient g, in double; *mag gets the update the magnitudes of m's two
- * terms would give (the scale of m's float rounding when they cancel). */
+ * gradient g, in double (adam64.h). */
 static double adam_update(const step_result *r, size_t j, double g, double *mag) {
-    /* dacc_model_adam_step's float constants: 1 - 0.999f is 0.00099998713 in
-     * float, 1.3e-5 off 0.001, which would show as a 6.5e-6 relative error */
-    const double b1 = 0.9f, b2 = 0.999f, c1 = 1.0f - 0.9f, c2 = 1.0f - 0.999f;
-    double bc1 = (float)(1 - pow(0.9, (double)r->t)), bc2 = (float)(1 - pow(0.999, (double)r->t));
-    double m = b1 * r->m0[j] + c1 * g, v = b2 * r->v0[j] + c2 * g * g;
-    double k = (double)LR / bc1 / (sqrt(v / bc2) + (double)1e-8f);
-    if (mag) *mag = k * (b1 * fabs(r->m0[j]) + c1 * fabs(g));
-    return -k * m;
+    return test_adam64(r->m0[j], r->v0[j], r->t, g, LR, mag);
 }
 
 /* r's update against double Adam of r's own gradient, element by
- * element: the worst |u - u_double| / (TOL_ADAM mag + 2 ulp(p)), which must
- * be <= 1 (mag: see adam_update, >= |u_double|; the ulps are p -= u's
- * rounding: an update of 1e-3 on a weight of 1 keeps ~4 digits). */
+ * element: the worst test_adam_ratio (TOL_ADAM), which must be <= 1. */
 static double adam_error(const step_result *r, size_t np, size_t *worst_j) {
     double worst = 0;
     *worst_j = 0;
     for (size_t j = 0; j < np; j++) {
         double mag, u = adam_update(r, j, r->grads[j], &mag);
-        double p = fmax(fabs((double)r->p0[j]), fabs((double)r->p0[j] + r->update[j]));
-        double ulp = ldexp(1.0, ilogb(p > 0 ? p : 1e-30) - 23);
-        double ratio = fabs(r->update[j] - u) / (TOL_ADAM * mag + 2 * ulp + 1e-300);
+        double ratio = test_adam_ratio(r->p0[j], r->update[j], u, mag, TOL_ADAM);
         if (!(ratio <= worst)) {
             worst = ratio;
             *worst_j = j;

@@ -1,8 +1,8 @@
 /* The activation gradients share regions (engine/nn/model_build.c). For
  * every preset and several batch sizes:
- * 1. No backward round (dacc_model_bwd_round_end, as model_pass.c runs
- *    them) touches two tensors whose gradients overlap: the tasks of a
- *    round run its layers without waiting for each other, so a fast task
+ * 1. No backward round (dacc_model_bwd_round_end and _tensors, as
+ *    model_pass.c runs them) touches two tensors whose gradients overlap:
+ *    the tasks of a round run its layers without waiting for each other, so a fast task
  *    writing one tensor's gradient must never reach memory a slow task
  *    still reads for another.
  * 2. A gradient is not overwritten between the backward of the layer that
@@ -22,21 +22,11 @@ static int overlap(const dacc_model *m, int a, int b) {
     return a != b && a0 < b1 && b0 < a1;
 }
 
-/* The tensors whose gradients the round from layer i down to (end, i] reads
- * or writes: every layer's input and output, and the output of the BN
- * whose sums end it. */
-static int round_tensors(const dacc_model *m, int i, int end, int *ids) {
-    int n = 0;
-    for (int j = i; j > end; j--) ids[n++] = m->layers[j].in, ids[n++] = m->layers[j].out;
-    if (end >= 0 && m->layers[end].kind == DACC_L_BN) ids[n++] = m->layers[end].out;
-    return n;
-}
-
 static void check_rounds(const dacc_model *m, const char *name) {
     int rounds = 0, bad = 0;
     for (int i = m->n_layers - 1; i >= 0; rounds++) {
         int conv, end = dacc_model_bwd_round_end(m, i, &conv), ids[2 * DACC_MAX_LAYERS + 1];
-        int n = round_tensors(m, i, end, ids);
+        int n = dacc_model_bwd_round_tensors(m, i, end, ids);
         for (int a = 0; a < n; a++)
             for (int b = 0; b < n; b++)
                 if (overlap(m, ids[a], ids[b])) {

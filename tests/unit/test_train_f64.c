@@ -49,6 +49,7 @@
 #include "dacc/kernels.h"
 #include "dacc/model.h"
 #include "harness.h"
+#include "adam64.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,6 +139,14 @@ static const uint8_t *f_aux(const dacc_model *m, const dacc_layer *l) {
     return m->aux + l->aux_off * (size_t)m->max_batch;
 }
 
+/* Where tap t (= ky * k + kx) of output (oy, ox) of image im reads conv
+ * layer l's input: the offset of its channel 0, or -1 in the padding. */
+static long tap(const dacc_layer *l, int im, int oy, int ox, int t) {
+    const int iy = oy * l->stride - l->pad + t / l->k, ix = ox * l->stride - l->pad + t % l->k;
+    if (iy < 0 || iy >= l->h || ix < 0 || ix >= l->w) return -1;
+    return (long)((((size_t)im * l->h + iy) * l->w + ix) * l->c);
+}
+
 static void conv_fwd64(const dacc_layer *l, const double *x, const double *w, const double *b,
                        double *y) {
     const int ic = l->c, oc = l->oc, k = l->k;
@@ -146,17 +155,12 @@ static void conv_fwd64(const dacc_layer *l, const double *x, const double *w, co
             for (int ox = 0; ox < l->ow; ox++) {
                 double *yo = y + (((size_t)im * l->oh + oy) * l->ow + ox) * oc;
                 for (int o = 0; o < oc; o++) yo[o] = b[o];
-                for (int ky = 0; ky < k; ky++) {
-                    int iy = oy * l->stride - l->pad + ky;
-                    if (iy < 0 || iy >= l->h) continue;
-                    for (int kx = 0; kx < k; kx++) {
-                        int ix = ox * l->stride - l->pad + kx;
-                        if (ix < 0 || ix >= l->w) continue;
-                        const double *xi = x + (((size_t)im * l->h + iy) * l->w + ix) * ic;
-                        const double *wk = w + (size_t)(ky * k + kx) * ic * oc;
-                        for (int c = 0; c < ic; c++)
-                            for (int o = 0; o < oc; o++) yo[o] += xi[c] * wk[(size_t)c * oc + o];
-                    }
+                for (int t = 0; t < k * k; t++) {
+                    const long xo = tap(l, im, oy, ox, t);
+                    if (xo < 0) continue;
+                    const double *xi = x + xo, *wk = w + (size_t)t * ic * oc;
+                    for (int c = 0; c < ic; c++)
+                        for (int o = 0; o < oc; o++) yo[o] += xi[c] * wk[(size_t)c * oc + o];
                 }
             }
 }
@@ -180,22 +184,17 @@ static void conv_bwd64(const dacc_layer *l, const double *x, const double *w, co
             for (int ox = 0; ox < l->ow; ox++) {
                 const double *g = dy + (((size_t)im * l->oh + oy) * l->ow + ox) * oc;
                 for (int o = 0; o < oc; o++) db[o] += g[o];
-                for (int ky = 0; ky < k; ky++) {
-                    int iy = oy * l->stride - l->pad + ky;
-                    if (iy < 0 || iy >= l->h) continue;
-                    for (int kx = 0; kx < k; kx++) {
-                        int ix = ox * l->stride - l->pad + kx;
-                        if (ix < 0 || ix >= l->w) continue;
-                        const size_t xo = (((size_t)im * l->h + iy) * l->w + ix) * ic, t = (size_t)ky * k + kx;
-                        for (int c = 0; c < ic; c++) {
-                            double *dwr = dw + (t * ic + c) * oc;
-                            for (int o = 0; o < oc; o++) dwr[o] += x[xo + c] * g[o];
-                        }
-                        if (!dx) continue;
-                        for (int o = 0; o < oc; o++) {
-                            const double *wr = wt + (t * oc + o) * ic;
-                            for (int c = 0; c < ic; c++) dx[xo + c] += wr[c] * g[o];
-                        }
+                for (size_t t = 0; t < (size_t)k * k; t++) {
+                    const long xo = tap(l, im, oy, ox, (int)t);
+                    if (xo < 0) continue;
+                    for (int c = 0; c < ic; c++) {
+                        double *dwr = dw + (t * ic + c) * oc;
+                        for (int o = 0; o < oc; o++) dwr[o] += x[xo + c] * g[o];
+                    }
+                    if (!dx) continue;
+                    for (int o = 0; o < oc; o++) {
+                        const double *wr = wt + (t * oc + o) * ic;
+                        for (int c = 0; c < ic; c++) dx[xo + c] += wr[c] * g[o];
                     }
                 }
             }
@@ -401,18 +400,10 @@ typedef struct before {
     int64_t bn[16], step;
 } before;
 
-/* Adam's update of parameter j from the moments in b and gradient g, with
- * dacc_model_adam_step's float constants (1 - 0.999f is 1.3e-5 off 0.001);
- * *mag: the update the magnitudes of m's terms would give (the scale of its
- * rounding when they cancel). */
+/* Adam's update of parameter j from the moments in b and gradient g, in
+ * double (adam64.h). */
 static double adam64(const before *b, size_t j, double g, double *mag) {
-    const double b1 = 0.9f, b2 = 0.999f, c1 = 1.0f - 0.9f, c2 = 1.0f - 0.999f;
-    const int64_t t = b->step + 1;
-    double bc1 = (float)(1 - pow(0.9, (double)t)), bc2 = (float)(1 - pow(0.999, (double)t));
-    double m = b1 * b->am[j] + c1 * g, v = b2 * b->av[j] + c2 * g * g;
-    double k = (double)LR / bc1 / (sqrt(v / bc2) + (double)1e-8f);
-    if (mag) *mag = k * (b1 * fabs(b->am[j]) + c1 * fabs(g));
-    return -k * m;
+    return test_adam64(b->am[j], b->av[j], b->step + 1, g, LR, mag);
 }
 
 /* ---- the float step ---- */
@@ -533,14 +524,12 @@ static void flips(const dacc_model *m, const ref64 *X, errs *e) {
 }
 
 /* The update against double Adam of the step's own gradient, element by
- * element: the worst |u - u64| / (TOL_ADAM mag + 2 ulp(p)). */
+ * element: the worst test_adam_ratio (TOL_ADAM). */
 static double adam_own(const dacc_model *m, const before *b, const step32 *r) {
     double worst = 0;
     for (size_t j = 0; j < m->n_params; j++) {
         double mag, u = adam64(b, j, r->grads[j], &mag);
-        double p = fmax(fabs((double)b->params[j]), fabs((double)b->params[j] + r->update[j]));
-        double ulp = ldexp(1.0, ilogb(p > 0 ? p : 1e-30) - 23);
-        worst = fmax(worst, fabs(r->update[j] - u) / (TOL_ADAM * mag + 2 * ulp + 1e-300));
+        worst = fmax(worst, test_adam_ratio(b->params[j], r->update[j], u, mag, TOL_ADAM));
     }
     return worst;
 }
