@@ -60,12 +60,13 @@ enum { BATCH = 32, STEPS = 3, IMAGES = BATCH * STEPS };
                               the scalar step's: seen <= 4.0e-3 over 32 seeds */
 /* Where the two steps route a gradient differently (a ReLU or max-pool
  * decision differs, see route()), every differing decision must be a
- * near-tie: its input within TIE_REL of the layer's RMS from the kink (the
- * tables' forwards differ by ~1e-6 of it; a wrong kernel flips decisions
- * 1e-2..1 away; seen <= 7.2e-6 over 32 seeds). Such a step is the gradient of another branch of the
- * piecewise-smooth loss, as right as the scalar's (test_train_f64.c judges
- * each table's branch against float64), so its gradients get the loose
- * TOL_GRAD_ROUTED, which a flipped kernel gradient (0.2-0.4) still fails. */
+ * near-tie: its input within TIE_REL of the layer's RMS from the kink. The
+ * tables' forwards differ by ~1e-6 of it (flips seen <= 7.2e-6 over 32
+ * seeds); a ReLU forward that zeroes inputs below 3e-3 fails here (1.1e-3).
+ * Such a step is the gradient of another branch of the piecewise-smooth
+ * loss, as right as the scalar's (test_train_f64.c judges each table's
+ * branch against float64), so its gradients get the loose TOL_GRAD_ROUTED,
+ * which a flipped kernel gradient (0.2-0.4) still fails. */
 #define TIE_REL 1e-4
 #define TOL_GRAD_ROUTED 1e-1
 #define TOL_ADAM 1e-5      /* update against double Adam of the table's own
