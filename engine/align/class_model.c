@@ -243,6 +243,21 @@ static int check_model_header(const dacc_align_model *m, const char *path, dacc_
                             "image %dx%d, tessellation %dx%d, nsteps %d, nsub %d)",
                          path, bad, m->nclasses, m->d, m->rows, m->cols, s->nx, s->ny, s->nsteps,
                          s->nsub);
+    /* d in closed form: exact with a zero boundary, a lower bound without
+     * (check_model_basis then builds the basis, after the file size agrees) */
+    int lo = dacc_cpab_dim(s->nx, s->ny, s->zero_boundary);
+    if (s->zero_boundary ? m->d != lo : m->d < lo)
+        return dacc_fail(e, "%s: d = %d but tessellation [%d,%d] has d %s %d", path, m->d, s->nx,
+                         s->ny, s->zero_boundary ? "=" : ">=", lo);
+    return 0;
+}
+
+/* A free-boundary tessellation's d can exceed dacc_cpab_dim (dependent
+ * constraints): only its basis tells. That costs up to seconds for 16x16,
+ * so it runs last, once the file's size has confirmed d. */
+static int check_model_basis(const dacc_align_model *m, const char *path, dacc_err *e) {
+    const dacc_align_settings *s = &m->fit;
+    if (s->zero_boundary) return 0;
     dacc_cpab t;
     dacc_err e2;
     if (dacc_cpab_init(&t, s->nx, s->ny, s->zero_boundary, &e2)) return dacc_fail(e, "%s: %s", path, e2.msg);
@@ -335,6 +350,7 @@ int dacc_align_model_load(const char *path, dacc_align_model *m, dacc_err *e) {
             goto out;
         }
     }
+    if (check_model_basis(m, path, e)) goto out;
     for (int k = 0; k < m->nclasses; k++) {
         m->pairs[k] = (int32_t)get_u32(&r);
         m->kept[k] = (int32_t)get_u32(&r);

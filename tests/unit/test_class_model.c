@@ -68,15 +68,17 @@ static void expect_refused(const char *path, const char *what, const char *needl
 
 /* A valid model with the default fit settings (tessellation [4,4]), ten
  * classes, Cholesky factors 0.1 I: written with the model writer, so the
- * offsets below are those of the current format. */
-static int write_model(const char *path) {
+ * offsets below are those of the current format. extra_d != 0: d that much
+ * above the tessellation's (the size agrees with d, so only the basis can
+ * refuse it). */
+static int write_model(const char *path, int extra_d) {
     dacc_align_model m;
     memset(&m, 0, sizeof m);
     dacc_align_settings_default(&m.fit);
     dacc_cpab t;
     dacc_err e;
     if (dacc_cpab_init(&t, m.fit.nx, m.fit.ny, m.fit.zero_boundary, &e)) return -1;
-    m.d = t.d;
+    m.d = t.d + extra_d;
     dacc_cpab_free(&t);
     m.rows = m.cols = 28;
     m.nclasses = DACC_ALIGN_CLASSES;
@@ -97,7 +99,7 @@ int main(void) {
     char src[600], bad[600];
     snprintf(src, sizeof src, "%s/good.bin", test_tmpdir());
     snprintf(bad, sizeof bad, "%s/bad.bin", test_tmpdir());
-    CHECK(write_model(src) == 0, "write a model");
+    CHECK(write_model(src, 0) == 0, "write a model");
     size_t n = 0;
     uint8_t *good = read_all(src, &n);
     CHECK(good && n > 200, "read %s", src);
@@ -110,6 +112,10 @@ int main(void) {
     CHECK(dacc_align_model_load(bad, &m, &e) == 0, "re-CRC'd model: %s", e.msg);
     dacc_align_model_free(&m);
 
+    /* a free-boundary d above the closed form's bound, its size consistent */
+    CHECK(write_model(bad, 2) == 0, "write a model with d + 2");
+    expect_refused(bad, "d + 2", "has d = ");
+
     /* Offsets: magic 8, version 4, rows 12, cols 16, d 20, classes 24, nx 28,
      * ny 32, pairs 36, seed 40 (8), lambda 48, noise 56, blur 64, trim 72,
      * eps 80 (f64), max_iter 88, coarse_to_fine 92, nsteps 96, nsub 100,
@@ -121,7 +127,7 @@ int main(void) {
         {100, 1u << 30, 4, "nsub"},      {28, 1000, 4, "tessellation"},
         {32, 0, 4, "tessellation"},      {28, 0x80000000u, 4, "tessellation"},
         {12, 1, 4, "image size"},        {16, 29, 4, "image size"},
-        {20, 0x7fffffff, 4, "d"},        {20, 60, 4, "d = 60"},
+        {20, 0x7fffffff, 4, "d"},        {20, 50, 4, "d = 50"},
         {24, 0, 4, "classes"},           {24, 11, 4, "classes"},
         {36, 0, 4, "pairs"},             {36, 1u << 31, 4, "pairs"},
         {44, 1, 4, "seed"},              {88, 0xffffffff, 4, "max_iter"},
