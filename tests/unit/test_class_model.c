@@ -112,6 +112,18 @@ int main(void) {
     CHECK(dacc_align_model_load(bad, &m, &e) == 0, "re-CRC'd model: %s", e.msg);
     dacc_align_model_free(&m);
 
+    /* a 16x16 free-boundary tessellation in a small file: refused by the
+     * closed form, before any basis is built (fuzz_class_model found a
+     * 154-byte file that spent 1.6 s in that basis) */
+    {
+        uint8_t *c = malloc(n);
+        memcpy(c, good, n);
+        put_le(c + 28, 16, 4), put_le(c + 32, 16, 4);
+        put_le(c + n - 4, (uint32_t)crc32(0L, c, (uInt)(n - 4)), 4);
+        write_all(bad, c, n);
+        free(c);
+        expect_refused(bad, "tessellation 16x16, d of 4x4", "has d >= ");
+    }
     /* a free-boundary d above the closed form's bound, its size consistent */
     CHECK(write_model(bad, 2) == 0, "write a model with d + 2");
     expect_refused(bad, "d + 2", "has d = ");
