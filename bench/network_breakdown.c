@@ -198,14 +198,10 @@ static void w_relu_bwd(size_t n, const float *y, const float *dy, float *dx) {
     ins.real.relu_bwd(n, y, dy, dx);
     t_end(t0, layer_of(y, DACC_L_RELU, 1), COL_BWD);
 }
-static void w_channel_sum(size_t rows, int c, const float *x, double *out) {
+static void w_channel_moments(size_t rows, int c, const float *x, const float *shift, double *sum,
+                              double *sq) {
     stamp t0 = t_begin();
-    ins.real.channel_sum(rows, c, x, out);
-    t_end(t0, layer_of(x, DACC_L_BN, 0), COL_FWD);
-}
-static void w_channel_sqdev(size_t rows, int c, const float *x, const float *mean, double *out) {
-    stamp t0 = t_begin();
-    ins.real.channel_sqdev(rows, c, x, mean, out);
+    ins.real.channel_moments(rows, c, x, shift, sum, sq);
     t_end(t0, layer_of(x, DACC_L_BN, 0), COL_FWD);
 }
 static void w_channel_dot(size_t rows, int c, const float *dy, const float *x, const float *mean,
@@ -266,8 +262,7 @@ static dacc_kernels wrapped_table(const dacc_kernels *real) {
     w.avgpool_bwd = w_avgpool_bwd;
     w.relu_fwd = w_relu_fwd;
     w.relu_bwd = w_relu_bwd;
-    w.channel_sum = w_channel_sum;
-    w.channel_sqdev = w_channel_sqdev;
+    w.channel_moments = w_channel_moments;
     w.channel_dot = w_channel_dot;
     w.channel_affine = w_channel_affine;
     w.channel_affine2 = w_channel_affine2;

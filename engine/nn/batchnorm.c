@@ -2,20 +2,29 @@
 #include "nn/batchnorm.h"
 #include <math.h>
 
-void dacc_bn_mean(int c, double cnt, const double *sum, float *mean) {
-    for (int j = 0; j < c; j++) mean[j] = (float)(sum[j] / cnt);
+int dacc_bn_shift_far(int c, double cnt, const double *sum, const double *sq, const float *shift,
+                      float *mean) {
+    int far = 0;
+    for (int j = 0; j < c; j++) {
+        double d = sum[j] / cnt, var = sq[j] / cnt - d * d;
+        mean[j] = (float)(shift[j] + d);
+        if (!(d * d <= DACC_BN_SHIFT_FAR * (var + DACC_BN_EPS))) far = 1;
+    }
+    return far;
 }
 
-void dacc_bn_train_coeffs(int c, double cnt, const double *sqdev, const float *mean,
-                          const float *gamma, const float *beta, float *invstd, float *a,
-                          float *b, float *rm, float *rv) {
+void dacc_bn_train_moments(int c, double cnt, const double *sum, const double *sq,
+                           const float *shift, const float *gamma, const float *beta, float *mean,
+                           float *invstd, float *a, float *b, float *rm, float *rv) {
     for (int j = 0; j < c; j++) {
-        double var = sqdev[j] / cnt;
+        double d = sum[j] / cnt, var = sq[j] / cnt - d * d;
+        if (!(var > 0)) var = 0;
+        mean[j] = (float)(shift[j] + d);
         invstd[j] = (float)(1.0 / sqrt(var + DACC_BN_EPS));
         a[j] = gamma[j] * invstd[j];
         b[j] = beta[j] - mean[j] * a[j];
-        if (rm && rv) {
-            double unbiased = cnt > 1 ? sqdev[j] / (cnt - 1) : sqdev[j];
+        if (rm && rv) { /* after shift[j] was read: shift may be rm */
+            double unbiased = cnt > 1 ? var * cnt / (cnt - 1) : var;
             rm[j] = (1 - DACC_BN_MOMENTUM) * rm[j] + DACC_BN_MOMENTUM * mean[j];
             rv[j] = (1 - DACC_BN_MOMENTUM) * rv[j] + DACC_BN_MOMENTUM * (float)unbiased;
         }

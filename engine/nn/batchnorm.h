@@ -10,13 +10,23 @@
 #define DACC_BN_EPS 1e-5
 #define DACC_BN_MOMENTUM 0.1f
 
-/* After channel_sum: mean = sum / cnt. */
-void dacc_bn_mean(int c, double cnt, const double *sum, float *mean);
-/* After channel_sqdev: invstd, the apply coefficients y = x*a + b, and the
- * running statistics update (rm, rv may be NULL). */
-void dacc_bn_train_coeffs(int c, double cnt, const double *sqdev, const float *mean,
-                          const float *gamma, const float *beta, float *invstd, float *a,
-                          float *b, float *rm, float *rv);
+/* Training statistics in one pass: channel_moments about a shift near the
+ * batch mean (the running mean) gives sum (x - shift) and sum (x - shift)^2,
+ * var = sq/cnt - d^2 with d = mean - shift. The subtraction loses about
+ * log2(1 + d^2/(var + eps)) bits of what the normalisation uses (var + eps),
+ * so when some channel's d^2 exceeds DACC_BN_SHIFT_FAR (var + eps) (a
+ * running mean far from this batch's, e.g. early in training on shifted
+ * data), the caller sums again about the batch mean. */
+#define DACC_BN_SHIFT_FAR 8.0
+/* After channel_moments: mean = shift + d (float); nonzero when the shift
+ * was too far for some channel. */
+int dacc_bn_shift_far(int c, double cnt, const double *sum, const double *sq, const float *shift,
+                      float *mean);
+/* After channel_moments: mean, invstd, the apply coefficients y = x*a + b,
+ * and the running statistics update (rm, rv may be NULL; shift may be rm). */
+void dacc_bn_train_moments(int c, double cnt, const double *sum, const double *sq,
+                           const float *shift, const float *gamma, const float *beta, float *mean,
+                           float *invstd, float *a, float *b, float *rm, float *rv);
 /* Eval mode: y = x*a + b from the running statistics. */
 void dacc_bn_eval_coeffs(int c, const float *gamma, const float *beta, const float *rm,
                          const float *rv, float *a, float *b);

@@ -94,11 +94,10 @@ static void task_layer(const bctx *c, int t, int lo, int n) {
     case DACC_L_DROPOUT:
         k->dropout(n * b->in_sz, x, b->mask + lo * b->in_sz, 1.0f / (1.0f - l->p), y);
         break;
-    case DACC_L_BN: /* the training forward's three passes; the backward's two */
+    case DACC_L_BN: /* the training forward's two passes; the backward's two */
         memset(red, 0, sizeof(double) * 256);
         if (fwd) {
-            k->channel_sum(rows, l->c, x, red);
-            k->channel_sqdev(rows, l->c, x, kk, red + 128);
+            k->channel_moments(rows, l->c, x, kk, red, red + 128);
             k->channel_affine(rows, l->c, x, a, bb, y);
         } else {
             k->channel_dot(rows, l->c, dy, x, kk, red, red + 128);

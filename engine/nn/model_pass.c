@@ -21,7 +21,7 @@ typedef struct pass {
     int layer_index;
     const uint8_t *images;
     const float *a, *b, *k; /* per-channel coefficients for affine ops */
-    int phase;             /* BN forward: 0 sums, 1 squared deviations, 2 apply;
+    int phase;             /* BN forward: 0 sums, 1 sums again (bn_stats), 2 apply;
                               BN backward: 0 sums, 1 apply */
     int relu;              /* conv forward: fused ReLU (the next layer is skipped);
                               BN backward: the backward of the ReLU before it merged */
@@ -123,28 +123,27 @@ static void t_bn(void *ctx, int t, int nt) {
     size_t rows = (size_t)(hi - lo) * sz / l->c;
     const float *x = act(m, l->in) + lo * sz;
     double *red = m->red + (size_t)t * 256;
-    const float *mean = m->stats + l->stat_off;
-    if (p->phase == 0) {
-        memset(red, 0, sizeof(double) * l->c);
-        m->k->channel_sum(rows, l->c, x, red);
-    } else if (p->phase == 1) {
-        memset(red, 0, sizeof(double) * l->c);
-        m->k->channel_sqdev(rows, l->c, x, mean, red);
+    if (p->phase < 2) { /* moments about the running mean (0) or the batch mean (1) */
+        const float *shift = p->phase == 0 ? m->buffers + l->rm_off : m->stats + l->stat_off;
+        memset(red, 0, sizeof(double) * 2 * l->c);
+        m->k->channel_moments(rows, l->c, x, shift, red, red + l->c);
     } else {
         m->k->channel_affine(rows, l->c, x, p->a, p->b, act(m, l->out) + lo * sz);
     }
 }
 
-/* ---- training forward: one round per batch-norm statistic ----
+/* ---- training forward: one round per batch-norm ----
  * Every step but a batch-norm's statistics works image by image over the
  * same split (task t always has the images range(n, t, nt)), so a task runs
  * a chain of layers over its images without waiting for the others; only a
  * BN's batch mean and variance need every task's images. A round runs: the
  * apply of the BN the chain starts at (its coefficients from the round
- * before), every layer up to the next BN, and that BN's channel sums; the
- * squared deviations are a round of their own. The per-task partials are
- * summed in task order as before, so the results are the same bits as one
- * round per layer. Timers: see round_spread. */
+ * before), every layer up to the next BN, and that BN's channel moments
+ * about its running mean: mean and variance in one pass (batchnorm.h; a
+ * two-pass variance cost a pass over x and a round per BN, ~0.35 ms of a
+ * ~12 ms step per thread). The per-task
+ * partials are summed in task order, so the results do not depend on the
+ * rounds' timing. Timers: see round_spread. */
 typedef struct chain {
     const pass *p;
     int i0, i1;   /* layers [i0, i1); i0 a BN: its apply */
@@ -189,31 +188,35 @@ static void round_spread(dacc_layer_times *tm, double wall) {
     memset(tm->round, 0, sizeof tm->round);
 }
 
-/* Sums the tasks' channel partials (m->red) in task order. */
+/* Sums the tasks' channel partials (m->red: 2c per task) in task order. */
 static void sum_red(const dacc_model *m, int nt, int c, double *tot) {
-    memset(tot, 0, sizeof(double) * (size_t)c);
+    memset(tot, 0, sizeof(double) * 2 * (size_t)c);
     for (int t = 0; t < nt; t++)
-        for (int j = 0; j < c; j++) tot[j] += m->red[(size_t)t * 256 + j];
+        for (int j = 0; j < 2 * c; j++) tot[j] += m->red[(size_t)t * 256 + j];
 }
 
 /* BN layer l's batch statistics after the chain that ended with its sums:
- * the mean, a round of squared deviations, then the apply coefficients a, b
- * (and the running statistics). */
+ * the mean and variance, the apply coefficients a, b (and the running
+ * statistics). */
 static void bn_stats(pass *p, int i, int nt, float *a, float *b) {
     dacc_model *m = p->m;
     const dacc_layer *l = &m->layers[i];
     const int c = l->c;
-    double cnt = (double)p->n * m->act_size[l->in] / c, tot[128];
+    double cnt = (double)p->n * m->act_size[l->in] / c, tot[256];
     float *mean = m->stats + l->stat_off, *invstd = mean + c;
     double t0 = dacc_lt_now();
     sum_red(m, nt, c, tot);
-    dacc_bn_mean(c, cnt, tot, mean);
-    p->l = l;
-    p->phase = 1;
-    dacc_pool_run(m->pool, t_bn, p, nt);
-    sum_red(m, nt, c, tot);
-    dacc_bn_train_coeffs(c, cnt, tot, mean, m->params + l->w_off, m->params + l->b_off, invstd,
-                         a, b, m->buffers + l->rm_off, m->buffers + l->rv_off);
+    float *rm = m->buffers + l->rm_off;
+    const float *shift = rm;
+    if (dacc_bn_shift_far(c, cnt, tot, tot + c, rm, mean)) { /* again about the batch mean */
+        p->l = l;
+        p->phase = 1;
+        dacc_pool_run(m->pool, t_bn, p, nt);
+        sum_red(m, nt, c, tot);
+        shift = mean;
+    }
+    dacc_bn_train_moments(c, cnt, tot, tot + c, shift, m->params + l->w_off, m->params + l->b_off,
+                          mean, invstd, a, b, rm, m->buffers + l->rv_off);
     m->bn_batches[l->bn_index]++;
     m->times.s[i][DACC_TIME_FWD] += dacc_lt_now() - t0;
 }

@@ -102,14 +102,13 @@ typedef void dacc_avgpool_bwd_t(const dacc_pool_shape *s, const float *dy, float
 typedef void dacc_relu_fwd_t(size_t n, const float *x, float *y);
 /* dx = y > 0 ? dy : 0 (y is the ReLU output); dy == dx allowed. */
 typedef void dacc_relu_bwd_t(size_t n, const float *y, const float *dy, float *dx);
-/* Per-channel reductions over rows x c (row-major): adds to double out[c].
- * channel_sum:   out[c] += sum_r x[r][c]
- * channel_sqdev: out[c] += sum_r (x[r][c] - mean[c])^2
- * channel_dot:   sum_dy[c] += sum_r dy[r][c];
- *                sum_dyx[c] += sum_r dy[r][c] * (x[r][c] - mean[c]) */
-typedef void dacc_channel_sum_t(size_t rows, int c, const float *x, double *out);
-typedef void dacc_channel_sqdev_t(size_t rows, int c, const float *x,
-                                      const float *mean, double *out);
+/* Per-channel reductions over rows x c (row-major), added to double sums.
+ * channel_moments (batch-norm forward): with d = x[r][c] - shift[c],
+ *   sum[c] += sum_r d; sq[c] += sum_r d^2
+ * channel_dot (batch-norm backward):
+ *   sum_dy[c] += sum_r dy[r][c]; sum_dyx[c] += sum_r dy[r][c] * (x[r][c] - mean[c]) */
+typedef void dacc_channel_moments_t(size_t rows, int c, const float *x, const float *shift,
+                                    double *sum, double *sq);
 typedef void dacc_channel_dot_t(size_t rows, int c, const float *dy, const float *x,
                                     const float *mean, double *sum_dy, double *sum_dyx);
 /* y[r][c] = x[r][c] * a[c] + b[c]; x == y allowed (batch-norm apply). */
@@ -160,8 +159,7 @@ typedef void dacc_u8_normalize_t(size_t n, const uint8_t *x, float scale,
     X(avgpool_bwd, dacc_avgpool_bwd_t)               \
     X(relu_fwd, dacc_relu_fwd_t)                     \
     X(relu_bwd, dacc_relu_bwd_t)                     \
-    X(channel_sum, dacc_channel_sum_t)               \
-    X(channel_sqdev, dacc_channel_sqdev_t)           \
+    X(channel_moments, dacc_channel_moments_t)       \
     X(channel_dot, dacc_channel_dot_t)               \
     X(channel_affine, dacc_channel_affine_t)         \
     X(channel_affine2, dacc_channel_affine2_t)       \

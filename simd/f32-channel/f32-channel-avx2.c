@@ -26,45 +26,32 @@ static inline void add_to_double(double *out, __m256 acc, int left) {
     for (int i = 0; i < left; i++) out[i] += t[i];
 }
 
-void dacc_f32_channel_sum__avx2(size_t rows, int c, const float *x, double *out) {
+void dacc_f32_channel_moments__avx2(size_t rows, int c, const float *x, const float *shift,
+                                    double *sum, double *sq) {
     for (size_t r0 = 0; r0 < rows; r0 += ROWS_BLOCK) {
         size_t r1 = rows - r0 < ROWS_BLOCK ? rows : r0 + ROWS_BLOCK;
         for (int j = 0; j < c; j += 8) {
             __m256i m = lanes(c - j);
-            __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+            const __m256 s = _mm256_maskload_ps(shift + j, m);
+            __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+            __m256 q0 = _mm256_setzero_ps(), q1 = _mm256_setzero_ps();
             const float *xp = x + r0 * (size_t)c + j;
             size_t r = r0;
             for (; r + 2 <= r1; r += 2, xp += 2 * (size_t)c) {
-                a0 = _mm256_add_ps(a0, _mm256_maskload_ps(xp, m));
-                a1 = _mm256_add_ps(a1, _mm256_maskload_ps(xp + c, m));
-            }
-            if (r < r1) a0 = _mm256_add_ps(a0, _mm256_maskload_ps(xp, m));
-            add_to_double(out + j, _mm256_add_ps(a0, a1), c - j);
-        }
-    }
-}
-
-void dacc_f32_channel_sqdev__avx2(size_t rows, int c, const float *x, const float *mean,
-                                  double *out) {
-    for (size_t r0 = 0; r0 < rows; r0 += ROWS_BLOCK) {
-        size_t r1 = rows - r0 < ROWS_BLOCK ? rows : r0 + ROWS_BLOCK;
-        for (int j = 0; j < c; j += 8) {
-            __m256i m = lanes(c - j);
-            const __m256 mu = _mm256_maskload_ps(mean + j, m);
-            __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-            const float *xp = x + r0 * (size_t)c + j;
-            size_t r = r0;
-            for (; r + 2 <= r1; r += 2, xp += 2 * (size_t)c) {
-                __m256 d0 = _mm256_sub_ps(_mm256_maskload_ps(xp, m), mu);
-                __m256 d1 = _mm256_sub_ps(_mm256_maskload_ps(xp + c, m), mu);
-                a0 = _mm256_fmadd_ps(d0, d0, a0);
-                a1 = _mm256_fmadd_ps(d1, d1, a1);
+                __m256 d0 = _mm256_sub_ps(_mm256_maskload_ps(xp, m), s);
+                __m256 d1 = _mm256_sub_ps(_mm256_maskload_ps(xp + c, m), s);
+                s0 = _mm256_add_ps(s0, d0);
+                s1 = _mm256_add_ps(s1, d1);
+                q0 = _mm256_fmadd_ps(d0, d0, q0);
+                q1 = _mm256_fmadd_ps(d1, d1, q1);
             }
             if (r < r1) {
-                __m256 d0 = _mm256_sub_ps(_mm256_maskload_ps(xp, m), mu);
-                a0 = _mm256_fmadd_ps(d0, d0, a0);
+                __m256 d0 = _mm256_sub_ps(_mm256_maskload_ps(xp, m), s);
+                s0 = _mm256_add_ps(s0, d0);
+                q0 = _mm256_fmadd_ps(d0, d0, q0);
             }
-            add_to_double(out + j, _mm256_add_ps(a0, a1), c - j);
+            add_to_double(sum + j, _mm256_add_ps(s0, s1), c - j);
+            add_to_double(sq + j, _mm256_add_ps(q0, q1), c - j);
         }
     }
 }

@@ -20,45 +20,32 @@ static inline void add_to_double(double *out, __m512 acc, __mmask16 m) {
     _mm512_mask_storeu_pd(out + 8, mh, _mm512_add_pd(_mm512_maskz_loadu_pd(mh, out + 8), hi));
 }
 
-void dacc_f32_channel_sum__avx512(size_t rows, int c, const float *x, double *out) {
+void dacc_f32_channel_moments__avx512(size_t rows, int c, const float *x, const float *shift,
+                                      double *sum, double *sq) {
     for (size_t r0 = 0; r0 < rows; r0 += ROWS_BLOCK) {
         size_t r1 = rows - r0 < ROWS_BLOCK ? rows : r0 + ROWS_BLOCK;
         for (int j = 0; j < c; j += 16) {
             __mmask16 m = lanes(c - j);
-            __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+            const __m512 s = _mm512_maskz_loadu_ps(m, shift + j);
+            __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+            __m512 q0 = _mm512_setzero_ps(), q1 = _mm512_setzero_ps();
             const float *xp = x + r0 * (size_t)c + j;
             size_t r = r0;
             for (; r + 2 <= r1; r += 2, xp += 2 * (size_t)c) {
-                a0 = _mm512_add_ps(a0, _mm512_maskz_loadu_ps(m, xp));
-                a1 = _mm512_add_ps(a1, _mm512_maskz_loadu_ps(m, xp + c));
-            }
-            if (r < r1) a0 = _mm512_add_ps(a0, _mm512_maskz_loadu_ps(m, xp));
-            add_to_double(out + j, _mm512_add_ps(a0, a1), m);
-        }
-    }
-}
-
-void dacc_f32_channel_sqdev__avx512(size_t rows, int c, const float *x, const float *mean,
-                                    double *out) {
-    for (size_t r0 = 0; r0 < rows; r0 += ROWS_BLOCK) {
-        size_t r1 = rows - r0 < ROWS_BLOCK ? rows : r0 + ROWS_BLOCK;
-        for (int j = 0; j < c; j += 16) {
-            __mmask16 m = lanes(c - j);
-            const __m512 mu = _mm512_maskz_loadu_ps(m, mean + j);
-            __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
-            const float *xp = x + r0 * (size_t)c + j;
-            size_t r = r0;
-            for (; r + 2 <= r1; r += 2, xp += 2 * (size_t)c) {
-                __m512 d0 = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, xp), mu);
-                __m512 d1 = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, xp + c), mu);
-                a0 = _mm512_fmadd_ps(d0, d0, a0);
-                a1 = _mm512_fmadd_ps(d1, d1, a1);
+                __m512 d0 = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, xp), s);
+                __m512 d1 = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, xp + c), s);
+                s0 = _mm512_add_ps(s0, d0);
+                s1 = _mm512_add_ps(s1, d1);
+                q0 = _mm512_fmadd_ps(d0, d0, q0);
+                q1 = _mm512_fmadd_ps(d1, d1, q1);
             }
             if (r < r1) {
-                __m512 d0 = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, xp), mu);
-                a0 = _mm512_fmadd_ps(d0, d0, a0);
+                __m512 d0 = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, xp), s);
+                s0 = _mm512_add_ps(s0, d0);
+                q0 = _mm512_fmadd_ps(d0, d0, q0);
             }
-            add_to_double(out + j, _mm512_add_ps(a0, a1), m);
+            add_to_double(sum + j, _mm512_add_ps(s0, s1), m);
+            add_to_double(sq + j, _mm512_add_ps(q0, q1), m);
         }
     }
 }

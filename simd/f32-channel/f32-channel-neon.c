@@ -11,56 +11,41 @@ static inline void add_to_double(double *out, float32x4_t acc) {
     vst1q_f64(out + 2, vaddq_f64(vld1q_f64(out + 2), vcvt_high_f64_f32(acc)));
 }
 
-void dacc_f32_channel_sum__neon(size_t rows, int c, const float *x, double *out) {
+void dacc_f32_channel_moments__neon(size_t rows, int c, const float *x, const float *shift,
+                                    double *sum, double *sq) {
     for (size_t r0 = 0; r0 < rows; r0 += ROWS_BLOCK) {
         size_t r1 = rows - r0 < ROWS_BLOCK ? rows : r0 + ROWS_BLOCK;
         int j = 0;
         for (; j + 4 <= c; j += 4) {
-            float32x4_t a0 = vdupq_n_f32(0), a1 = vdupq_n_f32(0);
+            const float32x4_t s = vld1q_f32(shift + j);
+            float32x4_t s0 = vdupq_n_f32(0), s1 = vdupq_n_f32(0);
+            float32x4_t q0 = vdupq_n_f32(0), q1 = vdupq_n_f32(0);
             size_t r = r0;
             for (; r + 2 <= r1; r += 2) {
-                a0 = vaddq_f32(a0, vld1q_f32(x + r * c + j));
-                a1 = vaddq_f32(a1, vld1q_f32(x + (r + 1) * c + j));
-            }
-            if (r < r1) a0 = vaddq_f32(a0, vld1q_f32(x + r * c + j));
-            add_to_double(out + j, vaddq_f32(a0, a1));
-        }
-        for (; j < c; j++) {
-            float a = 0.0f;
-            for (size_t r = r0; r < r1; r++) a += x[r * c + j];
-            out[j] += a;
-        }
-    }
-}
-
-void dacc_f32_channel_sqdev__neon(size_t rows, int c, const float *x, const float *mean,
-                                  double *out) {
-    for (size_t r0 = 0; r0 < rows; r0 += ROWS_BLOCK) {
-        size_t r1 = rows - r0 < ROWS_BLOCK ? rows : r0 + ROWS_BLOCK;
-        int j = 0;
-        for (; j + 4 <= c; j += 4) {
-            const float32x4_t mu = vld1q_f32(mean + j);
-            float32x4_t a0 = vdupq_n_f32(0), a1 = vdupq_n_f32(0);
-            size_t r = r0;
-            for (; r + 2 <= r1; r += 2) {
-                float32x4_t d0 = vsubq_f32(vld1q_f32(x + r * c + j), mu);
-                float32x4_t d1 = vsubq_f32(vld1q_f32(x + (r + 1) * c + j), mu);
-                a0 = vfmaq_f32(a0, d0, d0);
-                a1 = vfmaq_f32(a1, d1, d1);
+                float32x4_t d0 = vsubq_f32(vld1q_f32(x + r * c + j), s);
+                float32x4_t d1 = vsubq_f32(vld1q_f32(x + (r + 1) * c + j), s);
+                s0 = vaddq_f32(s0, d0);
+                s1 = vaddq_f32(s1, d1);
+                q0 = vfmaq_f32(q0, d0, d0);
+                q1 = vfmaq_f32(q1, d1, d1);
             }
             if (r < r1) {
-                float32x4_t d0 = vsubq_f32(vld1q_f32(x + r * c + j), mu);
-                a0 = vfmaq_f32(a0, d0, d0);
+                float32x4_t d0 = vsubq_f32(vld1q_f32(x + r * c + j), s);
+                s0 = vaddq_f32(s0, d0);
+                q0 = vfmaq_f32(q0, d0, d0);
             }
-            add_to_double(out + j, vaddq_f32(a0, a1));
+            add_to_double(sum + j, vaddq_f32(s0, s1));
+            add_to_double(sq + j, vaddq_f32(q0, q1));
         }
         for (; j < c; j++) {
-            float a = 0.0f;
+            float a = 0.0f, q = 0.0f;
             for (size_t r = r0; r < r1; r++) {
-                float d = x[r * c + j] - mean[j];
-                a += d * d;
+                float d = x[r * c + j] - shift[j];
+                a += d;
+                q += d * d;
             }
-            out[j] += a;
+            sum[j] += a;
+            sq[j] += q;
         }
     }
 }

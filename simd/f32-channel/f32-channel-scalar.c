@@ -3,17 +3,13 @@
  * a good judge of the vector kernels' float partial sums. */
 #include "dacc/kernels.h"
 
-void dacc_f32_channel_sum__scalar(size_t rows, int c, const float *x, double *out) {
-    for (size_t r = 0; r < rows; r++)
-        for (int j = 0; j < c; j++) out[j] += x[r * c + j];
-}
-
-void dacc_f32_channel_sqdev__scalar(size_t rows, int c, const float *x,
-                                    const float *mean, double *out) {
+void dacc_f32_channel_moments__scalar(size_t rows, int c, const float *x, const float *shift,
+                                      double *sum, double *sq) {
     for (size_t r = 0; r < rows; r++)
         for (int j = 0; j < c; j++) {
-            double d = (double)x[r * c + j] - mean[j];
-            out[j] += d * d;
+            double d = (double)x[r * c + j] - shift[j];
+            sum[j] += d;
+            sq[j] += d * d;
         }
 }
 

@@ -129,28 +129,34 @@ void ChannelAffine2Relu(size_t rows, int c, const float* p, const float* q, cons
 // sums added to the double outputs (as the other ISAs do).
 constexpr size_t kRowsBlock = 32;
 
-void ChannelSum(size_t rows, int c, const float* x, double* out) {
+void ChannelMoments(size_t rows, int c, const float* x, const float* shift, double* sum, double* sq) {
     const DF d;
     const int N = (int)hn::Lanes(d);
-    HWY_ALIGN float part[hn::MaxLanes(d)];
+    HWY_ALIGN float part[hn::MaxLanes(d)], part2[hn::MaxLanes(d)];
     for (size_t r0 = 0; r0 < rows; r0 += kRowsBlock) {
         const size_t r1 = rows - r0 < kRowsBlock ? rows : r0 + kRowsBlock;
         int j = 0;
         for (; j + N <= c; j += N) {
-            auto a0 = hn::Zero(d), a1 = hn::Zero(d);
-            size_t r = r0;
-            for (; r + 2 <= r1; r += 2) {
-                a0 = hn::Add(a0, hn::LoadU(d, x + r * c + j));
-                a1 = hn::Add(a1, hn::LoadU(d, x + (r + 1) * c + j));
+            const auto sh = hn::LoadU(d, shift + j);
+            auto a = hn::Zero(d), q = hn::Zero(d);
+            for (size_t r = r0; r < r1; r++) {
+                const auto dv = hn::Sub(hn::LoadU(d, x + r * c + j), sh);
+                a = hn::Add(a, dv);
+                q = hn::MulAdd(dv, dv, q);
             }
-            if (r < r1) a0 = hn::Add(a0, hn::LoadU(d, x + r * c + j));
-            hn::Store(hn::Add(a0, a1), d, part);
-            for (int l = 0; l < N; l++) out[j + l] += part[l];
+            hn::Store(a, d, part);
+            hn::Store(q, d, part2);
+            for (int l = 0; l < N; l++) sum[j + l] += part[l], sq[j + l] += part2[l];
         }
         for (; j < c; j++) {
-            float a = 0.0f;
-            for (size_t r = r0; r < r1; r++) a += x[r * c + j];
-            out[j] += a;
+            float a = 0.0f, q = 0.0f;
+            for (size_t r = r0; r < r1; r++) {
+                const float dv = x[r * c + j] - shift[j];
+                a += dv;
+                q += dv * dv;
+            }
+            sum[j] += a;
+            sq[j] += q;
         }
     }
 }
@@ -297,7 +303,7 @@ HWY_EXPORT(U8Normalize);
 HWY_EXPORT(ChannelAffine);
 HWY_EXPORT(ChannelAffine2);
 HWY_EXPORT(ChannelAffine2Relu);
-HWY_EXPORT(ChannelSum);
+HWY_EXPORT(ChannelMoments);
 HWY_EXPORT(Adam);
 HWY_EXPORT(Softmax);
 HWY_EXPORT(ConvFwd);
@@ -331,8 +337,9 @@ void dacc_f32_channel_affine2_relu__hwy(size_t rows, int c, const float* p, cons
                                         const float* a, const float* b, const float* k, float* out) {
     HWY_DYNAMIC_DISPATCH(dacc_hwy::ChannelAffine2Relu)(rows, c, p, q, a, b, k, out);
 }
-void dacc_f32_channel_sum__hwy(size_t rows, int c, const float* x, double* out) {
-    HWY_DYNAMIC_DISPATCH(dacc_hwy::ChannelSum)(rows, c, x, out);
+void dacc_f32_channel_moments__hwy(size_t rows, int c, const float* x, const float* shift, double* sum,
+                                   double* sq) {
+    HWY_DYNAMIC_DISPATCH(dacc_hwy::ChannelMoments)(rows, c, x, shift, sum, sq);
 }
 void dacc_f32_adam__hwy(size_t n, float* p, const float* g, float* m, float* v, const dacc_adam_args* a) {
     HWY_DYNAMIC_DISPATCH(dacc_hwy::Adam)(n, p, g, m, v, a);

@@ -8,8 +8,9 @@
  * layer as a 1x1 conv), max pooling (distinct input values, so the argmax is
  * stable under the step), average pooling (padding counted), ReLU (inputs
  * away from 0), dropout (fixed mask), batch norm in training mode composed
- * exactly as engine/model_pass.c composes it (channel_sum, dacc_bn_mean,
- * channel_sqdev, dacc_bn_train_coeffs, channel_affine; channel_dot,
+ * exactly as engine/model_pass.c composes it (channel_moments about the
+ * running mean, again about the batch mean when dacc_bn_shift_far says so,
+ * dacc_bn_train_moments, channel_affine; channel_dot,
  * dacc_bn_backward_coeffs, channel_affine2) for dx, dgamma, dbeta and the
  * running statistics, and dacc_model_loss's logit gradient for both
  * protocols (CE(z) and the notebook's CE(softmax(z))) against differences of
@@ -390,7 +391,9 @@ static double bn_ref_loss(size_t rows, int c, const double *x, const double *g, 
     return L;
 }
 
-static void check_bn(size_t rows, int c, const dacc_kernels *const *tables, int ntables) {
+/* near: every running mean within 0.5 std of its channel's batch mean (one
+ * pass); else random, and channel 0's 10 std away (the second pass). */
+static void check_bn(size_t rows, int c, int near, const dacc_kernels *const *tables, int ntables) {
     size_t nx = rows * c;
     float *x = fnew(nx), *r = fnew(nx), *y = fnew(nx), *dx = fnew(nx);
     float g[128], b[128], mean[128], invstd[128], a[128], bb[128], rm[128], rv[128], rm0[128],
@@ -403,6 +406,13 @@ static void check_bn(size_t rows, int c, const dacc_kernels *const *tables, int 
         b[j] = (float)urand(-0.5, 0.5);
         rm0[j] = (float)urand(-1, 1);
         rv0[j] = (float)urand(0.5, 2);
+        double mu = 0, var = 0;
+        for (size_t i = 0; i < rows; i++) mu += x[i * c + j];
+        mu /= rows;
+        for (size_t i = 0; i < rows; i++) var += (x[i * c + j] - mu) * (x[i * c + j] - mu);
+        double sd = sqrt(var / rows);
+        if (near) rm0[j] = (float)(mu + urand(-0.5, 0.5) * sd);
+        else if (j == 0) rm0[j] = (float)(mu + 10 * sd);
     }
     fill(r, nx, -1, 1);
     widen(x, xd, nx);
@@ -439,15 +449,20 @@ static void check_bn(size_t rows, int c, const dacc_kernels *const *tables, int 
         char what[160], w2[200];
         snprintf(what, sizeof what, "batchnorm %zu rows x %d [%s]", rows, c, dacc_isa_name(k->isa));
         double cnt = (double)rows, sum[128] = {0}, sq[128] = {0}, sdy[128] = {0}, sdyx[128] = {0};
+        int far = 0;
         memcpy(rm, rm0, sizeof rm);
         memcpy(rv, rv0, sizeof rv);
         poison(y, nx);
         poison(dx, nx);
         /* forward, as bn_forward_train (one task) */
-        k->channel_sum(rows, c, x, sum);
-        dacc_bn_mean(c, cnt, sum, mean);
-        k->channel_sqdev(rows, c, x, mean, sq);
-        dacc_bn_train_coeffs(c, cnt, sq, mean, g, b, invstd, a, bb, rm, rv);
+        k->channel_moments(rows, c, x, rm, sum, sq);
+        const float *shift = rm;
+        if (dacc_bn_shift_far(c, cnt, sum, sq, rm, mean)) {
+            memset(sum, 0, sizeof sum), memset(sq, 0, sizeof sq);
+            k->channel_moments(rows, c, x, mean, sum, sq);
+            shift = mean, far++;
+        }
+        dacc_bn_train_moments(c, cnt, sum, sq, shift, g, b, mean, invstd, a, bb, rm, rv);
         k->channel_affine(rows, c, x, a, bb, y);
         /* backward, as dacc_model_backward's BN branch */
         k->channel_dot(rows, c, r, x, mean, sdy, sdyx);
@@ -471,6 +486,7 @@ static void check_bn(size_t rows, int c, const dacc_kernels *const *tables, int 
         }
         CHECK(fe <= 1e-4, "%s: forward max|d| %.3g", what, fe);
         CHECK(se <= 1e-6, "%s: running mean/var (momentum 0.1, unbiased var): rel %.3g", what, se);
+        CHECK(far == !near, "%s: %s pass about the batch mean", what, near ? "an unneeded" : "no");
         snprintf(w2, sizeof w2, "%s dx", what);
         compare(w2, dx, fx, NULL, nx, 1e-3, 1e-4, 2);
         snprintf(w2, sizeof w2, "%s dgamma", what);
@@ -977,10 +993,14 @@ int main(void) {
     for (size_t i = 0; i < sizeof pools / sizeof *pools; i++)
         for (int max = 1; max >= 0; max--) check_pool(&pools[i], max, tables, ntables);
     check_elementwise(tables, ntables);
-    check_bn(60, 7, tables, ntables);
-    check_bn(45, 19, tables, ntables);
-    check_bn(4, 33, tables, ntables);
-    check_bn(3, 128, tables, ntables);
+    check_bn(60, 7, 0, tables, ntables);
+    check_bn(60, 7, 1, tables, ntables);
+    check_bn(45, 19, 0, tables, ntables);
+    check_bn(45, 19, 1, tables, ntables);
+    check_bn(4, 33, 0, tables, ntables);
+    check_bn(4, 33, 1, tables, ntables);
+    check_bn(3, 128, 0, tables, ntables);
+    check_bn(3, 128, 1, tables, ntables);
     check_loss(tables, ntables);
     static const char *nets[] = {"Original", "ConvPool", "AveragePool", "BatchNorm"};
     for (size_t i = 0; i < sizeof nets / sizeof *nets; i++) check_network(nets[i], tables, ntables);
