@@ -56,23 +56,6 @@ static void t_input(void *ctx, int t, int nt) {
                           act(p->m, 0) + (size_t)lo * 784);
 }
 
-/* Dropout's keep mask of one image: element j is kept when its 16-bit slice
- * of the image's stream (four per 64-bit draw) falls below (1 - p) 2^16, so
- * p is rounded to a multiple of 2^-16 (|error| <= 7.7e-6); one draw per
- * element cost ~0.15 ms of a ~12 ms step per thread (Original, batch 32). */
-static void dropout_mask(dacc_rng *r, float p, size_t n, uint8_t *mi) {
-    const uint32_t keep = (uint32_t)lround((1.0 - p) * 65536.0);
-    size_t j = 0;
-    for (; j + 4 <= n; j += 4) {
-        const uint64_t v = dacc_rng_next(r);
-        mi[j] = (v & 0xffff) < keep;
-        mi[j + 1] = (v >> 16 & 0xffff) < keep;
-        mi[j + 2] = (v >> 32 & 0xffff) < keep;
-        mi[j + 3] = (v >> 48) < keep;
-    }
-    for (uint64_t v = j < n ? dacc_rng_next(r) : 0; j < n; j++, v >>= 16) mi[j] = (v & 0xffff) < keep;
-}
-
 static void t_fwd(void *ctx, int t, int nt) {
     pass *p = ctx;
     dacc_model *m = p->m;
@@ -108,6 +91,9 @@ static void t_fwd(void *ctx, int t, int nt) {
     }
     case DACC_L_DROPOUT: {
         uint8_t *mask = aux(m, l) + lo * in_sz;
+        /* keep when a uniform 64-bit draw falls below (1-p) * 2^64 */
+        uint64_t keep = l->p <= 0 || 1.0 - l->p >= 1.0 ? UINT64_MAX
+                                                      : (uint64_t)((1.0 - l->p) * 18446744073709551615.0);
         for (int i = 0; i < n; i++) {
             uint8_t *mi = mask + i * in_sz;
             if (l->p <= 0) {
@@ -117,7 +103,7 @@ static void t_fwd(void *ctx, int t, int nt) {
             dacc_rng r;
             dacc_rng_seed(&r, p->seed, DACC_STREAM_DROPOUT, (uint64_t)p->layer_index,
                           (uint64_t)(lo + i));
-            dropout_mask(&r, l->p, in_sz, mi);
+            for (size_t j = 0; j < in_sz; j++) mi[j] = dacc_rng_next(&r) < keep;
         }
         k->dropout(n * in_sz, x, mask, 1.0f / (1.0f - l->p), y);
         break;

@@ -1,10 +1,11 @@
-/* Dropout's keep masks in a training forward (engine/nn/model_pass.c: four
- * 16-bit slices of each 64-bit draw of the image's stream). For every
- * dropout layer of Original at batch 64: the kept fraction is 1 - p, also
- * for each of the four slices of a draw (element index mod 4) and for
- * pairs of neighbouring elements (both kept: (1 - p)^2, so neighbours are
- * independent), each within 5 standard deviations of its binomial count;
- * images get different masks, and another dropout seed another mask.
+/* Dropout's keep masks in a training forward (engine/nn/model_pass.c: one
+ * draw of the image's stream per element). For every dropout layer of
+ * Original at batch 64: the kept fraction is 1 - p, also for each element
+ * index mod 4 (a generator that packs four masks into a draw must keep each
+ * slice's rate) and for pairs of neighbouring elements (both kept: (1 -
+ * p)^2, so neighbours are independent), each within 5 standard deviations
+ * of its binomial count; images get different masks, and another dropout
+ * seed another mask.
  * Inputs are random images (DACC_TEST_SEED replays one). */
 #include "nn/model_internal.h"
 #include "dacc/model.h"
@@ -43,7 +44,7 @@ static void check_layer(const dacc_model *m, const dacc_layer *l, const uint8_t 
     rate(what, kept, (long)n, q);
     for (int s = 0; s < 4; s++) {
         char w2[128];
-        snprintf(w2, sizeof w2, "%s, slice %d of a draw", what, s);
+        snprintf(w2, sizeof w2, "%s, elements %d mod 4", what, s);
         rate(w2, slice[s], slice_n[s], q);
     }
     char w3[128];
