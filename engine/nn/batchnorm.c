@@ -18,7 +18,7 @@ void dacc_bn_train_moments(int c, double cnt, const double *sum, const double *s
                            float *invstd, float *a, float *b, float *rm, float *rv) {
     for (int j = 0; j < c; j++) {
         double d = sum[j] / cnt, var = sq[j] / cnt - d * d;
-        if (!(var > 0)) var = 0;
+        if (var < 0) var = 0; /* rounding; a NaN stays NaN, as in the two-pass form */
         mean[j] = (float)(shift[j] + d);
         invstd[j] = (float)(1.0 / sqrt(var + DACC_BN_EPS));
         a[j] = gamma[j] * invstd[j];

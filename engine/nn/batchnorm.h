@@ -23,7 +23,8 @@
 int dacc_bn_shift_far(int c, double cnt, const double *sum, const double *sq, const float *shift,
                       float *mean);
 /* After channel_moments: mean, invstd, the apply coefficients y = x*a + b,
- * and the running statistics update (rm, rv may be NULL; shift may be rm). */
+ * and the running statistics update (rm, rv may be NULL; shift may be rm or
+ * mean: each channel's shift is read before its outputs are written). */
 void dacc_bn_train_moments(int c, double cnt, const double *sum, const double *sq,
                            const float *shift, const float *gamma, const float *beta, float *mean,
                            float *invstd, float *a, float *b, float *rm, float *rv);

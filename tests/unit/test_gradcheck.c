@@ -391,8 +391,10 @@ static double bn_ref_loss(size_t rows, int c, const double *x, const double *g, 
     return L;
 }
 
-/* near: every running mean within 0.5 std of its channel's batch mean (one
- * pass); else random, and channel 0's 10 std away (the second pass). */
+/* near 1: every running mean within 0.5 std of its channel's batch mean (one
+ * pass); near 2: every one 2.7 std away, just inside DACC_BN_SHIFT_FAR (one
+ * pass at its worst cancellation); near 0: random, and channel 0's 10 std
+ * away (the second pass). */
 static void check_bn(size_t rows, int c, int near, const dacc_kernels *const *tables, int ntables) {
     size_t nx = rows * c;
     float *x = fnew(nx), *r = fnew(nx), *y = fnew(nx), *dx = fnew(nx);
@@ -411,7 +413,8 @@ static void check_bn(size_t rows, int c, int near, const dacc_kernels *const *ta
         mu /= rows;
         for (size_t i = 0; i < rows; i++) var += (x[i * c + j] - mu) * (x[i * c + j] - mu);
         double sd = sqrt(var / rows);
-        if (near) rm0[j] = (float)(mu + urand(-0.5, 0.5) * sd);
+        if (near == 1) rm0[j] = (float)(mu + urand(-0.5, 0.5) * sd);
+        else if (near == 2) rm0[j] = (float)(mu + (j % 2 ? 2.7 : -2.7) * sd);
         else if (j == 0) rm0[j] = (float)(mu + 10 * sd);
     }
     fill(r, nx, -1, 1);
@@ -995,12 +998,16 @@ int main(void) {
     check_elementwise(tables, ntables);
     check_bn(60, 7, 0, tables, ntables);
     check_bn(60, 7, 1, tables, ntables);
+    check_bn(60, 7, 2, tables, ntables);
     check_bn(45, 19, 0, tables, ntables);
     check_bn(45, 19, 1, tables, ntables);
+    check_bn(45, 19, 2, tables, ntables);
     check_bn(4, 33, 0, tables, ntables);
     check_bn(4, 33, 1, tables, ntables);
+    check_bn(4, 33, 2, tables, ntables);
     check_bn(3, 128, 0, tables, ntables);
     check_bn(3, 128, 1, tables, ntables);
+    check_bn(3, 128, 2, tables, ntables);
     check_loss(tables, ntables);
     static const char *nets[] = {"Original", "ConvPool", "AveragePool", "BatchNorm"};
     for (size_t i = 0; i < sizeof nets / sizeof *nets; i++) check_network(nets[i], tables, ntables);
