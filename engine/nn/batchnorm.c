@@ -2,11 +2,17 @@
 #include "nn/batchnorm.h"
 #include <math.h>
 
+/* Channel j's mean - shift (*d) and biased variance from its moments. */
+static double moments(double cnt, const double *sum, const double *sq, int j, double *d) {
+    *d = sum[j] / cnt;
+    return sq[j] / cnt - *d * *d;
+}
+
 int dacc_bn_shift_far(int c, double cnt, const double *sum, const double *sq, const float *shift,
                       float *mean) {
     int far = 0;
     for (int j = 0; j < c; j++) {
-        double d = sum[j] / cnt, var = sq[j] / cnt - d * d;
+        double d, var = moments(cnt, sum, sq, j, &d);
         mean[j] = (float)(shift[j] + d);
         if (!(d * d <= DACC_BN_SHIFT_FAR * (var + DACC_BN_EPS))) far = 1;
     }
@@ -17,7 +23,7 @@ void dacc_bn_train_moments(int c, double cnt, const double *sum, const double *s
                            const float *shift, const float *gamma, const float *beta, float *mean,
                            float *invstd, float *a, float *b, float *rm, float *rv) {
     for (int j = 0; j < c; j++) {
-        double d = sum[j] / cnt, var = sq[j] / cnt - d * d;
+        double d, var = moments(cnt, sum, sq, j, &d);
         if (var < 0) var = 0; /* rounding; a NaN stays NaN, as in the two-pass form */
         mean[j] = (float)(shift[j] + d);
         invstd[j] = (float)(1.0 / sqrt(var + DACC_BN_EPS));

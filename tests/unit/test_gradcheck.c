@@ -996,18 +996,9 @@ int main(void) {
     for (size_t i = 0; i < sizeof pools / sizeof *pools; i++)
         for (int max = 1; max >= 0; max--) check_pool(&pools[i], max, tables, ntables);
     check_elementwise(tables, ntables);
-    check_bn(60, 7, 0, tables, ntables);
-    check_bn(60, 7, 1, tables, ntables);
-    check_bn(60, 7, 2, tables, ntables);
-    check_bn(45, 19, 0, tables, ntables);
-    check_bn(45, 19, 1, tables, ntables);
-    check_bn(45, 19, 2, tables, ntables);
-    check_bn(4, 33, 0, tables, ntables);
-    check_bn(4, 33, 1, tables, ntables);
-    check_bn(4, 33, 2, tables, ntables);
-    check_bn(3, 128, 0, tables, ntables);
-    check_bn(3, 128, 1, tables, ntables);
-    check_bn(3, 128, 2, tables, ntables);
+    static const struct { size_t rows; int c; } bns[] = {{60, 7}, {45, 19}, {4, 33}, {3, 128}};
+    for (size_t i = 0; i < sizeof bns / sizeof *bns; i++)
+        for (int near = 0; near <= 2; near++) check_bn(bns[i].rows, bns[i].c, near, tables, ntables);
     check_loss(tables, ntables);
     static const char *nets[] = {"Original", "ConvPool", "AveragePool", "BatchNorm"};
     for (size_t i = 0; i < sizeof nets / sizeof *nets; i++) check_network(nets[i], tables, ntables);
