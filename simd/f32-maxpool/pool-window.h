@@ -36,6 +36,12 @@ static inline int pool_window_empty(const pool_window *w) {
  * stack buffer of this many columns x 4 vectors x max and min); wider rows
  * take the window-by-window path. */
 #define POOL_SEP_MAX_W 64
+
+/* Largest window height and output row the AVX maxpool_fwd kernels pool
+ * rows first (a stack ring of SEP_KMAX x SEP_OWMAX winners and positions,
+ * 32 KB with AVX-512); larger ones take the window-by-window path. */
+#define SEP_KMAX 8
+#define SEP_OWMAX 32
 static inline void pool_min_blocks(const float *a, int C, int block, unsigned char *need) {
     for (int k = 0; k < POOL_MAX_BLOCKS && k * block < C; k++) {
         need[k] = 0;
