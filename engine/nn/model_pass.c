@@ -94,16 +94,23 @@ static void t_fwd(void *ctx, int t, int nt) {
         /* keep when a uniform 64-bit draw falls below (1-p) * 2^64 */
         uint64_t keep = l->p <= 0 || 1.0 - l->p >= 1.0 ? UINT64_MAX
                                                       : (uint64_t)((1.0 - l->p) * 18446744073709551615.0);
-        for (int i = 0; i < n; i++) {
-            uint8_t *mi = mask + i * in_sz;
+        /* one stream per image (so a mask depends only on the seed, the
+         * layer and the image's place in the batch), DROPOUT_STREAMS at a time */
+        enum { DROPOUT_STREAMS = 32 };
+        for (int i0 = 0; i0 < n; i0 += DROPOUT_STREAMS) {
+            const int ns = n - i0 < DROPOUT_STREAMS ? n - i0 : DROPOUT_STREAMS;
             if (l->p <= 0) {
-                memset(mi, 1, in_sz);
+                memset(mask + i0 * in_sz, 1, ns * in_sz);
                 continue;
             }
-            dacc_rng r;
-            dacc_rng_seed(&r, p->seed, DACC_STREAM_DROPOUT, (uint64_t)p->layer_index,
-                          (uint64_t)(lo + i));
-            for (size_t j = 0; j < in_sz; j++) mi[j] = dacc_rng_next(&r) < keep;
+            uint64_t st[4 * DROPOUT_STREAMS];
+            for (int i = 0; i < ns; i++) {
+                dacc_rng r;
+                dacc_rng_seed(&r, p->seed, DACC_STREAM_DROPOUT, (uint64_t)p->layer_index,
+                              (uint64_t)(lo + i0 + i));
+                memcpy(st + 4 * i, r.s, sizeof r.s);
+            }
+            k->dropout_mask(ns, st, in_sz, keep, mask + i0 * in_sz, in_sz);
         }
         k->dropout(n * in_sz, x, mask, 1.0f / (1.0f - l->p), y);
         break;

@@ -128,6 +128,12 @@ typedef void dacc_channel_affine2_relu_t(size_t rows, int c, const float *p, con
 /* y = mask ? x * scale : 0 (inverted dropout); x == y allowed. */
 typedef void dacc_dropout_t(size_t n, const float *x, const uint8_t *mask,
                                 float scale, float *y);
+/* Dropout masks from xoshiro256** streams (the step of engine/core/rng.h's
+ * dacc_rng_next): for stream i < streams with state[4i..4i+3],
+ * mask[i * stride + j] = (its j-th draw < keep) for j < n (state is not
+ * advanced). */
+typedef void dacc_dropout_mask_t(int streams, const uint64_t *state, size_t n, uint64_t keep,
+                                 uint8_t *mask, size_t stride);
 /* Row-wise softmax of rows x k. */
 typedef void dacc_softmax_t(size_t rows, int k, const float *x, float *y);
 /* One Adam step (PyTorch's formula):
@@ -165,6 +171,7 @@ typedef void dacc_u8_normalize_t(size_t n, const uint8_t *x, float scale,
     X(channel_affine2, dacc_channel_affine2_t)       \
     X(channel_affine2_relu, dacc_channel_affine2_relu_t) \
     X(dropout, dacc_dropout_t)                       \
+    X(dropout_mask, dacc_dropout_mask_t)             \
     X(softmax, dacc_softmax_t)                       \
     X(adam, dacc_adam_t)                             \
     X(u8_normalize, dacc_u8_normalize_t)

@@ -7,6 +7,7 @@
  * Tolerances, per op (why):
  *   relu_fwd/bwd, dropout, maxpool_fwd/bwd: bit-exact (no arithmetic, or one
  *     multiply, or additions in the reference's order).
+ *   dropout_mask: bit-exact, and the scalar kernel equal to dacc_rng_next.
  *   u8_normalize, channel_affine/affine2/affine2_relu: |d| <= 2e-6 + 2e-6|ref|
  *     (one FMA vs the reference's separate multiply and add); affine2_relu
  *     also bit-exact against its own ISA's affine2 then relu_bwd.
@@ -23,6 +24,7 @@
  *     eval (test_conv_kernels tries every algorithm and the packing). */
 #include "dacc/kernels.h"
 #include "harness.h"
+#include "core/rng.h"
 #include "nn/conv_algo.h"
 #include <math.h>
 #include <stdlib.h>
@@ -151,6 +153,51 @@ static void t_relu_bwd(const dacc_kernel_impl *ref, const dacc_kernel_impl *im) 
         cmp_f32("dx (in place)", im->name, sh, d0, d2, n, -1, 0, NULL);
         free(y), free(dy), free(d0), free(d1), free(d2);
     }
+}
+
+/* Dropout masks: streams seeded as the engine seeds them, counts that are
+ * and are not multiples of the vector kernels' 8 streams and 8 draws, a
+ * stride wider than n (the bytes between rows must stay untouched), keep
+ * near 0, near 2^64 and in between. The scalar kernel is checked against
+ * dacc_rng_next draw by draw, so every table draws the engine's masks. */
+static void t_dropout_mask(const dacc_kernel_impl *ref, const dacc_kernel_impl *im) {
+    dacc_dropout_mask_t *f0 = (dacc_dropout_mask_t *)ref->fn, *f1 = (dacc_dropout_mask_t *)im->fn;
+    static const int nstreams[] = {1, 3, 8, 9, 17, 32};
+    static const size_t ns[] = {0, 1, 7, 8, 9, 100, 1027};
+    static const uint64_t keeps[] = {0, 1, 0x8000000000000000ULL, 0xb333333333333333ULL, UINT64_MAX};
+    for (size_t a = 0; a < sizeof nstreams / sizeof nstreams[0]; a++)
+        for (size_t b = 0; b < sizeof ns / sizeof ns[0]; b++) {
+            const int S = nstreams[a];
+            const size_t n = ns[b], stride = n + (b % 2) * 5;
+            const uint64_t keep = keeps[(a + b) % 5];
+            char sh[96];
+            snprintf(sh, sizeof sh, "streams=%d n=%zu stride=%zu keep=%016llx", S, n, stride,
+                     (unsigned long long)keep);
+            uint64_t *st = gbuf((size_t)S * 4 * sizeof(uint64_t));
+            const uint64_t seed = test_rand_u64(&rng);
+            for (int i = 0; i < S; i++) {
+                dacc_rng r;
+                dacc_rng_seed(&r, seed, DACC_STREAM_DROPOUT, 1, (uint64_t)i);
+                memcpy(st + 4 * i, r.s, sizeof r.s);
+            }
+            const size_t bytes = (size_t)S * stride;
+            uint8_t *m0 = gbuf(bytes + 1), *m1 = gbuf(bytes + 1);
+            memset(m0, 0x5a, bytes + 1), memset(m1, 0x5a, bytes + 1);
+            f0(S, st, n, keep, m0, stride);
+            f1(S, st, n, keep, m1, stride);
+            CHECK(!memcmp(m0, m1, bytes + 1), "%s [%s]: differs from the reference", im->name, sh);
+            check_guard(im->name, sh, m1, bytes + 1);
+            CHECK(m0[bytes] == 0x5a, "%s [%s]: wrote past the last row", ref->name, sh);
+            for (int i = 0; i < S; i++) { /* the reference's draws are the engine's */
+                dacc_rng r;
+                memcpy(r.s, st + 4 * i, sizeof r.s);
+                size_t bad = 0;
+                for (size_t j = 0; j < stride; j++)
+                    bad += m0[(size_t)i * stride + j] != (j < n ? dacc_rng_next(&r) < keep : 0x5a);
+                CHECK(!bad, "%s [%s]: stream %d: %zu bytes differ from dacc_rng_next", im->name, sh, i, bad);
+            }
+            free(st), free(m0), free(m1);
+        }
 }
 
 static void t_dropout(const dacc_kernel_impl *ref, const dacc_kernel_impl *im) {
@@ -715,6 +762,7 @@ static void run_op(const dacc_kernel_impl *ref, const dacc_kernel_impl *im) {
     case DACC_OP_channel_affine2: t_channel_affine2(ref, im); break;
     case DACC_OP_channel_affine2_relu: t_channel_affine2_relu(ref, im); break;
     case DACC_OP_dropout: t_dropout(ref, im); break;
+    case DACC_OP_dropout_mask: t_dropout_mask(ref, im); break;
     case DACC_OP_softmax: t_softmax(ref, im); break;
     case DACC_OP_adam: t_adam(ref, im); break;
     case DACC_OP_u8_normalize: t_u8_normalize(ref, im); break;
