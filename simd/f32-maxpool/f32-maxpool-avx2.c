@@ -1,7 +1,7 @@
 /* Max pooling forward, channels in 8 lanes (maskload tail), the
  * reference's rules exactly (strict > so the first maximum wins, NaN always
  * taken so the last NaN wins, padding never wins). Rows first where the
- * window and output row fit the ring (as the AVX-512 kernel), else window
+ * window and output row fit the ring (f32-maxpool-rows-driver.h), else window
  * by window, up to four channel vectors per pass. Backward is the scalar
  * kernel (a scatter; see its file). */
 #include "dacc/kernels.h"
@@ -60,68 +60,26 @@ pool_block(const float *xi, int iw_, int C, int c0, int nb, int full, const __m2
             _mm256_blendv_ps(_mm256_castsi256_ps(pos), _mm256_castsi256_ps(p), k_));       \
     } while (0)
 
-/* Input row h of one channel vector: each output column's winner over its
- * taps in that row (value, and position h * iw + w in every lane). */
-static void pool_row(const float *xi, const dacc_pool_shape *s, int h, int c, __m256i m,
-                     __m256 *rv, __m256i *rp) {
-    const size_t C = (size_t)s->c;
-    const float *row = xi + (size_t)h * s->iw * C + c;
-    for (int ow = 0; ow < s->ow; ow++) {
-        const pool_window pw = pool_window_at(s, 0, ow);
-        if (pw.kw0 >= pw.kw1) continue; /* columns entirely in the padding */
-        int w = pw.w0 + pw.kw0;
-        __m256 best = _mm256_maskload_ps(row + w * C, m);
-        __m256i pos = _mm256_set1_epi32(h * s->iw + w);
-        for (w++; w < pw.w0 + pw.kw1; w++) {
-            const __m256 v = _mm256_maskload_ps(row + w * C, m);
-            POOL_TAKE(best, pos, v, _mm256_set1_epi32(h * s->iw + w));
-        }
-        rv[ow] = best;
-        rp[ow] = pos;
-    }
-}
-
-/* One image, one channel vector, rows first: the AVX-512 kernel's
- * pool_image_rows in 8 lanes. */
-static void pool_image_rows(const dacc_pool_shape *s, const float *xi, int c, __m256i m,
-                            float *yi, int32_t *ii) {
-    __m256 rv[SEP_KMAX][SEP_OWMAX];
-    __m256i rp[SEP_KMAX][SEP_OWMAX];
-    const int K = s->k;
-    const __m256i lane = _mm256_add_epi32(_mm256_set1_epi32(c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    int next = 0; /* rows below this are in the ring (or skipped) */
-    for (int oh = 0; oh < s->oh; oh++) {
-        const pool_window r = pool_window_at(s, oh, 0);
-        const int a = r.h0 + r.kh0, b = r.h0 + r.kh1;
-        for (int h = next > a ? next : a; h < b; h++) pool_row(xi, s, h, c, m, rv[h % K], rp[h % K]);
-        if (b > next) next = b;
-        int slot[SEP_KMAX]; /* ring slots of rows a..b-1 */
-        for (int h = a; h < b; h++) slot[h - a] = h % K;
-        for (int ow = 0; ow < s->ow; ow++) {
-            const size_t o = ((size_t)oh * s->ow + ow) * s->c + c;
-            const pool_window pw = pool_window_at(s, oh, ow);
-            if (pool_window_empty(&pw)) {
-                _mm256_maskstore_ps(yi + o, m, _mm256_set1_ps(-INFINITY));
-                _mm256_maskstore_epi32(ii + o, m, _mm256_set1_epi32(-1));
-                continue;
-            }
-            __m256 best = rv[slot[0]][ow];
-            __m256i pos = rp[slot[0]][ow];
-            for (int j = 1; j < b - a; j++) POOL_TAKE(best, pos, rv[slot[j]][ow], rp[slot[j]][ow]);
-            _mm256_maskstore_ps(yi + o, m, best);
-            _mm256_maskstore_epi32(ii + o, m, _mm256_add_epi32(_mm256_mullo_epi32(pos, _mm256_set1_epi32(s->c)), lane));
-        }
-    }
-}
+#define POOL_VL 8
+#define POOL_VF __m256
+#define POOL_VI __m256i
+#define POOL_MASK_T __m256i
+#define POOL_LANES(n) lanes(n)
+#define POOL_LOAD(m, p) _mm256_maskload_ps(p, m)
+#define POOL_STORE_F(p, m, v) _mm256_maskstore_ps(p, m, v)
+#define POOL_STORE_I(p, m, v) _mm256_maskstore_epi32(p, m, v)
+#define POOL_SET1_F(x) _mm256_set1_ps(x)
+#define POOL_SET1_I(x) _mm256_set1_epi32(x)
+#define POOL_INDEX(pos, C, c)                                                              \
+    _mm256_add_epi32(_mm256_mullo_epi32(pos, _mm256_set1_epi32(C)),                        \
+                     _mm256_add_epi32(_mm256_set1_epi32(c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)))
+#include "f32-maxpool/f32-maxpool-rows-driver.h"
 
 void dacc_f32_maxpool_fwd__avx2(const dacc_pool_shape *s, const float *x, float *y, int32_t *idx) {
     const int C = s->c;
     const size_t in_plane = (size_t)s->ih * s->iw * C;
-    if (s->k <= SEP_KMAX && s->ow <= SEP_OWMAX) {
-        const size_t out_plane = (size_t)s->oh * s->ow * C;
-        for (int n = 0; n < s->n; n++)
-            for (int c = 0; c < C; c += 8)
-                pool_image_rows(s, x + n * in_plane, c, lanes(C - c), y + n * out_plane, idx + n * out_plane);
+    if (pool_rows_fits(s)) {
+        pool_rows(s, x, y, idx);
         return;
     }
     for (int n = 0; n < s->n; n++) {
