@@ -65,9 +65,10 @@ pool_block(const float *xi, int iw_, int C, int c0, int nb, int full, const __m2
 #define POOL_VI __m256i
 #define POOL_MASK_T __m256i
 #define POOL_LANES(n) lanes(n)
-#define POOL_LOAD(m, p) _mm256_maskload_ps(p, m)
-#define POOL_STORE_F(p, m, v) _mm256_maskstore_ps(p, m, v)
-#define POOL_STORE_I(p, m, v) _mm256_maskstore_epi32(p, m, v)
+#define POOL_LOAD(m, full, p) ((full) ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, m))
+#define POOL_STORE_F(p, m, full, v) ((full) ? _mm256_storeu_ps(p, v) : _mm256_maskstore_ps(p, m, v))
+#define POOL_STORE_I(p, m, full, v)                                                        \
+    ((full) ? _mm256_storeu_si256((__m256i *)(p), v) : _mm256_maskstore_epi32(p, m, v))
 #define POOL_SET1_F(x) _mm256_set1_ps(x)
 #define POOL_SET1_I(x) _mm256_set1_epi32(x)
 #define POOL_INDEX(pos, C, c)                                                              \

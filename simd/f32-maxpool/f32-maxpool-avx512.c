@@ -59,9 +59,10 @@ static inline __mmask16 lanes(int n) {
 #define POOL_VI __m512i
 #define POOL_MASK_T __mmask16
 #define POOL_LANES(n) lanes(n)
-#define POOL_LOAD(m, p) _mm512_maskz_loadu_ps(m, p)
-#define POOL_STORE_F(p, m, v) _mm512_mask_storeu_ps(p, m, v)
-#define POOL_STORE_I(p, m, v) _mm512_mask_storeu_epi32(p, m, v)
+/* masked moves cost as plain ones here: full is not needed */
+#define POOL_LOAD(m, full, p) ((void)(full), _mm512_maskz_loadu_ps(m, p))
+#define POOL_STORE_F(p, m, full, v) ((void)(full), _mm512_mask_storeu_ps(p, m, v))
+#define POOL_STORE_I(p, m, full, v) ((void)(full), _mm512_mask_storeu_epi32(p, m, v))
 #define POOL_SET1_F(x) _mm512_set1_ps(x)
 #define POOL_SET1_I(x) _mm512_set1_epi32(x)
 #define POOL_INDEX(pos, C, c)                                                              \
