@@ -26,34 +26,74 @@ static inline void add_to_double(double *out, __m256 acc, int left) {
     for (int i = 0; i < left; i++) out[i] += t[i];
 }
 
+/* Full vectors load plainly: vmaskmovps is slower than a plain load on AMD
+ * (full is a constant in each inlined copy). */
+#define LOADM(p) (full ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, m))
+#define CH_INLINE static inline __attribute__((always_inline))
+
+/* One channel vector over rows [r0, r1): sum of d and of d^2, d = x - s. */
+CH_INLINE void moments_vec(const float *xp, size_t c, size_t r0, size_t r1, __m256 s, __m256i m,
+                           const int full, __m256 *sum, __m256 *sq) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    __m256 q0 = _mm256_setzero_ps(), q1 = _mm256_setzero_ps();
+    size_t r = r0;
+    for (; r + 2 <= r1; r += 2, xp += 2 * c) {
+        __m256 d0 = _mm256_sub_ps(LOADM(xp), s);
+        __m256 d1 = _mm256_sub_ps(LOADM(xp + c), s);
+        s0 = _mm256_add_ps(s0, d0);
+        s1 = _mm256_add_ps(s1, d1);
+        q0 = _mm256_fmadd_ps(d0, d0, q0);
+        q1 = _mm256_fmadd_ps(d1, d1, q1);
+    }
+    if (r < r1) {
+        __m256 d0 = _mm256_sub_ps(LOADM(xp), s);
+        s0 = _mm256_add_ps(s0, d0);
+        q0 = _mm256_fmadd_ps(d0, d0, q0);
+    }
+    *sum = _mm256_add_ps(s0, s1);
+    *sq = _mm256_add_ps(q0, q1);
+}
+
 void dacc_f32_channel_moments__avx2(size_t rows, int c, const float *x, const float *shift,
                                     double *sum, double *sq) {
     for (size_t r0 = 0; r0 < rows; r0 += ROWS_BLOCK) {
         size_t r1 = rows - r0 < ROWS_BLOCK ? rows : r0 + ROWS_BLOCK;
         for (int j = 0; j < c; j += 8) {
-            __m256i m = lanes(c - j);
+            const __m256i m = lanes(c - j);
             const __m256 s = _mm256_maskload_ps(shift + j, m);
-            __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-            __m256 q0 = _mm256_setzero_ps(), q1 = _mm256_setzero_ps();
             const float *xp = x + r0 * (size_t)c + j;
-            size_t r = r0;
-            for (; r + 2 <= r1; r += 2, xp += 2 * (size_t)c) {
-                __m256 d0 = _mm256_sub_ps(_mm256_maskload_ps(xp, m), s);
-                __m256 d1 = _mm256_sub_ps(_mm256_maskload_ps(xp + c, m), s);
-                s0 = _mm256_add_ps(s0, d0);
-                s1 = _mm256_add_ps(s1, d1);
-                q0 = _mm256_fmadd_ps(d0, d0, q0);
-                q1 = _mm256_fmadd_ps(d1, d1, q1);
-            }
-            if (r < r1) {
-                __m256 d0 = _mm256_sub_ps(_mm256_maskload_ps(xp, m), s);
-                s0 = _mm256_add_ps(s0, d0);
-                q0 = _mm256_fmadd_ps(d0, d0, q0);
-            }
-            add_to_double(sum + j, _mm256_add_ps(s0, s1), c - j);
-            add_to_double(sq + j, _mm256_add_ps(q0, q1), c - j);
+            __m256 vs, vq;
+            if (c - j >= 8)
+                moments_vec(xp, (size_t)c, r0, r1, s, m, 1, &vs, &vq);
+            else
+                moments_vec(xp, (size_t)c, r0, r1, s, m, 0, &vs, &vq);
+            add_to_double(sum + j, vs, c - j);
+            add_to_double(sq + j, vq, c - j);
         }
     }
+}
+
+/* One channel vector over rows [r0, r1): sum of dy and of dy (x - mu). */
+CH_INLINE void dot_vec(const float *dy, const float *x, size_t c, size_t r0, size_t r1, __m256 mu,
+                       __m256i m, const int full, __m256 *sdy, __m256 *sdyx) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    __m256 p0 = _mm256_setzero_ps(), p1 = _mm256_setzero_ps();
+    size_t off = 0, r = r0;
+    for (; r + 2 <= r1; r += 2, off += 2 * c) {
+        __m256 g0 = LOADM(dy + off);
+        __m256 g1 = LOADM(dy + off + c);
+        s0 = _mm256_add_ps(s0, g0);
+        s1 = _mm256_add_ps(s1, g1);
+        p0 = _mm256_fmadd_ps(g0, _mm256_sub_ps(LOADM(x + off), mu), p0);
+        p1 = _mm256_fmadd_ps(g1, _mm256_sub_ps(LOADM(x + off + c), mu), p1);
+    }
+    if (r < r1) {
+        __m256 g0 = LOADM(dy + off);
+        s0 = _mm256_add_ps(s0, g0);
+        p0 = _mm256_fmadd_ps(g0, _mm256_sub_ps(LOADM(x + off), mu), p0);
+    }
+    *sdy = _mm256_add_ps(s0, s1);
+    *sdyx = _mm256_add_ps(p0, p1);
 }
 
 void dacc_f32_channel_dot__avx2(size_t rows, int c, const float *dy, const float *x,
@@ -61,26 +101,16 @@ void dacc_f32_channel_dot__avx2(size_t rows, int c, const float *dy, const float
     for (size_t r0 = 0; r0 < rows; r0 += ROWS_BLOCK) {
         size_t r1 = rows - r0 < ROWS_BLOCK ? rows : r0 + ROWS_BLOCK;
         for (int j = 0; j < c; j += 8) {
-            __m256i m = lanes(c - j);
+            const __m256i m = lanes(c - j);
             const __m256 mu = _mm256_maskload_ps(mean + j, m);
-            __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-            __m256 p0 = _mm256_setzero_ps(), p1 = _mm256_setzero_ps();
-            size_t off = r0 * (size_t)c + j, r = r0;
-            for (; r + 2 <= r1; r += 2, off += 2 * (size_t)c) {
-                __m256 g0 = _mm256_maskload_ps(dy + off, m);
-                __m256 g1 = _mm256_maskload_ps(dy + off + c, m);
-                s0 = _mm256_add_ps(s0, g0);
-                s1 = _mm256_add_ps(s1, g1);
-                p0 = _mm256_fmadd_ps(g0, _mm256_sub_ps(_mm256_maskload_ps(x + off, m), mu), p0);
-                p1 = _mm256_fmadd_ps(g1, _mm256_sub_ps(_mm256_maskload_ps(x + off + c, m), mu), p1);
-            }
-            if (r < r1) {
-                __m256 g0 = _mm256_maskload_ps(dy + off, m);
-                s0 = _mm256_add_ps(s0, g0);
-                p0 = _mm256_fmadd_ps(g0, _mm256_sub_ps(_mm256_maskload_ps(x + off, m), mu), p0);
-            }
-            add_to_double(sum_dy + j, _mm256_add_ps(s0, s1), c - j);
-            add_to_double(sum_dyx + j, _mm256_add_ps(p0, p1), c - j);
+            const size_t off = r0 * (size_t)c + j;
+            __m256 vs, vp;
+            if (c - j >= 8)
+                dot_vec(dy + off, x + off, (size_t)c, r0, r1, mu, m, 1, &vs, &vp);
+            else
+                dot_vec(dy + off, x + off, (size_t)c, r0, r1, mu, m, 0, &vs, &vp);
+            add_to_double(sum_dy + j, vs, c - j);
+            add_to_double(sum_dyx + j, vp, c - j);
         }
     }
 }
