@@ -1,5 +1,5 @@
 /* Eval-mode max pooling of an affine map (kernels.h), channels in 8 lanes
- * (maskload tail), up to four channel vectors per pass: a running max and
+ * (masked tail), up to four channel vectors per pass: a running max and
  * min per lane (the min only for channel blocks with a negative a), then
  * max or min by the sign of a, one FMA and the optional
  * ReLU before the store. */
@@ -49,8 +49,8 @@ pool_block(const float *xi, int iw_, int C, int c0, int nb, const __m256i *m, co
  * the max over its window's columns of col[]. 5x5 windows at stride 2 load
  * 180 vectors per 12 outputs instead of 300, in chains of 5, not 25. */
 static inline __attribute__((always_inline)) void
-pool_row_sep(const float *xi, const dacc_pool_shape *s, int oh, int C, int c0, int nb, const __m256i *m,
-             const float *a, const float *b, int relu, const int with_min, float *yrow) {
+pool_row_sep_body(const float *xi, const dacc_pool_shape *s, int oh, int C, int c0, int nb, const __m256i *m,
+                  const float *a, const float *b, int relu, const int with_min, const int full, float *yrow) {
     __m256 cmx[POOL_SEP_MAX_W][4], cmn[POOL_SEP_MAX_W][4];
     const pool_window r = pool_window_at(s, oh, 0);
     for (int w = 0; w < s->iw; w++) {
@@ -62,7 +62,7 @@ pool_row_sep(const float *xi, const dacc_pool_shape *s, int oh, int C, int c0, i
         for (int kh = r.kh0; kh < r.kh1; kh++) {
             const float *p = xi + ((size_t)(r.h0 + kh) * s->iw + w) * C + c0;
             _Pragma("GCC unroll 4") for (int v = 0; v < nb; v++) {
-                const __m256 x = _mm256_maskload_ps(p + 8 * v, m[v]);
+                const __m256 x = full ? _mm256_loadu_ps(p + 8 * v) : _mm256_maskload_ps(p + 8 * v, m[v]);
                 mx[v] = _mm256_max_ps(mx[v], x);
                 if (with_min) mn[v] = _mm256_min_ps(mn[v], x);
             }
@@ -100,9 +100,23 @@ pool_row_sep(const float *xi, const dacc_pool_shape *s, int oh, int C, int c0, i
             __m256 res = mx[v];
             if (a) res = _mm256_fmadd_ps(with_min ? _mm256_blendv_ps(mx[v], mn[v], neg[v]) : mx[v], av[v], bv[v]);
             if (relu) res = _mm256_max_ps(res, _mm256_setzero_ps());
-            _mm256_maskstore_ps(yo + c0 + 8 * v, m[v], res);
+            if (full)
+                _mm256_storeu_ps(yo + c0 + 8 * v, res);
+            else
+                _mm256_maskstore_ps(yo + c0 + 8 * v, m[v], res);
         }
     }
+}
+
+/* Full blocks (every lane of the nb vectors a channel) use plain loads and
+ * stores: vmaskmovps is slow on AMD, its store especially. */
+static inline __attribute__((always_inline)) void
+pool_row_sep(const float *xi, const dacc_pool_shape *s, int oh, int C, int c0, int nb, const __m256i *m,
+             const float *a, const float *b, int relu, const int with_min, float *yrow) {
+    if (C - c0 >= 8 * nb)
+        pool_row_sep_body(xi, s, oh, C, c0, nb, m, a, b, relu, with_min, 1, yrow);
+    else
+        pool_row_sep_body(xi, s, oh, C, c0, nb, m, a, b, relu, with_min, 0, yrow);
 }
 
 
