@@ -231,6 +231,7 @@ int dacc_model_init(dacc_model *m, const dacc_variant *v, int max_batch, int thr
     if (threads < 1) threads = 1;
     m->pool = dacc_pool_create(threads);
     m->scratch_per_thread = scratch;
+    m->scratch_threads = threads;
     m->params = calloc(m->n_params, sizeof(float));
     m->grads = calloc(m->n_params, sizeof(float));
     m->adam_m = calloc(m->n_params, sizeof(float));
@@ -241,7 +242,7 @@ int dacc_model_init(dacc_model *m, const dacc_variant *v, int max_batch, int thr
     m->dacts = calloc(grad_total, sizeof(float));
     m->aux = calloc(m->aux_per_image * (size_t)max_batch + 1, 1);
     m->stats = calloc(m->n_stats + 1, sizeof(float));
-    m->scratch = calloc(scratch * (size_t)threads, sizeof(float));
+    m->scratch = calloc(2 * scratch * (size_t)threads, sizeof(float));
     m->folded = calloc(m->n_params, sizeof(float));
     m->eval_src = calloc(m->n_params + m->n_buffers + 1, sizeof(float));
     m->red = calloc((size_t)threads * 2 * 128, sizeof(double));

@@ -25,6 +25,7 @@ typedef struct pass {
                               BN backward: 0 sums, 1 apply */
     int relu;              /* conv forward: fused ReLU (the next layer is skipped);
                               BN backward: the backward of the ReLU before it merged */
+    int set;               /* conv backward: the partials set its weight gradients go to */
 } pass;
 
 static float *act(dacc_model *m, int id) { return m->acts + m->act_off[id]; }
@@ -339,7 +340,7 @@ static const float *forward_eval(dacc_model *m, const uint8_t *images, int n) {
 const float *dacc_model_forward(dacc_model *m, const uint8_t *images, int n, int train,
                                 uint64_t dropout_seed) {
     if (!train) return forward_eval(m, images, n);
-    pass p = {m, NULL, n, train, dropout_seed, 0, images, NULL, NULL, NULL, 0, 0};
+    pass p = {m, NULL, n, train, dropout_seed, 0, images, NULL, NULL, NULL, 0, 0, 0};
     int nt = ntasks(m, n);
     double t0 = dacc_lt_now();
     dacc_model_pack_train(m); /* once per step: the weights changed since the last */
@@ -422,7 +423,7 @@ static void t_bwd(void *ctx, int t, int nt) {
     case DACC_L_CONV: {
         const dacc_conv_packs *c = &m->conv[p->layer_index];
         dacc_conv_shape s = dacc_model_conv_shape(l, n);
-        float *part = m->scratch + (size_t)t * m->scratch_per_thread;
+        float *part = dacc_model_partials(m, p->set, t);
         float *ks = dacc_model_kscratch(m, t);
         size_t nw = (size_t)l->k * l->k * l->c * l->oc;
         double t0 = t == 0 ? dacc_lt_now() : 0, t1 = 0; /* task 0 splits the round's time */
@@ -466,33 +467,50 @@ static void t_bwd(void *ctx, int t, int nt) {
     }
 }
 
-/* Sums the per-task weight-gradient partials in task order, split by
- * element ranges so the reduction itself runs in parallel. */
-static void t_reduce(void *ctx, int t, int nt) {
-    pass *p = ctx;
-    dacc_model *m = p->m;
-    const dacc_layer *l = p->l;
-    int parts = ntasks(m, p->n);
+/* Conv layer l's weight gradients: the sums over parts tasks of its
+ * partials (set), in task order, of elements [total * t / nt, total *
+ * (t + 1) / nt): task t of nt's share, so the sums run in parallel and
+ * their bits do not depend on nt. */
+static void reduce_share(dacc_model *m, const dacc_layer *l, int set, int parts, int t, int nt) {
     size_t nw = (size_t)l->k * l->k * l->c * l->oc, total = nw + l->oc;
     size_t lo = total * t / nt, hi = total * (t + 1) / nt;
     for (size_t j = lo; j < hi; j++) {
         float s = 0;
-        for (int q = 0; q < parts; q++) s += m->scratch[(size_t)q * m->scratch_per_thread + j];
+        for (int q = 0; q < parts; q++) s += dacc_model_partials(m, set, q)[j];
         if (j < nw) m->grads[l->w_off + j] = s;
         else m->grads[l->b_off + (j - nw)] = s;
     }
+}
+
+/* A convolution whose partials are still to be summed. */
+typedef struct pending_reduce {
+    int layer; /* -1: none */
+    int set, parts;
+} pending_reduce;
+
+typedef struct reduce_ctx {
+    dacc_model *m;
+    pending_reduce r;
+} reduce_ctx;
+
+static void t_reduce(void *ctx, int t, int nt) {
+    reduce_ctx *c = ctx;
+    reduce_share(c->m, &c->m->layers[c->r.layer], c->r.set, c->r.parts, t, nt);
 }
 
 /* ---- training backward: rounds as in the forward ----
  * A round runs, over each task's images: the apply of the BN it starts at
  * (with the backward of the ReLU before it, which reads the BN input), the
  * layers below down to the next BN, and that BN's sums (channel_dot). A
- * round holds at most one convolution: its weight-gradient partials (one
- * buffer per task) are summed in a round of their own (t_reduce) before the
- * next convolution overwrites them. Timers: see round_spread. */
+ * round holds at most one convolution. Its weight-gradient partials (one
+ * buffer per task) are summed at the start of the next round, while that
+ * round's convolution writes the other of two partials sets; the last
+ * convolution's are summed in a round of their own (t_reduce). Timers:
+ * see round_spread. */
 typedef struct bchain {
     const pass *p;
-    int i0, i1;   /* layers i0 down to i1 + 1; i1 a BN: its sums at the end */
+    int i0, i1;           /* layers i0 down to i1 + 1; i1 a BN: its sums at the end */
+    pending_reduce prev;  /* the previous round's convolution, summed first */
 } bchain;
 
 static void t_bchain(void *ctx, int t, int nt) {
@@ -501,6 +519,10 @@ static void t_bchain(void *ctx, int t, int nt) {
     dacc_layer_times *tm = &m->times;
     pass q = *c->p;
     double t0 = t == 0 ? dacc_lt_now() : 0, t1;
+    if (c->prev.layer >= 0) {
+        reduce_share(m, &m->layers[c->prev.layer], c->prev.set, c->prev.parts, t, nt);
+        if (t == 0) tm->round[c->prev.layer][DACC_TIME_BWD_WEIGHTS] += (t1 = dacc_lt_now()) - t0, t0 = t1;
+    }
     for (int i = c->i0; i > c->i1; i--) {
         const dacc_layer *l = &m->layers[i];
         q.l = l;
@@ -554,40 +576,48 @@ int dacc_model_bwd_round_tensors(const dacc_model *m, int i, int end, int *ids) 
     return n;
 }
 
+/* After the round that ended at BN layer k: its backward coefficients
+ * (a, b, kk) from the tasks' sums, and its parameters' gradients. */
+static void bn_backward_coeffs(dacc_model *m, int k, int n, int nt, float *a, float *b, float *kk) {
+    const dacc_layer *l = &m->layers[k];
+    int ch = l->c;
+    double cnt = (double)n * m->act_size[l->in] / ch;
+    double sdy[128] = {0}, sdyx[128] = {0};
+    double t0 = dacc_lt_now();
+    for (int t = 0; t < nt; t++)
+        for (int j = 0; j < ch; j++) {
+            sdy[j] += m->red[(size_t)t * 256 + j];
+            sdyx[j] += m->red[(size_t)t * 256 + ch + j];
+        }
+    const float *mean = m->stats + l->stat_off, *invstd = mean + ch;
+    dacc_bn_backward_coeffs(ch, cnt, sdy, sdyx, mean, invstd, m->params + l->w_off,
+                            m->grads + l->w_off, m->grads + l->b_off, a, b, kk);
+    m->times.s[k][DACC_TIME_BWD_DATA] += dacc_lt_now() - t0;
+}
+
 void dacc_model_backward(dacc_model *m, int n) {
-    pass p = {m, NULL, n, 1, 0, 0, NULL, NULL, NULL, NULL, 0, 0};
+    pass p = {m, NULL, n, 1, 0, 0, NULL, NULL, NULL, NULL, 0, 0, 0};
     int nt = ntasks(m, n), conv;
     float a[128], b[128], kk[128]; /* the backward coefficients of the BN a round starts at */
     p.a = a, p.b = b, p.k = kk;
+    pending_reduce prev = {-1, 0, 0};
     for (int i = m->n_layers - 1; i >= 0;) {
         const int k = dacc_model_bwd_round_end(m, i, &conv);
-        bchain c = {&p, i, k};
+        p.set = prev.layer >= 0 ? 1 - prev.set : 0;
+        bchain c = {&p, i, k, prev};
         double t0 = dacc_lt_now();
         dacc_pool_run(m->pool, t_bchain, &c, nt);
         round_spread(&m->times, dacc_lt_now() - t0);
-        t0 = dacc_lt_now();
-        if (conv >= 0) {
-            p.l = &m->layers[conv];
-            dacc_pool_run(m->pool, t_reduce, &p, dacc_pool_threads(m->pool));
-            m->times.s[conv][DACC_TIME_BWD_WEIGHTS] += dacc_lt_now() - t0;
-        }
-        if (k >= 0 && m->layers[k].kind == DACC_L_BN) {
-            const dacc_layer *l = &m->layers[k];
-            int ch = l->c;
-            double cnt = (double)n * m->act_size[l->in] / ch;
-            double sdy[128] = {0}, sdyx[128] = {0};
-            t0 = dacc_lt_now();
-            for (int t = 0; t < nt; t++)
-                for (int j = 0; j < ch; j++) {
-                    sdy[j] += m->red[(size_t)t * 256 + j];
-                    sdyx[j] += m->red[(size_t)t * 256 + ch + j];
-                }
-            const float *mean = m->stats + l->stat_off, *invstd = mean + ch;
-            dacc_bn_backward_coeffs(ch, cnt, sdy, sdyx, mean, invstd, m->params + l->w_off,
-                                    m->grads + l->w_off, m->grads + l->b_off, a, b, kk);
-            m->times.s[k][DACC_TIME_BWD_DATA] += dacc_lt_now() - t0;
-        }
+        if (conv >= 0) prev = (pending_reduce){conv, p.set, nt};
+        else prev.layer = -1;
+        if (k >= 0 && m->layers[k].kind == DACC_L_BN) bn_backward_coeffs(m, k, n, nt, a, b, kk);
         i = k;
+    }
+    if (prev.layer >= 0) { /* the last convolution's sums */
+        reduce_ctx rc = {m, prev};
+        double t0 = dacc_lt_now();
+        dacc_pool_run(m->pool, t_reduce, &rc, dacc_pool_threads(m->pool));
+        m->times.s[prev.layer][DACC_TIME_BWD_WEIGHTS] += dacc_lt_now() - t0;
     }
 }
 
