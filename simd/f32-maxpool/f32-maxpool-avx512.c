@@ -2,10 +2,10 @@
  * reference's rules exactly: a lane takes v when v > best (strict: the
  * first maximum in window order wins) or v is NaN (so the last NaN wins);
  * padding never wins. Windows up to SEP_KMAX rows and rows up to
- * SEP_OWMAX outputs are pooled rows first (f32-maxpool-rows-driver.h); others window by
- * window, up to four channel vectors per pass. Backward is the scalar
- * kernel: a scatter, which gather-add-scatter and per-input gathers made
- * 2x slower. */
+ * SEP_OWMAX outputs are pooled rows first (f32-maxpool-rows-driver.h);
+ * others window by window, up to four channel vectors per pass. Backward
+ * is the scalar kernel: a scatter, which gather-add-scatter and per-input
+ * gathers made 2x slower. */
 #include "dacc/kernels.h"
 #include "f32-maxpool/pool-window.h"
 #include <immintrin.h>
