@@ -28,7 +28,8 @@
  * backward-data, a full convolution, at every edge) an output with few
  * terms shares its tile with outputs that have all of them. For those
  * layers S is the largest S within 3 pixels (a 4x4 tile's span) in the same
- * image and channel. A missing term is still ~S/K >= 1.7e-3 of it there. */
+ * image and channel, and F(4x4) is held to 3e-5 S (WINO4_REL_TOL). A
+ * missing term is still ~S/K >= 1.7e-3 of it there. */
 #include "dacc/kernels.h"
 #include "harness.h"
 #include "nn/conv_algo.h"
@@ -39,6 +40,13 @@
 #define GUARD 16
 #define GUARD_VALUE 12345.678f
 #define REL_TOL 1e-5
+/* F(4x4)'s rounding is not averaged over input channels: with one input
+ * channel its error reaches ~1e-5 S (max |y - exact| / S over 52M outputs
+ * of 28x28x1 -> 32: 1.04e-5; 4.9e-6 at 3 channels, 2.2e-6 at 32; F(2x2)
+ * 3e-7), so forward and backward-data in F(4x4) are held to 3e-5 S, still
+ * ~60x below a missing term. The engine runs F(4x4) only from 16 channels
+ * (conv_algo.c); the kernels accept it from one. */
+#define WINO4_REL_TOL 3e-5
 
 static uint64_t rng;
 static dacc_kernels ref_table; /* the scalar table */
@@ -161,10 +169,10 @@ static float *abs_copy(const float *x, size_t n) {
 
 /* Largest |got-ref|/S over n elements; reports the first violation. */
 static int compare(const char *what, const char *kname, const dacc_conv_shape *s,
-                   const float *got, const float *ref, const float *S, size_t n) {
+                   const float *got, const float *ref, const float *S, size_t n, double rel_tol) {
     for (size_t i = 0; i < n; i++) {
         double d = fabs((double)got[i] - (double)ref[i]);
-        double tol = REL_TOL * (double)S[i] + 1e-30;
+        double tol = rel_tol * (double)S[i] + 1e-30;
         if (!(d <= tol)) {
             fprintf(stderr,
                     "%s %s n=%d in=%dx%dx%d out=%dx%dx%d k=%dx%d s=%d p=%d: element %zu got %g "
@@ -176,6 +184,8 @@ static int compare(const char *what, const char *kname, const dacc_conv_shape *s
     }
     return 1;
 }
+
+static double algo_tol(dacc_conv_algo a) { return a == DACC_CONV_WINO4 ? WINO4_REL_TOL : REL_TOL; }
 
 /* S[i] = max of S over the (2r+1)^2 pixels around i in the same image and
  * channel (n images of h x w x c). */
@@ -276,7 +286,8 @@ static void test_shape(const kernel_set *ks, const dacc_conv_shape *s) {
             if (sr.relu)
                 for (size_t j = 0; j < ny; j++) neg += !(y[j] >= 0);
             CHECK(!neg, "%s %s left %d negative outputs (%s)", name, what, neg, shape_str(s));
-            CHECK(compare(what, name, s, y, ref, S, ny), "%s forward %s algo %d mismatch (%s)",
+            CHECK(compare(what, name, s, y, ref, S, ny, algo_tol(algos[k % NALGO])),
+                  "%s forward %s algo %d mismatch (%s)",
                   name, what, (int)algos[k % NALGO], shape_str(s));
             free(y);
         }
@@ -298,7 +309,7 @@ static void test_shape(const kernel_set *ks, const dacc_conv_shape *s) {
                 continue;
             }
             CHECK(guards_ok(dx, nx), "%s wrote past dx (%s)", name, shape_str(s));
-            CHECK(compare("bwd-data", name, s, dx, ref, S, nx),
+            CHECK(compare("bwd-data", name, s, dx, ref, S, nx, algo_tol(algos[k % NALGO])),
                   "%s backward-data algo %d mismatch (%s)", name, (int)algos[k % NALGO],
                   shape_str(s));
             free(dx);
@@ -327,10 +338,10 @@ static void test_shape(const kernel_set *ks, const dacc_conv_shape *s) {
             }
             CHECK(guards_ok(dw, nw) && guards_ok(db, s->oc), "%s wrote past dw/db (%s)",
                   bf_name, shape_str(s));
-            CHECK(compare("bwd-filter dw", bf_name, s, dw, ref, a ? Sw : S, nw),
+            CHECK(compare("bwd-filter dw", bf_name, s, dw, ref, a ? Sw : S, nw, REL_TOL),
                   "%s backward-weights dw algo %d mismatch (%s)", bf_name, (int)a, shape_str(s));
             if (with_db)
-                CHECK(compare("bwd-filter db", bf_name, s, db, ref + nw, S + nw, s->oc),
+                CHECK(compare("bwd-filter db", bf_name, s, db, ref + nw, S + nw, s->oc, REL_TOL),
                       "%s backward-weights db mismatch (%s)", bf_name, shape_str(s));
             else {
                 int untouched = 1;
@@ -370,7 +381,7 @@ static void test_comparator_fails(void) {
     ref_fwd(&s, x, w, b, y1);
     ref_fwd(&s, ax, aw, ab, S);
     fprintf(stderr, "(expected mismatch report follows)\n");
-    CHECK(!compare("self-test", "scalar", &s, y0, y1, S, ny),
+    CHECK(!compare("self-test", "scalar", &s, y0, y1, S, ny, REL_TOL),
           "comparator accepted an output without its bias");
     free(x); free(w); free(b); free(y0); free(y1); free(S); free(ax); free(aw); free(ab);
 }
