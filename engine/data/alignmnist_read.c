@@ -235,7 +235,7 @@ void dacc_disp_stats_print(const dacc_disp_stats *s, const char *indent) {
     printf("%s  class      pixels    mean  median     p95     max\n", indent);
     for (int k = 0; k < DACC_DISP_ROWS; k++) {
         if (s->count[k] <= 0) continue;
-        char name[8];
+        char name[12]; /* "%d" of any int */
         if (k < DACC_DISP_ROWS - 1)
             snprintf(name, sizeof name, "%d", k);
         else

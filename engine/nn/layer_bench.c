@@ -137,7 +137,7 @@ static int same_item(const item *a, const dacc_layer *l, const char *name, int r
 static int add_model_items(const dacc_model *m, item *items, int n, int max) {
     for (int i = 0; i < m->n_layers && n < max; i++) {
         const dacc_layer *l = &m->layers[i];
-        char name[32];
+        char name[28]; /* leaves room for ":max" in item.name[32] */
         dacc_model_layer_label(m, i, name, sizeof name);
         int seen = 0, relu = l->kind == DACC_L_BN && dacc_model_relu_before(m, i);
         for (int j = 0; j < n && !seen; j++) seen = same_item(&items[j], l, name, relu);
