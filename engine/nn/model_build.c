@@ -231,7 +231,6 @@ int dacc_model_init(dacc_model *m, const dacc_variant *v, int max_batch, int thr
     if (threads < 1) threads = 1;
     m->pool = dacc_pool_create(threads);
     m->scratch_per_thread = scratch;
-    m->scratch_threads = threads;
     m->params = calloc(m->n_params, sizeof(float));
     m->grads = calloc(m->n_params, sizeof(float));
     m->adam_m = calloc(m->n_params, sizeof(float));

@@ -83,9 +83,8 @@ struct dacc_model {
     float *stats;
     float *scratch;                   /* partial weight gradients: two sets (backward
                                          alternates them between convolutions), each
-                                         scratch_threads x scratch_per_thread */
+                                         pool threads x scratch_per_thread */
     size_t scratch_per_thread;
-    int scratch_threads;
     dacc_conv_packs conv[DACC_MAX_LAYERS]; /* conv layers only */
     const dacc_kernels *plan_k;       /* the table conv[] and packed are laid out for */
     int train_precise;                /* training convolutions without F(4x4) (conv_algo.c;
@@ -124,10 +123,5 @@ int dacc_model_bwd_round_end(const dacc_model *m, int i, int *conv);
 int dacc_model_bwd_round_tensors(const dacc_model *m, int i, int end, int *ids);
 const dacc_tensor_ref *dacc_model_find_tensor(const dacc_model *m, const char *name);
 float *dacc_model_tensor_data(dacc_model *m, const dacc_tensor_ref *t);
-
-/* Task t's partial weight gradients in set (0 or 1). */
-static inline float *dacc_model_partials(const dacc_model *m, int set, int t) {
-    return m->scratch + ((size_t)set * (size_t)m->scratch_threads + (size_t)t) * m->scratch_per_thread;
-}
 
 #endif

@@ -29,6 +29,10 @@ typedef struct pass {
 } pass;
 
 static float *act(dacc_model *m, int id) { return m->acts + m->act_off[id]; }
+/* Task t's partial weight gradients in set (0 or 1; model_internal.h). */
+static float *partials(const dacc_model *m, int set, int t) {
+    return m->scratch + ((size_t)set * (size_t)dacc_pool_threads(m->pool) + (size_t)t) * m->scratch_per_thread;
+}
 static float *dact(dacc_model *m, int id) { return m->dacts + m->dact_off[id]; }
 static void range(int n, int task, int ntasks, int *lo, int *hi) {
     *lo = (int)((long)n * task / ntasks);
@@ -423,7 +427,7 @@ static void t_bwd(void *ctx, int t, int nt) {
     case DACC_L_CONV: {
         const dacc_conv_packs *c = &m->conv[p->layer_index];
         dacc_conv_shape s = dacc_model_conv_shape(l, n);
-        float *part = dacc_model_partials(m, p->set, t);
+        float *part = partials(m, p->set, t);
         float *ks = dacc_model_kscratch(m, t);
         size_t nw = (size_t)l->k * l->k * l->c * l->oc;
         double t0 = t == 0 ? dacc_lt_now() : 0, t1 = 0; /* task 0 splits the round's time */
@@ -474,28 +478,32 @@ static void t_bwd(void *ctx, int t, int nt) {
 static void reduce_share(dacc_model *m, const dacc_layer *l, int set, int parts, int t, int nt) {
     size_t nw = (size_t)l->k * l->k * l->c * l->oc, total = nw + l->oc;
     size_t lo = total * t / nt, hi = total * (t + 1) / nt;
+    const float *part = partials(m, set, 0);
+    const size_t stride = m->scratch_per_thread; /* between two tasks' partials */
     for (size_t j = lo; j < hi; j++) {
         float s = 0;
-        for (int q = 0; q < parts; q++) s += dacc_model_partials(m, set, q)[j];
+        for (int q = 0; q < parts; q++) s += part[(size_t)q * stride + j];
         if (j < nw) m->grads[l->w_off + j] = s;
         else m->grads[l->b_off + (j - nw)] = s;
     }
 }
 
-/* A convolution whose partials are still to be summed. */
+/* A convolution whose partials (one per task of the pass) are still to be
+ * summed. */
 typedef struct pending_reduce {
     int layer; /* -1: none */
-    int set, parts;
+    int set;
 } pending_reduce;
 
 typedef struct reduce_ctx {
     dacc_model *m;
     pending_reduce r;
+    int parts;
 } reduce_ctx;
 
 static void t_reduce(void *ctx, int t, int nt) {
     reduce_ctx *c = ctx;
-    reduce_share(c->m, &c->m->layers[c->r.layer], c->r.set, c->r.parts, t, nt);
+    reduce_share(c->m, &c->m->layers[c->r.layer], c->r.set, c->parts, t, nt);
 }
 
 /* ---- training backward: rounds as in the forward ----
@@ -520,7 +528,7 @@ static void t_bchain(void *ctx, int t, int nt) {
     pass q = *c->p;
     double t0 = t == 0 ? dacc_lt_now() : 0, t1;
     if (c->prev.layer >= 0) {
-        reduce_share(m, &m->layers[c->prev.layer], c->prev.set, c->prev.parts, t, nt);
+        reduce_share(m, &m->layers[c->prev.layer], c->prev.set, nt, t, nt); /* nt partials, as in its round */
         if (t == 0) tm->round[c->prev.layer][DACC_TIME_BWD_WEIGHTS] += (t1 = dacc_lt_now()) - t0, t0 = t1;
     }
     for (int i = c->i0; i > c->i1; i--) {
@@ -600,7 +608,7 @@ void dacc_model_backward(dacc_model *m, int n) {
     int nt = ntasks(m, n), conv;
     float a[128], b[128], kk[128]; /* the backward coefficients of the BN a round starts at */
     p.a = a, p.b = b, p.k = kk;
-    pending_reduce prev = {-1, 0, 0};
+    pending_reduce prev = {-1, 0};
     for (int i = m->n_layers - 1; i >= 0;) {
         const int k = dacc_model_bwd_round_end(m, i, &conv);
         p.set = prev.layer >= 0 ? 1 - prev.set : 0;
@@ -608,13 +616,13 @@ void dacc_model_backward(dacc_model *m, int n) {
         double t0 = dacc_lt_now();
         dacc_pool_run(m->pool, t_bchain, &c, nt);
         round_spread(&m->times, dacc_lt_now() - t0);
-        if (conv >= 0) prev = (pending_reduce){conv, p.set, nt};
+        if (conv >= 0) prev = (pending_reduce){conv, p.set};
         else prev.layer = -1;
         if (k >= 0 && m->layers[k].kind == DACC_L_BN) bn_backward_coeffs(m, k, n, nt, a, b, kk);
         i = k;
     }
     if (prev.layer >= 0) { /* the last convolution's sums */
-        reduce_ctx rc = {m, prev};
+        reduce_ctx rc = {m, prev, nt};
         double t0 = dacc_lt_now();
         dacc_pool_run(m->pool, t_reduce, &rc, dacc_pool_threads(m->pool));
         m->times.s[prev.layer][DACC_TIME_BWD_WEIGHTS] += dacc_lt_now() - t0;

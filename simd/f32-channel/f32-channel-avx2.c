@@ -26,10 +26,13 @@ static inline void add_to_double(double *out, __m256 acc, int left) {
     for (int i = 0; i < left; i++) out[i] += t[i];
 }
 
-/* Full vectors load plainly: vmaskmovps is slower than a plain load on AMD
- * (full is a constant in each inlined copy). */
-#define LOADM(p) (full ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, m))
 #define CH_INLINE static inline __attribute__((always_inline))
+
+/* The lanes of m from p; full (m is every lane, a constant in each inlined
+ * copy) loads plainly: vmaskmovps is slower than a plain load on AMD. */
+CH_INLINE __m256 load_m(const float *p, __m256i m, const int full) {
+    return full ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, m);
+}
 
 /* One channel vector over rows [r0, r1): sum of d and of d^2, d = x - s. */
 CH_INLINE void moments_vec(const float *xp, size_t c, size_t r0, size_t r1, __m256 s, __m256i m,
@@ -38,15 +41,15 @@ CH_INLINE void moments_vec(const float *xp, size_t c, size_t r0, size_t r1, __m2
     __m256 q0 = _mm256_setzero_ps(), q1 = _mm256_setzero_ps();
     size_t r = r0;
     for (; r + 2 <= r1; r += 2, xp += 2 * c) {
-        __m256 d0 = _mm256_sub_ps(LOADM(xp), s);
-        __m256 d1 = _mm256_sub_ps(LOADM(xp + c), s);
+        __m256 d0 = _mm256_sub_ps(load_m(xp, m, full), s);
+        __m256 d1 = _mm256_sub_ps(load_m(xp + c, m, full), s);
         s0 = _mm256_add_ps(s0, d0);
         s1 = _mm256_add_ps(s1, d1);
         q0 = _mm256_fmadd_ps(d0, d0, q0);
         q1 = _mm256_fmadd_ps(d1, d1, q1);
     }
     if (r < r1) {
-        __m256 d0 = _mm256_sub_ps(LOADM(xp), s);
+        __m256 d0 = _mm256_sub_ps(load_m(xp, m, full), s);
         s0 = _mm256_add_ps(s0, d0);
         q0 = _mm256_fmadd_ps(d0, d0, q0);
     }
@@ -80,17 +83,17 @@ CH_INLINE void dot_vec(const float *dy, const float *x, size_t c, size_t r0, siz
     __m256 p0 = _mm256_setzero_ps(), p1 = _mm256_setzero_ps();
     size_t off = 0, r = r0;
     for (; r + 2 <= r1; r += 2, off += 2 * c) {
-        __m256 g0 = LOADM(dy + off);
-        __m256 g1 = LOADM(dy + off + c);
+        __m256 g0 = load_m(dy + off, m, full);
+        __m256 g1 = load_m(dy + off + c, m, full);
         s0 = _mm256_add_ps(s0, g0);
         s1 = _mm256_add_ps(s1, g1);
-        p0 = _mm256_fmadd_ps(g0, _mm256_sub_ps(LOADM(x + off), mu), p0);
-        p1 = _mm256_fmadd_ps(g1, _mm256_sub_ps(LOADM(x + off + c), mu), p1);
+        p0 = _mm256_fmadd_ps(g0, _mm256_sub_ps(load_m(x + off, m, full), mu), p0);
+        p1 = _mm256_fmadd_ps(g1, _mm256_sub_ps(load_m(x + off + c, m, full), mu), p1);
     }
     if (r < r1) {
-        __m256 g0 = LOADM(dy + off);
+        __m256 g0 = load_m(dy + off, m, full);
         s0 = _mm256_add_ps(s0, g0);
-        p0 = _mm256_fmadd_ps(g0, _mm256_sub_ps(LOADM(x + off), mu), p0);
+        p0 = _mm256_fmadd_ps(g0, _mm256_sub_ps(load_m(x + off, m, full), mu), p0);
     }
     *sdy = _mm256_add_ps(s0, s1);
     *sdyx = _mm256_add_ps(p0, p1);

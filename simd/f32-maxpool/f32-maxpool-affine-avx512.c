@@ -8,11 +8,6 @@
 #include <immintrin.h>
 #include <math.h>
 
-/* The first n lanes (n clipped to 0..16). */
-static inline __mmask16 lanes(int n) {
-    return n >= 16 ? (__mmask16)0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1u);
-}
-
 static inline __attribute__((always_inline)) void
 pool_block(const float *xi, int iw_, int C, int c0, int nb, const __mmask16 *m, const pool_window *pw, const float *a, const float *b, int relu, const int with_min,
            float *y) {
@@ -108,5 +103,5 @@ pool_row_sep(const float *xi, const dacc_pool_shape *s, int oh, int C, int c0, i
 #define POOL_FN dacc_f32_maxpool_affine__avx512
 #define POOL_VL 16
 #define POOL_MASK_T __mmask16
-#define POOL_LANES(n) lanes(n)
+#define POOL_LANES(n) pool_lanes16(n)
 #include "f32-maxpool/f32-maxpool-affine-driver.h"

@@ -49,16 +49,11 @@ pool_block(const float *xi, int iw_, int C, int c0, int nb, const __mmask16 *m, 
         pos = _mm512_mask_mov_epi32(pos, k_, p);                                           \
     } while (0)
 
-/* The first n lanes (n clipped to 0..16). */
-static inline __mmask16 lanes(int n) {
-    return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
-}
-
 #define POOL_VL 16
 #define POOL_VF __m512
 #define POOL_VI __m512i
 #define POOL_MASK_T __mmask16
-#define POOL_LANES(n) lanes(n)
+#define POOL_LANES(n) ((__mmask16)pool_lanes16(n))
 /* masked moves cost as plain ones here: full is not needed */
 #define POOL_LOAD(m, full, p) ((void)(full), _mm512_maskz_loadu_ps(m, p))
 #define POOL_STORE_F(p, m, full, v) ((void)(full), _mm512_mask_storeu_ps(p, m, v))
@@ -98,7 +93,8 @@ void dacc_f32_maxpool_fwd__avx512(const dacc_pool_shape *s, const float *x, floa
                 }
                 if (c0 < C) {
                     const int left = C - c0;
-                    const __mmask16 m[4] = {lanes(left), lanes(left - 16), lanes(left - 32), lanes(left - 48)};
+                    const __mmask16 m[4] = {pool_lanes16(left), pool_lanes16(left - 16), pool_lanes16(left - 32),
+                                            pool_lanes16(left - 48)};
                     if (left > 32)
                         pool_block(xi, s->iw, C, c0, 4, m, &pw, y + o, idx + o);
                     else if (left > 16)

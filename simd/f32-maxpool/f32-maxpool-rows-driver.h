@@ -18,10 +18,10 @@
  *   POOL_TAKE(best, pos, v, p)  take (v, p) where v > best or v is NaN
  * and gets pool_rows_fits(s) and pool_rows(s, x, y, idx), the whole batch. */
 
-/* Input row h of one channel vector: each output column's winner over its
- * taps in that row. */
 #define POOL_ROWS_INLINE static inline __attribute__((always_inline))
 
+/* Input row h of one channel vector: each output column's winner over its
+ * taps in that row. */
 POOL_ROWS_INLINE void pool_row(const float *xi, const dacc_pool_shape *s, int h, int c, POOL_MASK_T m,
                               const int full, POOL_VF *rv, POOL_VI *rp) {
     const size_t C = (size_t)s->c;

@@ -51,4 +51,10 @@ static inline void pool_min_blocks(const float *a, int C, int block, unsigned ch
 static inline int pool_needs_min(const unsigned char *need, int k) {
     return k >= POOL_MAX_BLOCKS || need[k];
 }
+
+/* The AVX-512 kernels' mask of the first n of 16 lanes (n clipped to
+ * 0..16), as a plain integer (it converts to __mmask16). */
+static inline unsigned short pool_lanes16(int n) {
+    return n >= 16 ? (unsigned short)0xffff : n <= 0 ? (unsigned short)0 : (unsigned short)((1u << n) - 1u);
+}
 #endif

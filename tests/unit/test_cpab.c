@@ -194,7 +194,7 @@ static void test_expm(void) {
     dacc_cpab_free(&t);
 }
 
-/* Mean |fout - fimg| over the pixels away from the outermost ring. */
+/* Mean |a - b| over the pixels away from the outermost ring. */
 static double mean_abs_diff(const float *a, const float *b, int R, int C) {
     double sum = 0;
     for (int r = 1; r < R - 1; r++)
