@@ -5,13 +5,8 @@
  * window covers it (in output order, as the reference adds them), one store
  * per input and no zeroing pass. */
 #include "f32-avgpool-common.h"
+#include "avx2-lanes.h"
 #include <immintrin.h>
-
-static inline __m256i lanes(int left) {
-    static const int32_t tab[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-    if (left <= 0) return _mm256_setzero_si256();
-    return _mm256_loadu_si256((const __m256i *)(tab + 8 - (left >= 8 ? 8 : left)));
-}
 
 static inline __attribute__((always_inline)) void
 fwd_block(const float *xn, int iw_, int C, int c0, int nb, int full, const __m256i *m, int h0,
@@ -22,7 +17,7 @@ fwd_block(const float *xn, int iw_, int C, int c0, int nb, int full, const __m25
         for (int kw = kw0; kw < kw1; kw++) {
             const float *xp = xn + ((size_t)(h0 + kh) * iw_ + w0 + kw) * C + c0;
             for (int b = 0; b < nb; b++)
-                acc[b] = _mm256_add_ps(acc[b], full ? _mm256_loadu_ps(xp + 8 * b) : _mm256_maskload_ps(xp + 8 * b, m[b]));
+                acc[b] = _mm256_add_ps(acc[b], avx2_load_m(xp + 8 * b, m[b], full));
         }
     for (int b = 0; b < nb; b++) {
         if (full) _mm256_storeu_ps(yp + c0 + 8 * b, _mm256_mul_ps(acc[b], inv));
@@ -47,7 +42,7 @@ void dacc_f32_avgpool_fwd__avx2(const dacc_pool_shape *s, const float *x, float 
                     fwd_block(xn, s->iw, C, c0, 4, 1, NULL, h0, w0, kh0, kh1, kw0, kw1, inv, yp);
                 if (c0 < C) {
                     int left = C - c0;
-                    __m256i m[4] = {lanes(left), lanes(left - 8), lanes(left - 16), lanes(left - 24)};
+                    __m256i m[4] = {avx2_lanes(left), avx2_lanes(left - 8), avx2_lanes(left - 16), avx2_lanes(left - 24)};
                     if (left > 16)
                         fwd_block(xn, s->iw, C, c0, 4, 0, m, h0, w0, kh0, kh1, kw0, kw1, inv, yp);
                     else if (left > 8)
@@ -84,7 +79,7 @@ void dacc_f32_avgpool_bwd__avx2(const dacc_pool_shape *s, const float *dy, float
                     _mm256_storeu_ps(dxp + c0, acc);
                 }
                 if (c0 < C) {
-                    __m256i m = lanes(C - c0);
+                    __m256i m = avx2_lanes(C - c0);
                     __m256 acc = _mm256_setzero_ps();
                     for (int oh = oh0; oh <= oh1; oh++)
                         for (int ow = ow0; ow <= ow1; ow++)

@@ -3,14 +3,10 @@
  * ROWS_BLOCK rows (a block of c <= 64 channels stays in L1) and add each
  * block's partial sums to the double outputs. */
 #include "dacc/kernels.h"
+#include "avx2-lanes.h"
 #include <immintrin.h>
 
 #define ROWS_BLOCK 32
-
-static inline __m256i lanes(int left) {
-    static const int32_t tab[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-    return _mm256_loadu_si256((const __m256i *)(tab + 8 - (left >= 8 ? 8 : left)));
-}
 
 static inline void add_to_double(double *out, __m256 acc, int left) {
     __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(acc));
@@ -28,11 +24,6 @@ static inline void add_to_double(double *out, __m256 acc, int left) {
 
 #define CH_INLINE static inline __attribute__((always_inline))
 
-/* The lanes of m from p; full (m is every lane, a constant in each inlined
- * copy) loads plainly: vmaskmovps is slower than a plain load on AMD. */
-CH_INLINE __m256 load_m(const float *p, __m256i m, const int full) {
-    return full ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, m);
-}
 
 /* One channel vector over rows [r0, r1): sum of d and of d^2, d = x - s. */
 CH_INLINE void moments_vec(const float *xp, size_t c, size_t r0, size_t r1, __m256 s, __m256i m,
@@ -41,15 +32,15 @@ CH_INLINE void moments_vec(const float *xp, size_t c, size_t r0, size_t r1, __m2
     __m256 q0 = _mm256_setzero_ps(), q1 = _mm256_setzero_ps();
     size_t r = r0;
     for (; r + 2 <= r1; r += 2, xp += 2 * c) {
-        __m256 d0 = _mm256_sub_ps(load_m(xp, m, full), s);
-        __m256 d1 = _mm256_sub_ps(load_m(xp + c, m, full), s);
+        __m256 d0 = _mm256_sub_ps(avx2_load_m(xp, m, full), s);
+        __m256 d1 = _mm256_sub_ps(avx2_load_m(xp + c, m, full), s);
         s0 = _mm256_add_ps(s0, d0);
         s1 = _mm256_add_ps(s1, d1);
         q0 = _mm256_fmadd_ps(d0, d0, q0);
         q1 = _mm256_fmadd_ps(d1, d1, q1);
     }
     if (r < r1) {
-        __m256 d0 = _mm256_sub_ps(load_m(xp, m, full), s);
+        __m256 d0 = _mm256_sub_ps(avx2_load_m(xp, m, full), s);
         s0 = _mm256_add_ps(s0, d0);
         q0 = _mm256_fmadd_ps(d0, d0, q0);
     }
@@ -62,7 +53,7 @@ void dacc_f32_channel_moments__avx2(size_t rows, int c, const float *x, const fl
     for (size_t r0 = 0; r0 < rows; r0 += ROWS_BLOCK) {
         size_t r1 = rows - r0 < ROWS_BLOCK ? rows : r0 + ROWS_BLOCK;
         for (int j = 0; j < c; j += 8) {
-            const __m256i m = lanes(c - j);
+            const __m256i m = avx2_lanes(c - j);
             const __m256 s = _mm256_maskload_ps(shift + j, m);
             const float *xp = x + r0 * (size_t)c + j;
             __m256 vs, vq;
@@ -83,17 +74,17 @@ CH_INLINE void dot_vec(const float *dy, const float *x, size_t c, size_t r0, siz
     __m256 p0 = _mm256_setzero_ps(), p1 = _mm256_setzero_ps();
     size_t off = 0, r = r0;
     for (; r + 2 <= r1; r += 2, off += 2 * c) {
-        __m256 g0 = load_m(dy + off, m, full);
-        __m256 g1 = load_m(dy + off + c, m, full);
+        __m256 g0 = avx2_load_m(dy + off, m, full);
+        __m256 g1 = avx2_load_m(dy + off + c, m, full);
         s0 = _mm256_add_ps(s0, g0);
         s1 = _mm256_add_ps(s1, g1);
-        p0 = _mm256_fmadd_ps(g0, _mm256_sub_ps(load_m(x + off, m, full), mu), p0);
-        p1 = _mm256_fmadd_ps(g1, _mm256_sub_ps(load_m(x + off + c, m, full), mu), p1);
+        p0 = _mm256_fmadd_ps(g0, _mm256_sub_ps(avx2_load_m(x + off, m, full), mu), p0);
+        p1 = _mm256_fmadd_ps(g1, _mm256_sub_ps(avx2_load_m(x + off + c, m, full), mu), p1);
     }
     if (r < r1) {
-        __m256 g0 = load_m(dy + off, m, full);
+        __m256 g0 = avx2_load_m(dy + off, m, full);
         s0 = _mm256_add_ps(s0, g0);
-        p0 = _mm256_fmadd_ps(g0, _mm256_sub_ps(load_m(x + off, m, full), mu), p0);
+        p0 = _mm256_fmadd_ps(g0, _mm256_sub_ps(avx2_load_m(x + off, m, full), mu), p0);
     }
     *sdy = _mm256_add_ps(s0, s1);
     *sdyx = _mm256_add_ps(p0, p1);
@@ -104,7 +95,7 @@ void dacc_f32_channel_dot__avx2(size_t rows, int c, const float *dy, const float
     for (size_t r0 = 0; r0 < rows; r0 += ROWS_BLOCK) {
         size_t r1 = rows - r0 < ROWS_BLOCK ? rows : r0 + ROWS_BLOCK;
         for (int j = 0; j < c; j += 8) {
-            const __m256i m = lanes(c - j);
+            const __m256i m = avx2_lanes(c - j);
             const __m256 mu = _mm256_maskload_ps(mean + j, m);
             const size_t off = r0 * (size_t)c + j;
             __m256 vs, vp;
@@ -128,7 +119,7 @@ void dacc_f32_channel_affine__avx2(size_t rows, int c, const float *x, const flo
             _mm256_storeu_ps(yr + j, _mm256_fmadd_ps(_mm256_loadu_ps(xr + j), _mm256_loadu_ps(a + j),
                                                      _mm256_loadu_ps(b + j)));
         if (j < c) {
-            __m256i m = lanes(c - j);
+            __m256i m = avx2_lanes(c - j);
             __m256 v = _mm256_fmadd_ps(_mm256_maskload_ps(xr + j, m), _mm256_maskload_ps(a + j, m),
                                        _mm256_maskload_ps(b + j, m));
             _mm256_maskstore_ps(yr + j, m, v);
@@ -148,7 +139,7 @@ void dacc_f32_channel_affine2__avx2(size_t rows, int c, const float *p, const fl
                              _mm256_fmadd_ps(_mm256_loadu_ps(p + o + j), _mm256_loadu_ps(a + j), t));
         }
         if (j < c) {
-            __m256i m = lanes(c - j);
+            __m256i m = avx2_lanes(c - j);
             __m256 t = _mm256_fmadd_ps(_mm256_maskload_ps(q + o + j, m), _mm256_maskload_ps(b + j, m),
                                        _mm256_maskload_ps(k + j, m));
             __m256 v = _mm256_fmadd_ps(_mm256_maskload_ps(p + o + j, m), _mm256_maskload_ps(a + j, m), t);
@@ -173,7 +164,7 @@ void dacc_f32_channel_affine2_relu__avx2(size_t rows, int c, const float *p, con
             _mm256_storeu_ps(out + o + j, _mm256_and_ps(v, _mm256_cmp_ps(qv, zero, _CMP_GT_OQ)));
         }
         if (j < c) {
-            __m256i m = lanes(c - j);
+            __m256i m = avx2_lanes(c - j);
             __m256 qv = _mm256_maskload_ps(q + o + j, m);
             __m256 t = _mm256_fmadd_ps(qv, _mm256_maskload_ps(b + j, m), _mm256_maskload_ps(k + j, m));
             __m256 v = _mm256_fmadd_ps(_mm256_maskload_ps(p + o + j, m), _mm256_maskload_ps(a + j, m), t);

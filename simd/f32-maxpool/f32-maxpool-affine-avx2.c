@@ -5,14 +5,9 @@
  * ReLU before the store. */
 #include "dacc/kernels.h"
 #include "f32-maxpool/pool-window.h"
+#include "avx2-lanes.h"
 #include <immintrin.h>
 #include <math.h>
-
-static inline __m256i lanes(int left) {
-    static const int32_t tab[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-    if (left <= 0) return _mm256_setzero_si256();
-    return _mm256_loadu_si256((const __m256i *)(tab + 8 - (left >= 8 ? 8 : left)));
-}
 
 static inline __attribute__((always_inline)) void
 pool_block(const float *xi, int iw_, int C, int c0, int nb, const __m256i *m, const pool_window *pw, const float *a, const float *b, int relu, const int with_min,
@@ -62,7 +57,7 @@ pool_row_sep_body(const float *xi, const dacc_pool_shape *s, int oh, int C, int 
         for (int kh = r.kh0; kh < r.kh1; kh++) {
             const float *p = xi + ((size_t)(r.h0 + kh) * s->iw + w) * C + c0;
             _Pragma("GCC unroll 4") for (int v = 0; v < nb; v++) {
-                const __m256 x = full ? _mm256_loadu_ps(p + 8 * v) : _mm256_maskload_ps(p + 8 * v, m[v]);
+                const __m256 x = avx2_load_m(p + 8 * v, m[v], full);
                 mx[v] = _mm256_max_ps(mx[v], x);
                 if (with_min) mn[v] = _mm256_min_ps(mn[v], x);
             }
@@ -123,5 +118,5 @@ pool_row_sep(const float *xi, const dacc_pool_shape *s, int oh, int C, int c0, i
 #define POOL_FN dacc_f32_maxpool_affine__avx2
 #define POOL_VL 8
 #define POOL_MASK_T __m256i
-#define POOL_LANES(n) lanes(n)
+#define POOL_LANES(n) avx2_lanes(n)
 #include "f32-maxpool/f32-maxpool-affine-driver.h"

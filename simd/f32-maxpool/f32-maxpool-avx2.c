@@ -6,14 +6,9 @@
  * kernel (a scatter; see its file). */
 #include "dacc/kernels.h"
 #include "f32-maxpool/pool-window.h"
+#include "avx2-lanes.h"
 #include <immintrin.h>
 #include <math.h>
-
-static inline __m256i lanes(int left) {
-    static const int32_t tab[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-    if (left <= 0) return _mm256_setzero_si256();
-    return _mm256_loadu_si256((const __m256i *)(tab + 8 - (left >= 8 ? 8 : left)));
-}
 
 static inline __attribute__((always_inline)) void
 pool_block(const float *xi, int iw_, int C, int c0, int nb, int full, const __m256i *m, const pool_window *pw, float *y, int32_t *idx) {
@@ -30,7 +25,7 @@ pool_block(const float *xi, int iw_, int C, int c0, int nb, int full, const __m2
         for (int kw = kw0; kw < kw1; kw++) {
             int32_t j = ((h0 + kh) * iw_ + (w0 + kw)) * C + c0;
             for (int b = 0; b < nb; b++) {
-                __m256 v = full ? _mm256_loadu_ps(xi + j + 8 * b) : _mm256_maskload_ps(xi + j + 8 * b, m[b]);
+                __m256 v = avx2_load_m(xi + j + 8 * b, m[b], full);
                 __m256 k = _mm256_or_ps(_mm256_cmp_ps(v, best[b], _CMP_GT_OQ),
                                         _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
                 best[b] = _mm256_blendv_ps(best[b], v, k);
@@ -64,8 +59,8 @@ pool_block(const float *xi, int iw_, int C, int c0, int nb, int full, const __m2
 #define POOL_VF __m256
 #define POOL_VI __m256i
 #define POOL_MASK_T __m256i
-#define POOL_LANES(n) lanes(n)
-#define POOL_LOAD(m, full, p) ((full) ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, m))
+#define POOL_LANES(n) avx2_lanes(n)
+#define POOL_LOAD(m, full, p) avx2_load_m(p, m, full)
 #define POOL_STORE_F(p, m, full, v) ((full) ? _mm256_storeu_ps(p, v) : _mm256_maskstore_ps(p, m, v))
 #define POOL_STORE_I(p, m, full, v)                                                        \
     ((full) ? _mm256_storeu_si256((__m256i *)(p), v) : _mm256_maskstore_epi32(p, m, v))
@@ -104,7 +99,7 @@ void dacc_f32_maxpool_fwd__avx2(const dacc_pool_shape *s, const float *x, float 
                 }
                 if (c0 < C) {
                     int left = C - c0;
-                    __m256i m[4] = {lanes(left), lanes(left - 8), lanes(left - 16), lanes(left - 24)};
+                    __m256i m[4] = {avx2_lanes(left), avx2_lanes(left - 8), avx2_lanes(left - 16), avx2_lanes(left - 24)};
                     if (left > 16)
                         pool_block(xi, s->iw, C, c0, 4, 0, m, &pw, y + o, idx + o);
                     else if (left > 8)

@@ -2,6 +2,7 @@
  * full and one masked vector). exp from SLEEF's fixed-ISA u1.0 routine when
  * available, else a degree-7 polynomial on the reduced argument (~2 ulp). */
 #include "dacc/kernels.h"
+#include "avx2-lanes.h"
 #include <immintrin.h>
 #include <math.h>
 #if defined(DACC_HAVE_SLEEF)
@@ -31,11 +32,6 @@ static inline __m256 exp8(__m256 x) {
 #endif
 }
 
-static inline __m256i lanes(int left) {
-    static const int32_t tab[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-    return _mm256_loadu_si256((const __m256i *)(tab + 8 - (left >= 8 ? 8 : left)));
-}
-
 static inline float hmax(__m256 v) {
     __m128 a = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     a = _mm_max_ps(a, _mm_movehl_ps(a, a));
@@ -58,8 +54,8 @@ void dacc_f32_softmax__avx2(size_t rows, int k, const float *x, float *y) {
         __m256 vm = ninf;
         int j = 0;
         for (; j + 8 <= k; j += 8) vm = _mm256_max_ps(vm, _mm256_loadu_ps(xr + j));
-        if (j < k) vm = _mm256_max_ps(vm, _mm256_blendv_ps(ninf, _mm256_maskload_ps(xr + j, lanes(k - j)),
-                                                         _mm256_castsi256_ps(lanes(k - j))));
+        if (j < k) vm = _mm256_max_ps(vm, _mm256_blendv_ps(ninf, _mm256_maskload_ps(xr + j, avx2_lanes(k - j)),
+                                                         _mm256_castsi256_ps(avx2_lanes(k - j))));
         const __m256 m = _mm256_set1_ps(hmax(vm));
         __m256 vs = _mm256_setzero_ps();
         for (j = 0; j + 8 <= k; j += 8) {
@@ -68,7 +64,7 @@ void dacc_f32_softmax__avx2(size_t rows, int k, const float *x, float *y) {
             _mm256_storeu_ps(yr + j, e);
         }
         if (j < k) {
-            __m256i t = lanes(k - j);
+            __m256i t = avx2_lanes(k - j);
             __m256 e = exp8(_mm256_sub_ps(_mm256_maskload_ps(xr + j, t), m));
             e = _mm256_and_ps(e, _mm256_castsi256_ps(t));
             vs = _mm256_add_ps(vs, e);
@@ -77,7 +73,7 @@ void dacc_f32_softmax__avx2(size_t rows, int k, const float *x, float *y) {
         const __m256 inv = _mm256_set1_ps(1.0f / hsum(vs));
         for (j = 0; j + 8 <= k; j += 8) _mm256_storeu_ps(yr + j, _mm256_mul_ps(_mm256_loadu_ps(yr + j), inv));
         if (j < k) {
-            __m256i t = lanes(k - j);
+            __m256i t = avx2_lanes(k - j);
             _mm256_maskstore_ps(yr + j, t, _mm256_mul_ps(_mm256_maskload_ps(yr + j, t), inv));
         }
     }
