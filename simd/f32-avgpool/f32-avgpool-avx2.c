@@ -17,7 +17,8 @@ fwd_block(const float *xn, int iw_, int C, int c0, int nb, int full, const __m25
         for (int kw = kw0; kw < kw1; kw++) {
             const float *xp = xn + ((size_t)(h0 + kh) * iw_ + w0 + kw) * C + c0;
             for (int b = 0; b < nb; b++)
-                acc[b] = _mm256_add_ps(acc[b], avx2_load_m(xp + 8 * b, m[b], full));
+                /* m is NULL when full: not read then */
+                acc[b] = _mm256_add_ps(acc[b], full ? _mm256_loadu_ps(xp + 8 * b) : avx2_load_m(xp + 8 * b, m[b], 0));
         }
     for (int b = 0; b < nb; b++) {
         if (full) _mm256_storeu_ps(yp + c0 + 8 * b, _mm256_mul_ps(acc[b], inv));
