@@ -57,8 +57,8 @@ static void bwd_data_accumulate(const dacc_conv_shape *s, const float *dy, const
                        (s->ow - 1) * st + KW <= s->iw;
     /* equal column blocks, as wide as the tiles allow: a narrower last block
      * would run at another tile height and waste part of it (AVX2, ic 32:
-     * 2+2 vectors rather than 3+1) */
-    int NR0 = IGEMM_NR_MAX;
+     * 2+2 vectors rather than 3+1, or 4 where the weights fit igemm_nr_max) */
+    int NR0 = igemm_nr_max((size_t)OC);
     while (icv % NR0) NR0--;
     const int MR = igemm_mr[NR0];
     float dummy[IGEMM_NR_MAX * VL] __attribute__((aligned(64)));
@@ -291,7 +291,7 @@ static void bwd_data_accumulate_taps(const dacc_conv_shape *s, const float *dy, 
                                 size_t Np, float *dx) {
     const int IC = s->ic, OC = s->oc, KH = s->kh, KW = s->kw, st = s->stride;
     const size_t P = (size_t)s->n * s->oh * s->ow;
-    const int icv = IC / VL;
+    const int icv = IC / VL, nr_max = igemm_nr_max((size_t)OC);
     float dummy[IGEMM_NR_MAX * VL] __attribute__((aligned(64)));
     memset(dummy, 0, sizeof dummy);
     for (size_t c0 = 0; c0 < P; c0 += 256) {
@@ -300,7 +300,7 @@ static void bwd_data_accumulate_taps(const dacc_conv_shape *s, const float *dy, 
             for (int kw = 0; kw < KW; kw++) {
                 const size_t tap = (size_t)kh * KW + kw;
                 for (int v0 = 0; v0 < icv;) {
-                    const int NR = igemm_block_nr(icv - v0), MR = igemm_mr[NR];
+                    const int NR = igemm_block_nr(icv - v0, nr_max), MR = igemm_mr[NR];
                     igemm_args g = {1, 0, (size_t)OC, wt + tap * IC + (size_t)v0 * VL, Np,
                                     NULL, VL, 1};
                     const float *a[IGEMM_MR_MAX];

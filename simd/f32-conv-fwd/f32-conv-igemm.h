@@ -113,12 +113,17 @@ static igemm_fn *const igemm_relu_fns[IGEMM_NR_MAX + 1] = {0, igemm_relu_12x1, i
 IGEMM_DEFINE(8, 1)
 IGEMM_DEFINE(6, 2)
 IGEMM_DEFINE(4, 3)
-#define IGEMM_NR_MAX 3
-static const int igemm_mr[IGEMM_NR_MAX + 1] = {0, 8, 6, 4};
+IGEMM_DEFINE(3, 4)
+#define IGEMM_NR_MAX 4
+/* 3x4 needs 17 registers: GCC takes its fourth weight vector as the FMAs'
+ * memory operand, so it suits only weights that stay in L1 (igemm_nr_max) */
+#define IGEMM_NR_NEEDS_L1 4
+static const int igemm_mr[IGEMM_NR_MAX + 1] = {0, 8, 6, 4, 3};
 typedef void igemm_fn(const float *const *, float *const *, const igemm_args *);
-static igemm_fn *const igemm_fns[IGEMM_NR_MAX + 1] = {0, igemm_8x1, igemm_6x2, igemm_4x3};
+static igemm_fn *const igemm_fns[IGEMM_NR_MAX + 1] = {0, igemm_8x1, igemm_6x2, igemm_4x3,
+                                                      igemm_3x4};
 static igemm_fn *const igemm_relu_fns[IGEMM_NR_MAX + 1] = {0, igemm_relu_8x1, igemm_relu_6x2,
-                                                           igemm_relu_4x3};
+                                                           igemm_relu_4x3, igemm_relu_3x4};
 #endif
 #endif
 #ifndef IGEMM_MR_MAX
@@ -138,10 +143,31 @@ typedef struct igemm_pixels {
     size_t out_rs, out_is;
 } igemm_pixels;
 
-/* Column width of the next block: full blocks of IGEMM_NR_MAX vectors, the
+/* The widest column block for a reduction of kspan (tap rows x K) floats.
+ * A tile loads NR weight vectors per step for its MR pixels; the wide, short
+ * AVX2 tile (3 pixels x 4 vectors) saves the second pass over the pixels
+ * that 4x3 + 8x1 makes for 32 channels, but loads 1.33 weight vectors per
+ * pixel against 4x3's 0.75: measured (bench --isa avx2, batch 64) 7-16%
+ * faster where its weight block is <= 8 KB (the Winograd positions of the
+ * 32- and 64-channel layers, conv32_1) and 8-21% slower where it is 16 KB
+ * or more (conv128: 128 KB forward, 16 KB per tap backward-data). */
+#ifndef IGEMM_WIDE_MAX_BYTES
+#define IGEMM_WIDE_MAX_BYTES 8192
+#endif
+static int igemm_nr_max(size_t kspan) {
+#ifdef IGEMM_NR_NEEDS_L1
+    if (kspan * IGEMM_NR_NEEDS_L1 * VL * sizeof(float) > IGEMM_WIDE_MAX_BYTES)
+        return IGEMM_NR_NEEDS_L1 - 1;
+#else
+    (void)kspan;
+#endif
+    return IGEMM_NR_MAX;
+}
+
+/* Column width of the next block: full blocks of nr_max vectors, the
  * remainder in one block. */
-static int igemm_block_nr(int nvec_left) {
-    return nvec_left < IGEMM_NR_MAX ? nvec_left : IGEMM_NR_MAX;
+static int igemm_block_nr(int nvec_left, int nr_max) {
+    return nvec_left < nr_max ? nvec_left : nr_max;
 }
 
 /* C for every pixel of px, columns [0, N); w is [rows*K][ldw] with ldw >=
@@ -153,9 +179,9 @@ static void igemm_run_ex(const igemm_pixels *px, size_t rows, size_t K, const fl
     const size_t P = (size_t)px->nimg * px->oh * px->ow;
     const size_t rs = (size_t)px->sw * px->ch;
     float dummy[IGEMM_NR_MAX * VL] __attribute__((aligned(64)));
-    const int nvec = (N + VL - 1) / VL;
+    const int nvec = (N + VL - 1) / VL, nr_max = igemm_nr_max(rows * K);
     for (int v0 = 0; v0 < nvec;) {
-        const int NR = igemm_block_nr(nvec - v0), MR = igemm_mr[NR];
+        const int NR = igemm_block_nr(nvec - v0, nr_max), MR = igemm_mr[NR];
         const int cols_left = N - v0 * VL;
         igemm_args g = {rows, rs, K, w + (size_t)v0 * VL, ldw,
                         init ? init + (size_t)v0 * VL : NULL,

@@ -22,7 +22,7 @@
 #include "f32-conv-fwd/f32-conv-igemm.h"
 
 /* Tiles per chunk: a multiple of every register tile's MR (12, 8, 6 with
- * AVX-512; 8, 6, 4 with AVX2) so only the last chunk has a short tile. */
+ * AVX-512; 8, 6, 4, 3 with AVX2) so only the last chunk has a short tile. */
 #ifndef WINO_CHUNK_QUANTUM
 #define WINO_CHUNK_QUANTUM 24
 #endif
