@@ -56,29 +56,38 @@ dacc_conv_algo dacc_conv_bwd_data_algo(const dacc_kernels *k, const dacc_conv_sh
     return a != DACC_CONV_DIRECT && k->conv_bwd_data_query(s, a, &need) ? DACC_CONV_DIRECT : a;
 }
 
-/* Backward-weights in Winograd F(2x2,3x3) where it measured faster than
- * direct (f32-conv-bwd-filter-winograd.h; interleaved CPU-time medians
- * over channel counts and output sizes, docs/PERFORMANCE.md): 3x3,
- * stride 1,
+/* Backward-weights in Winograd form where it measured faster than direct
+ * (f32-conv-bwd-filter-winograd.h; interleaved CPU-time medians over
+ * channel counts and output sizes, docs/PERFORMANCE.md): 3x3, stride 1,
  * - ic >= one vector: AVX-512 ic 4 and 8 were 1.40x and 0.96-1.14x the
  *   direct time, ic 16 0.96-1.02x, ic 32-64 0.57-0.90x; AVX2 won from
  *   ic 4 (0.76x); oc 8-64 all won with ic >= 16 (direct pads oc to a
  *   vector);
- * - 2x2 tiles covering at most 1.5x the output pixels: 5x5 outputs (1.44x)
- *   0.91-0.95x (AVX-512) and 0.77-0.81x (AVX2), 3x3 (1.78x) 1.06-1.09x on
- *   AVX-512, 1x1 1.8-2.6x.
- * Only F(2x2): F(4x4) for it (2.25 multiplies per output instead of 4)
- * has not had its rounding, summed over a batch's tiles, checked. */
-dacc_conv_algo dacc_conv_wgrad_rule(const dacc_conv_shape *s, int lanes) {
+ * - F(4x4) where its tiles cover the output as in the forward rule
+ *   (24x24 and 8x8 in the network: 2.25 products per output and channel
+ *   pair instead of F(2x2)'s 4), unless precise: its error against
+ *   float64 is 3-8x F(2x2)'s, ~1e-6 of the terms' scale
+ *   (tests/unit/test_conv_kernels.c), and test_train_f64 bounds the
+ *   training step with it;
+ * - else F(2x2) where its tiles cover at most 1.5x the output pixels: 5x5
+ *   outputs (1.44x) 0.91-0.95x (AVX-512) and 0.77-0.81x (AVX2), 3x3
+ *   (1.78x) 1.06-1.09x on AVX-512, 1x1 1.8-2.6x. */
+dacc_conv_algo dacc_conv_wgrad_rule(const dacc_conv_shape *s, int lanes, int precise) {
     if (s->kh != 3 || s->kw != 3 || s->stride != 1 || s->ic < lanes) return DACC_CONV_DIRECT;
+    const size_t px = (size_t)s->oh * s->ow;
+    const size_t th4 = (size_t)(s->oh + 3) / 4, tw4 = (size_t)(s->ow + 3) / 4;
+    if (!precise && 16 * 16 * th4 * tw4 <= WINO4_MAX_COVER * px) return DACC_CONV_WINO4;
     const size_t th = (size_t)(s->oh + 1) / 2, tw = (size_t)(s->ow + 1) / 2;
-    return 8 * th * tw <= 3 * (size_t)s->oh * s->ow ? DACC_CONV_WINO2 : DACC_CONV_DIRECT;
+    return 8 * th * tw <= 3 * px ? DACC_CONV_WINO2 : DACC_CONV_DIRECT;
 }
 
-dacc_conv_algo dacc_conv_bwd_filter_algo(const dacc_kernels *k, const dacc_conv_shape *s) {
+dacc_conv_algo dacc_conv_bwd_filter_algo(const dacc_kernels *k, const dacc_conv_shape *s,
+                                         int precise) {
     dacc_conv_need need;
     k->conv_bwd_filter_query(s, DACC_CONV_DIRECT, &need);
-    dacc_conv_algo a = dacc_conv_wgrad_rule(s, need.lanes);
+    dacc_conv_algo a = dacc_conv_wgrad_rule(s, need.lanes, precise);
+    if (a == DACC_CONV_WINO4 && k->conv_bwd_filter_query(s, a, &need))
+        a = dacc_conv_wgrad_rule(s, need.lanes, 1);
     return a != DACC_CONV_DIRECT && k->conv_bwd_filter_query(s, a, &need) ? DACC_CONV_DIRECT : a;
 }
 

@@ -16,10 +16,12 @@ dacc_conv_algo dacc_conv_fwd_algo(const dacc_kernels *k, const dacc_conv_shape *
  * layers: dy convolved with the flipped kernel) if k has it, else direct. */
 dacc_conv_algo dacc_conv_bwd_data_algo(const dacc_kernels *k, const dacc_conv_shape *s,
                                        int precise);
-/* Backward-weights: direct or F(2x2) by dacc_conv_wgrad_rule (a pure
- * function of the shape and vector width) if k has it, else direct. */
-dacc_conv_algo dacc_conv_wgrad_rule(const dacc_conv_shape *s, int lanes);
-dacc_conv_algo dacc_conv_bwd_filter_algo(const dacc_kernels *k, const dacc_conv_shape *s);
+/* Backward-weights: direct, F(2x2) or F(4x4) by dacc_conv_wgrad_rule (a
+ * pure function of the shape, vector width and precise) if k has it (F(2x2)
+ * where k lacks F(4x4)), else direct. */
+dacc_conv_algo dacc_conv_wgrad_rule(const dacc_conv_shape *s, int lanes, int precise);
+dacc_conv_algo dacc_conv_bwd_filter_algo(const dacc_kernels *k, const dacc_conv_shape *s,
+                                         int precise);
 
 /* Query, allocate, pack, run and free for one call. 0, or -1 when memory
  * is short (nothing written). */

@@ -268,7 +268,7 @@ static int prepare(bctx *c, int nt) {
                          : c->op == OP_BWD_DATA ? c->k->conv_bwd_data_query : c->k->conv_fwd_query;
     c->algo = c->op == OP_FWD || c->op == OP_FWD_EVAL ? dacc_conv_fwd_algo(c->k, &s, 0)
             : c->op == OP_BWD_DATA ? dacc_conv_bwd_data_algo(c->k, &s, 0)
-                                   : dacc_conv_bwd_filter_algo(c->k, &s);
+                                   : dacc_conv_bwd_filter_algo(c->k, &s, 0);
     dacc_conv_need need;
     if (q(&s, c->algo, &need)) return -1; /* scratch for s->n images covers fewer */
     c->ks_per_task = dacc_conv_lines(need.scratch_size);

@@ -46,7 +46,7 @@ static size_t plan_layout(dacc_model *m, const dacc_kernels *k, size_t *scratch)
         c->train_fwd = dacc_conv_fwd_algo(k, &s, m->train_precise);
         c->train_bwd = dacc_conv_bwd_data_algo(k, &s, m->train_precise);
         c->eval_fwd = dacc_conv_fwd_algo(k, &s, 0);
-        c->train_wgt = dacc_conv_bwd_filter_algo(k, &s);
+        c->train_wgt = dacc_conv_bwd_filter_algo(k, &s, m->train_precise);
         c->train_fwd_off = packed;
         k->conv_fwd_query(&s, c->train_fwd, &need);
         packed += dacc_conv_lines(need.packed_size);

@@ -202,7 +202,8 @@ static int wgrad_trivial(const dacc_conv_shape *s) {
 }
 
 static int wgrad_wino_ok(const dacc_conv_shape *s, dacc_conv_algo algo) {
-    return algo == DACC_CONV_WINO2 && s->kh == 3 && s->kw == 3 && s->stride == 1;
+    return (algo == DACC_CONV_WINO2 || algo == DACC_CONV_WINO4) && s->kh == 3 && s->kw == 3 &&
+           s->stride == 1;
 }
 
 int CONV_SYM(dacc_f32_conv_bwd_filter_query__)(const dacc_conv_shape *s, dacc_conv_algo algo,
@@ -211,7 +212,7 @@ int CONV_SYM(dacc_f32_conv_bwd_filter_query__)(const dacc_conv_shape *s, dacc_co
     if (algo != DACC_CONV_DIRECT && !wgrad_wino_ok(s, algo)) return -1;
     need->packed_size = 0;
     need->scratch_size = wgrad_trivial(s)          ? 0
-                         : algo != DACC_CONV_DIRECT ? wgw_geometry(s).scratch
+                         : algo != DACC_CONV_DIRECT ? wgw_geometry(s, algo == DACC_CONV_WINO4 ? 4 : 2).scratch
                                                     : wgrad_geometry(s).scratch;
     return 0;
 }
@@ -234,7 +235,7 @@ void CONV_SYM(dacc_f32_conv_bwd_filter__)(const dacc_conv_shape *s, dacc_conv_al
         return;
     }
     if (wgrad_wino_ok(s, algo)) {
-        wgw_run(s, x, dy, dw, db, scratch);
+        wgw_run(s, algo == DACC_CONV_WINO4 ? 4 : 2, x, dy, dw, db, scratch);
         return;
     }
     const wgrad_geom g = wgrad_geometry(s);

@@ -221,7 +221,7 @@ static void check_conv(const conv_case *cc, const dacc_kernels *const *tables, i
         }
         CHECK(fe <= 1e-5 * (1 + ymax), "%s: forward max|d| %.3g", what, fe);
         CHECK(!dacc_conv_bwd_data_once(k, &s, dacc_conv_bwd_data_algo(k, &s, 0), r, w, dx) &&
-                  !dacc_conv_bwd_filter_once(k, &s, dacc_conv_bwd_filter_algo(k, &s), x, r, dw, db),
+                  !dacc_conv_bwd_filter_once(k, &s, dacc_conv_bwd_filter_algo(k, &s, 0), x, r, dw, db),
               "%s: no memory", what);
         char w2[200];
         snprintf(w2, sizeof w2, "%s dx", what);

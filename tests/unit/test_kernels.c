@@ -667,7 +667,7 @@ static void bd_via(const dacc_kernels *k, const dacc_conv_shape *s, const float 
 }
 static void bf_via(const dacc_kernels *k, const dacc_conv_shape *s, const float *x,
                    const float *dy, float *dw, float *db) {
-    CHECK(!dacc_conv_bwd_filter_once(k, s, dacc_conv_bwd_filter_algo(k, s), x, dy, dw, db),
+    CHECK(!dacc_conv_bwd_filter_once(k, s, dacc_conv_bwd_filter_algo(k, s, 0), x, dy, dw, db),
           "%s: no memory",
           k->names[DACC_OP_conv_bwd_filter]);
 }
