@@ -6,8 +6,10 @@
  * short to pay for the transforms (ic 8, oc 32: no gain with AVX-512). */
 #define WINO_MIN_IC 16
 /* F(4x4) when its tiles cover at most WINO4_MAX_COVER / 16 of the output
- * pixels (partial tiles pay for whole ones). */
+ * pixels (partial tiles pay for whole ones); with 8-lane vectors (AVX2)
+ * up to WINO4_MAX_COVER_8 / 16, which takes in 10x10 outputs (1.44x). */
 #define WINO4_MAX_COVER 19
+#define WINO4_MAX_COVER_8 24
 
 /* Where Winograd measured faster than the direct engine (bench_conv and
  * A/B runs over channel counts and output sizes, docs/PERFORMANCE.md):
@@ -19,7 +21,11 @@
  *   slower, 7x7 (1.31x) even at 32 channels, even sizes and 9x9 and up
  *   faster;
  * - F(4x4): where its 4x4 tiles cover the output almost exactly (24x24,
- *   8x8, 12x12 and 26x26 in the network), in training as in eval. Its
+ *   8x8, 12x12 and 26x26 in the network), in training as in eval; with
+ *   AVX2 also 10x10 (1.44x: conv64_1's forward, conv64_2's backward-data),
+ *   where it measured 0.95x and 0.88x F(2x2)'s time (batch 64, 1 thread),
+ *   while with AVX-512 F(2x2) was faster there (0.18 against 0.19-0.20 ms,
+ *   4dd9e6e; no other shape over 1.19x was measured). Its
  *   rounding is ~10x a direct sum's, and in training the forward decides
  *   which ReLUs pass and which max-pool input wins: tests/unit/
  *   test_train_f64.c judges the whole step against float64: its error with
@@ -33,7 +39,8 @@ dacc_conv_algo dacc_conv_rule(const dacc_conv_shape *s, int lanes, int precise) 
         return DACC_CONV_DIRECT;
     const size_t px = (size_t)s->oh * s->ow;
     const size_t th4 = (size_t)(s->oh + 3) / 4, tw4 = (size_t)(s->ow + 3) / 4;
-    if (!precise && 16 * 16 * th4 * tw4 <= WINO4_MAX_COVER * px) return DACC_CONV_WINO4;
+    const size_t cover = lanes == 8 ? WINO4_MAX_COVER_8 : WINO4_MAX_COVER;
+    if (!precise && 16 * 16 * th4 * tw4 <= cover * px) return DACC_CONV_WINO4;
     const size_t th = (size_t)(s->oh + 1) / 2, tw = (size_t)(s->ow + 1) / 2;
     return 16 * th * tw <= 5 * px ? DACC_CONV_WINO2 : DACC_CONV_DIRECT;
 }
