@@ -6,10 +6,8 @@
  * short to pay for the transforms (ic 8, oc 32: no gain with AVX-512). */
 #define WINO_MIN_IC 16
 /* F(4x4) when its tiles cover at most WINO4_MAX_COVER / 16 of the output
- * pixels (partial tiles pay for whole ones); with 8-lane vectors (AVX2)
- * up to WINO4_MAX_COVER_8 / 16, which takes in 10x10 outputs (1.44x). */
+ * pixels (partial tiles pay for whole ones). */
 #define WINO4_MAX_COVER 19
-#define WINO4_MAX_COVER_8 24
 
 /* Where Winograd measured faster than the direct engine (bench_conv and
  * A/B runs over channel counts and output sizes, docs/PERFORMANCE.md):
@@ -22,14 +20,17 @@
  *   faster;
  * - F(4x4): where its 4x4 tiles cover the output almost exactly (24x24,
  *   8x8, 12x12 and 26x26 in the network), in training as in eval; with
- *   AVX2 also 10x10 (1.44x: conv64_1's forward, conv64_2's backward-data),
- *   where it measured 0.95x and 0.88x F(2x2)'s time (batch 64, 1 thread),
- *   while with AVX-512 F(2x2) was faster there (0.18 against 0.19-0.20 ms,
- *   4dd9e6e; no other shape over 1.19x was measured). Its
+ *   8-lane vectors (AVX2) also in place of F(2x2) where it needs fewer
+ *   products (36 per 4x4 tile against 16 per 2x2 one; 10x10 outputs:
+ *   324 against 400 per channel pair, at 1.44x coverage). Measured only on
+ *   the network's 10x10 (conv64_1's forward, conv64_2's backward-data):
+ *   0.95x and 0.88x F(2x2)'s time with AVX2 (batch 64, 1 thread), while
+ *   with AVX-512 F(2x2) was faster there (0.18 against 0.19-0.20 ms,
+ *   4dd9e6e). Its
  *   rounding is ~10x a direct sum's, and in training the forward decides
  *   which ReLUs pass and which max-pool input wins: tests/unit/
  *   test_train_f64.c judges the whole step against float64: its error with
- *   the float step's decisions is within 3.6x of F(2x2)'s (logits; the
+ *   the float step's decisions is within 4.1x of F(2x2)'s (logits; the
  *   gradients' error, batch-norm's float statistics, is the same), and the
  *   decisions that differ from the exact step's are near-ties. Original
  *   trained to the same test accuracy (docs/PERFORMANCE.md). `precise`
@@ -39,10 +40,11 @@ dacc_conv_algo dacc_conv_rule(const dacc_conv_shape *s, int lanes, int precise) 
         return DACC_CONV_DIRECT;
     const size_t px = (size_t)s->oh * s->ow;
     const size_t th4 = (size_t)(s->oh + 3) / 4, tw4 = (size_t)(s->ow + 3) / 4;
-    const size_t cover = lanes == 8 ? WINO4_MAX_COVER_8 : WINO4_MAX_COVER;
-    if (!precise && 16 * 16 * th4 * tw4 <= cover * px) return DACC_CONV_WINO4;
+    if (!precise && 16 * 16 * th4 * tw4 <= WINO4_MAX_COVER * px) return DACC_CONV_WINO4;
     const size_t th = (size_t)(s->oh + 1) / 2, tw = (size_t)(s->ow + 1) / 2;
-    return 16 * th * tw <= 5 * px ? DACC_CONV_WINO2 : DACC_CONV_DIRECT;
+    if (16 * th * tw > 5 * px) return DACC_CONV_DIRECT;
+    if (!precise && lanes == 8 && 36 * th4 * tw4 < 16 * th * tw) return DACC_CONV_WINO4;
+    return DACC_CONV_WINO2;
 }
 
 dacc_conv_algo dacc_conv_fwd_algo(const dacc_kernels *k, const dacc_conv_shape *s, int precise) {
@@ -70,10 +72,12 @@ dacc_conv_algo dacc_conv_bwd_data_algo(const dacc_kernels *k, const dacc_conv_sh
  *   direct time, ic 16 0.96-1.02x, ic 32-64 0.57-0.90x; AVX2 won from
  *   ic 4 (0.76x); oc 8-64 all won with ic >= 16 (direct pads oc to a
  *   vector);
- * - F(4x4) where its tiles cover the output as in the forward rule
+ * - F(4x4) with 8-lane vectors (AVX2, where it was measured: AVX-512 not
+ *   yet) where its tiles cover at most WINO4_MAX_COVER / 16 of the output
  *   (24x24 and 8x8 in the network: 2.25 products per output and channel
- *   pair instead of F(2x2)'s 4), unless precise: its error against
- *   float64 is 3-8x F(2x2)'s, ~1e-6 of the terms' scale
+ *   pair instead of F(2x2)'s 4; at conv64_1's 10x10, 1.44x, it measured
+ *   the same as F(2x2)), unless precise: its error against float64 is
+ *   3-8x F(2x2)'s, ~1e-6 of the terms' scale
  *   (tests/unit/test_conv_kernels.c), and test_train_f64 bounds the
  *   training step with it;
  * - else F(2x2) where its tiles cover at most 1.5x the output pixels: 5x5
@@ -83,7 +87,8 @@ dacc_conv_algo dacc_conv_wgrad_rule(const dacc_conv_shape *s, int lanes, int pre
     if (s->kh != 3 || s->kw != 3 || s->stride != 1 || s->ic < lanes) return DACC_CONV_DIRECT;
     const size_t px = (size_t)s->oh * s->ow;
     const size_t th4 = (size_t)(s->oh + 3) / 4, tw4 = (size_t)(s->ow + 3) / 4;
-    if (!precise && 16 * 16 * th4 * tw4 <= WINO4_MAX_COVER * px) return DACC_CONV_WINO4;
+    if (!precise && lanes == 8 && 16 * 16 * th4 * tw4 <= WINO4_MAX_COVER * px)
+        return DACC_CONV_WINO4;
     const size_t th = (size_t)(s->oh + 1) / 2, tw = (size_t)(s->ow + 1) / 2;
     return 8 * th * tw <= 3 * px ? DACC_CONV_WINO2 : DACC_CONV_DIRECT;
 }

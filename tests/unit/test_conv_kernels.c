@@ -7,7 +7,8 @@
  *
  * Each kernel runs through its own ISA's query and pack ops, with every
  * algorithm its query accepts (direct, Winograd F(2x2) and F(4x4);
- * backward-weights: direct and F(2x2), its bound from float64 below).
+ * backward-weights: direct, F(2x2) and F(4x4), their bounds from float64
+ * below).
  * Outputs, packed weights and scratch are poisoned with NaN before each
  * call (a skipped element, or a read of scratch or packing never written,
  * fails) and followed by guard words that must survive (an overrun
@@ -211,8 +212,9 @@ static void spread_scale(float *S, int n, int h, int w, int c, int r) {
     free(t);
 }
 
-/* Winograd backward-weights (F(2x2,3x3)): every tile's V .* Q mixes all
- * 16 input values of the patch with all 4 dy values, so an element's
+/* Winograd backward-weights (F(2x2,3x3); F(4x4) below): every tile's
+ * V .* Q mixes all 16 input values of the patch with all 4 dy values (36
+ * and 16 with F(4x4)), so an element's
  * rounding scales with the terms of every tap of its (ic, oc) pair, not
  * only its own: S' = the largest S over the 9 taps. Against float64
  * (test_wgrad_f64, which prints them) the largest errors seen were
@@ -325,7 +327,8 @@ static void test_shape(const kernel_set *ks, const dacc_conv_shape *s) {
         free(S);
     }
     /* backward-weights: with and without db; direct, and Winograd where
-     * the query accepts it (with S spread over the taps, WGRAD_WINO_TOL) */
+     * the query accepts it (with S spread over the taps, WGRAD_WINO_TOL;
+     * F(4x4) WGRAD4_WINO_TOL) */
     for (int with_db = 0; with_db < 2; with_db++) {
         float *ref = malloc(sizeof(float) * (nw + s->oc + 1)), *S = malloc(sizeof(float) * (nw + s->oc + 1));
         float *Sw = malloc(sizeof(float) * (nw + s->oc + 1));
@@ -430,8 +433,8 @@ static double worst_f64(const float *got, const double *ref, const float *S, siz
 /* Where WGRAD_F64_TOL comes from: on the network's three 3x3 layers at the
  * engine's batch per thread and on padded, odd and channel-tail shapes,
  * the largest error against float64 in units of S' of the scalar direct
- * reference and of every table's F(2x2) (printed; F(2x2) checked against
- * WGRAD_F64_TOL). */
+ * reference and of every table's F(2x2) and F(4x4) (printed; checked
+ * against WGRAD_F64_TOL and WGRAD4_F64_TOL). */
 static void test_wgrad_f64(const kernel_set *ks) {
     static const int shapes[][6] = {
         /* n, ih, iw, ic, oc, pad */

@@ -88,7 +88,10 @@ enum { BATCH = 32, HISTORY = 3, SEEDS = 2 };
 #define TIE_REL 1e-4
 #define TOL_EXACT 5e-2
 /* Part 1's update error leaves out parameters whose gradients so far
- * have an RMS (Adam's divisor, sqrt(v-hat)) of at most ADAM_DEAD_RMS: with
+ * have an RMS (Adam's divisor, sqrt(v-hat)) of at most ADAM_DEAD_RMS, both
+ * with the reference's gradient and with the float step's own (so a
+ * kernel that writes a stray gradient where the true one is 0 is still
+ * counted: 1e-6 there gives an RMS of ~5e-7 at the test's step 4): with
  * Adam's eps of 1e-8 their gain is >= 3e3 (update per unit gradient), so a
  * gradient that is 0 exactly (a tap whose inputs and dy never meet) and
  * comes out as rounding noise of 1e-9 (Winograd mixes the 9 taps; F(4x4)
@@ -477,7 +480,8 @@ static void float_step(dacc_model *m, const before *b, const dacc_kernels *k, in
     r->f4 = 0;
     for (int i = 0; i < m->n_layers; i++)
         if (m->layers[i].kind == DACC_L_CONV)
-            r->f4 |= m->conv[i].train_fwd == DACC_CONV_WINO4 || m->conv[i].train_bwd == DACC_CONV_WINO4;
+            r->f4 |= m->conv[i].train_fwd == DACC_CONV_WINO4 || m->conv[i].train_bwd == DACC_CONV_WINO4 ||
+                     m->conv[i].train_wgt == DACC_CONV_WINO4;
 }
 
 static void step_free(step32 *r) { free(r->logits), free(r->grads), free(r->update); }
@@ -587,7 +591,8 @@ static void judge(const dacc_model *m, const before *b, const step32 *r, const r
     unsigned char *live = xcalloc(np, 1);
     for (size_t j = 0; j < np; j++) {
         u[j] = adam64(b, j, R.grad[j], NULL);
-        live[j] = adam64_rms(b, j, R.grad[j]) > ADAM_DEAD_RMS;
+        live[j] = adam64_rms(b, j, R.grad[j]) > ADAM_DEAD_RMS ||
+                  adam64_rms(b, j, r->grads[j]) > ADAM_DEAD_RMS;
         e->dead += !live[j];
     }
     e->update = rel_l2_live(r->update, u, live, np);
