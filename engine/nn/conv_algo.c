@@ -8,6 +8,10 @@
 /* F(4x4) when its tiles cover at most WINO4_MAX_COVER / 16 of the output
  * pixels (partial tiles pay for whole ones). */
 #define WINO4_MAX_COVER 19
+static int wino4_covers(const dacc_conv_shape *s) {
+    const size_t th4 = (size_t)(s->oh + 3) / 4, tw4 = (size_t)(s->ow + 3) / 4;
+    return 16 * 16 * th4 * tw4 <= WINO4_MAX_COVER * (size_t)s->oh * s->ow;
+}
 
 /* Where Winograd measured faster than the direct engine (bench_conv and
  * A/B runs over channel counts and output sizes, docs/PERFORMANCE.md):
@@ -38,9 +42,9 @@
 dacc_conv_algo dacc_conv_rule(const dacc_conv_shape *s, int lanes, int precise) {
     if (s->kh != 3 || s->kw != 3 || s->stride != 1 || s->ic < WINO_MIN_IC || s->oc <= lanes)
         return DACC_CONV_DIRECT;
+    if (!precise && wino4_covers(s)) return DACC_CONV_WINO4;
     const size_t px = (size_t)s->oh * s->ow;
     const size_t th4 = (size_t)(s->oh + 3) / 4, tw4 = (size_t)(s->ow + 3) / 4;
-    if (!precise && 16 * 16 * th4 * tw4 <= WINO4_MAX_COVER * px) return DACC_CONV_WINO4;
     const size_t th = (size_t)(s->oh + 1) / 2, tw = (size_t)(s->ow + 1) / 2;
     if (16 * th * tw > 5 * px) return DACC_CONV_DIRECT;
     if (!precise && lanes == 8 && 36 * th4 * tw4 < 16 * th * tw) return DACC_CONV_WINO4;
@@ -85,12 +89,9 @@ dacc_conv_algo dacc_conv_bwd_data_algo(const dacc_kernels *k, const dacc_conv_sh
  *   (1.78x) 1.06-1.09x on AVX-512, 1x1 1.8-2.6x. */
 dacc_conv_algo dacc_conv_wgrad_rule(const dacc_conv_shape *s, int lanes, int precise) {
     if (s->kh != 3 || s->kw != 3 || s->stride != 1 || s->ic < lanes) return DACC_CONV_DIRECT;
-    const size_t px = (size_t)s->oh * s->ow;
-    const size_t th4 = (size_t)(s->oh + 3) / 4, tw4 = (size_t)(s->ow + 3) / 4;
-    if (!precise && lanes == 8 && 16 * 16 * th4 * tw4 <= WINO4_MAX_COVER * px)
-        return DACC_CONV_WINO4;
+    if (!precise && lanes == 8 && wino4_covers(s)) return DACC_CONV_WINO4;
     const size_t th = (size_t)(s->oh + 1) / 2, tw = (size_t)(s->ow + 1) / 2;
-    return 8 * th * tw <= 3 * px ? DACC_CONV_WINO2 : DACC_CONV_DIRECT;
+    return 8 * th * tw <= 3 * (size_t)s->oh * s->ow ? DACC_CONV_WINO2 : DACC_CONV_DIRECT;
 }
 
 dacc_conv_algo dacc_conv_bwd_filter_algo(const dacc_kernels *k, const dacc_conv_shape *s,

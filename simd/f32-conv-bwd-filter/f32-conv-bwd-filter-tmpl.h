@@ -201,6 +201,9 @@ static int wgrad_trivial(const dacc_conv_shape *s) {
     return s->oc <= 0 || (size_t)s->kh * s->kw * s->ic == 0 || (size_t)s->n * s->oh * s->ow == 0;
 }
 
+/* Winograd tile size of algo (F(4x4) or F(2x2)). */
+static int wgrad_wino_m(dacc_conv_algo algo) { return algo == DACC_CONV_WINO4 ? 4 : 2; }
+
 static int wgrad_wino_ok(const dacc_conv_shape *s, dacc_conv_algo algo) {
     return (algo == DACC_CONV_WINO2 || algo == DACC_CONV_WINO4) && s->kh == 3 && s->kw == 3 &&
            s->stride == 1;
@@ -212,7 +215,7 @@ int CONV_SYM(dacc_f32_conv_bwd_filter_query__)(const dacc_conv_shape *s, dacc_co
     if (algo != DACC_CONV_DIRECT && !wgrad_wino_ok(s, algo)) return -1;
     need->packed_size = 0;
     need->scratch_size = wgrad_trivial(s)          ? 0
-                         : algo != DACC_CONV_DIRECT ? wgw_geometry(s, algo == DACC_CONV_WINO4 ? 4 : 2).scratch
+                         : algo != DACC_CONV_DIRECT ? wgw_geometry(s, wgrad_wino_m(algo)).scratch
                                                     : wgrad_geometry(s).scratch;
     return 0;
 }
@@ -235,7 +238,7 @@ void CONV_SYM(dacc_f32_conv_bwd_filter__)(const dacc_conv_shape *s, dacc_conv_al
         return;
     }
     if (wgrad_wino_ok(s, algo)) {
-        wgw_run(s, algo == DACC_CONV_WINO4 ? 4 : 2, x, dy, dw, db, scratch);
+        wgw_run(s, wgrad_wino_m(algo), x, dy, dw, db, scratch);
         return;
     }
     const wgrad_geom g = wgrad_geometry(s);

@@ -21,6 +21,14 @@ static inline double test_adam64(double m0, double v0, int64_t t, double g, doub
     return -k * m;
 }
 
+/* sqrt(v-hat) at step t after gradient g: the RMS of the gradients so
+ * far, Adam's divisor (without eps), as test_adam64 computes it. */
+static inline double test_adam64_rms(double v0, int64_t t, double g) {
+    const double b2 = 0.999f, c2 = 1.0f - 0.999f;
+    const double bc2 = (float)(1 - pow(0.999, (double)t));
+    return sqrt((b2 * v0 + c2 * g * g) / bc2);
+}
+
 /* |update - u64| / (tol mag + 2 ulp(p)): <= 1 when a float update of a
  * parameter p0 is Adam's to float rounding (the ulps are p -= u's
  * rounding: an update of 1e-3 on a weight of 1 keeps ~4 digits). */

@@ -75,7 +75,7 @@ enum { BATCH = 32, HISTORY = 3, SEEDS = 2 };
  * every op's, so the ratio stays below that: measured <= 3.6 (logits), ~1
  * (gradients), <= 2.3 (update); with F(4x4) backward-weights too, <= 3.54
  * over 10 seeds (avx2, 1cbca20), and with AVX2's F(4x4) on 10x10 outputs
- * (conv64_1 forward), 3.42-4.10 over 12 seeds. A transform constant off by 1e-5 relative
+ * (conv64_1 forward, conv64_2 backward-data), 3.42-4.10 over 12 seeds. A transform constant off by 1e-5 relative
  * (A^T's 8 -> 8.00008) gives 77x on the logits and fails; 1e-4 fails the
  * loss and logits bounds too, 1e-3 also the gradients'. */
 #define F4_FACTOR 8.0
@@ -422,11 +422,9 @@ static double adam64(const before *b, size_t j, double g, double *mag) {
     return test_adam64(b->am[j], b->av[j], b->step + 1, g, LR, mag);
 }
 
-/* sqrt(v-hat) of parameter j after this step's gradient g: the RMS of its
- * gradients so far, Adam's divisor. */
+/* Adam's divisor for parameter j after gradient g (adam64.h). */
 static double adam64_rms(const before *b, size_t j, double g) {
-    const double v = 0.999f * (double)b->av[j] + (double)(1.0f - 0.999f) * g * g;
-    return sqrt(v / (float)(1 - pow(0.999, (double)(b->step + 1))));
+    return test_adam64_rms(b->av[j], b->step + 1, g);
 }
 
 /* ---- the float step ---- */
@@ -488,26 +486,18 @@ static void step_free(step32 *r) { free(r->logits), free(r->grads), free(r->upda
 
 /* ---- judging ---- */
 
-/* ||a - r|| / ||r|| over n values. */
-/* Relative L2 over the elements with live[i] set. */
+/* ||a - r|| / ||r|| over the n values with live[i] set (every value when
+ * live is NULL). */
 static double rel_l2_live(const float *a, const double *r, const unsigned char *live, size_t n) {
     double d = 0, s = 0;
     for (size_t i = 0; i < n; i++)
-        if (live[i]) {
+        if (!live || live[i]) {
             d += ((double)a[i] - r[i]) * ((double)a[i] - r[i]);
             s += r[i] * r[i];
         }
     return s > 0 ? sqrt(d / s) : (d > 0 ? INFINITY : 0);
 }
-
-static double rel_l2(const float *a, const double *r, size_t n) {
-    double d = 0, s = 0;
-    for (size_t i = 0; i < n; i++) {
-        d += ((double)a[i] - r[i]) * ((double)a[i] - r[i]);
-        s += r[i] * r[i];
-    }
-    return s > 0 ? sqrt(d / s) : (d > 0 ? INFINITY : 0);
-}
+static double rel_l2(const float *a, const double *r, size_t n) { return rel_l2_live(a, r, NULL, n); }
 
 typedef struct errs {
     double loss, logits, grad, tensor, update; /* part 1: route-following */
