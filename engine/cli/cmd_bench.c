@@ -36,7 +36,9 @@ static const flag_command bench_cmd = {
     "FMA loop this CPU runs, measured at the start, as bench/bench_peak).\n"
     "algo is each convolution's algorithm as the engine picks it: direct,\n"
     "winograd-f2 or winograd-f4, the same in training and evaluation\n"
-    "(engine/nn/conv_algo.c).\n"
+    "(engine/nn/conv_algo.c); poly-winograd-f2/f4: a 5x5 stride-2 layer run\n"
+    "as the 3x3 Winograd convolution of its input's four phases\n"
+    "(engine/nn/conv_ops.h).\n"
     "A batch-norm after a ReLU is timed backward with that ReLU's backward\n"
     "merged in (channel_affine2_relu), as training runs it.\n"
     "On a busy machine the times measure the neighbours too: compare tables\n"
@@ -100,7 +102,7 @@ static int emit(void *u, const dacc_bench_row *r) {
     if (o->json) {
         print_json_row(o, r);
     } else if (!r->ok) {
-        printf("%-16s %-11s %-7s %-11s WRONG RESULT (rel err %.3g vs scalar), not timed\n", r->layer, r->op,
+        printf("%-16s %-11s %-7s %-16s WRONG RESULT (rel err %.3g vs scalar), not timed\n", r->layer, r->op,
                dacc_isa_name(r->isa), r->algo, r->rel_err);
     } else {
         double g = r->flops / r->med_s * 1e-9, p = pct(o, r, g);
@@ -108,7 +110,7 @@ static int emit(void *u, const dacc_bench_row *r) {
         if (r->flops > 0) snprintf(rate, sizeof rate, "%8.2f GFLOP/s", g);
         else if (r->bytes > 0) snprintf(rate, sizeof rate, "%8.2f GB/s", r->bytes / r->med_s * 1e-9);
         if (p >= 0) snprintf(pk, sizeof pk, "%5.1f%%", p);
-        printf("%-16s %-11s %-7s %-11s %-22s %9.4f %9.4f %-16s %6s\n", r->layer, r->op, dacc_isa_name(r->isa),
+        printf("%-16s %-11s %-7s %-16s %-22s %9.4f %9.4f %-16s %6s\n", r->layer, r->op, dacc_isa_name(r->isa),
                r->algo, r->shape, r->med_s * 1e3, r->best_s * 1e3, rate, pk);
     }
     fflush(stdout);
@@ -131,7 +133,7 @@ static void header(const out *o, const dacc_bench_opts *b) {
            b->batch, b->threads, b->threads == 1 ? "" : "s", b->reps);
     if (o->peak > 0) printf("FMA peak: %.1f GFLOP/s per core (measured)\n\n", o->peak);
     else printf("FMA peak: no FMA loop for this CPU; %% of peak not shown\n\n");
-    printf("%-16s %-11s %-7s %-11s %-22s %9s %9s %-16s %6s\n", "layer", "op", "isa", "algo", "shape", "med ms",
+    printf("%-16s %-11s %-7s %-16s %-22s %9s %9s %-16s %6s\n", "layer", "op", "isa", "algo", "shape", "med ms",
            "best ms", "rate", "%peak");
 }
 

@@ -3,6 +3,7 @@
 #include "nn/model_internal.h"
 #include "core/threadpool.h"
 #include "nn/conv_algo.h"
+#include "nn/conv_ops.h"
 #include "nn/model_plan.h"
 #include "nn/fma_peak.h"
 #include <math.h>
@@ -48,7 +49,11 @@ typedef struct bctx {
 } bctx;
 
 const char *dacc_conv_algo_name(dacc_conv_algo a) {
-    return a == DACC_CONV_WINO4 ? "winograd-f4" : a == DACC_CONV_WINO2 ? "winograd-f2" : "direct";
+    const dacc_conv_algo in = dacc_conv_inner(a);
+    if (dacc_conv_is_poly(a))
+        return in == DACC_CONV_WINO4 ? "poly-winograd-f4" : in == DACC_CONV_WINO2 ? "poly-winograd-f2"
+                                                                                 : "poly-direct";
+    return in == DACC_CONV_WINO4 ? "winograd-f4" : in == DACC_CONV_WINO2 ? "winograd-f2" : "direct";
 }
 
 static void range(int n, int t, int nt, int *lo, int *hi) {
@@ -63,11 +68,11 @@ static void task_conv(const bctx *c, int t, int lo, int n) {
     const float *x = b->x + lo * b->in_sz, *dy = b->dy + lo * b->out_sz;
     float *ks = c->ks + (size_t)t * c->ks_per_task, *part = b->part + (size_t)t * (b->nw + l->oc);
     if (c->op == OP_FWD || c->op == OP_FWD_EVAL)
-        c->k->conv_fwd(&s, c->algo, x, c->packed, b->y + lo * b->out_sz, ks);
+        dacc_conv_fwd(c->k, &s, c->algo, x, c->packed, b->y + lo * b->out_sz, ks);
     else if (c->op == OP_BWD_DATA)
         c->k->conv_bwd_data(&s, c->algo, dy, c->packed, b->dx + lo * b->in_sz, ks);
     else
-        c->k->conv_bwd_filter(&s, c->algo, x, dy, part, part + b->nw, ks);
+        dacc_conv_bwd_filter(c->k, &s, c->algo, x, dy, part, part + b->nw, ks);
 }
 
 static void task_layer(const bctx *c, int t, int lo, int n) {
@@ -264,18 +269,19 @@ static int prepare(bctx *c, int nt) {
     if (it->kind != DACC_L_CONV) return 0;
     const dacc_layer *l = &it->l;
     dacc_conv_shape s = {c->batch, l->h, l->w, l->c, l->oh, l->ow, l->oc, l->k, l->k, l->stride, l->pad, 0};
-    dacc_conv_query_t *q = c->op == OP_BWD_W ? c->k->conv_bwd_filter_query
-                         : c->op == OP_BWD_DATA ? c->k->conv_bwd_data_query : c->k->conv_fwd_query;
     c->algo = c->op == OP_FWD || c->op == OP_FWD_EVAL ? dacc_conv_fwd_algo(c->k, &s, 0)
             : c->op == OP_BWD_DATA ? dacc_conv_bwd_data_algo(c->k, &s, 0)
                                    : dacc_conv_bwd_filter_algo(c->k, &s, 0);
     dacc_conv_need need;
-    if (q(&s, c->algo, &need)) return -1; /* scratch for s->n images covers fewer */
+    const int rc = c->op == OP_BWD_W      ? dacc_conv_bwd_filter_query(c->k, &s, c->algo, &need)
+                 : c->op == OP_BWD_DATA ? c->k->conv_bwd_data_query(&s, c->algo, &need)
+                                        : dacc_conv_fwd_query(c->k, &s, c->algo, &need);
+    if (rc) return -1; /* scratch for s->n images covers fewer */
     c->ks_per_task = dacc_conv_lines(need.scratch_size);
     c->packed = dacc_conv_alloc(need.packed_size);
     c->ks = dacc_conv_alloc(c->ks_per_task * (size_t)nt);
     if (!c->packed || !c->ks) return -1;
-    if (c->op == OP_FWD || c->op == OP_FWD_EVAL) c->k->conv_fwd_pack(&s, c->algo, c->b->w, c->b->bias, c->packed);
+    if (c->op == OP_FWD || c->op == OP_FWD_EVAL) dacc_conv_fwd_pack(c->k, &s, c->algo, c->b->w, c->b->bias, c->packed);
     if (c->op == OP_BWD_DATA) c->k->conv_bwd_data_pack(&s, c->algo, c->b->w, c->packed);
     return 0;
 }

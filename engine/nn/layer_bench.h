@@ -21,7 +21,7 @@ typedef struct dacc_bench_opts {
 typedef struct dacc_bench_row {
     char layer[32], op[16], shape[48];
     dacc_isa isa;
-    const char *algo;   /* "direct", "winograd-f2", "winograd-f4" or "-" */
+    const char *algo;   /* dacc_conv_algo_name, or "-" */
     int threads;
     double rel_err;     /* max |out - scalar| / max |scalar| */
     int ok;             /* rel_err within bounds: timed */
@@ -34,7 +34,8 @@ typedef int dacc_bench_emit(void *user, const dacc_bench_row *r);
 
 /* 0, or -1 with e set (out of memory, no layer matches). */
 int dacc_layer_bench(const dacc_bench_opts *o, dacc_bench_emit *emit, void *user, dacc_err *e);
-/* "direct", "winograd-f2", "winograd-f4". */
+/* "direct", "winograd-f2", "winograd-f4", or "poly-" and one of those
+ * (conv_ops.h). */
 const char *dacc_conv_algo_name(dacc_conv_algo a);
 
 #endif

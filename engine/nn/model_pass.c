@@ -7,6 +7,8 @@
 #include "nn/batchnorm.h"
 #include "nn/layer_times.h"
 #include "nn/model_plan.h"
+#include "nn/conv_ops.h"
+#include "nn/conv_ops.h"
 #include "core/rng.h"
 #include "core/threadpool.h"
 #include <math.h>
@@ -78,7 +80,7 @@ static void t_fwd(void *ctx, int t, int nt) {
         const dacc_conv_packs *c = &m->conv[p->layer_index];
         dacc_conv_shape s = dacc_model_conv_shape(l, n);
         s.relu = p->relu;
-        k->conv_fwd(&s, c->train_fwd, x, m->packed + c->train_fwd_off, y, dacc_model_kscratch(m, t));
+        dacc_conv_fwd(k, &s, c->train_fwd, x, m->packed + c->train_fwd_off, y, dacc_model_kscratch(m, t));
         break;
     }
     case DACC_L_RELU:
@@ -297,7 +299,7 @@ static void eval_images(const eval_run *e, int t, int s0, int s1, int lo, int n)
         case DACC_L_CONV: {
             dacc_conv_shape s = dacc_model_conv_shape(l, n);
             s.relu = st->relu;
-            k->conv_fwd(&s, st->algo, x, st->packed, y, dacc_model_kscratch(m, t));
+            dacc_conv_fwd(k, &s, st->algo, x, st->packed, y, dacc_model_kscratch(m, t));
             break;
         }
         case DACC_L_MAXPOOL: {
@@ -431,7 +433,7 @@ static void t_bwd(void *ctx, int t, int nt) {
         float *ks = dacc_model_kscratch(m, t);
         size_t nw = (size_t)l->k * l->k * l->c * l->oc;
         double t0 = t == 0 ? dacc_lt_now() : 0, t1 = 0; /* task 0 splits the round's time */
-        k->conv_bwd_filter(&s, c->train_wgt, x, dy, part, part + nw, ks);
+        dacc_conv_bwd_filter(k, &s, c->train_wgt, x, dy, part, part + nw, ks);
         if (t == 0) t1 = dacc_lt_now();
         if (l->in != 0)
             k->conv_bwd_data(&s, c->train_bwd, dy, m->packed + c->train_bwd_off, dx, ks);

@@ -2,6 +2,7 @@
  * (model_plan.h). Packing is the only place weights are rearranged: the
  * kernels read the packed copies and never allocate. */
 #include "nn/model_plan.h"
+#include "nn/conv_ops.h"
 #include "nn/batchnorm.h"
 #include "nn/conv_algo.h"
 #include "core/threadpool.h"
@@ -19,10 +20,10 @@ static size_t layer_scratch(const dacc_model *m, const dacc_kernels *k, const da
     for (int n = 1; n <= m->max_batch; n++) {
         dacc_conv_shape s = dacc_model_conv_shape(l, n);
         dacc_conv_need a, b, f, e;
-        k->conv_fwd_query(&s, c->train_fwd, &a);
+        dacc_conv_fwd_query(k, &s, c->train_fwd, &a);
         k->conv_bwd_data_query(&s, c->train_bwd, &b);
-        k->conv_bwd_filter_query(&s, c->train_wgt, &f);
-        k->conv_fwd_query(&s, c->eval_fwd, &e);
+        dacc_conv_bwd_filter_query(k, &s, c->train_wgt, &f);
+        dacc_conv_fwd_query(k, &s, c->eval_fwd, &e);
         most = max_size(most, max_size(max_size(a.scratch_size, b.scratch_size),
                                        max_size(f.scratch_size, e.scratch_size)));
     }
@@ -48,13 +49,13 @@ static size_t plan_layout(dacc_model *m, const dacc_kernels *k, size_t *scratch)
         c->eval_fwd = dacc_conv_fwd_algo(k, &s, 0);
         c->train_wgt = dacc_conv_bwd_filter_algo(k, &s, m->train_precise);
         c->train_fwd_off = packed;
-        k->conv_fwd_query(&s, c->train_fwd, &need);
+        dacc_conv_fwd_query(k, &s, c->train_fwd, &need);
         packed += dacc_conv_lines(need.packed_size);
         c->train_bwd_off = packed;
         k->conv_bwd_data_query(&s, c->train_bwd, &need);
         packed += dacc_conv_lines(need.packed_size);
         c->eval_fwd_off = packed;
-        k->conv_fwd_query(&s, c->eval_fwd, &need);
+        dacc_conv_fwd_query(k, &s, c->eval_fwd, &need);
         packed += dacc_conv_lines(need.packed_size);
         *scratch = max_size(*scratch, dacc_conv_lines(layer_scratch(m, k, l, c)));
     }
@@ -139,7 +140,7 @@ static void t_pack(void *ctx, int t, int nt) {
         const dacc_conv_packs *c = &m->conv[i];
         const dacc_conv_shape s = dacc_model_conv_shape(l, m->max_batch);
         const float *w = m->params + l->w_off, *b = m->params + l->b_off;
-        if (job++ % nt == t) k->conv_fwd_pack(&s, c->train_fwd, w, b, m->packed + c->train_fwd_off);
+        if (job++ % nt == t) dacc_conv_fwd_pack(k, &s, c->train_fwd, w, b, m->packed + c->train_fwd_off);
         /* the first layer's input gradient is never asked for */
         if (l->in != 0 && job++ % nt == t)
             k->conv_bwd_data_pack(&s, c->train_bwd, w, m->packed + c->train_bwd_off);
@@ -227,7 +228,7 @@ static void plan_conv(dacc_model *m, int i, dacc_eval_step *st) {
     const dacc_conv_shape s = dacc_model_conv_shape(l, m->max_batch);
     st->algo = c->eval_fwd;
     st->packed = m->packed + c->eval_fwd_off;
-    m->k->conv_fwd_pack(&s, c->eval_fwd, w, bias, m->packed + c->eval_fwd_off);
+    dacc_conv_fwd_pack(m->k, &s, c->eval_fwd, w, bias, m->packed + c->eval_fwd_off);
 }
 
 /* The plan: batch-norms folded into the next convolution or into the next

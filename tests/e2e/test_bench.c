@@ -59,7 +59,8 @@ static void check_doc(const char *text, const char *layer, const char *const *op
               dacc_json_str(dacc_json_get(r, "isa"), "?"));
         CHECK(dacc_json_num(dacc_json_get(r, "median_ms"), -1) > 0, "a row without a time");
         const char *algo = dacc_json_str(dacc_json_get(r, "algo"), "");
-        CHECK(!strcmp(algo, "-") || !strcmp(algo, "direct") || !strncmp(algo, "winograd-f", 10), "algo %s", algo);
+        CHECK(!strcmp(algo, "-") || !strcmp(algo, "direct") || !strncmp(algo, "winograd-f", 10) ||
+                  !strncmp(algo, "poly-winograd-f", 15), "algo %s", algo);
     }
     dacc_json_free(d);
 }
@@ -84,6 +85,7 @@ int main(void) {
     static const char *const conv_ops[] = {"fwd", "fwd-eval", "bwd-data", "bwd-weights"};
     static const char *const adam_ops[] = {"step"};
     bench_json(bin, "conv64_2", conv_ops, 4, 2);
+    bench_json(bin, "pool_2", conv_ops, 4, 1); /* ConvPool's 5x5 stride-2 conv (polyphase form) */
     bench_json(bin, "adam", adam_ops, 1, 1);
     char cmd[4400];
     int st;

@@ -1,0 +1,192 @@
+/* The engine's convolution ops: the kernel table's, or their polyphase
+ * form for 5x5 stride-2 convolutions (conv_ops.h). */
+#include "nn/conv_ops.h"
+#include "nn/conv_algo.h"
+#include <string.h>
+
+/* Images per call of the 3x3 kernels: a call's input phases take at most
+ * this many floats (1 MB; ConvPool's pool_1: 10 images, pool_2: 28), which
+ * bounds the scratch. Backward-weights in Winograd form gains from longer
+ * calls (pool_2, one tile per image: 2.0 ms per batch of 64 in one call
+ * against 2.5 ms in three, AVX2), but 4 MB calls took 6 MB more scratch
+ * per thread; the forward measured the same from 1 MB on. */
+#define POLY_CHUNK_FLOATS (1 << 18)
+
+int dacc_conv_poly_fits(const dacc_conv_shape *s) {
+    return s->kh == 5 && s->kw == 5 && s->stride == 2 && s->pad >= 0 && s->pad < 5 &&
+           s->oh >= 1 && s->ow >= 1 && s->ic >= 1 && s->oc >= 1;
+}
+
+dacc_conv_shape dacc_conv_poly_shape(const dacc_conv_shape *s) {
+    dacc_conv_shape p = {s->n, s->oh + 2, s->ow + 2, 4 * s->ic, s->oh, s->ow, s->oc,
+                         3, 3, 1, 0, s->relu};
+    return p;
+}
+
+static size_t phase_floats(const dacc_conv_shape *p) { return (size_t)p->ih * p->iw * p->ic; }
+static size_t w3_floats(const dacc_conv_shape *p) { return (size_t)9 * p->ic * p->oc; }
+static size_t in_floats(const dacc_conv_shape *s) { return (size_t)s->ih * s->iw * s->ic; }
+static size_t out_floats(const dacc_conv_shape *s) { return (size_t)s->oh * s->ow * s->oc; }
+
+/* The 3x3 form of s for one call of at most *chunk images. */
+static dacc_conv_shape chunk_shape(const dacc_conv_shape *s, int *chunk) {
+    dacc_conv_shape p = dacc_conv_poly_shape(s);
+    const size_t c = POLY_CHUNK_FLOATS / phase_floats(&p);
+    *chunk = c < 1 ? 1 : c > (size_t)s->n ? (s->n > 0 ? s->n : 1) : (int)c;
+    p.n = *chunk;
+    return p;
+}
+
+/* ---- rearrangements (channels stay contiguous: one copy per pixel and
+ * phase) ---- */
+
+/* Phase q = 2 * (row parity) + (column parity) of the padded input, at
+ * phase pixel (j, i): input pixel (2j + q/2 - pad, 2i + q%2 - pad). */
+static void to_phases(const dacc_conv_shape *s, const dacc_conv_shape *p, int n, const float *x,
+                      float *ph) {
+    const int ic = s->ic;
+    for (int b = 0; b < n; b++) {
+        const float *xb = x + b * in_floats(s);
+        float *pb = ph + b * phase_floats(p);
+        for (int j = 0; j < p->ih; j++)
+            for (int i = 0; i < p->iw; i++)
+                for (int q = 0; q < 4; q++) {
+                    const int h = 2 * j + q / 2 - s->pad, w = 2 * i + q % 2 - s->pad;
+                    float *d = pb + ((size_t)j * p->iw + i) * p->ic + (size_t)q * ic;
+                    if (h >= 0 && h < s->ih && w >= 0 && w < s->iw)
+                        memcpy(d, xb + ((size_t)h * s->iw + w) * ic, sizeof(float) * ic);
+                    else
+                        memset(d, 0, sizeof(float) * ic);
+                }
+    }
+}
+
+/* Weights [kh][kw][ic][oc]: w3[a][b][q*ic + c] = w5[2a + q/2][2b + q%2][c],
+ * zero past the 5x5 edge. */
+static void split_weights(const dacc_conv_shape *s, const dacc_conv_shape *p, const float *w5,
+                          float *w3) {
+    const size_t row = sizeof(float) * s->oc;
+    for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 3; b++)
+            for (int q = 0; q < 4; q++)
+                for (int c = 0; c < s->ic; c++) {
+                    const int kh = 2 * a + q / 2, kw = 2 * b + q % 2;
+                    float *d = w3 + (((size_t)a * 3 + b) * p->ic + (size_t)q * s->ic + c) * s->oc;
+                    if (kh < s->kh && kw < s->kw)
+                        memcpy(d, w5 + (((size_t)kh * s->kw + kw) * s->ic + c) * s->oc, row);
+                    else
+                        memset(d, 0, row);
+                }
+}
+
+/* The gradient back: dw5[kh][kw][c] = dw3[kh/2][kw/2][(2*(kh%2) + kw%2)*ic + c]
+ * (the zero taps' gradients are dropped). */
+static void fold_weights(const dacc_conv_shape *s, const dacc_conv_shape *p, const float *dw3,
+                         float *dw5) {
+    const size_t row = sizeof(float) * s->oc;
+    for (int kh = 0; kh < s->kh; kh++)
+        for (int kw = 0; kw < s->kw; kw++)
+            for (int c = 0; c < s->ic; c++) {
+                const int q = 2 * (kh % 2) + kw % 2;
+                const size_t src = (((size_t)(kh / 2) * 3 + kw / 2) * p->ic + (size_t)q * s->ic + c);
+                memcpy(dw5 + (((size_t)kh * s->kw + kw) * s->ic + c) * s->oc, dw3 + src * s->oc, row);
+            }
+}
+
+/* ---- polyphase ops (forward and backward-weights; backward-data in this
+ * form measured slower than direct: its full 3x3 convolution of dy has
+ * 4 x ic outputs over the (oh+2) x (ow+2) phases). Packed: the kernels'
+ * packed 3x3 form, then the split weights it is packed from. Scratch: one
+ * call's phases, (backward-weights) two gradient buffers, then the
+ * kernels' scratch. ---- */
+
+/* fwd: the forward op's needs, else backward-weights'. */
+static int poly_query(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
+                      int fwd, dacc_conv_need *need) {
+    int chunk;
+    if (!dacc_conv_poly_fits(s)) {
+        k->conv_fwd_query(s, DACC_CONV_DIRECT, need);
+        return -1;
+    }
+    const dacc_conv_shape p = chunk_shape(s, &chunk);
+    const dacc_conv_algo in = dacc_conv_inner(a);
+    dacc_conv_need n;
+    const int rc = fwd ? k->conv_fwd_query(&p, in, &n) : k->conv_bwd_filter_query(&p, in, &n);
+    const size_t grads = fwd ? 0 : 2 * dacc_conv_lines(w3_floats(&p) + s->oc);
+    need->lanes = n.lanes;
+    need->packed_size = fwd ? dacc_conv_lines(n.packed_size) + w3_floats(&p) : 0;
+    need->scratch_size = dacc_conv_lines((size_t)chunk * phase_floats(&p)) + grads + n.scratch_size;
+    return rc;
+}
+
+static void poly_fwd(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
+                     const float *x, const float *packed, float *y, float *scratch) {
+    int chunk;
+    dacc_conv_shape p = chunk_shape(s, &chunk);
+    float *ph = scratch, *ks = scratch + dacc_conv_lines((size_t)chunk * phase_floats(&p));
+    for (int b = 0; b < s->n; b += chunk) {
+        p.n = s->n - b < chunk ? s->n - b : chunk;
+        to_phases(s, &p, p.n, x + b * in_floats(s), ph);
+        k->conv_fwd(&p, dacc_conv_inner(a), ph, packed, y + b * out_floats(s), ks);
+    }
+}
+
+/* Each call's 3x3 gradients are summed in call order, then folded. */
+static void poly_bwd_filter(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
+                            const float *x, const float *dy, float *dw, float *db,
+                            float *scratch) {
+    int chunk;
+    dacc_conv_shape p = chunk_shape(s, &chunk);
+    const size_t nw = w3_floats(&p), ng = nw + s->oc;
+    float *ph = scratch, *acc = ph + dacc_conv_lines((size_t)chunk * phase_floats(&p));
+    float *part = acc + dacc_conv_lines(ng), *ks = part + dacc_conv_lines(ng);
+    for (int b = 0; b < s->n; b += chunk) {
+        p.n = s->n - b < chunk ? s->n - b : chunk;
+        to_phases(s, &p, p.n, x + b * in_floats(s), ph);
+        float *g = b == 0 ? acc : part;
+        k->conv_bwd_filter(&p, dacc_conv_inner(a), ph, dy + b * out_floats(s), g, g + nw, ks);
+        if (b > 0)
+            for (size_t j = 0; j < ng; j++) acc[j] += part[j];
+    }
+    fold_weights(s, &p, acc, dw);
+    if (db) memcpy(db, acc + nw, sizeof(float) * s->oc);
+}
+
+/* ---- the ops ---- */
+
+int dacc_conv_fwd_query(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
+                        dacc_conv_need *need) {
+    return dacc_conv_is_poly(a) ? poly_query(k, s, a, 1, need) : k->conv_fwd_query(s, a, need);
+}
+
+void dacc_conv_fwd_pack(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
+                        const float *w, const float *bias, float *packed) {
+    if (!dacc_conv_is_poly(a)) {
+        k->conv_fwd_pack(s, a, w, bias, packed);
+        return;
+    }
+    const dacc_conv_shape p = dacc_conv_poly_shape(s);
+    dacc_conv_need n;
+    k->conv_fwd_query(&p, dacc_conv_inner(a), &n);
+    float *w3 = packed + dacc_conv_lines(n.packed_size); /* after the kernels' packed form */
+    split_weights(s, &p, w, w3);
+    k->conv_fwd_pack(&p, dacc_conv_inner(a), w3, bias, packed);
+}
+
+void dacc_conv_fwd(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
+                   const float *x, const float *packed, float *y, float *scratch) {
+    if (dacc_conv_is_poly(a)) poly_fwd(k, s, a, x, packed, y, scratch);
+    else k->conv_fwd(s, a, x, packed, y, scratch);
+}
+
+int dacc_conv_bwd_filter_query(const dacc_kernels *k, const dacc_conv_shape *s,
+                               dacc_conv_algo a, dacc_conv_need *need) {
+    return dacc_conv_is_poly(a) ? poly_query(k, s, a, 0, need)
+                                : k->conv_bwd_filter_query(s, a, need);
+}
+
+void dacc_conv_bwd_filter(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
+                          const float *x, const float *dy, float *dw, float *db, float *scratch) {
+    if (dacc_conv_is_poly(a)) poly_bwd_filter(k, s, a, x, dy, dw, db, scratch);
+    else k->conv_bwd_filter(s, a, x, dy, dw, db, scratch);
+}
