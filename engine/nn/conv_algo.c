@@ -58,9 +58,11 @@ dacc_conv_algo dacc_conv_rule(const dacc_conv_shape *s, int lanes, int precise) 
  * 8-lane vectors (AVX2) only, on ConvPool's pool_1 and pool_2, batch 64,
  * 1 thread: forward 0.57-0.65x and backward-weights 0.60-0.65x the direct
  * time (docs/PERFORMANCE.md). Not with precise: it adds Winograd rounding
- * where the layer summed directly. */
+ * where the layer summed directly. Only from POLY_MIN_IC input channels:
+ * the measured layers have 32 and 64, and fewer make short GEMMs. */
+#define POLY_MIN_IC 16
 static int poly_wins(const dacc_conv_shape *s, int lanes, int precise) {
-    return !precise && lanes == 8 && dacc_conv_poly_fits(s);
+    return !precise && lanes == 8 && dacc_conv_poly_fits(s) && s->ic >= POLY_MIN_IC;
 }
 
 dacc_conv_algo dacc_conv_fwd_algo(const dacc_kernels *k, const dacc_conv_shape *s, int precise) {

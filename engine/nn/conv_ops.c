@@ -110,7 +110,7 @@ static int poly_query(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv
     }
     const dacc_conv_shape p = chunk_shape(s, &chunk);
     const dacc_conv_algo in = dacc_conv_inner(a);
-    dacc_conv_need n;
+    dacc_conv_need n = {0, 0, 0};
     const int rc = fwd ? k->conv_fwd_query(&p, in, &n) : k->conv_bwd_filter_query(&p, in, &n);
     const size_t grads = fwd ? 0 : 2 * dacc_conv_lines(w3_floats(&p) + s->oc);
     need->lanes = n.lanes;
@@ -140,6 +140,7 @@ static void poly_bwd_filter(const dacc_kernels *k, const dacc_conv_shape *s, dac
     const size_t nw = w3_floats(&p), ng = nw + s->oc;
     float *ph = scratch, *acc = ph + dacc_conv_lines((size_t)chunk * phase_floats(&p));
     float *part = acc + dacc_conv_lines(ng), *ks = part + dacc_conv_lines(ng);
+    if (s->n <= 0) memset(acc, 0, sizeof(float) * ng); /* no images: zero gradients */
     for (int b = 0; b < s->n; b += chunk) {
         p.n = s->n - b < chunk ? s->n - b : chunk;
         to_phases(s, &p, p.n, x + b * in_floats(s), ph);
@@ -165,8 +166,9 @@ void dacc_conv_fwd_pack(const dacc_kernels *k, const dacc_conv_shape *s, dacc_co
         k->conv_fwd_pack(s, a, w, bias, packed);
         return;
     }
-    const dacc_conv_shape p = dacc_conv_poly_shape(s);
-    dacc_conv_need n;
+    dacc_conv_shape p = dacc_conv_poly_shape(s);
+    p.n = 1; /* the packed form does not depend on n (kernels.h); a query at n 0 may say 0 */
+    dacc_conv_need n = {0, 0, 0};
     k->conv_fwd_query(&p, dacc_conv_inner(a), &n);
     float *w3 = packed + dacc_conv_lines(n.packed_size); /* after the kernels' packed form */
     split_weights(s, &p, w, w3);

@@ -42,8 +42,10 @@ typedef struct dacc_tensor_ref {
 /* A convolution layer's algorithms (chosen once per model) and where its
  * packed weights live in dacc_model.packed: for the training forward and
  * backward-data (packed once per training step) and for eval (once per
- * parameter change, batch-norm folded in); train_wgt, the backward-weights
- * algorithm, has no packed weights. */
+ * parameter change, batch-norm folded in; the training forward's copy
+ * when no batch-norm is folded and the algorithm is the same, as both then
+ * hold the same bits); train_wgt, the backward-weights algorithm, has no
+ * packed weights. */
 typedef struct dacc_conv_packs {
     dacc_conv_algo train_fwd, train_bwd, eval_fwd;
     dacc_conv_algo train_wgt;

@@ -8,7 +8,6 @@
 #include "nn/layer_times.h"
 #include "nn/model_plan.h"
 #include "nn/conv_ops.h"
-#include "nn/conv_ops.h"
 #include "core/rng.h"
 #include "core/threadpool.h"
 #include <math.h>

@@ -30,6 +30,8 @@ static size_t layer_scratch(const dacc_model *m, const dacc_kernels *k, const da
     return most;
 }
 
+static int folded_bn(const dacc_model *m, int i);
+
 /* Each conv layer's algorithms and packed offsets for table k (into
  * m->conv); returns the packed floats, *scratch the scratch per thread. */
 static size_t plan_layout(dacc_model *m, const dacc_kernels *k, size_t *scratch) {
@@ -54,9 +56,16 @@ static size_t plan_layout(dacc_model *m, const dacc_kernels *k, size_t *scratch)
         c->train_bwd_off = packed;
         k->conv_bwd_data_query(&s, c->train_bwd, &need);
         packed += dacc_conv_lines(need.packed_size);
-        c->eval_fwd_off = packed;
-        dacc_conv_fwd_query(k, &s, c->eval_fwd, &need);
-        packed += dacc_conv_lines(need.packed_size);
+        if (c->eval_fwd == c->train_fwd && folded_bn(m, i) < 0) {
+            /* eval packs the same weights for the same algorithm: the same
+             * bits, so both use one copy (ConvPool's polyphase layers:
+             * 3.7 MB) */
+            c->eval_fwd_off = c->train_fwd_off;
+        } else {
+            c->eval_fwd_off = packed;
+            dacc_conv_fwd_query(k, &s, c->eval_fwd, &need);
+            packed += dacc_conv_lines(need.packed_size);
+        }
         *scratch = max_size(*scratch, dacc_conv_lines(layer_scratch(m, k, l, c)));
     }
     return packed;
@@ -149,6 +158,10 @@ static void t_pack(void *ctx, int t, int nt) {
 
 void dacc_model_pack_train(dacc_model *m) {
     follow_table(m);
+    /* layers whose eval and training forward share packed weights
+     * (plan_layout) now hold these parameters' packing, which the eval
+     * plan's parameter check cannot see: it is rebuilt at the next eval */
+    m->eval->valid = 0;
     dacc_pool_run(m->pool, t_pack, m, dacc_pool_threads(m->pool));
 }
 
@@ -280,7 +293,9 @@ static void build_eval_plan(dacc_model *m, dacc_eval_plan *e) {
 
 /* Compared bit for bit with the copy the plan was built from: it cannot
  * miss a parameter written directly by a test, an import or a checkpoint
- * load, and costs a fraction of one fold of conv128. */
+ * load, and costs a fraction of one fold of conv128. A training step's
+ * packing invalidates it (dacc_model_pack_train): it may overwrite weights
+ * the plan shares, even when the parameters come back to the plan's. */
 const dacc_eval_plan *dacc_model_eval_plan(dacc_model *m) {
     follow_table(m);
     float *src_p = m->eval_src, *src_b = m->eval_src + m->n_params;

@@ -5,7 +5,8 @@
  * statistics are random with both signs of the scale, so the max pooling of
  * a negatively scaled channel (which pools by min) and the folding are both
  * exercised; PyTorch's fixtures (test_torch_agreement) only have gamma = 1.
- * Then parameters change behind the model's back and it must notice.
+ * Then parameters change behind the model's back and it must notice, also
+ * after training steps that packed weights the eval plan shares.
  * Every variant, 1 and 2 threads, batch sizes 1, 3 and 37, every ISA table
  * this CPU runs. */
 #include "nn/batchnorm.h"
@@ -88,6 +89,40 @@ static void randomise_bn(dacc_model *m) {
     }
 }
 
+/* Training steps pack the weights of the layers whose eval forward shares
+ * them (model_plan.c): after two steps and the parameters put back as they
+ * were, the eval forward must give the logits it gave before the steps,
+ * bit for bit, not run on the second step's packing. */
+static void test_eval_after_training(const dacc_variant *var, uint8_t *img, int n) {
+    dacc_model m;
+    dacc_err e;
+    if (dacc_model_init(&m, var, n, 1, test_rand_u64(&rng), &e)) {
+        CHECK(0, "model init: %s", e.msg);
+        return;
+    }
+    uint8_t labels[64];
+    for (int j = 0; j < n; j++) labels[j] = (uint8_t)(test_rand_u64(&rng) % DACC_CLASSES);
+    float *p0 = malloc(sizeof(float) * m.n_params), *b0 = malloc(sizeof(float) * (m.n_buffers + 1));
+    float *before = malloc(sizeof(float) * n * DACC_CLASSES);
+    memcpy(p0, m.params, sizeof(float) * m.n_params);
+    memcpy(b0, m.buffers, sizeof(float) * m.n_buffers);
+    memcpy(before, dacc_model_forward(&m, img, n, 0, 0), sizeof(float) * n * DACC_CLASSES);
+    for (int step = 0; step < 2; step++) {
+        dacc_model_forward(&m, img, n, 1, 7 + step);
+        dacc_model_loss(&m, labels, n, 0, NULL);
+        dacc_model_backward(&m, n);
+        dacc_model_adam_step(&m, 1e-2f);
+    }
+    memcpy(m.params, p0, sizeof(float) * m.n_params);
+    memcpy(m.buffers, b0, sizeof(float) * m.n_buffers);
+    const float *after = dacc_model_forward(&m, img, n, 0, 0);
+    CHECK(!memcmp(before, after, sizeof(float) * n * DACC_CLASSES),
+          "%s: eval after training steps and the parameters put back differs from before",
+          var->name);
+    free(p0), free(b0), free(before);
+    dacc_model_free(&m);
+}
+
 int main(void) {
     rng = test_seed();
     static const int batches[] = {1, 3, 37}; /* 37: groups of 16 + a rest */
@@ -151,6 +186,13 @@ int main(void) {
                 have_ref = 1;
                 dacc_model_free(&m);
             }
+    }
+    for (int j = 0; j < 8 * 784; j++)
+        img[j] = test_rand_u64(&rng) % 4 ? 0 : (uint8_t)(test_rand_u64(&rng) % 256);
+    for (int v = 0; best_k && v < DACC_N_PRESETS; v++) {
+        dacc_variant var;
+        dacc_variant_preset(dacc_preset_names[v], &var);
+        test_eval_after_training(&var, img, 8);
     }
     free(img);
     return test_finish();

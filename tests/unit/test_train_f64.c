@@ -49,6 +49,7 @@
 #include "dacc/kernels.h"
 #include "dacc/model.h"
 #include "harness.h"
+#include "nn/conv_ops.h"
 #include "adam64.h"
 #include <math.h>
 #include <stdlib.h>
@@ -478,8 +479,10 @@ static void float_step(dacc_model *m, const before *b, const dacc_kernels *k, in
     r->f4 = 0;
     for (int i = 0; i < m->n_layers; i++)
         if (m->layers[i].kind == DACC_L_CONV)
-            r->f4 |= m->conv[i].train_fwd == DACC_CONV_WINO4 || m->conv[i].train_bwd == DACC_CONV_WINO4 ||
-                     m->conv[i].train_wgt == DACC_CONV_WINO4;
+            r->f4 |= dacc_conv_inner(m->conv[i].train_fwd) == DACC_CONV_WINO4 ||
+                     dacc_conv_inner(m->conv[i].train_bwd) == DACC_CONV_WINO4 ||
+                     dacc_conv_inner(m->conv[i].train_wgt) == DACC_CONV_WINO4 ||
+                     dacc_conv_is_poly(m->conv[i].train_fwd) || dacc_conv_is_poly(m->conv[i].train_wgt);
 }
 
 static void step_free(step32 *r) { free(r->logits), free(r->grads), free(r->update); }
