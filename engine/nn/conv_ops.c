@@ -80,16 +80,20 @@ static void split_weights(const dacc_conv_shape *s, const dacc_conv_shape *p, co
 }
 
 /* The gradient back: dw5[kh][kw][c] = dw3[kh/2][kw/2][(2*(kh%2) + kw%2)*ic + c]
- * (the zero taps' gradients are dropped). */
+ * (the zero taps' gradients are dropped); added to dw5 when add is set. */
 static void fold_weights(const dacc_conv_shape *s, const dacc_conv_shape *p, const float *dw3,
-                         float *dw5) {
-    const size_t row = sizeof(float) * s->oc;
+                         int add, float *dw5) {
     for (int kh = 0; kh < s->kh; kh++)
         for (int kw = 0; kw < s->kw; kw++)
             for (int c = 0; c < s->ic; c++) {
                 const int q = 2 * (kh % 2) + kw % 2;
                 const size_t src = (((size_t)(kh / 2) * 3 + kw / 2) * p->ic + (size_t)q * s->ic + c);
-                memcpy(dw5 + (((size_t)kh * s->kw + kw) * s->ic + c) * s->oc, dw3 + src * s->oc, row);
+                const float *g = dw3 + src * s->oc;
+                float *d = dw5 + (((size_t)kh * s->kw + kw) * s->ic + c) * s->oc;
+                if (add)
+                    for (int o = 0; o < s->oc; o++) d[o] += g[o];
+                else
+                    memcpy(d, g, sizeof(float) * s->oc);
             }
 }
 
@@ -97,8 +101,8 @@ static void fold_weights(const dacc_conv_shape *s, const dacc_conv_shape *p, con
  * form measured slower than direct: its full 3x3 convolution of dy has
  * 4 x ic outputs over the (oh+2) x (ow+2) phases). Packed: the kernels'
  * packed 3x3 form, then the split weights it is packed from. Scratch: one
- * call's phases, (backward-weights) two gradient buffers, then the
- * kernels' scratch. ---- */
+ * call's phases, (backward-weights) its 3x3 gradients, then the kernels'
+ * scratch. ---- */
 
 /* fwd: the forward op's needs, else backward-weights'. */
 static int poly_query(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
@@ -112,7 +116,7 @@ static int poly_query(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv
     const dacc_conv_algo in = dacc_conv_inner(a);
     dacc_conv_need n = {0, 0, 0};
     const int rc = fwd ? k->conv_fwd_query(&p, in, &n) : k->conv_bwd_filter_query(&p, in, &n);
-    const size_t grads = fwd ? 0 : 2 * dacc_conv_lines(w3_floats(&p) + s->oc);
+    const size_t grads = fwd ? 0 : dacc_conv_lines(w3_floats(&p) + s->oc);
     need->lanes = n.lanes;
     need->packed_size = fwd ? dacc_conv_lines(n.packed_size) + w3_floats(&p) : 0;
     need->scratch_size = dacc_conv_lines((size_t)chunk * phase_floats(&p)) + grads + n.scratch_size;
@@ -131,26 +135,29 @@ static void poly_fwd(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_
     }
 }
 
-/* Each call's 3x3 gradients are summed in call order, then folded. */
+/* Each call's 3x3 gradients are folded into dw (and db) and summed there
+ * in call order. */
 static void poly_bwd_filter(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
                             const float *x, const float *dy, float *dw, float *db,
                             float *scratch) {
     int chunk;
     dacc_conv_shape p = chunk_shape(s, &chunk);
-    const size_t nw = w3_floats(&p), ng = nw + s->oc;
-    float *ph = scratch, *acc = ph + dacc_conv_lines((size_t)chunk * phase_floats(&p));
-    float *part = acc + dacc_conv_lines(ng), *ks = part + dacc_conv_lines(ng);
-    if (s->n <= 0) memset(acc, 0, sizeof(float) * ng); /* no images: zero gradients */
+    const size_t nw = w3_floats(&p);
+    float *ph = scratch, *g = ph + dacc_conv_lines((size_t)chunk * phase_floats(&p));
+    float *ks = g + dacc_conv_lines(nw + s->oc);
+    if (s->n <= 0) { /* no images: zero gradients */
+        memset(dw, 0, sizeof(float) * s->kh * s->kw * s->ic * s->oc);
+        if (db) memset(db, 0, sizeof(float) * s->oc);
+    }
     for (int b = 0; b < s->n; b += chunk) {
         p.n = s->n - b < chunk ? s->n - b : chunk;
         to_phases(s, &p, p.n, x + b * in_floats(s), ph);
-        float *g = b == 0 ? acc : part;
         k->conv_bwd_filter(&p, dacc_conv_inner(a), ph, dy + b * out_floats(s), g, g + nw, ks);
-        if (b > 0)
-            for (size_t j = 0; j < ng; j++) acc[j] += part[j];
+        fold_weights(s, &p, g, b > 0, dw);
+        if (db && b == 0) memcpy(db, g + nw, sizeof(float) * s->oc);
+        else if (db)
+            for (int o = 0; o < s->oc; o++) db[o] += g[nw + o];
     }
-    fold_weights(s, &p, acc, dw);
-    if (db) memcpy(db, acc + nw, sizeof(float) * s->oc);
 }
 
 /* ---- the ops ---- */
