@@ -56,7 +56,7 @@ dacc_conv_algo dacc_conv_rule(const dacc_conv_shape *s, int lanes, int precise) 
  * stride-2 layers, on the kernels' Winograd ops for the 3x3 form (never on
  * direct: its 36 taps against 25 would only add work). Measured with
  * 8-lane vectors (AVX2) only, on ConvPool's pool_1 and pool_2, batch 64,
- * 1 thread: forward 0.57-0.65x and backward-weights 0.60-0.65x the direct
+ * 1 thread: forward 0.46-0.68x and backward-weights 0.59-0.83x the direct
  * time (docs/PERFORMANCE.md). Not with precise: it adds Winograd rounding
  * where the layer summed directly. Only from POLY_MIN_IC input channels:
  * the measured layers have 32 and 64, and fewer make short GEMMs. */

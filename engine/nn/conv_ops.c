@@ -8,8 +8,8 @@
  * this many floats (1 MB; ConvPool's pool_1: 10 images, pool_2: 28), which
  * bounds the scratch. Backward-weights in Winograd form gains from longer
  * calls (pool_2, one tile per image: 2.0 ms per batch of 64 in one call
- * against 2.5 ms in three, AVX2), but 4 MB calls took 6 MB more scratch
- * per thread; the forward measured the same from 1 MB on. */
+ * against 2.5 ms in three, AVX2), but 4 MB calls took 1.3 MB more
+ * scratch per thread; the forward measured the same from 1 MB on. */
 #define POLY_CHUNK_FLOATS (1 << 18)
 
 int dacc_conv_poly_fits(const dacc_conv_shape *s) {
