@@ -33,13 +33,12 @@
  * missing term is still ~S/K >= 1.7e-3 of it there. */
 #include "dacc/kernels.h"
 #include "harness.h"
+#include "guarded.h"
 #include "nn/conv_algo.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define GUARD 16
-#define GUARD_VALUE 12345.678f
 #define REL_TOL 1e-5
 /* F(4x4)'s rounding is not averaged over input channels: with one input
  * channel its error reaches ~1e-5 S (max |y - exact| / S over 52M outputs
@@ -51,20 +50,6 @@
 
 static uint64_t rng;
 static dacc_kernels ref_table; /* the scalar table */
-
-static float *alloc_guarded(size_t n) {
-    float *p = malloc(sizeof(float) * (n + GUARD));
-    if (!p) { fprintf(stderr, "out of memory\n"); exit(2); }
-    for (size_t i = 0; i < n; i++) p[i] = NAN;
-    for (int g = 0; g < GUARD; g++) p[n + g] = GUARD_VALUE;
-    return p;
-}
-
-static int guards_ok(const float *p, size_t n) {
-    for (int g = 0; g < GUARD; g++)
-        if (p[n + g] != GUARD_VALUE) return 0;
-    return 1;
-}
 
 static void ref_fwd(const dacc_conv_shape *s, const float *x, const float *w, const float *b,
                     float *y) {

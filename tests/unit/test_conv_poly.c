@@ -19,29 +19,16 @@
  * is off by ~S/K >= 1e-3 S. */
 #include "dacc/kernels.h"
 #include "harness.h"
+#include "guarded.h"
 #include "nn/conv_algo.h"
 #include "nn/conv_ops.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define GUARD 16
-#define GUARD_VALUE 12345.678f
 
 static uint64_t rng;
 
-static float *alloc_guarded(size_t n) {
-    float *p = malloc(sizeof(float) * (n + GUARD));
-    if (!p) { fprintf(stderr, "out of memory\n"); exit(2); }
-    for (size_t i = 0; i < n; i++) p[i] = NAN;
-    for (int g = 0; g < GUARD; g++) p[n + g] = GUARD_VALUE;
-    return p;
-}
-static int guards_ok(const float *p, size_t n) {
-    for (int g = 0; g < GUARD; g++)
-        if (p[n + g] != GUARD_VALUE) return 0;
-    return 1;
-}
 static float *random_buf(size_t n) {
     float *p = malloc(sizeof(float) * (n ? n : 1));
     for (size_t i = 0; i < n; i++) p[i] = test_rand_uniform(&rng, -1.0f, 1.0f);
