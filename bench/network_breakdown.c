@@ -166,7 +166,9 @@ static void w_conv_bwd_data(const dacc_conv_shape *s, dacc_conv_algo a, const fl
                             const float *packed, float *dx, float *scratch) {
     stamp t0 = t_begin();
     ins.real.conv_bwd_data(s, a, dy, packed, dx, scratch);
-    t_end(t0, layer_of_shape(DACC_L_CONV, s->ih, s->iw, s->ic, s->oc, s->kh, s->stride), COL_BWD_DATA);
+    int li = layer_of_shape(DACC_L_CONV, s->ih, s->iw, s->ic, s->oc, s->kh, s->stride);
+    if (li < 0) li = poly_layer_of(s); /* dx: the phases' gradient */
+    t_end(t0, li, COL_BWD_DATA);
 }
 static void w_conv_bwd_filter(const dacc_conv_shape *s, dacc_conv_algo a, const float *x,
                               const float *dy, float *dw, float *db, float *scratch) {

@@ -52,12 +52,14 @@ dacc_conv_algo dacc_conv_rule(const dacc_conv_shape *s, int lanes, int precise) 
     return DACC_CONV_WINO2;
 }
 
-/* Polyphase form (conv_ops.h) for the forward and backward-weights of 5x5
- * stride-2 layers, on the kernels' Winograd ops for the 3x3 form (never on
- * direct: its 36 taps against 25 would only add work). Measured with
- * 8-lane vectors (AVX2) only, on ConvPool's pool_1 and pool_2, batch 64,
- * 1 thread: forward 0.46-0.68x and backward-weights 0.59-0.83x the direct
- * time (docs/PERFORMANCE.md). Not with precise: it adds Winograd rounding
+/* Polyphase form (conv_ops.h) for 5x5 stride-2 layers, on the kernels'
+ * Winograd ops for the 3x3 form (never on direct: its 36 taps against 25
+ * would only add work). Measured with 8-lane vectors (AVX2) only, on
+ * ConvPool's pool_1 and pool_2, batch 64, 1 thread: forward 0.46-0.68x,
+ * backward-weights 0.59-0.83x and backward-data (F(4x4) transposed, one
+ * tile per 4x4 of dy; the flipped form over the padded phases measured
+ * 1.07x and 2.9x) 0.68-0.70x and 0.80x the direct time
+ * (docs/PERFORMANCE.md). Not with precise: it adds Winograd rounding
  * where the layer summed directly. Only from POLY_MIN_IC input channels:
  * the measured layers have 32 and 64, and fewer make short GEMMs. */
 #define POLY_MIN_IC 16
@@ -81,10 +83,19 @@ dacc_conv_algo dacc_conv_bwd_data_algo(const dacc_kernels *k, const dacc_conv_sh
                                        int precise) {
     dacc_conv_need need;
     k->conv_bwd_data_query(s, DACC_CONV_DIRECT, &need);
+    if (poly_wins(s, need.lanes, precise)) {
+        const dacc_conv_shape p = dacc_conv_poly_shape(s);
+        const dacc_conv_algo in = dacc_conv_bwd_data_algo(k, &p, precise);
+        if (in != DACC_CONV_DIRECT) return dacc_conv_poly(in);
+    }
     if (s->kh != 3 || s->kw != 3 || s->stride != 1) return DACC_CONV_DIRECT;
-    /* dx = dy convolved with the flipped kernel, ic and oc swapped */
+    /* F(4x4) transposed (the kernels' choice, f32-conv-bwd-data-tmpl.h:
+     * 8 lanes, unpadded, dx = dy + 2) has the forward's tiles; else dx is
+     * dy convolved with the flipped kernel, ic and oc swapped */
+    const int transposed = need.lanes == 8 && s->pad == 0 && s->ih == s->oh + 2 && s->iw == s->ow + 2;
     const dacc_conv_shape f = {s->n, s->oh, s->ow, s->oc, s->ih, s->iw, s->ic, 3, 3, 1, 2 - s->pad, 0};
     dacc_conv_algo a = dacc_conv_rule(&f, need.lanes, precise);
+    if (transposed && dacc_conv_rule(s, need.lanes, precise) == DACC_CONV_WINO4) a = DACC_CONV_WINO4;
     return a != DACC_CONV_DIRECT && k->conv_bwd_data_query(s, a, &need) ? DACC_CONV_DIRECT : a;
 }
 
@@ -151,12 +162,12 @@ int dacc_conv_fwd_once(const dacc_kernels *k, const dacc_conv_shape *s, dacc_con
 int dacc_conv_bwd_data_once(const dacc_kernels *k, const dacc_conv_shape *s,
                             dacc_conv_algo algo, const float *dy, const float *w, float *dx) {
     dacc_conv_need need;
-    if (k->conv_bwd_data_query(s, algo, &need)) return -1;
+    if (dacc_conv_bwd_data_query(k, s, algo, &need)) return -1;
     float *packed = dacc_conv_alloc(need.packed_size), *scratch = dacc_conv_alloc(need.scratch_size);
     int rc = -1;
     if (packed && scratch) {
-        k->conv_bwd_data_pack(s, algo, w, packed);
-        k->conv_bwd_data(s, algo, dy, packed, dx, scratch);
+        dacc_conv_bwd_data_pack(k, s, algo, w, packed);
+        dacc_conv_bwd_data(k, s, algo, dy, packed, dx, scratch);
         rc = 0;
     }
     free(packed);

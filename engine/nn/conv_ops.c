@@ -79,6 +79,25 @@ static void split_weights(const dacc_conv_shape *s, const dacc_conv_shape *p, co
                 }
 }
 
+/* The phases' gradient back to the input's: dx pixel (h, w) is phase
+ * q = 2 * ((h + pad) % 2) + (w + pad) % 2 at ((h + pad) / 2, (w + pad) / 2);
+ * the padding's gradients are dropped. */
+static void from_phases(const dacc_conv_shape *s, const dacc_conv_shape *p, int n,
+                        const float *ph, float *dx) {
+    const int ic = s->ic;
+    for (int b = 0; b < n; b++) {
+        const float *pb = ph + b * phase_floats(p);
+        float *db = dx + b * in_floats(s);
+        for (int h = 0; h < s->ih; h++)
+            for (int w = 0; w < s->iw; w++) {
+                const int q = 2 * ((h + s->pad) % 2) + (w + s->pad) % 2;
+                const size_t j = (size_t)(h + s->pad) / 2, i = (size_t)(w + s->pad) / 2;
+                memcpy(db + ((size_t)h * s->iw + w) * ic, pb + (j * p->iw + i) * p->ic + (size_t)q * ic,
+                       sizeof(float) * ic);
+            }
+    }
+}
+
 /* The gradient back: dw5[kh][kw][c] = dw3[kh/2][kw/2][(2*(kh%2) + kw%2)*ic + c]
  * (the zero taps' gradients are dropped); added to dw5 when add is set. */
 static void fold_weights(const dacc_conv_shape *s, const dacc_conv_shape *p, const float *dw3,
@@ -97,16 +116,15 @@ static void fold_weights(const dacc_conv_shape *s, const dacc_conv_shape *p, con
             }
 }
 
-/* ---- polyphase ops (forward and backward-weights; backward-data in this
- * form measured slower than direct: its full 3x3 convolution of dy has
- * 4 x ic outputs over the (oh+2) x (ow+2) phases). Packed: the kernels'
+/* ---- polyphase ops. Packed (forward, backward-data): the kernels'
  * packed 3x3 form, then the split weights it is packed from. Scratch: one
- * call's phases, (backward-weights) its 3x3 gradients, then the kernels'
- * scratch. ---- */
+ * call's phases (backward-data: their gradient), (backward-weights) its
+ * 3x3 gradients, then the kernels' scratch. ---- */
 
-/* fwd: the forward op's needs, else backward-weights'. */
+typedef enum { POLY_FWD, POLY_BWD_DATA, POLY_BWD_FILTER } poly_op;
+
 static int poly_query(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
-                      int fwd, dacc_conv_need *need) {
+                      poly_op op, dacc_conv_need *need) {
     int chunk;
     if (!dacc_conv_poly_fits(s)) {
         k->conv_fwd_query(s, DACC_CONV_DIRECT, need);
@@ -115,12 +133,29 @@ static int poly_query(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv
     const dacc_conv_shape p = chunk_shape(s, &chunk);
     const dacc_conv_algo in = dacc_conv_inner(a);
     dacc_conv_need n = {0, 0, 0};
-    const int rc = fwd ? k->conv_fwd_query(&p, in, &n) : k->conv_bwd_filter_query(&p, in, &n);
-    const size_t grads = fwd ? 0 : dacc_conv_lines(w3_floats(&p) + s->oc);
+    const int rc = op == POLY_FWD        ? k->conv_fwd_query(&p, in, &n)
+                 : op == POLY_BWD_DATA ? k->conv_bwd_data_query(&p, in, &n)
+                                       : k->conv_bwd_filter_query(&p, in, &n);
+    const size_t grads = op == POLY_BWD_FILTER ? dacc_conv_lines(w3_floats(&p) + s->oc) : 0;
     need->lanes = n.lanes;
-    need->packed_size = fwd ? dacc_conv_lines(n.packed_size) + w3_floats(&p) : 0;
+    need->packed_size = op == POLY_BWD_FILTER ? 0 : dacc_conv_lines(n.packed_size) + w3_floats(&p);
     need->scratch_size = dacc_conv_lines((size_t)chunk * phase_floats(&p)) + grads + n.scratch_size;
     return rc;
+}
+
+/* The split weights after the kernels' packed 3x3 form, packed for the
+ * forward (fwd) or backward-data. */
+static void poly_pack(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a, int fwd,
+                      const float *w, const float *bias, float *packed) {
+    dacc_conv_shape p = dacc_conv_poly_shape(s);
+    p.n = 1; /* the packed form does not depend on n (kernels.h); a query at n 0 may say 0 */
+    dacc_conv_need n = {0, 0, 0};
+    if (fwd) k->conv_fwd_query(&p, dacc_conv_inner(a), &n);
+    else k->conv_bwd_data_query(&p, dacc_conv_inner(a), &n);
+    float *w3 = packed + dacc_conv_lines(n.packed_size);
+    split_weights(s, &p, w, w3);
+    if (fwd) k->conv_fwd_pack(&p, dacc_conv_inner(a), w3, bias, packed);
+    else k->conv_bwd_data_pack(&p, dacc_conv_inner(a), w3, packed);
 }
 
 static void poly_fwd(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
@@ -132,6 +167,18 @@ static void poly_fwd(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_
         p.n = s->n - b < chunk ? s->n - b : chunk;
         to_phases(s, &p, p.n, x + b * in_floats(s), ph);
         k->conv_fwd(&p, dacc_conv_inner(a), ph, packed, y + b * out_floats(s), ks);
+    }
+}
+
+static void poly_bwd_data(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
+                          const float *dy, const float *packed, float *dx, float *scratch) {
+    int chunk;
+    dacc_conv_shape p = chunk_shape(s, &chunk);
+    float *ph = scratch, *ks = scratch + dacc_conv_lines((size_t)chunk * phase_floats(&p));
+    for (int b = 0; b < s->n; b += chunk) {
+        p.n = s->n - b < chunk ? s->n - b : chunk;
+        k->conv_bwd_data(&p, dacc_conv_inner(a), dy + b * out_floats(s), packed, ph, ks);
+        from_phases(s, &p, p.n, ph, dx + b * in_floats(s));
     }
 }
 
@@ -164,22 +211,13 @@ static void poly_bwd_filter(const dacc_kernels *k, const dacc_conv_shape *s, dac
 
 int dacc_conv_fwd_query(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
                         dacc_conv_need *need) {
-    return dacc_conv_is_poly(a) ? poly_query(k, s, a, 1, need) : k->conv_fwd_query(s, a, need);
+    return dacc_conv_is_poly(a) ? poly_query(k, s, a, POLY_FWD, need) : k->conv_fwd_query(s, a, need);
 }
 
 void dacc_conv_fwd_pack(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
                         const float *w, const float *bias, float *packed) {
-    if (!dacc_conv_is_poly(a)) {
-        k->conv_fwd_pack(s, a, w, bias, packed);
-        return;
-    }
-    dacc_conv_shape p = dacc_conv_poly_shape(s);
-    p.n = 1; /* the packed form does not depend on n (kernels.h); a query at n 0 may say 0 */
-    dacc_conv_need n = {0, 0, 0};
-    k->conv_fwd_query(&p, dacc_conv_inner(a), &n);
-    float *w3 = packed + dacc_conv_lines(n.packed_size); /* after the kernels' packed form */
-    split_weights(s, &p, w, w3);
-    k->conv_fwd_pack(&p, dacc_conv_inner(a), w3, bias, packed);
+    if (dacc_conv_is_poly(a)) poly_pack(k, s, a, 1, w, bias, packed);
+    else k->conv_fwd_pack(s, a, w, bias, packed);
 }
 
 void dacc_conv_fwd(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
@@ -188,9 +226,27 @@ void dacc_conv_fwd(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_al
     else k->conv_fwd(s, a, x, packed, y, scratch);
 }
 
+int dacc_conv_bwd_data_query(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
+                             dacc_conv_need *need) {
+    return dacc_conv_is_poly(a) ? poly_query(k, s, a, POLY_BWD_DATA, need)
+                                : k->conv_bwd_data_query(s, a, need);
+}
+
+void dacc_conv_bwd_data_pack(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
+                             const float *w, float *packed) {
+    if (dacc_conv_is_poly(a)) poly_pack(k, s, a, 0, w, NULL, packed);
+    else k->conv_bwd_data_pack(s, a, w, packed);
+}
+
+void dacc_conv_bwd_data(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
+                        const float *dy, const float *packed, float *dx, float *scratch) {
+    if (dacc_conv_is_poly(a)) poly_bwd_data(k, s, a, dy, packed, dx, scratch);
+    else k->conv_bwd_data(s, a, dy, packed, dx, scratch);
+}
+
 int dacc_conv_bwd_filter_query(const dacc_kernels *k, const dacc_conv_shape *s,
                                dacc_conv_algo a, dacc_conv_need *need) {
-    return dacc_conv_is_poly(a) ? poly_query(k, s, a, 0, need)
+    return dacc_conv_is_poly(a) ? poly_query(k, s, a, POLY_BWD_FILTER, need)
                                 : k->conv_bwd_filter_query(s, a, need);
 }
 

@@ -31,15 +31,20 @@ int dacc_conv_poly_fits(const dacc_conv_shape *s);
  * output. */
 dacc_conv_shape dacc_conv_poly_shape(const dacc_conv_shape *s);
 
-/* The kernel table's forward and backward-weights ops (kernels.h), for any
- * algorithm the engine chooses, DACC_CONV_POLY included (backward-data
- * never runs in polyphase form: the engine calls the table's). */
+/* The kernel table's convolution ops (kernels.h), for any algorithm the
+ * engine chooses, DACC_CONV_POLY included. */
 int dacc_conv_fwd_query(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
                         dacc_conv_need *need);
 void dacc_conv_fwd_pack(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
                         const float *w, const float *bias, float *packed);
 void dacc_conv_fwd(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
                    const float *x, const float *packed, float *y, float *scratch);
+int dacc_conv_bwd_data_query(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
+                             dacc_conv_need *need);
+void dacc_conv_bwd_data_pack(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
+                             const float *w, float *packed);
+void dacc_conv_bwd_data(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
+                        const float *dy, const float *packed, float *dx, float *scratch);
 int dacc_conv_bwd_filter_query(const dacc_kernels *k, const dacc_conv_shape *s,
                                dacc_conv_algo a, dacc_conv_need *need);
 void dacc_conv_bwd_filter(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,

@@ -70,7 +70,7 @@ static void task_conv(const bctx *c, int t, int lo, int n) {
     if (c->op == OP_FWD || c->op == OP_FWD_EVAL)
         dacc_conv_fwd(c->k, &s, c->algo, x, c->packed, b->y + lo * b->out_sz, ks);
     else if (c->op == OP_BWD_DATA)
-        c->k->conv_bwd_data(&s, c->algo, dy, c->packed, b->dx + lo * b->in_sz, ks);
+        dacc_conv_bwd_data(c->k, &s, c->algo, dy, c->packed, b->dx + lo * b->in_sz, ks);
     else
         dacc_conv_bwd_filter(c->k, &s, c->algo, x, dy, part, part + b->nw, ks);
 }
@@ -274,7 +274,7 @@ static int prepare(bctx *c, int nt) {
                                    : dacc_conv_bwd_filter_algo(c->k, &s, 0);
     dacc_conv_need need;
     const int rc = c->op == OP_BWD_W      ? dacc_conv_bwd_filter_query(c->k, &s, c->algo, &need)
-                 : c->op == OP_BWD_DATA ? c->k->conv_bwd_data_query(&s, c->algo, &need)
+                 : c->op == OP_BWD_DATA ? dacc_conv_bwd_data_query(c->k, &s, c->algo, &need)
                                         : dacc_conv_fwd_query(c->k, &s, c->algo, &need);
     if (rc) return -1; /* scratch for s->n images covers fewer */
     c->ks_per_task = dacc_conv_lines(need.scratch_size);
@@ -282,7 +282,7 @@ static int prepare(bctx *c, int nt) {
     c->ks = dacc_conv_alloc(c->ks_per_task * (size_t)nt);
     if (!c->packed || !c->ks) return -1;
     if (c->op == OP_FWD || c->op == OP_FWD_EVAL) dacc_conv_fwd_pack(c->k, &s, c->algo, c->b->w, c->b->bias, c->packed);
-    if (c->op == OP_BWD_DATA) c->k->conv_bwd_data_pack(&s, c->algo, c->b->w, c->packed);
+    if (c->op == OP_BWD_DATA) dacc_conv_bwd_data_pack(c->k, &s, c->algo, c->b->w, c->packed);
     return 0;
 }
 

@@ -435,7 +435,7 @@ static void t_bwd(void *ctx, int t, int nt) {
         dacc_conv_bwd_filter(k, &s, c->train_wgt, x, dy, part, part + nw, ks);
         if (t == 0) t1 = dacc_lt_now();
         if (l->in != 0)
-            k->conv_bwd_data(&s, c->train_bwd, dy, m->packed + c->train_bwd_off, dx, ks);
+            dacc_conv_bwd_data(k, &s, c->train_bwd, dy, m->packed + c->train_bwd_off, dx, ks);
         if (t == 0) m->times.split_weights_s = t1 - t0, m->times.split_data_s = dacc_lt_now() - t1;
         break;
     }

@@ -21,7 +21,7 @@ static size_t layer_scratch(const dacc_model *m, const dacc_kernels *k, const da
         dacc_conv_shape s = dacc_model_conv_shape(l, n);
         dacc_conv_need a, b, f, e;
         dacc_conv_fwd_query(k, &s, c->train_fwd, &a);
-        k->conv_bwd_data_query(&s, c->train_bwd, &b);
+        dacc_conv_bwd_data_query(k, &s, c->train_bwd, &b);
         dacc_conv_bwd_filter_query(k, &s, c->train_wgt, &f);
         dacc_conv_fwd_query(k, &s, c->eval_fwd, &e);
         most = max_size(most, max_size(max_size(a.scratch_size, b.scratch_size),
@@ -54,7 +54,7 @@ static size_t plan_layout(dacc_model *m, const dacc_kernels *k, size_t *scratch)
         dacc_conv_fwd_query(k, &s, c->train_fwd, &need);
         packed += dacc_conv_lines(need.packed_size);
         c->train_bwd_off = packed;
-        k->conv_bwd_data_query(&s, c->train_bwd, &need);
+        dacc_conv_bwd_data_query(k, &s, c->train_bwd, &need);
         packed += dacc_conv_lines(need.packed_size);
         if (c->eval_fwd == c->train_fwd && folded_bn(m, i) < 0) {
             /* eval packs the same weights for the same algorithm: the same
@@ -152,7 +152,7 @@ static void t_pack(void *ctx, int t, int nt) {
         if (job++ % nt == t) dacc_conv_fwd_pack(k, &s, c->train_fwd, w, b, m->packed + c->train_fwd_off);
         /* the first layer's input gradient is never asked for */
         if (l->in != 0 && job++ % nt == t)
-            k->conv_bwd_data_pack(&s, c->train_bwd, w, m->packed + c->train_bwd_off);
+            dacc_conv_bwd_data_pack(k, &s, c->train_bwd, w, m->packed + c->train_bwd_off);
     }
 }
 

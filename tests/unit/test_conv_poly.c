@@ -1,5 +1,6 @@
 /* The polyphase form of 5x5 stride-2 convolutions (engine/nn/conv_ops.c):
- * forward (with and without the fused ReLU) and backward-weights, through
+ * forward (with and without the fused ReLU), backward-data and
+ * backward-weights, through
  * every compiled table's 3x3 Winograd ops (F(2x2) and F(4x4), where the
  * query accepts them), against a float64 direct sum, on ConvPool's two
  * layers, odd sizes, channel counts and every padding 0-4, and a shape
@@ -12,7 +13,9 @@
  * Tolerances, as in test_conv_kernels.c, in units of S, the sum of the
  * absolute values of an element's terms: the forward's error scales with
  * the 3x3 form's tile, so S is the largest within 3 output pixels, and is
- * held to 3e-5 S for F(4x4) and 1e-5 S for F(2x2); backward-weights mixes
+ * held to 3e-5 S for F(4x4) and 1e-5 S for F(2x2); backward-data the
+ * same, with S the largest within 7 input pixels (a tile's patch in the
+ * 3x3 form spans 6 phase pixels, 12 input pixels); backward-weights mixes
  * every tap of an (input channel, output channel) pair, so S' is the
  * largest S over the 25 taps, and is held to 5e-6 S' for F(4x4) and 1e-6
  * S' for F(2x2). A tap split into the wrong phase, a missed tap or image
@@ -75,6 +78,26 @@ static void bf_f64(const dacc_conv_shape *s, const float *x, const float *dy, in
                             const double v = (double)xp[i] * d[o];
                             dw[((size_t)t * s->ic + i) * s->oc + o] += absv ? fabs(v) : v;
                         }
+                }
+            }
+}
+
+/* dx in float64 (absolute terms when absv). */
+static void bd_f64(const dacc_conv_shape *s, const float *dy, const float *w, int absv, double *dx) {
+    memset(dx, 0, sizeof(double) * s->n * s->ih * s->iw * s->ic);
+    for (int n = 0; n < s->n; n++)
+        for (int oy = 0; oy < s->oh; oy++)
+            for (int ox = 0; ox < s->ow; ox++) {
+                const float *d = dy + (((size_t)n * s->oh + oy) * s->ow + ox) * s->oc;
+                for (int t = 0; t < 25; t++) {
+                    const int iy = 2 * oy - s->pad + t / 5, ix = 2 * ox - s->pad + t % 5;
+                    if (iy < 0 || iy >= s->ih || ix < 0 || ix >= s->iw) continue;
+                    double *xp = dx + (((size_t)n * s->ih + iy) * s->iw + ix) * s->ic;
+                    for (int i = 0; i < s->ic; i++) {
+                        const float *wr = w + ((size_t)t * s->ic + i) * s->oc;
+                        for (int o = 0; o < s->oc; o++)
+                            xp[i] += absv ? fabs((double)wr[o] * d[o]) : (double)wr[o] * d[o];
+                    }
                 }
             }
 }
@@ -147,6 +170,31 @@ static void check_fwd(const dacc_kernels *k, const dacc_conv_shape *s0, int n, d
     free(packed), free(scratch), free(y), free(r);
 }
 
+/* Packed at the batch of s0, run on its first n images. */
+static void check_bd(const dacc_kernels *k, const dacc_conv_shape *s0, int n, dacc_conv_algo a,
+                     const float *dy, const float *w, const double *ref, const double *S) {
+    dacc_conv_shape s = *s0;
+    dacc_conv_need need;
+    if (dacc_conv_bwd_data_query(k, &s, a, &need)) return;
+    compared++;
+    const size_t nx = (size_t)s.n * s.ih * s.iw * s.ic, nrun = (size_t)n * s.ih * s.iw * s.ic;
+    float *packed = alloc_guarded(need.packed_size), *scratch = alloc_guarded(need.scratch_size);
+    float *dx = alloc_guarded(nx);
+    dacc_conv_bwd_data_pack(k, &s, a, w, packed);
+    for (size_t i = 0; i < nx; i++) dx[i] = NAN;
+    s.n = n;
+    dacc_conv_bwd_data(k, &s, a, dy, packed, dx, scratch);
+    const char *name = k->names[DACC_OP_conv_bwd_data];
+    const int f4 = dacc_conv_inner(a) == DACC_CONV_WINO4;
+    const double e = worst(dx, ref, S, nrun), tol = f4 ? 3e-5 : 1e-5;
+    CHECK(e <= tol, "%s poly F(%dx%d) backward-data: %.2e of S from float64 > %.0e (%s)", name,
+          (int)dacc_conv_inner(a), (int)dacc_conv_inner(a), e, tol, shape_str(&s));
+    CHECK(guards_ok(packed, need.packed_size) && guards_ok(scratch, need.scratch_size) &&
+              guards_ok(dx, nx) && (nrun == nx || isnan(dx[nrun])),
+          "%s poly backward-data wrote past its packed, scratch or output (%s)", name, shape_str(&s));
+    free(packed), free(scratch), free(dx);
+}
+
 /* db NULL when with_db is 0 (dw alone is compared then). */
 static void check_bf(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
                      int with_db, const float *x, const float *dy, const double *ref,
@@ -180,6 +228,11 @@ static void test_shape(const dacc_kernels *tabs, int nt, int n, int ih, int iw, 
     double *yr = malloc(sizeof(double) * ny), *ys = malloc(sizeof(double) * ny);
     double *S = malloc(sizeof(double) * ny);
     double *gr = malloc(sizeof(double) * (nw + oc)), *gs = malloc(sizeof(double) * (nw + oc));
+    double *xr = malloc(sizeof(double) * nx), *xs = malloc(sizeof(double) * nx);
+    double *Sx = malloc(sizeof(double) * nx);
+    bd_f64(&s, dy, w, 0, xr);
+    bd_f64(&s, dy, w, 1, xs);
+    spread_pixels(xs, Sx, n, ih, iw, ic, 7); /* a 3x3-form tile's patch spans ~12 input pixels */
     fwd_f64(&s, x, w, b, 0, yr);
     fwd_f64(&s, x, w, b, 1, ys);
     spread_pixels(ys, S, n, oh, ow, oc, 3);
@@ -197,8 +250,11 @@ static void test_shape(const dacc_kernels *tabs, int nt, int n, int ih, int iw, 
             check_fwd(&tabs[t], &s, n, a, 0, x, w, b, yr, S);
             check_fwd(&tabs[t], &s, n - n / 3, a, 1, x, w, b, yr, S); /* fewer than packed for */
             check_bf(&tabs[t], &s, a, q, x, dy, gr, gs);
+            check_bd(&tabs[t], &s, n, a, dy, w, xr, Sx);
+            check_bd(&tabs[t], &s, n - n / 3, a, dy, w, xr, Sx);
         }
     free(x), free(w), free(b), free(dy), free(yr), free(ys), free(S), free(gr), free(gs);
+    free(xr), free(xs), free(Sx);
 }
 
 /* The comparison must catch a misplaced tap: a weight moved by one tap
