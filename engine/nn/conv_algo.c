@@ -61,8 +61,15 @@ dacc_conv_algo dacc_conv_rule(const dacc_conv_shape *s, int lanes, int precise) 
  * 1.07x and 2.9x) 0.68-0.70x and 0.80x the direct time
  * (docs/PERFORMANCE.md). Not with precise: it adds Winograd rounding
  * where the layer summed directly. Only from POLY_MIN_IC input channels:
- * the measured layers have 32 and 64, and fewer make short GEMMs. */
+ * the measured layers have 32 and 64, and fewer make short GEMMs.
+ * Backward-data only where dy has at least POLY_BWD_DATA_MIN_OUT pixels
+ * per side (4 or more F(4x4) tiles per image): pool_2's 4x4 gained 20%
+ * (0.4 ms per batch of 64, under 1% of a ConvPool step) for 2 MB more
+ * packed weights per model (its 3x3 form's U over 4 x 64 input channels),
+ * which took two ConvPool models at once (`dacc run --variants ConvPool
+ * --seeds 3`) past the 200 MB peak-memory target. */
 #define POLY_MIN_IC 16
+#define POLY_BWD_DATA_MIN_OUT 8
 static int poly_wins(const dacc_conv_shape *s, int lanes, int precise) {
     return !precise && lanes == 8 && dacc_conv_poly_fits(s) && s->ic >= POLY_MIN_IC;
 }
@@ -83,7 +90,8 @@ dacc_conv_algo dacc_conv_bwd_data_algo(const dacc_kernels *k, const dacc_conv_sh
                                        int precise) {
     dacc_conv_need need;
     k->conv_bwd_data_query(s, DACC_CONV_DIRECT, &need);
-    if (poly_wins(s, need.lanes, precise)) {
+    if (poly_wins(s, need.lanes, precise) && s->oh >= POLY_BWD_DATA_MIN_OUT &&
+        s->ow >= POLY_BWD_DATA_MIN_OUT) {
         const dacc_conv_shape p = dacc_conv_poly_shape(s);
         const dacc_conv_algo in = dacc_conv_bwd_data_algo(k, &p, precise);
         if (in != DACC_CONV_DIRECT) return dacc_conv_poly(in);
@@ -150,7 +158,7 @@ int dacc_conv_fwd_once(const dacc_kernels *k, const dacc_conv_shape *s, dacc_con
     float *packed = dacc_conv_alloc(need.packed_size), *scratch = dacc_conv_alloc(need.scratch_size);
     int rc = -1;
     if (packed && scratch) {
-        dacc_conv_fwd_pack(k, s, algo, w, bias, packed);
+        dacc_conv_fwd_pack(k, s, algo, w, bias, packed, scratch);
         dacc_conv_fwd(k, s, algo, x, packed, y, scratch);
         rc = 0;
     }
@@ -166,7 +174,7 @@ int dacc_conv_bwd_data_once(const dacc_kernels *k, const dacc_conv_shape *s,
     float *packed = dacc_conv_alloc(need.packed_size), *scratch = dacc_conv_alloc(need.scratch_size);
     int rc = -1;
     if (packed && scratch) {
-        dacc_conv_bwd_data_pack(k, s, algo, w, packed);
+        dacc_conv_bwd_data_pack(k, s, algo, w, packed, scratch);
         dacc_conv_bwd_data(k, s, algo, dy, packed, dx, scratch);
         rc = 0;
     }

@@ -117,9 +117,9 @@ static void fold_weights(const dacc_conv_shape *s, const dacc_conv_shape *p, con
 }
 
 /* ---- polyphase ops. Packed (forward, backward-data): the kernels'
- * packed 3x3 form, then the split weights it is packed from. Scratch: one
- * call's phases (backward-data: their gradient), (backward-weights) its
- * 3x3 gradients, then the kernels' scratch. ---- */
+ * packed 3x3 form. Scratch: one call's phases (backward-data: their
+ * gradient), (backward-weights) its 3x3 gradients, then the kernels'
+ * scratch; at packing, the split weights the 3x3 form is packed from. ---- */
 
 typedef enum { POLY_FWD, POLY_BWD_DATA, POLY_BWD_FILTER } poly_op;
 
@@ -137,22 +137,19 @@ static int poly_query(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv
                  : op == POLY_BWD_DATA ? k->conv_bwd_data_query(&p, in, &n)
                                        : k->conv_bwd_filter_query(&p, in, &n);
     const size_t grads = op == POLY_BWD_FILTER ? dacc_conv_lines(w3_floats(&p) + s->oc) : 0;
+    const size_t run = dacc_conv_lines((size_t)chunk * phase_floats(&p)) + grads + n.scratch_size;
     need->lanes = n.lanes;
-    need->packed_size = op == POLY_BWD_FILTER ? 0 : dacc_conv_lines(n.packed_size) + w3_floats(&p);
-    need->scratch_size = dacc_conv_lines((size_t)chunk * phase_floats(&p)) + grads + n.scratch_size;
+    need->packed_size = op == POLY_BWD_FILTER ? 0 : n.packed_size;
+    need->scratch_size = op == POLY_BWD_FILTER || run >= w3_floats(&p) ? run : w3_floats(&p);
     return rc;
 }
 
-/* The split weights after the kernels' packed 3x3 form, packed for the
- * forward (fwd) or backward-data. */
+/* The weights split in scratch (w3), then packed for the forward (fwd) or
+ * backward-data. */
 static void poly_pack(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a, int fwd,
-                      const float *w, const float *bias, float *packed) {
+                      const float *w, const float *bias, float *packed, float *w3) {
     dacc_conv_shape p = dacc_conv_poly_shape(s);
-    p.n = 1; /* the packed form does not depend on n (kernels.h); a query at n 0 may say 0 */
-    dacc_conv_need n = {0, 0, 0};
-    if (fwd) k->conv_fwd_query(&p, dacc_conv_inner(a), &n);
-    else k->conv_bwd_data_query(&p, dacc_conv_inner(a), &n);
-    float *w3 = packed + dacc_conv_lines(n.packed_size);
+    p.n = 1; /* the packed form does not depend on n (kernels.h) */
     split_weights(s, &p, w, w3);
     if (fwd) k->conv_fwd_pack(&p, dacc_conv_inner(a), w3, bias, packed);
     else k->conv_bwd_data_pack(&p, dacc_conv_inner(a), w3, packed);
@@ -215,8 +212,8 @@ int dacc_conv_fwd_query(const dacc_kernels *k, const dacc_conv_shape *s, dacc_co
 }
 
 void dacc_conv_fwd_pack(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
-                        const float *w, const float *bias, float *packed) {
-    if (dacc_conv_is_poly(a)) poly_pack(k, s, a, 1, w, bias, packed);
+                        const float *w, const float *bias, float *packed, float *scratch) {
+    if (dacc_conv_is_poly(a)) poly_pack(k, s, a, 1, w, bias, packed, scratch);
     else k->conv_fwd_pack(s, a, w, bias, packed);
 }
 
@@ -233,8 +230,8 @@ int dacc_conv_bwd_data_query(const dacc_kernels *k, const dacc_conv_shape *s, da
 }
 
 void dacc_conv_bwd_data_pack(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
-                             const float *w, float *packed) {
-    if (dacc_conv_is_poly(a)) poly_pack(k, s, a, 0, w, NULL, packed);
+                             const float *w, float *packed, float *scratch) {
+    if (dacc_conv_is_poly(a)) poly_pack(k, s, a, 0, w, NULL, packed, scratch);
     else k->conv_bwd_data_pack(s, a, w, packed);
 }
 

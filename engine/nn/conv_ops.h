@@ -32,17 +32,19 @@ int dacc_conv_poly_fits(const dacc_conv_shape *s);
 dacc_conv_shape dacc_conv_poly_shape(const dacc_conv_shape *s);
 
 /* The kernel table's convolution ops (kernels.h), for any algorithm the
- * engine chooses, DACC_CONV_POLY included. */
+ * engine chooses, DACC_CONV_POLY included. The pack ops take the op's
+ * scratch too (its query's scratch_size floats, unused but by the
+ * polyphase form, which splits the weights there first). */
 int dacc_conv_fwd_query(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
                         dacc_conv_need *need);
 void dacc_conv_fwd_pack(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
-                        const float *w, const float *bias, float *packed);
+                        const float *w, const float *bias, float *packed, float *scratch);
 void dacc_conv_fwd(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
                    const float *x, const float *packed, float *y, float *scratch);
 int dacc_conv_bwd_data_query(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
                              dacc_conv_need *need);
 void dacc_conv_bwd_data_pack(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
-                             const float *w, float *packed);
+                             const float *w, float *packed, float *scratch);
 void dacc_conv_bwd_data(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
                         const float *dy, const float *packed, float *dx, float *scratch);
 int dacc_conv_bwd_filter_query(const dacc_kernels *k, const dacc_conv_shape *s,

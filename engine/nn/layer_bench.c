@@ -281,8 +281,9 @@ static int prepare(bctx *c, int nt) {
     c->packed = dacc_conv_alloc(need.packed_size);
     c->ks = dacc_conv_alloc(c->ks_per_task * (size_t)nt);
     if (!c->packed || !c->ks) return -1;
-    if (c->op == OP_FWD || c->op == OP_FWD_EVAL) dacc_conv_fwd_pack(c->k, &s, c->algo, c->b->w, c->b->bias, c->packed);
-    if (c->op == OP_BWD_DATA) dacc_conv_bwd_data_pack(c->k, &s, c->algo, c->b->w, c->packed);
+    if (c->op == OP_FWD || c->op == OP_FWD_EVAL)
+        dacc_conv_fwd_pack(c->k, &s, c->algo, c->b->w, c->b->bias, c->packed, c->ks);
+    if (c->op == OP_BWD_DATA) dacc_conv_bwd_data_pack(c->k, &s, c->algo, c->b->w, c->packed, c->ks);
     return 0;
 }
 

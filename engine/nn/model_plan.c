@@ -149,10 +149,12 @@ static void t_pack(void *ctx, int t, int nt) {
         const dacc_conv_packs *c = &m->conv[i];
         const dacc_conv_shape s = dacc_model_conv_shape(l, m->max_batch);
         const float *w = m->params + l->w_off, *b = m->params + l->b_off;
-        if (job++ % nt == t) dacc_conv_fwd_pack(k, &s, c->train_fwd, w, b, m->packed + c->train_fwd_off);
+        float *ks = dacc_model_kscratch(m, t); /* free between rounds */
+        if (job++ % nt == t)
+            dacc_conv_fwd_pack(k, &s, c->train_fwd, w, b, m->packed + c->train_fwd_off, ks);
         /* the first layer's input gradient is never asked for */
         if (l->in != 0 && job++ % nt == t)
-            dacc_conv_bwd_data_pack(k, &s, c->train_bwd, w, m->packed + c->train_bwd_off);
+            dacc_conv_bwd_data_pack(k, &s, c->train_bwd, w, m->packed + c->train_bwd_off, ks);
     }
 }
 
@@ -241,7 +243,10 @@ static void plan_conv(dacc_model *m, int i, dacc_eval_step *st) {
     const dacc_conv_shape s = dacc_model_conv_shape(l, m->max_batch);
     st->algo = c->eval_fwd;
     st->packed = m->packed + c->eval_fwd_off;
-    dacc_conv_fwd_pack(m->k, &s, c->eval_fwd, w, bias, m->packed + c->eval_fwd_off);
+    /* built on the caller's thread before the eval rounds: task 0's
+     * kernel scratch is free */
+    dacc_conv_fwd_pack(m->k, &s, c->eval_fwd, w, bias, m->packed + c->eval_fwd_off,
+                       dacc_model_kscratch(m, 0));
 }
 
 /* The plan: batch-norms folded into the next convolution or into the next

@@ -34,9 +34,9 @@ static int wbt_fits(const dacc_conv_shape *s) {
 }
 
 /* Packed: U with [oc][ic] rows per position (ic padded to the vector
- * width), then the transposed weights it was built from. */
+ * width; wino_packed_floats with ic and oc swapped). */
 static size_t wbt_packed_floats(const dacc_conv_shape *s) {
-    return wino_packed_floats(4, s->oc, s->ic) + (size_t)9 * s->ic * s->oc;
+    return wino_packed_floats(4, s->oc, s->ic);
 }
 
 static size_t wbt_scratch_floats(const dacc_conv_shape *s) {
@@ -45,14 +45,32 @@ static size_t wbt_scratch_floats(const dacc_conv_shape *s) {
     return work;
 }
 
+/* U[6a+b][o][i] = (G g G^T)[a][b] for g = w[.][.][i][o]: the forward's U
+ * with its channel indices swapped. The 3x3 taps of VL input channels are
+ * gathered (OC apart in w) into a block first, so that no transposed copy
+ * of w is kept. */
 static void wbt_pack(const dacc_conv_shape *s, const float *w, float *packed) {
     const int IC = s->ic, OC = s->oc;
-    float *wt = packed + wino_packed_floats(4, OC, IC); /* wt[tap][oc][ic] = w[tap][ic][oc] */
-    for (int t = 0; t < 9; t++)
-        for (int i = 0; i < IC; i++)
-            for (int o = 0; o < OC; o++)
-                wt[((size_t)t * OC + o) * IC + i] = w[((size_t)t * IC + i) * OC + o];
-    wino_pack(4, wt, NULL, OC, IC, packed);
+    const size_t Np = round_up((size_t)IC, VL), ts = wino_pos_stride(OC, Np);
+    float blk[9][VL] __attribute__((aligned(64)));
+    for (int o = 0; o < OC; o++)
+        for (int i0 = 0; i0 < (int)Np; i0 += VL) {
+            const int n = IC - i0 < VL ? IC - i0 : VL;
+            for (int t = 0; t < 9; t++)
+                for (int l = 0; l < VL; l++) blk[t][l] = l < n ? w[((size_t)t * IC + i0 + l) * OC + o] : 0.0f;
+            vf t6[6][3], g[3], r[6]; /* t6[a][c] = (G g)[a][c] */
+            for (int c = 0; c < 3; c++) {
+                for (int k = 0; k < 3; k++) g[k] = v_load(blk[3 * k + c]);
+                wino4_g(g, r);
+                for (int a = 0; a < 6; a++) t6[a][c] = r[a];
+            }
+            for (int a = 0; a < 6; a++) {
+                wino4_g(t6[a], r);
+                float *u = packed + (size_t)(6 * a) * ts + (size_t)o * Np + i0;
+                for (int b = 0; b < 6; b++) v_store(u + b * ts, r[b]);
+            }
+        }
+    memset(packed + 36 * ts, 0, sizeof(float) * Np); /* the (unused) bias */
 }
 
 /* B (the forward's B^T transposed) on one 6-vector. */

@@ -152,7 +152,7 @@ static void check_fwd(const dacc_kernels *k, const dacc_conv_shape *s0, int n, d
     float *y = alloc_guarded(ny);
     double *r = malloc(sizeof(double) * ny);
     for (size_t i = 0; i < ny; i++) r[i] = relu && ref[i] < 0 ? 0 : ref[i];
-    dacc_conv_fwd_pack(k, &s, a, w, b, packed);
+    dacc_conv_fwd_pack(k, &s, a, w, b, packed, scratch);
     for (size_t i = 0; i < ny; i++) y[i] = NAN;
     s.n = n;
     dacc_conv_fwd(k, &s, a, x, packed, y, scratch);
@@ -180,7 +180,7 @@ static void check_bd(const dacc_kernels *k, const dacc_conv_shape *s0, int n, da
     const size_t nx = (size_t)s.n * s.ih * s.iw * s.ic, nrun = (size_t)n * s.ih * s.iw * s.ic;
     float *packed = alloc_guarded(need.packed_size), *scratch = alloc_guarded(need.scratch_size);
     float *dx = alloc_guarded(nx);
-    dacc_conv_bwd_data_pack(k, &s, a, w, packed);
+    dacc_conv_bwd_data_pack(k, &s, a, w, packed, scratch);
     for (size_t i = 0; i < nx; i++) dx[i] = NAN;
     s.n = n;
     dacc_conv_bwd_data(k, &s, a, dy, packed, dx, scratch);
