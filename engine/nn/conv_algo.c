@@ -97,13 +97,16 @@ dacc_conv_algo dacc_conv_bwd_data_algo(const dacc_kernels *k, const dacc_conv_sh
         if (in != DACC_CONV_DIRECT) return dacc_conv_poly(in);
     }
     if (s->kh != 3 || s->kw != 3 || s->stride != 1) return DACC_CONV_DIRECT;
-    /* F(4x4) transposed (the kernels' choice, f32-conv-bwd-data-tmpl.h:
-     * 8 lanes, unpadded, dx = dy + 2) has the forward's tiles; else dx is
-     * dy convolved with the flipped kernel, ic and oc swapped */
+    /* dx is dy convolved with the flipped kernel, ic and oc swapped (f);
+     * but where the kernels run F(4x4) transposed (f32-conv-bwd-data-tmpl.h:
+     * 8 lanes, unpadded, dx = dy + 2) its GEMMs reduce over oc into ic
+     * columns on dy's tiles (g), and that shape decides F(4x4) */
     const int transposed = need.lanes == 8 && s->pad == 0 && s->ih == s->oh + 2 && s->iw == s->ow + 2;
     const dacc_conv_shape f = {s->n, s->oh, s->ow, s->oc, s->ih, s->iw, s->ic, 3, 3, 1, 2 - s->pad, 0};
+    const dacc_conv_shape g = {s->n, s->ih, s->iw, s->oc, s->oh, s->ow, s->ic, 3, 3, 1, 0, 0};
     dacc_conv_algo a = dacc_conv_rule(&f, need.lanes, precise);
-    if (transposed && dacc_conv_rule(s, need.lanes, precise) == DACC_CONV_WINO4) a = DACC_CONV_WINO4;
+    if (transposed && dacc_conv_rule(&g, need.lanes, precise) == DACC_CONV_WINO4) a = DACC_CONV_WINO4;
+    else if (transposed && a == DACC_CONV_WINO4) a = dacc_conv_rule(&f, need.lanes, 1); /* no F(4x4) */
     return a != DACC_CONV_DIRECT && k->conv_bwd_data_query(s, a, &need) ? DACC_CONV_DIRECT : a;
 }
 

@@ -13,8 +13,9 @@
  * call (a skipped element, or a read of scratch or packing never written,
  * fails) and followed by guard words that must survive (an overrun
  * fails). The packing must not depend on the batch (the engine packs once
- * for every call), and every table must take a convolution's query, pack
- * and compute ops from one ISA.
+ * for every call), Winograd backward-data must give each image the same
+ * bits alone as in its batch, and every table must take a convolution's
+ * query, pack and compute ops from one ISA.
  *
  * Tolerance, per output element: |got - ref| <= 1e-5 * S, where S is the sum
  * of the absolute values of the terms of that element (computed exactly as
@@ -102,6 +103,26 @@ static int run_fwd(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_al
     return 1;
 }
 
+/* Winograd backward-data computes each image from its own tiles only, so
+ * one call per image must give the same bits as the whole batch's call
+ * (the transposed form's stores and adds follow the tile order within an
+ * image, whatever its chunks). */
+static void check_bd_split(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
+                           const float *dy, const float *packed, const float *dx, float *scratch) {
+    dacc_conv_shape one = *s;
+    one.n = 1;
+    const size_t xi = (size_t)s->ih * s->iw * s->ic, yi = (size_t)s->oh * s->ow * s->oc;
+    float *d1 = alloc_guarded(xi);
+    int same = 1;
+    for (int i = 0; i < s->n && same; i++) {
+        k->conv_bwd_data(&one, a, dy + i * yi, packed, d1, scratch);
+        same = !memcmp(d1, dx + i * xi, sizeof(float) * xi);
+    }
+    CHECK(same, "%s backward-data algo %d: one image alone differs from the batch (%s)",
+          k->names[DACC_OP_conv_bwd_data], (int)a, shape_str(s));
+    free(d1);
+}
+
 static int run_bd(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
                   const float *dy, const float *w, float *dx) {
     const char *name = k->names[DACC_OP_conv_bwd_data];
@@ -115,6 +136,7 @@ static int run_bd(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_alg
     k->conv_bwd_data(s, a, dy, packed, dx, scratch);
     CHECK(guards_ok(scratch, need.scratch_size), "%s wrote past its scratch_size (algo %d, %s)",
           name, (int)a, shape_str(s));
+    if (a != DACC_CONV_DIRECT && s->n > 1) check_bd_split(k, s, a, dy, packed, dx, scratch);
     free(packed);
     free(scratch);
     return 1;

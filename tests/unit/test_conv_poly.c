@@ -135,7 +135,8 @@ static double worst(const float *got, const double *ref, const double *S, size_t
     return e;
 }
 
-static int compared; /* comparisons that ran (a table may refuse an algorithm) */
+static int compared;    /* comparisons that ran (a table may refuse an algorithm) */
+static int compared_bd; /* of them, backward-data */
 
 /* Packed at the batch of s0 (as the engine packs once for max_batch), run on
  * its first n images. */
@@ -176,7 +177,7 @@ static void check_bd(const dacc_kernels *k, const dacc_conv_shape *s0, int n, da
     dacc_conv_shape s = *s0;
     dacc_conv_need need;
     if (dacc_conv_bwd_data_query(k, &s, a, &need)) return;
-    compared++;
+    compared++, compared_bd++;
     const size_t nx = (size_t)s.n * s.ih * s.iw * s.ic, nrun = (size_t)n * s.ih * s.iw * s.ic;
     float *packed = alloc_guarded(need.packed_size), *scratch = alloc_guarded(need.scratch_size);
     float *dx = alloc_guarded(nx);
@@ -303,7 +304,7 @@ int main(void) {
     const int tap_tables = test_detects_misplaced_tap(tabs, nt);
     /* the x86 tables run the polyphase form on their Winograd ops */
     if (dacc_cpu_supports(DACC_ISA_AVX2))
-        CHECK(compared > 0 && tap_tables > 0, "no table ran the polyphase form");
+        CHECK(compared > 0 && compared_bd > 0 && tap_tables > 0, "no table ran the polyphase form");
     else
         SKIP("no AVX2: the polyphase form ran on %d comparisons", compared);
     const dacc_conv_shape s3 = {1, 8, 8, 16, 6, 6, 16, 3, 3, 1, 0, 0};
