@@ -58,13 +58,13 @@ dacc_conv_algo dacc_conv_rule(const dacc_conv_shape *s, int lanes, int precise) 
  * ConvPool's pool_1 and pool_2, batch 64, 1 thread: forward 0.46-0.68x,
  * backward-weights 0.59-0.83x and backward-data (F(4x4) transposed, one
  * tile per 4x4 of dy; the flipped form over the padded phases measured
- * 1.07x and 2.9x) 0.68-0.70x and 0.80x the direct time
+ * 1.07x and 2.9x) 0.64-0.70x and 0.80-0.87x the direct time
  * (docs/PERFORMANCE.md). Not with precise: it adds Winograd rounding
  * where the layer summed directly. Only from POLY_MIN_IC input channels:
  * the measured layers have 32 and 64, and fewer make short GEMMs.
  * Backward-data only where dy has at least POLY_BWD_DATA_MIN_OUT pixels
- * per side (4 or more F(4x4) tiles per image): pool_2's 4x4 gained 20%
- * (0.4 ms per batch of 64, under 1% of a ConvPool step) for 2 MB more
+ * per side (4 or more F(4x4) tiles per image): pool_2's 4x4 gained 13-20%
+ * (~0.4 ms per batch of 64, under 1% of a ConvPool step) for 2 MB more
  * packed weights per model (its 3x3 form's U over 4 x 64 input channels),
  * which took two ConvPool models at once (`dacc run --variants ConvPool
  * --seeds 3`) past the 200 MB peak-memory target. */

@@ -142,6 +142,7 @@ void dacc_model_plan_free(dacc_model *m) {
 static void t_pack(void *ctx, int t, int nt) {
     dacc_model *m = ctx;
     const dacc_kernels *k = m->k;
+    float *ks = dacc_model_kscratch(m, t); /* free: no conv runs in this round */
     int job = 0;
     for (int i = 0; i < m->n_layers; i++) {
         const dacc_layer *l = &m->layers[i];
@@ -149,7 +150,6 @@ static void t_pack(void *ctx, int t, int nt) {
         const dacc_conv_packs *c = &m->conv[i];
         const dacc_conv_shape s = dacc_model_conv_shape(l, m->max_batch);
         const float *w = m->params + l->w_off, *b = m->params + l->b_off;
-        float *ks = dacc_model_kscratch(m, t); /* free between rounds */
         if (job++ % nt == t)
             dacc_conv_fwd_pack(k, &s, c->train_fwd, w, b, m->packed + c->train_fwd_off, ks);
         /* the first layer's input gradient is never asked for */

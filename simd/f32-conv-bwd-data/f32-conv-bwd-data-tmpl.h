@@ -344,9 +344,9 @@ static void bwd_data_accumulate_taps(const dacc_conv_shape *s, const float *dy, 
 /* F(4x4) in transposed form wherever it fits (unpadded, dx = dy + 2 per
  * side): its tiles are dy's, never more than the flipped form's (dx's),
  * and it needs no padded copy of dy. AVX2, batch 64, 1 thread, medians
- * against the flipped form: conv32_2 (36 tiles per image against 49)
- * 0.75-0.81x, conv64_2 (4 against 9) 0.45-0.47x, conv64_1 (9 against 9)
- * 0.93-0.98x. With 8-lane vectors only: written and measured on an
+ * against the flipped form, per interleaved round: conv32_2 (36 tiles per
+ * image against 49) 0.64-0.81x, conv64_2 (4 against 9) 0.44-0.50x,
+ * conv64_1 (9 against 9; best of 9 samples) 0.92-0.98x. With 8-lane vectors only: written and measured on an
  * AVX2-only machine, where the AVX-512 kernels cannot run, so with AVX-512
  * it is neither tested nor timed. */
 static int bwd_data_use_transposed(const dacc_conv_shape *s, dacc_conv_algo algo) {
