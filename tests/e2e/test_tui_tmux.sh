@@ -53,6 +53,15 @@ wait_gone() {
 expect() { # expect SESSION PATTERN DESCRIPTION
     if wait_for "$1" "$2"; then ok; else bad "$3: '$2' not on screen"; screen "$1" >&2; fi
 }
+# wait_re SESSION ERE [seconds]: like wait_for, with grep -E
+wait_re() {
+    local s=$1 re=$2 secs=${3:-6} i
+    for ((i = 0; i < secs * 10; i++)); do
+        screen "$s" 2>/dev/null | grep -qE -- "$re" && return 0
+        sleep 0.1
+    done
+    return 1
+}
 expect_not() {
     if screen "$1" | grep -qF -- "$2"; then bad "$3: '$2' unexpectedly on screen"; else ok; fi
 }
@@ -205,7 +214,7 @@ T send-keys -t h 3 s
 expect h "delta against deformation scale" "--ascii scale chart"
 screen h | LC_ALL=C grep -q $'[\x80-\xff]' && bad "--ascii scale chart: non-ASCII bytes" || ok
 T send-keys -t h s 1
-screen h | grep -qE '^\| 0\.2106 \|' && ok || bad "--ascii chart: y label and axis"
+wait_re h '^\| 0\.2106 \|' && ok || { bad "--ascii chart: y label and axis"; screen h >&2; }
 screen h | LC_ALL=C grep -q $'[\x80-\xff]' && bad "--ascii charts: non-ASCII bytes on screen" || ok
 start l 80 24 "env LANG=C LC_ALL=C TERM=screen-256color $BIN watch $RUN"
 expect l "+- Progress" "C locale falls back to ASCII"
