@@ -74,6 +74,19 @@ static int poly_wins(const dacc_conv_shape *s, int lanes, int precise) {
     return !precise && lanes == 8 && dacc_conv_poly_fits(s) && s->ic >= POLY_MIN_IC;
 }
 
+/* Forward in F(5x5) (f32-conv-winograd-f5.h) where 5 divides the output
+ * and the rule would run Winograd: 1.96 products per output and channel
+ * pair, with no partial tiles, against F(4x4)'s 2.25 (more at partial
+ * tiles: conv64_1's 10x10 takes 196 products per channel pair against
+ * 324). Its rounding is ~1.6x F(4x4)'s (RMS, float64 reference); like
+ * F(4x4) it is left out when precise. Measured with 8-lane vectors (AVX2)
+ * on conv64_1 only (docs/PERFORMANCE.md); the kernels refuse it with other
+ * widths. */
+static int wino5_fits(const dacc_conv_shape *s, int lanes, int precise) {
+    return !precise && lanes == 8 && s->oh % 5 == 0 && s->ow % 5 == 0 &&
+           dacc_conv_rule(s, lanes, precise) != DACC_CONV_DIRECT;
+}
+
 dacc_conv_algo dacc_conv_fwd_algo(const dacc_kernels *k, const dacc_conv_shape *s, int precise) {
     dacc_conv_need need;
     k->conv_fwd_query(s, DACC_CONV_DIRECT, &need);
@@ -82,6 +95,8 @@ dacc_conv_algo dacc_conv_fwd_algo(const dacc_kernels *k, const dacc_conv_shape *
         const dacc_conv_algo in = dacc_conv_fwd_algo(k, &p, precise);
         if (in != DACC_CONV_DIRECT) return dacc_conv_poly(in);
     }
+    if (wino5_fits(s, need.lanes, precise) && !k->conv_fwd_query(s, DACC_CONV_WINO5, &need))
+        return DACC_CONV_WINO5;
     dacc_conv_algo a = dacc_conv_rule(s, need.lanes, precise);
     return a != DACC_CONV_DIRECT && k->conv_fwd_query(s, a, &need) ? DACC_CONV_DIRECT : a;
 }

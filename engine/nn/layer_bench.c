@@ -53,7 +53,10 @@ const char *dacc_conv_algo_name(dacc_conv_algo a) {
     if (dacc_conv_is_poly(a))
         return in == DACC_CONV_WINO4 ? "poly-winograd-f4" : in == DACC_CONV_WINO2 ? "poly-winograd-f2"
                                                                                  : "poly-direct";
-    return in == DACC_CONV_WINO4 ? "winograd-f4" : in == DACC_CONV_WINO2 ? "winograd-f2" : "direct";
+    return in == DACC_CONV_WINO5   ? "winograd-f5"
+           : in == DACC_CONV_WINO4 ? "winograd-f4"
+           : in == DACC_CONV_WINO2 ? "winograd-f2"
+                                   : "direct";
 }
 
 static void range(int n, int t, int nt, int *lo, int *hi) {

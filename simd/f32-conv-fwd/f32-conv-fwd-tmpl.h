@@ -1,6 +1,6 @@
 /* Forward convolution shared by the AVX-512 and AVX2 kernels. The engine
- * chooses the algorithm: Winograd F(4x4,3x3) or F(2x2,3x3) for 3x3
- * stride-1 layers (f32-conv-winograd.h, 4x or 2.25x fewer multiplies), or
+ * chooses the algorithm: Winograd F(5x5,3x3), F(4x4,3x3) or F(2x2,3x3) for 3x3
+ * stride-1 layers (f32-conv-winograd.h, 4.6x, 4x or 2.25x fewer multiplies), or
  * direct (no im2col copy): the weights are packed beforehand with oc padded
  * to the vector width (and, for Winograd, transformed), the input is
  * zero-padded into scratch only when a window can leave the image, then
@@ -42,9 +42,11 @@ static conv_fwd_geom conv_fwd_geometry(const dacc_conv_shape *s, int m) {
     return g;
 }
 
+/* F(5x5) with 8-lane vectors only: the width it was timed with (AVX2). */
 static int conv_fwd_wino_ok(const dacc_conv_shape *s, dacc_conv_algo algo) {
-    return (algo == DACC_CONV_WINO2 || algo == DACC_CONV_WINO4) && s->kh == 3 && s->kw == 3 &&
-           s->stride == 1;
+    return (algo == DACC_CONV_WINO2 || algo == DACC_CONV_WINO4 ||
+            (algo == DACC_CONV_WINO5 && VL == 8)) &&
+           s->kh == 3 && s->kw == 3 && s->stride == 1;
 }
 
 int CONV_SYM(dacc_f32_conv_fwd_query__)(const dacc_conv_shape *s, dacc_conv_algo algo,

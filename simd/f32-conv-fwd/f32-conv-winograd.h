@@ -1,7 +1,9 @@
 /* Winograd forward convolution (stride 1, 3x3 kernels) for the x86
- * kernels, compiled once per ISA through f32-conv-vec.h, in two tile sizes:
+ * kernels, compiled once per ISA through f32-conv-vec.h, in three tile sizes:
  *   F(2x2,3x3): 2x2 output tiles from 4x4 input patches, 16 products;
- *   F(4x4,3x3): 4x4 output tiles from 6x6 input patches, 36 products.
+ *   F(4x4,3x3): 4x4 output tiles from 6x6 input patches, 36 products;
+ *   F(5x5,3x3): 5x5 output tiles from 7x7 input patches, 49 products
+ *               (f32-conv-winograd-f5.h).
  * With input transform B^T, kernel transform G and output transform A^T,
  *   Y = A^T [ (G g G^T) .* (B^T d B) ] A
  * and the element-wise products, summed over input channels, are P GEMMs
@@ -104,6 +106,19 @@ CONV_INLINE void wino4_at(const vf m[6], vf r[4]) {
     r[3] = v_fma(d, v_set1(8.0f), v_add(b, m[5]));
 }
 
+#include "f32-conv-fwd/f32-conv-winograd-f5.h"
+
+/* The 1-D transforms of tile size m (2, 4 or 5), a constant at each call. */
+CONV_INLINE void wino_g_m(const int m, const vf g[3], vf *r) {
+    if (m == 2) wino2_g(g, r); else if (m == 4) wino4_g(g, r); else wino5_g(g, r);
+}
+CONV_INLINE void wino_bt_m(const int m, const vf *d, vf *r) {
+    if (m == 2) wino2_bt(d, r); else if (m == 4) wino4_bt(d, r); else wino5_bt(d, r);
+}
+CONV_INLINE void wino_at_m(const int m, const vf *x, vf *r) {
+    if (m == 2) wino2_at(x, r); else if (m == 4) wino4_at(x, r); else wino5_at(x, r);
+}
+
 /* Floats between two transform positions of U: one vector more than a
  * position's IC x Np, so that the P rows written per (i, o) do not all map
  * to the same L1 set (IC x Np x 4 bytes is a multiple of 4 KB for 32 or 64
@@ -119,18 +134,18 @@ CONV_INLINE void wino_weights_m(const int m, const float *w, int IC, int OC, siz
     for (int i = 0; i < IC; i++)
         for (int o0 = 0; o0 < (int)Np; o0 += VL) {
             const int n = OC - o0 < VL ? OC - o0 : VL;
-            vf t[6][3], g[3], r[6]; /* t[a][c] = (G g)[a][c] */
+            vf t[7][3], g[3], r[7]; /* t[a][c] = (G g)[a][c] */
             WINO_UNROLL
             for (int c = 0; c < 3; c++) {
                 WINO_UNROLL
                 for (int k = 0; k < 3; k++) g[k] = v_loadn(w + ((size_t)(3 * k + c) * IC + i) * OC + o0, n);
-                if (m == 2) wino2_g(g, r); else wino4_g(g, r);
+                wino_g_m(m, g, r);
                 WINO_UNROLL
                 for (int a = 0; a < WN; a++) t[a][c] = r[a];
             }
             WINO_UNROLL
             for (int a = 0; a < WN; a++) {
-                if (m == 2) wino2_g(t[a], r); else wino4_g(t[a], r);
+                wino_g_m(m, t[a], r);
                 float *u = U + (size_t)(WN * a) * ts + (size_t)i * Np + o0;
                 WINO_UNROLL
                 for (int b = 0; b < WN; b++) v_store(u + b * ts, r[b]);
@@ -140,8 +155,10 @@ CONV_INLINE void wino_weights_m(const int m, const float *w, int IC, int OC, siz
 static void wino_weights(int m, const float *w, int IC, int OC, size_t Np, float *U) {
     if (m == 2)
         wino_weights_m(2, w, IC, OC, Np, U);
-    else
+    else if (m == 4)
         wino_weights_m(4, w, IC, OC, Np, U);
+    else
+        wino_weights_m(5, w, IC, OC, Np, U);
 }
 
 /* One tile set: nimg images whose (m+2)^2 patches start at src +
@@ -214,24 +231,26 @@ CONV_INLINE void wino2_input_vec(const float *p, size_t rs, int IC, int c0, int 
     }
 }
 
-/* v[(6a+b)*vs + c] = (B^T d B)[a][b] for the n channels from c0 of the 6x6
- * patch at p: each patch row through B^T, then each column of that. */
-CONV_INLINE void wino4_input_vec(const float *p, size_t rs, int IC, int c0, int n, float *v,
-                                 size_t vs) {
-    vf t[6][6], d[6], r[6]; /* t[row][b] = (d B)[row][b] */
+/* v[(WN a+b)*vs + c] = (B^T d B)[a][b] for the n channels from c0 of the
+ * WN x WN patch at p (WN = m + 2, m = 4 or 5 constant at each call): each
+ * patch row through B^T, then each column of that. */
+CONV_INLINE void wino_input_vec_m(const int m, const float *p, size_t rs, int IC, int c0, int n,
+                                  float *v, size_t vs) {
+    const int WN = m + 2;
+    vf t[7][7], d[7], r[7]; /* t[row][b] = (d B)[row][b] */
     WINO_UNROLL
-    for (int row = 0; row < 6; row++) {
+    for (int row = 0; row < WN; row++) {
         WINO_UNROLL
-        for (int k = 0; k < 6; k++) d[k] = wino_ld(p + row * rs + k * IC + c0, n);
-        wino4_bt(d, t[row]);
+        for (int k = 0; k < WN; k++) d[k] = wino_ld(p + row * rs + k * IC + c0, n);
+        wino_bt_m(m, d, t[row]);
     }
     WINO_UNROLL
-    for (int b = 0; b < 6; b++) {
+    for (int b = 0; b < WN; b++) {
         WINO_UNROLL
-        for (int k = 0; k < 6; k++) d[k] = t[k][b];
-        wino4_bt(d, r);
+        for (int k = 0; k < WN; k++) d[k] = t[k][b];
+        wino_bt_m(m, d, r);
         WINO_UNROLL
-        for (int a = 0; a < 6; a++) v_store(v + c0 + (6 * a + b) * vs, r[a]);
+        for (int a = 0; a < WN; a++) v_store(v + c0 + (WN * a + b) * vs, r[a]);
     }
 }
 
@@ -242,11 +261,11 @@ CONV_INLINE void wino_input_tile(const int m, const float *p, size_t rs, int IC,
     int c0 = 0;
     for (; c0 + VL <= IC; c0 += VL) {
         if (m == 2) wino2_input_vec(p, rs, IC, c0, VL, v, vs);
-        else wino4_input_vec(p, rs, IC, c0, VL, v, vs);
+        else wino_input_vec_m(m, p, rs, IC, c0, VL, v, vs);
     }
     if (c0 < IC) {
         if (m == 2) wino2_input_vec(p, rs, IC, c0, IC - c0, v, vs);
-        else wino4_input_vec(p, rs, IC, c0, IC - c0, v, vs);
+        else wino_input_vec_m(m, p, rs, IC, c0, IC - c0, v, vs);
     }
 }
 
@@ -271,6 +290,10 @@ static void wino2_input(const wino_tiles *tl, int IC, size_t T0, int cnt, float 
 static void wino4_input(const wino_tiles *tl, int IC, size_t T0, int cnt, float *V,
                         size_t vtile, size_t vs) {
     wino_input_m(4, tl, IC, T0, cnt, V, vtile, vs);
+}
+static void wino5_input(const wino_tiles *tl, int IC, size_t T0, int cnt, float *V,
+                        size_t vtile, size_t vs) {
+    wino_input_m(5, tl, IC, T0, cnt, V, vtile, vs);
 }
 
 /* Stores one output pixel: clamped when RELU, masked past OC. */
@@ -302,12 +325,12 @@ CONV_INLINE void wino_output_m(const int m, const wino_tiles *tl, int oh, int ow
         for (int o0 = 0; o0 < OC; o0 += VL) {
             const int n = OC - o0 < VL ? OC - o0 : VL;
             const float *mc = mj + o0;
-            vf t[4][6], col[6], r[4]; /* t[row][b] = (A^T M)[row][b] */
+            vf t[5][7], col[7], r[5]; /* t[row][b] = (A^T M)[row][b] */
             WINO_UNROLL
             for (int b = 0; b < WN; b++) {
                 WINO_UNROLL
                 for (int a = 0; a < WN; a++) col[a] = v_load(mc + (WN * a + b) * ms);
-                if (m == 2) wino2_at(col, r); else wino4_at(col, r);
+                wino_at_m(m, col, r);
                 WINO_UNROLL
                 for (int row = 0; row < m; row++) t[row][b] = r[row];
             }
@@ -315,7 +338,7 @@ CONV_INLINE void wino_output_m(const int m, const wino_tiles *tl, int oh, int ow
             if (nr == m && nc == m && n == VL) {
                 WINO_UNROLL
                 for (int row = 0; row < m; row++) {
-                    if (m == 2) wino2_at(t[row], r); else wino4_at(t[row], r);
+                    wino_at_m(m, t[row], r);
                     float *dst = out + row * orow + o0;
                     WINO_UNROLL
                     for (int c = 0; c < m; c++) {
@@ -328,7 +351,7 @@ CONV_INLINE void wino_output_m(const int m, const wino_tiles *tl, int oh, int ow
             WINO_UNROLL
             for (int row = 0; row < m; row++) {
                 if (row >= nr) break;
-                if (m == 2) wino2_at(t[row], r); else wino4_at(t[row], r);
+                wino_at_m(m, t[row], r);
                 float *dst = out + row * orow + o0;
                 for (int c = 0; c < nc; c++) wino_store(dst + c * OC, v_add(r[c], bias), n, relu);
             }
@@ -342,6 +365,10 @@ static void wino2_output(const wino_tiles *tl, int oh, int ow, int OC, size_t T0
 static void wino4_output(const wino_tiles *tl, int oh, int ow, int OC, size_t T0, int cnt,
                          const float *M, size_t mtile, size_t ms, const float *bp, int relu) {
     wino_output_m(4, tl, oh, ow, OC, T0, cnt, M, mtile, ms, bp, relu);
+}
+static void wino5_output(const wino_tiles *tl, int oh, int ow, int OC, size_t T0, int cnt,
+                         const float *M, size_t mtile, size_t ms, const float *bp, int relu) {
+    wino_output_m(5, tl, oh, ow, OC, T0, cnt, M, mtile, ms, bp, relu);
 }
 
 /* One call's plan: the packed weights (U, then the bias padded to Np)
@@ -408,7 +435,8 @@ static void wino_run(const wino_plan *pl, const wino_tiles *tl, int oh, int ow, 
     const size_t P = (size_t)pl->P, vtile = P * pl->ldv, mtile = P * pl->Np;
     for (size_t T0 = 0; T0 < total; T0 += pl->chunk) {
         const int cnt = (int)(total - T0 < pl->chunk ? total - T0 : pl->chunk);
-        (pl->m == 2 ? wino2_input : wino4_input)(tl, pl->IC, T0, cnt, pl->V, vtile, pl->ldv);
+        (pl->m == 2 ? wino2_input : pl->m == 4 ? wino4_input : wino5_input)(tl, pl->IC, T0, cnt, pl->V,
+                                                                             vtile, pl->ldv);
         for (int t = 0; t < pl->P; t++) {
             /* the cnt tiles as a row of "pixels" cnt wide, a tile apart */
             igemm_pixels px = {pl->V + t * pl->ldv, 0, 1, 1, cnt, 0, pl->P, (int)pl->ldv,
@@ -416,8 +444,8 @@ static void wino_run(const wino_plan *pl, const wino_tiles *tl, int oh, int ow, 
             igemm_run_ex(&px, 1, (size_t)pl->IC, pl->U + t * wino_pos_stride(pl->IC, pl->Np), pl->Np,
                          (int)pl->Np, NULL, 1, 0);
         }
-        (pl->m == 2 ? wino2_output : wino4_output)(tl, oh, ow, pl->OC, T0, cnt, pl->M, mtile,
-                                                   pl->Np, pl->bp, relu);
+        (pl->m == 2 ? wino2_output : pl->m == 4 ? wino4_output : wino5_output)(
+            tl, oh, ow, pl->OC, T0, cnt, pl->M, mtile, pl->Np, pl->bp, relu);
     }
 }
 
