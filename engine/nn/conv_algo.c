@@ -74,31 +74,63 @@ static int poly_wins(const dacc_conv_shape *s, int lanes, int precise) {
     return !precise && lanes == 8 && dacc_conv_poly_fits(s) && s->ic >= POLY_MIN_IC;
 }
 
-/* Forward in F(5x5) (f32-conv-winograd-f5.h) where 5 divides the output
- * and the rule would run Winograd: 1.96 products per output and channel
- * pair, with no partial tiles, against F(4x4)'s 2.25 (more at partial
- * tiles: conv64_1's 10x10 takes 196 products per channel pair against
- * 324). Its rounding is ~1.6x F(4x4)'s (RMS, float64 reference); like
- * F(4x4) it is left out when precise. Measured with 8-lane vectors (AVX2)
- * on conv64_1 only (docs/PERFORMANCE.md); the kernels refuse it with other
- * widths. */
-static int wino5_fits(const dacc_conv_shape *s, int lanes, int precise) {
-    return !precise && lanes == 8 && s->oh % 5 == 0 && s->ow % 5 == 0 &&
-           dacc_conv_rule(s, lanes, precise) != DACC_CONV_DIRECT;
+/* The forward in F(6x6) or F(5x5) (f32-conv-winograd-f56.h) where 6 or 5
+ * divides the output, m up to max_m, and the rule would run Winograd: 1.78
+ * and 1.96 products per output and channel pair with no partial tiles,
+ * against F(4x4)'s 2.25 (more at partial tiles). The network's layers:
+ * conv64_1's 10x10 in F(5x5) (4 tiles per image against 9; 196 products
+ * per channel pair against 324), conv32_2's 24x24 in F(6x6) in evaluation
+ * (16 tiles against 36). Their rounding is ~1.5-2.2x F(4x4)'s (RMS against
+ * float64, tests/unit/test_conv_kernels.c); like F(4x4) they are left out
+ * when precise. F(6x6) stays out of training: in conv32_2's training
+ * forward it moved ReLU and max-pool decisions of test_torch_agreement's
+ * fixture (AveragePool's gradients 6.7e-3 from PyTorch's, where the
+ * fixture keeps its inputs 1e-5 from a kink) and took test_train_f64's
+ * error ratio to 5.8-7.0 (bound 8; 4.2-4.7 with F(5x5) alone). Measured
+ * with 8-lane vectors (AVX2) only, where the kernels accept them, batch 64,
+ * 1 thread, interleaved rounds (docs/PERFORMANCE.md): conv64_1 forward
+ * 0.60-0.64x F(4x4)'s time; conv32_2's eval forward a median 0.88x over 12
+ * rounds on a noisy host. */
+static dacc_conv_algo wino56_rule(const dacc_conv_shape *s, int lanes, int precise, int max_m) {
+    if (precise || lanes != 8 || dacc_conv_rule(s, lanes, precise) == DACC_CONV_DIRECT)
+        return DACC_CONV_DIRECT;
+    if (max_m >= 6 && s->oh % 6 == 0 && s->ow % 6 == 0) return DACC_CONV_WINO6;
+    if (max_m >= 5 && s->oh % 5 == 0 && s->ow % 5 == 0) return DACC_CONV_WINO5;
+    return DACC_CONV_DIRECT;
 }
 
-dacc_conv_algo dacc_conv_fwd_algo(const dacc_kernels *k, const dacc_conv_shape *s, int precise) {
+/* The forward of a layer in its own form, Winograd tiles up to max_m. The
+ * polyphase form passes 4: pool_1's phases (12x12 outputs over 4 x 32
+ * channels) measured the same in F(6x6) as in F(4x4), whose U is less than
+ * half the size. */
+static dacc_conv_algo fwd_algo_own_form(const dacc_kernels *k, const dacc_conv_shape *s,
+                                        int precise, int max_m) {
+    dacc_conv_need need;
+    k->conv_fwd_query(s, DACC_CONV_DIRECT, &need);
+    const dacc_conv_algo big = wino56_rule(s, need.lanes, precise, max_m);
+    if (big != DACC_CONV_DIRECT && !k->conv_fwd_query(s, big, &need)) return big;
+    dacc_conv_algo a = dacc_conv_rule(s, need.lanes, precise);
+    return a != DACC_CONV_DIRECT && k->conv_fwd_query(s, a, &need) ? DACC_CONV_DIRECT : a;
+}
+
+static dacc_conv_algo fwd_algo(const dacc_kernels *k, const dacc_conv_shape *s, int precise,
+                               int max_m) {
     dacc_conv_need need;
     k->conv_fwd_query(s, DACC_CONV_DIRECT, &need);
     if (poly_wins(s, need.lanes, precise)) {
         const dacc_conv_shape p = dacc_conv_poly_shape(s);
-        const dacc_conv_algo in = dacc_conv_fwd_algo(k, &p, precise);
+        const dacc_conv_algo in = fwd_algo_own_form(k, &p, precise, 4);
         if (in != DACC_CONV_DIRECT) return dacc_conv_poly(in);
     }
-    if (wino5_fits(s, need.lanes, precise) && !k->conv_fwd_query(s, DACC_CONV_WINO5, &need))
-        return DACC_CONV_WINO5;
-    dacc_conv_algo a = dacc_conv_rule(s, need.lanes, precise);
-    return a != DACC_CONV_DIRECT && k->conv_fwd_query(s, a, &need) ? DACC_CONV_DIRECT : a;
+    return fwd_algo_own_form(k, s, precise, max_m);
+}
+
+dacc_conv_algo dacc_conv_fwd_algo(const dacc_kernels *k, const dacc_conv_shape *s, int precise) {
+    return fwd_algo(k, s, precise, 5);
+}
+
+dacc_conv_algo dacc_conv_eval_fwd_algo(const dacc_kernels *k, const dacc_conv_shape *s) {
+    return fwd_algo(k, s, 0, 6);
 }
 
 dacc_conv_algo dacc_conv_bwd_data_algo(const dacc_kernels *k, const dacc_conv_shape *s,

@@ -1,5 +1,5 @@
-/* Which algorithm each convolution uses (direct, Winograd F(2x2,3x3) or
- * F(4x4,3x3)): the engine's choice, passed to the kernels' query, pack and
+/* Which algorithm each convolution uses (direct, Winograd F(2x2,3x3),
+ * F(4x4,3x3), and in the forward F(5x5,3x3) or F(6x6,3x3)): the engine's choice, passed to the kernels' query, pack and
  * compute ops. Also one-shot helpers that pack and run a single call, for
  * tests and benchmarks (the engine packs once per weight change instead). */
 #ifndef DACC_NN_CONV_ALGO_H
@@ -10,8 +10,12 @@
  * whether the caller asks for precise rounding (no F(4x4); the engine never
  * does, tests compare). */
 dacc_conv_algo dacc_conv_rule(const dacc_conv_shape *s, int lanes, int precise);
-/* The rule's choice for the forward op of table k if k has it, else direct. */
+/* The rule's choice for the forward op of table k if k has it, else direct
+ * (training's forward; F(5x5) where it fits, conv_algo.c). */
 dacc_conv_algo dacc_conv_fwd_algo(const dacc_kernels *k, const dacc_conv_shape *s, int precise);
+/* The forward of evaluation: as dacc_conv_fwd_algo without precise, and
+ * F(6x6) where it fits. */
+dacc_conv_algo dacc_conv_eval_fwd_algo(const dacc_kernels *k, const dacc_conv_shape *s);
 /* Backward-data: the rule on the equivalent forward shape (stride-1 3x3
  * layers: dy convolved with the flipped kernel) if k has it, else direct. */
 dacc_conv_algo dacc_conv_bwd_data_algo(const dacc_kernels *k, const dacc_conv_shape *s,

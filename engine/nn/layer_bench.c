@@ -49,14 +49,12 @@ typedef struct bctx {
 } bctx;
 
 const char *dacc_conv_algo_name(dacc_conv_algo a) {
-    const dacc_conv_algo in = dacc_conv_inner(a);
-    if (dacc_conv_is_poly(a))
-        return in == DACC_CONV_WINO4 ? "poly-winograd-f4" : in == DACC_CONV_WINO2 ? "poly-winograd-f2"
-                                                                                 : "poly-direct";
-    return in == DACC_CONV_WINO5   ? "winograd-f5"
-           : in == DACC_CONV_WINO4 ? "winograd-f4"
-           : in == DACC_CONV_WINO2 ? "winograd-f2"
-                                   : "direct";
+    static const char *const names[2][7] = {
+        {"direct", "?", "winograd-f2", "?", "winograd-f4", "winograd-f5", "winograd-f6"},
+        {"poly-direct", "?", "poly-winograd-f2", "?", "poly-winograd-f4", "poly-winograd-f5",
+         "poly-winograd-f6"}};
+    const unsigned in = (unsigned)dacc_conv_inner(a);
+    return in < 7 ? names[dacc_conv_is_poly(a)][in] : "?";
 }
 
 static void range(int n, int t, int nt, int *lo, int *hi) {
@@ -272,7 +270,8 @@ static int prepare(bctx *c, int nt) {
     if (it->kind != DACC_L_CONV) return 0;
     const dacc_layer *l = &it->l;
     dacc_conv_shape s = {c->batch, l->h, l->w, l->c, l->oh, l->ow, l->oc, l->k, l->k, l->stride, l->pad, 0};
-    c->algo = c->op == OP_FWD || c->op == OP_FWD_EVAL ? dacc_conv_fwd_algo(c->k, &s, 0)
+    c->algo = c->op == OP_FWD        ? dacc_conv_fwd_algo(c->k, &s, 0)
+            : c->op == OP_FWD_EVAL ? dacc_conv_eval_fwd_algo(c->k, &s)
             : c->op == OP_BWD_DATA ? dacc_conv_bwd_data_algo(c->k, &s, 0)
                                    : dacc_conv_bwd_filter_algo(c->k, &s, 0);
     dacc_conv_need need;

@@ -34,8 +34,8 @@ typedef int dacc_bench_emit(void *user, const dacc_bench_row *r);
 
 /* 0, or -1 with e set (out of memory, no layer matches). */
 int dacc_layer_bench(const dacc_bench_opts *o, dacc_bench_emit *emit, void *user, dacc_err *e);
-/* "direct", "winograd-f2", "winograd-f4", "winograd-f5", or "poly-" and
- * one of the first three (conv_ops.h). */
+/* "direct", "winograd-f2", "winograd-f4", "winograd-f5", "winograd-f6",
+ * each also with "poly-" in front (conv_ops.h); "?" for no algorithm. */
 const char *dacc_conv_algo_name(dacc_conv_algo a);
 
 #endif

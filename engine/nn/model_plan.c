@@ -45,10 +45,10 @@ static size_t plan_layout(dacc_model *m, const dacc_kernels *k, size_t *scratch)
         dacc_conv_need need;
         /* training as eval (F(4x4) where the rule picks it; the accuracy
          * argument is tests/unit/test_train_f64.c's) unless a test asks
-         * for precise rounding */
+         * for precise rounding; eval also F(6x6) (conv_algo.c) */
         c->train_fwd = dacc_conv_fwd_algo(k, &s, m->train_precise);
         c->train_bwd = dacc_conv_bwd_data_algo(k, &s, m->train_precise);
-        c->eval_fwd = dacc_conv_fwd_algo(k, &s, 0);
+        c->eval_fwd = dacc_conv_eval_fwd_algo(k, &s);
         c->train_wgt = dacc_conv_bwd_filter_algo(k, &s, m->train_precise);
         c->train_fwd_off = packed;
         dacc_conv_fwd_query(k, &s, c->train_fwd, &need);

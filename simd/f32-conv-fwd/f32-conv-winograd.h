@@ -28,6 +28,11 @@
 #ifndef WINO_CHUNK_QUANTUM
 #define WINO_CHUNK_QUANTUM 24
 #endif
+/* F(6x6)'s: its U alone is 262 KB for 32 channels, and 24 tiles' V and M
+ * (393 KB) with it exceed the AVX2 machine's 512 KB L2. 12 tiles were
+ * faster in 5 of 6 interleaved rounds (conv32_2 forward, batch 64, medians
+ * 3.0-3.6 ms against 3.3-5.3; the sixth 5.3 against 4.7). */
+#define WINO6_CHUNK_QUANTUM 12
 /* Floats of V plus M per chunk: an L2-resident working set (chunks of
  * 12 to 96 tiles measured within noise of each other). */
 #ifndef WINO_CHUNK_FLOATS
@@ -106,17 +111,20 @@ CONV_INLINE void wino4_at(const vf m[6], vf r[4]) {
     r[3] = v_fma(d, v_set1(8.0f), v_add(b, m[5]));
 }
 
-#include "f32-conv-fwd/f32-conv-winograd-f5.h"
+#include "f32-conv-fwd/f32-conv-winograd-f56.h"
 
-/* The 1-D transforms of tile size m (2, 4 or 5), a constant at each call. */
+/* The 1-D transforms of tile size m (2, 4, 5 or 6), a constant at each call. */
 CONV_INLINE void wino_g_m(const int m, const vf g[3], vf *r) {
-    if (m == 2) wino2_g(g, r); else if (m == 4) wino4_g(g, r); else wino5_g(g, r);
+    if (m == 2) wino2_g(g, r); else if (m == 4) wino4_g(g, r); else if (m == 5) wino5_g(g, r);
+    else wino6_g(g, r);
 }
 CONV_INLINE void wino_bt_m(const int m, const vf *d, vf *r) {
-    if (m == 2) wino2_bt(d, r); else if (m == 4) wino4_bt(d, r); else wino5_bt(d, r);
+    if (m == 2) wino2_bt(d, r); else if (m == 4) wino4_bt(d, r); else if (m == 5) wino5_bt(d, r);
+    else wino6_bt(d, r);
 }
 CONV_INLINE void wino_at_m(const int m, const vf *x, vf *r) {
-    if (m == 2) wino2_at(x, r); else if (m == 4) wino4_at(x, r); else wino5_at(x, r);
+    if (m == 2) wino2_at(x, r); else if (m == 4) wino4_at(x, r); else if (m == 5) wino5_at(x, r);
+    else wino6_at(x, r);
 }
 
 /* Floats between two transform positions of U: one vector more than a
@@ -134,7 +142,7 @@ CONV_INLINE void wino_weights_m(const int m, const float *w, int IC, int OC, siz
     for (int i = 0; i < IC; i++)
         for (int o0 = 0; o0 < (int)Np; o0 += VL) {
             const int n = OC - o0 < VL ? OC - o0 : VL;
-            vf t[7][3], g[3], r[7]; /* t[a][c] = (G g)[a][c] */
+            vf t[8][3], g[3], r[8]; /* t[a][c] = (G g)[a][c] */
             WINO_UNROLL
             for (int c = 0; c < 3; c++) {
                 WINO_UNROLL
@@ -157,8 +165,10 @@ static void wino_weights(int m, const float *w, int IC, int OC, size_t Np, float
         wino_weights_m(2, w, IC, OC, Np, U);
     else if (m == 4)
         wino_weights_m(4, w, IC, OC, Np, U);
-    else
+    else if (m == 5)
         wino_weights_m(5, w, IC, OC, Np, U);
+    else
+        wino_weights_m(6, w, IC, OC, Np, U);
 }
 
 /* One tile set: nimg images whose (m+2)^2 patches start at src +
@@ -232,12 +242,12 @@ CONV_INLINE void wino2_input_vec(const float *p, size_t rs, int IC, int c0, int 
 }
 
 /* v[(WN a+b)*vs + c] = (B^T d B)[a][b] for the n channels from c0 of the
- * WN x WN patch at p (WN = m + 2, m = 4 or 5 constant at each call): each
+ * WN x WN patch at p (WN = m + 2, m = 4, 5 or 6 constant at each call): each
  * patch row through B^T, then each column of that. */
 CONV_INLINE void wino_input_vec_m(const int m, const float *p, size_t rs, int IC, int c0, int n,
                                   float *v, size_t vs) {
     const int WN = m + 2;
-    vf t[7][7], d[7], r[7]; /* t[row][b] = (d B)[row][b] */
+    vf t[8][8], d[8], r[8]; /* t[row][b] = (d B)[row][b] */
     WINO_UNROLL
     for (int row = 0; row < WN; row++) {
         WINO_UNROLL
@@ -295,6 +305,10 @@ static void wino5_input(const wino_tiles *tl, int IC, size_t T0, int cnt, float 
                         size_t vtile, size_t vs) {
     wino_input_m(5, tl, IC, T0, cnt, V, vtile, vs);
 }
+static void wino6_input(const wino_tiles *tl, int IC, size_t T0, int cnt, float *V,
+                        size_t vtile, size_t vs) {
+    wino_input_m(6, tl, IC, T0, cnt, V, vtile, vs);
+}
 
 /* Stores one output pixel: clamped when RELU, masked past OC. */
 CONV_INLINE void wino_store(float *dst, vf v, int n, int relu) {
@@ -325,7 +339,7 @@ CONV_INLINE void wino_output_m(const int m, const wino_tiles *tl, int oh, int ow
         for (int o0 = 0; o0 < OC; o0 += VL) {
             const int n = OC - o0 < VL ? OC - o0 : VL;
             const float *mc = mj + o0;
-            vf t[5][7], col[7], r[5]; /* t[row][b] = (A^T M)[row][b] */
+            vf t[6][8], col[8], r[6]; /* t[row][b] = (A^T M)[row][b] */
             WINO_UNROLL
             for (int b = 0; b < WN; b++) {
                 WINO_UNROLL
@@ -370,6 +384,10 @@ static void wino5_output(const wino_tiles *tl, int oh, int ow, int OC, size_t T0
                          const float *M, size_t mtile, size_t ms, const float *bp, int relu) {
     wino_output_m(5, tl, oh, ow, OC, T0, cnt, M, mtile, ms, bp, relu);
 }
+static void wino6_output(const wino_tiles *tl, int oh, int ow, int OC, size_t T0, int cnt,
+                         const float *M, size_t mtile, size_t ms, const float *bp, int relu) {
+    wino_output_m(6, tl, oh, ow, OC, T0, cnt, M, mtile, ms, bp, relu);
+}
 
 /* One call's plan: the packed weights (U, then the bias padded to Np)
  * and the work areas V and M in the caller's scratch. */
@@ -391,8 +409,9 @@ static size_t wino_chunk(int m, int IC, int OC, size_t *work_out) {
     const size_t P = (size_t)(m + 2) * (m + 2);
     const size_t Np = round_up((size_t)OC, VL), ldv = round_up((size_t)IC, VL);
     size_t chunk = WINO_CHUNK_FLOATS / (P * (ldv + Np));
-    chunk = chunk / WINO_CHUNK_QUANTUM * WINO_CHUNK_QUANTUM;
-    if (chunk < WINO_CHUNK_QUANTUM) chunk = WINO_CHUNK_QUANTUM;
+    const size_t q = m == 6 ? WINO6_CHUNK_QUANTUM : WINO_CHUNK_QUANTUM;
+    chunk = chunk / q * q;
+    if (chunk < q) chunk = q;
     *work_out = P * chunk * (ldv + Np);
     return chunk;
 }
@@ -435,8 +454,10 @@ static void wino_run(const wino_plan *pl, const wino_tiles *tl, int oh, int ow, 
     const size_t P = (size_t)pl->P, vtile = P * pl->ldv, mtile = P * pl->Np;
     for (size_t T0 = 0; T0 < total; T0 += pl->chunk) {
         const int cnt = (int)(total - T0 < pl->chunk ? total - T0 : pl->chunk);
-        (pl->m == 2 ? wino2_input : pl->m == 4 ? wino4_input : wino5_input)(tl, pl->IC, T0, cnt, pl->V,
-                                                                             vtile, pl->ldv);
+        static void (*const input[7])(const wino_tiles *, int, size_t, int, float *, size_t,
+                                      size_t) = {0, 0, wino2_input, 0, wino4_input, wino5_input,
+                                                 wino6_input};
+        input[pl->m](tl, pl->IC, T0, cnt, pl->V, vtile, pl->ldv);
         for (int t = 0; t < pl->P; t++) {
             /* the cnt tiles as a row of "pixels" cnt wide, a tile apart */
             igemm_pixels px = {pl->V + t * pl->ldv, 0, 1, 1, cnt, 0, pl->P, (int)pl->ldv,
@@ -444,8 +465,10 @@ static void wino_run(const wino_plan *pl, const wino_tiles *tl, int oh, int ow, 
             igemm_run_ex(&px, 1, (size_t)pl->IC, pl->U + t * wino_pos_stride(pl->IC, pl->Np), pl->Np,
                          (int)pl->Np, NULL, 1, 0);
         }
-        (pl->m == 2 ? wino2_output : pl->m == 4 ? wino4_output : wino5_output)(
-            tl, oh, ow, pl->OC, T0, cnt, pl->M, mtile, pl->Np, pl->bp, relu);
+        static void (*const output[7])(const wino_tiles *, int, int, int, size_t, int,
+                                       const float *, size_t, size_t, const float *, int) = {
+            0, 0, wino2_output, 0, wino4_output, wino5_output, wino6_output};
+        output[pl->m](tl, oh, ow, pl->OC, T0, cnt, pl->M, mtile, pl->Np, pl->bp, relu);
     }
 }
 
