@@ -112,16 +112,24 @@ static void conv_fwd_winograd(const dacc_conv_shape *s, int m, const float *x,
     }
 }
 
+/* One input channel, 3x3, stride 1, unpadded, 2 x C1_HALVES vectors of
+ * output channels (conv32_1: 32). The generic tile spends as much on its
+ * set-up (12 input pointers, arguments) as on its 9 multiply steps; here
+ * the pixels of a tile are consecutive in one output row, so they are
+ * consecutive input values from one pointer, and the 9 taps unroll. A tile
+ * is C1_MR pixels x 2 vectors: AVX-512 13 x 2 (26 accumulators, 2 weight
+ * vectors and a broadcast in 32 registers), AVX2 6 x 2 (12, 2 and 1 of
+ * 16), there run twice, once per half of the 32 channels. */
 #if defined(DACC_CONV_AVX512)
-/* One input channel, 3x3, stride 1, unpadded, 2 vectors of output channels
- * (conv32_1). The generic tile spends as much on its set-up (12 input
- * pointers, arguments) as on its 9 multiply steps; here the pixels of a
- * tile are consecutive in one output row, so they are consecutive input
- * values from one pointer, and the 9 taps unroll. 13 pixels x 2 vectors:
- * 26 accumulators, 2 weight vectors and a broadcast in the 32 registers. */
 #define C1_MR 13
+#define C1_HALVES 1
+#else
+#define C1_MR 6
+#define C1_HALVES 2
+#endif
+/* ld: floats between two pixels of y and two taps of w (all channels) */
 CONV_INLINE void conv1ch_tile(const float *x, size_t iw, const float *w, const float *bias,
-                              float *y, const int mr, int relu) {
+                              float *y, size_t ld, const int mr, int relu) {
     vf acc[C1_MR][2];
     _Pragma("GCC unroll 16") for (int m = 0; m < C1_MR; m++) {
         acc[m][0] = v_load(bias);
@@ -129,7 +137,7 @@ CONV_INLINE void conv1ch_tile(const float *x, size_t iw, const float *w, const f
     }
     _Pragma("GCC unroll 9") for (int t = 0; t < 9; t++) {
         const float *xr = x + (size_t)(t / 3) * iw + t % 3;
-        const vf w0 = v_load(w + t * 2 * VL), w1 = v_load(w + t * 2 * VL + VL);
+        const vf w0 = v_load(w + t * ld), w1 = v_load(w + t * ld + VL);
         _Pragma("GCC unroll 16") for (int m = 0; m < C1_MR; m++) {
             if (m >= mr) break;
             const vf xb = v_bcast(xr + m);
@@ -140,32 +148,36 @@ CONV_INLINE void conv1ch_tile(const float *x, size_t iw, const float *w, const f
     const vf z = v_zero();
     _Pragma("GCC unroll 16") for (int m = 0; m < C1_MR; m++) {
         if (m >= mr) break;
-        v_store(y + m * 2 * VL, relu ? v_max(acc[m][0], z) : acc[m][0]);
-        v_store(y + m * 2 * VL + VL, relu ? v_max(acc[m][1], z) : acc[m][1]);
+        v_store(y + m * ld, relu ? v_max(acc[m][0], z) : acc[m][0]);
+        v_store(y + m * ld + VL, relu ? v_max(acc[m][1], z) : acc[m][1]);
     }
 }
 
 static int conv_fwd_1ch_ok(const dacc_conv_shape *s, const conv_fwd_geom *g) {
     return s->ic == 1 && s->kh == 3 && s->kw == 3 && s->stride == 1 && !g->need_pad &&
-           s->oc == 2 * VL;
+           s->oc == 2 * VL * C1_HALVES;
 }
 
-/* w: the 9 taps' 2*VL weights (the direct packing), then the bias. */
+/* w: the 9 taps' 2*VL*C1_HALVES weights (the direct packing), then the
+ * bias. */
 static void conv_fwd_1ch(const dacc_conv_shape *s, const float *x, const float *w, float *y) {
-    const float *bias = w + 9 * 2 * VL;
-    const size_t iw = (size_t)s->iw;
+    const size_t ld = 2 * VL * C1_HALVES, iw = (size_t)s->iw;
+    const float *bias = w + 9 * ld;
     for (int i = 0; i < s->n; i++)
         for (int oy = 0; oy < s->oh; oy++) {
             const float *xr = x + ((size_t)i * s->ih + oy) * iw;
-            float *yr = y + ((size_t)i * s->oh + oy) * s->ow * 2 * VL;
-            int ox = 0;
-            for (; ox + C1_MR <= s->ow; ox += C1_MR)
-                conv1ch_tile(xr + ox, iw, w, bias, yr + (size_t)ox * 2 * VL, C1_MR, s->relu);
-            if (ox < s->ow)
-                conv1ch_tile(xr + ox, iw, w, bias, yr + (size_t)ox * 2 * VL, s->ow - ox, s->relu);
+            float *yr = y + ((size_t)i * s->oh + oy) * s->ow * ld;
+            for (int h = 0; h < C1_HALVES; h++) {
+                const float *wh = w + h * 2 * VL, *bh = bias + h * 2 * VL;
+                int ox = 0;
+                for (; ox + C1_MR <= s->ow; ox += C1_MR)
+                    conv1ch_tile(xr + ox, iw, wh, bh, yr + ox * ld + h * 2 * VL, ld, C1_MR, s->relu);
+                if (ox < s->ow)
+                    conv1ch_tile(xr + ox, iw, wh, bh, yr + ox * ld + h * 2 * VL, ld, s->ow - ox,
+                                 s->relu);
+            }
         }
 }
-#endif
 
 void CONV_SYM(dacc_f32_conv_fwd__)(const dacc_conv_shape *s, dacc_conv_algo algo,
                                    const float *x, const float *packed, float *y,
@@ -181,12 +193,10 @@ void CONV_SYM(dacc_f32_conv_fwd__)(const dacc_conv_shape *s, dacc_conv_algo algo
     const float *wp = packed, *bp = packed + taps * IC * Np;
     igemm_pixels px = {x, (size_t)s->ih * s->iw * IC, s->n, s->oh, s->ow, s->iw, st, IC, y,
                        (size_t)OC, 0, 0};
-#if defined(DACC_CONV_AVX512)
     if (conv_fwd_1ch_ok(s, &g)) {
         conv_fwd_1ch(s, x, wp, y);
         return;
     }
-#endif
     if (!g.need_pad) {
         igemm_run_ex(&px, KH, (size_t)KW * IC, wp, Np, OC, bp, 0, s->relu);
         return;
