@@ -80,9 +80,10 @@ static int poly_wins(const dacc_conv_shape *s, int lanes, int precise) {
  * against F(4x4)'s 2.25 (more at partial tiles). The network's layers:
  * conv64_1's 10x10 in F(5x5) (4 tiles per image against 9; 196 products
  * per channel pair against 324), conv32_2's 24x24 in F(6x6) in evaluation
- * (16 tiles against 36). Their rounding is ~1.5-2.2x F(4x4)'s (RMS against
- * float64, tests/unit/test_conv_kernels.c); like F(4x4) they are left out
- * when precise. F(6x6) stays out of training: in conv32_2's training
+ * (16 tiles against 36). Their rounding is 1.25-1.8x (F(5x5)) and 1.7-2.2x
+ * (F(6x6)) F(4x4)'s (RMS against float64 over six shapes,
+ * docs/PERFORMANCE.md; tests/unit/test_conv_kernels.c bounds it against
+ * the scalar direct sum); like F(4x4) they are left out when precise. F(6x6) stays out of training: in conv32_2's training
  * forward it moved ReLU and max-pool decisions of test_torch_agreement's
  * fixture (AveragePool's gradients 6.7e-3 from PyTorch's, where the
  * fixture keeps its inputs 1e-5 from a kink) and took test_train_f64's
@@ -101,8 +102,8 @@ static dacc_conv_algo wino56_rule(const dacc_conv_shape *s, int lanes, int preci
 
 /* The forward of a layer in its own form, Winograd tiles up to max_m. The
  * polyphase form passes 4: pool_1's phases (12x12 outputs over 4 x 32
- * channels) measured the same in F(6x6) as in F(4x4), whose U is less than
- * half the size. */
+ * channels) measured the same in F(6x6) as in F(4x4), whose U is 56% the
+ * size (36 positions against 64). */
 static dacc_conv_algo fwd_algo_own_form(const dacc_kernels *k, const dacc_conv_shape *s,
                                         int precise, int max_m) {
     dacc_conv_need need;

@@ -262,7 +262,8 @@ static const float *op_output(const item *it, int op, const bufs *b, int batch, 
 
 /* ---- one (item, op, table) ---- */
 
-/* Chooses the algorithm as the engine does (the same for fwd and fwd-eval),
+/* Chooses the algorithm as the engine does (fwd as training, fwd-eval as
+ * evaluation: they differ where eval runs F(6x6)),
  * packs the weights and allocates the kernels' scratch for nt tasks. */
 static int prepare(bctx *c, int nt) {
     const item *it = c->it;

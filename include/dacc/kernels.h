@@ -26,8 +26,8 @@ typedef enum dacc_conv_algo {
     DACC_CONV_DIRECT = 0, /* a direct sum over the window (every kernel) */
     DACC_CONV_WINO2 = 2,  /* Winograd F(2x2,3x3): 3x3, stride 1 */
     DACC_CONV_WINO4 = 4,  /* Winograd F(4x4,3x3): ~10x the rounding of F(2x2) */
-    DACC_CONV_WINO5 = 5,  /* Winograd F(5x5,3x3), forward, 8-lane kernels (AVX2) */
-    DACC_CONV_WINO6 = 6   /* Winograd F(6x6,3x3), forward, 8-lane kernels (AVX2) */
+    DACC_CONV_WINO5 = 5,  /* Winograd F(5x5,3x3), 8-lane kernels (AVX2): forward, and */
+    DACC_CONV_WINO6 = 6   /* F(6x6,3x3): backward-data's flipped form runs on it too */
 } dacc_conv_algo;
 
 /* What one convolution op needs for a shape and algorithm, in floats. */

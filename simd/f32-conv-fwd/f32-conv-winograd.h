@@ -1,15 +1,18 @@
 /* Winograd forward convolution (stride 1, 3x3 kernels) for the x86
- * kernels, compiled once per ISA through f32-conv-vec.h, in three tile sizes:
+ * kernels, compiled once per ISA through f32-conv-vec.h, in four tile sizes:
  *   F(2x2,3x3): 2x2 output tiles from 4x4 input patches, 16 products;
  *   F(4x4,3x3): 4x4 output tiles from 6x6 input patches, 36 products;
- *   F(5x5,3x3): 5x5 output tiles from 7x7 input patches, 49 products
- *               (f32-conv-winograd-f5.h).
+ *   F(5x5,3x3): 5x5 output tiles from 7x7 input patches, 49 products;
+ *   F(6x6,3x3): 6x6 output tiles from 8x8 input patches, 64 products
+ *               (the last two in f32-conv-winograd-f56.h; the kernels
+ *               accept them with 8-lane vectors only).
  * With input transform B^T, kernel transform G and output transform A^T,
  *   Y = A^T [ (G g G^T) .* (B^T d B) ] A
  * and the element-wise products, summed over input channels, are P GEMMs
  * (tiles x ic) x (ic x oc): per output pixel and channel pair 4 multiplies
- * with F(2x2) and 2.25 with F(4x4) instead of the direct 9. F(4x4)'s
- * transforms have larger entries (up to 8) and add more rounding; the
+ * with F(2x2), 2.25 with F(4x4), 1.96 and 1.78 with F(5x5) and F(6x6)
+ * instead of the direct 9. The larger tiles' transforms have larger
+ * entries (F(4x4) up to 8, F(6x6) 32) and add more rounding; the
  * tests bound both against the reference. Channels are contiguous in NHWC,
  * so every transform works on whole vectors of channels.
  *
@@ -28,10 +31,12 @@
 #ifndef WINO_CHUNK_QUANTUM
 #define WINO_CHUNK_QUANTUM 24
 #endif
-/* F(6x6)'s: its U alone is 262 KB for 32 channels, and 24 tiles' V and M
+/* F(6x6)'s: its U alone is 264 KB for 32 channels, and 24 tiles' V and M
  * (393 KB) with it exceed the AVX2 machine's 512 KB L2. 12 tiles were
  * faster in 5 of 6 interleaved rounds (conv32_2 forward, batch 64, medians
- * 3.0-3.6 ms against 3.3-5.3; the sixth 5.3 against 4.7). */
+ * 3.0-3.6 ms against 3.3-5.3; the sixth 5.3 against 4.7). 12 is a
+ * multiple of AVX2's 6-, 4- and 3-tile blocks, not of 8x1's (output
+ * channels in one vector), whose chunks then each end in a short tile. */
 #define WINO6_CHUNK_QUANTUM 12
 /* Floats of V plus M per chunk: an L2-resident working set (chunks of
  * 12 to 96 tiles measured within noise of each other). */
@@ -280,8 +285,8 @@ CONV_INLINE void wino_input_tile(const int m, const float *p, size_t rs, int IC,
 }
 
 /* The transformed patch of tile T0 + j at V + j*vtile, position t at
- * + t*vs; m a compile-time constant at each call (wino2_input,
- * wino4_input). */
+ * + t*vs; m a compile-time constant at each call (wino2_input ..
+ * wino6_input). */
 CONV_INLINE void wino_input_m(const int m, const wino_tiles *tl, int IC, size_t T0, int cnt,
                               float *V, size_t vtile, size_t vs) {
     const size_t rs = tl->rs;
@@ -323,8 +328,9 @@ CONV_INLINE void wino_store(float *dst, vf v, int n, int relu) {
  * at M + j*mtile (position t at + t*ms); only the pixels inside oh x ow and
  * the first OC channels are stored (partial tiles where m does not divide
  * the output size). m is a compile-time constant at each
- * call (wino2_output, wino4_output): with the loops unrolled the tile stays
- * in registers instead of round-tripping through the stack. */
+ * call (wino2_output .. wino6_output): with the loops unrolled the tile
+ * stays in registers (F(2x2), F(4x4)) instead of round-tripping through
+ * the stack. */
 CONV_INLINE void wino_output_m(const int m, const wino_tiles *tl, int oh, int ow, int OC,
                                size_t T0, int cnt, const float *M, size_t mtile, size_t ms,
                                const float *bp, int relu) {
@@ -426,7 +432,7 @@ static void wino_pack(int m, const float *w, const float *bias, int IC, int OC, 
     if (bias) memcpy(bp, bias, sizeof(float) * OC);
 }
 
-/* The plan for tile size m (2 or 4) over packed weights, with V and M in
+/* The plan for tile size m (2, 4, 5 or 6) over packed weights, with V and M in
  * work (wino_chunk's work_out floats). */
 static void wino_plan_init(wino_plan *pl, int m, int IC, int OC, const float *packed,
                            float *work) {

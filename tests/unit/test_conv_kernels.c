@@ -6,7 +6,9 @@
  * forward's partial tiles, padding and channel tails).
  *
  * Each kernel runs through its own ISA's query and pack ops, with every
- * algorithm its query accepts (direct, Winograd F(2x2) and F(4x4);
+ * algorithm its query accepts (direct, Winograd F(2x2) and F(4x4), with
+ * 8-lane vectors also F(5x5) and F(6x6), whose acceptance where the engine
+ * picks them is checked too;
  * backward-weights: direct, F(2x2) and F(4x4), their bounds from float64
  * below).
  * Outputs, packed weights and scratch are poisoned with NaN before each
@@ -24,7 +26,7 @@
  * ~sqrt(K) u S typically (u = 6e-8: 2.4e-6 S for K = 1600); a missing or
  * doubled term is of size ~S/K >= 6e-4 S here, far above the bound.
  *
- * Stride-1 3x3 layers may run in Winograd form (F(2x2,3x3) or F(4x4,3x3)),
+ * Stride-1 3x3 layers may run in Winograd form (F(2x2,3x3) to F(6x6,3x3)),
  * whose rounding error in an output scales with the whole input patch of
  * its tile, not with that output's own terms: at an image border (and in
  * backward-data, a full convolution, at every edge) an output with few
@@ -50,9 +52,11 @@
 #define WINO4_REL_TOL 3e-5
 /* F(5x5) and F(6x6) (forward, and backward-data in the flipped form that
  * runs on it): larger transform entries (B^T up to 6 and 5.25, A^T up to
- * 16 and 32, G down to 1/60 and 1/90) round ~1.5-2.2x more than F(4x4)
+ * 16 and 32, G down to 1/60 and 1/90) round 1.25-1.8x (F(5x5)) and
+ * 1.7-2.2x (F(6x6)) more than F(4x4)
  * (RMS against float64, 4 images of 12x12x32 -> 64, 26x26x32 -> 32,
- * 26x26x1 -> 32, 10x10x64 -> 64); the largest error per output's own S
+ * 26x26x1 -> 32, 10x10x64 -> 64; an ad-hoc measurement, docs/
+ * PERFORMANCE.md); the largest error per output's own S
  * seen was 1.3e-5 at one input channel (F(4x4) 1.9e-5 there) and 2.6e-6 at
  * 32 or more. Held to 6e-5 S, with S spread over 5 pixels (a 6x6 tile's
  * span): a missing term is still ~30x above it. */
@@ -308,7 +312,7 @@ static void test_shape(const kernel_set *ks, const dacc_conv_shape *s) {
         float *ref = malloc(sizeof(float) * (ny ? ny : 1)), *S = malloc(sizeof(float) * (ny ? ny : 1));
         ref_fwd(s, x, w, with_bias ? b : NULL, ref);
         ref_fwd(s, ax, aw, with_bias ? ab : NULL, S);
-        float *S56 = spread_copy(S, ny, s->n, s->oh, s->ow, s->oc, 5);
+        float *S56 = maybe_winograd(s) ? spread_copy(S, ny, s->n, s->oh, s->ow, s->oc, 5) : NULL;
         if (maybe_winograd(s)) spread_scale(S, s->n, s->oh, s->ow, s->oc, 3);
         if (sr.relu)
             for (size_t j = 0; j < ny; j++) ref[j] = ref[j] > 0 ? ref[j] : 0;
@@ -340,7 +344,7 @@ static void test_shape(const kernel_set *ks, const dacc_conv_shape *s) {
         float *ref = malloc(sizeof(float) * (nx ? nx : 1)), *S = malloc(sizeof(float) * (nx ? nx : 1));
         ref_bd(s, dy, w, ref);
         ref_bd(s, ady, aw, S);
-        float *S56 = spread_copy(S, nx, s->n, s->ih, s->iw, s->ic, 5);
+        float *S56 = maybe_winograd(s) ? spread_copy(S, nx, s->n, s->ih, s->iw, s->ic, 5) : NULL;
         if (maybe_winograd(s)) spread_scale(S, s->n, s->ih, s->iw, s->ic, 3);
         for (int k = 0; k < ks->nt * NALGO; k++) {
             const dacc_kernels *t = &ks->t[k / NALGO];
@@ -414,6 +418,42 @@ static dacc_conv_shape make_shape(int n, int ih, int iw, int ic, int oc, int k, 
     s.oh = (ih + 2 * pad - k) / stride + 1;
     s.ow = (iw + 2 * pad - k) / stride + 1;
     return s;
+}
+
+/* The engine picks F(5x5) for conv64_1's forward and F(6x6) for conv32_2's
+ * eval forward where the table runs 8-lane vectors, and its query accepts
+ * them, so test_shape above compared them (a refusal there is silent);
+ * F(6x6) never in training, neither with precise. */
+static void test_big_tiles_picked(const kernel_set *ks) {
+    int seen = 0;
+    for (int i = 0; i < ks->nt; i++) {
+        const dacc_kernels *k = &ks->t[i];
+        dacc_conv_need need;
+        k->conv_fwd_query(&(dacc_conv_shape){1, 4, 4, 1, 2, 2, 1, 3, 3, 1, 0, 0},
+                          DACC_CONV_DIRECT, &need);
+        const dacc_conv_shape c64 = make_shape(64, 12, 12, 32, 64, 3, 1, 0);
+        const dacc_conv_shape c32 = make_shape(64, 26, 26, 32, 32, 3, 1, 0);
+        const int eight = need.lanes == 8 && k->conv_fwd_query(&c64, DACC_CONV_WINO5, &need) == 0;
+        if (!eight) continue;
+        seen++;
+        CHECK(dacc_conv_fwd_algo(k, &c64, 0) == DACC_CONV_WINO5, "%s: conv64_1 forward not F(5x5)",
+              k->names[DACC_OP_conv_fwd]);
+        CHECK(dacc_conv_eval_fwd_algo(k, &c64) == DACC_CONV_WINO5,
+              "%s: conv64_1 eval forward not F(5x5)", k->names[DACC_OP_conv_fwd]);
+        CHECK(dacc_conv_eval_fwd_algo(k, &c32) == DACC_CONV_WINO6,
+              "%s: conv32_2 eval forward not F(6x6)", k->names[DACC_OP_conv_fwd]);
+        CHECK(k->conv_fwd_query(&c32, DACC_CONV_WINO6, &need) == 0, "%s refuses F(6x6)",
+              k->names[DACC_OP_conv_fwd]);
+        CHECK(dacc_conv_fwd_algo(k, &c32, 0) == DACC_CONV_WINO4,
+              "%s: conv32_2 training forward not F(4x4)", k->names[DACC_OP_conv_fwd]);
+        CHECK(dacc_conv_fwd_algo(k, &c64, 1) != DACC_CONV_WINO5, "%s: F(5x5) with precise",
+              k->names[DACC_OP_conv_fwd]);
+    }
+    dacc_kernels avx2;
+    if (dacc_kernels_for_isa(DACC_ISA_AVX2, &avx2) == 0)
+        CHECK(seen > 0, "the AVX2 table runs here but no 8-lane table accepted F(5x5)");
+    else if (!seen)
+        SKIP("no 8-lane kernel table: F(5x5)/F(6x6) not picked");
 }
 
 static int rand_int(int lo, int hi) { return lo + (int)(test_rand_u64(&rng) % (uint64_t)(hi - lo + 1)); }
@@ -544,6 +584,7 @@ int main(void) {
     fprintf(stderr, "testing %d kernel tables against scalar\n", ks.nt);
     test_comparator_fails();
     test_wgrad_f64(&ks);
+    test_big_tiles_picked(&ks);
 
     /* The network's layers (batch as the engine calls them, and odd). */
     static const int net[][7] = {

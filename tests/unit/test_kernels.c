@@ -21,7 +21,8 @@
  *     the sum of |terms| of each output, which allows any summation order or
  *     blocking but not a missing or extra term. Each runs through its own
  *     ISA's query and pack ops with the algorithm the engine chooses for
- *     eval (test_conv_kernels tries every algorithm and the packing). */
+ *     training's forward (test_conv_kernels tries every algorithm and the
+ *     packing). */
 #include "dacc/kernels.h"
 #include "harness.h"
 #include "core/rng.h"
