@@ -33,15 +33,18 @@ CONF="$WORK/tmux.conf"
 printf 'set -g default-terminal screen-256color\nset -g status off\n' >"$CONF"
 
 screen() { T capture-pane -p -t "$1"; }
-# wait_for SESSION PATTERN [seconds]: polls the screen until grep -F finds it
-wait_for() {
-    local s=$1 pat=$2 secs=${3:-6} i
+# wait_match F|E SESSION PATTERN [seconds]: polls the screen until grep
+# -F (fixed string) or -E (regex) finds the pattern
+wait_match() {
+    local mode=$1 s=$2 pat=$3 secs=${4:-6} i
     for ((i = 0; i < secs * 10; i++)); do
-        screen "$s" 2>/dev/null | grep -qF -- "$pat" && return 0
+        screen "$s" 2>/dev/null | grep -q"$mode" -- "$pat" && return 0
         sleep 0.1
     done
     return 1
 }
+wait_for() { wait_match F "$@"; }
+wait_re() { wait_match E "$@"; }
 wait_gone() {
     local s=$1 pat=$2 i
     for ((i = 0; i < 40; i++)); do
@@ -52,15 +55,6 @@ wait_gone() {
 }
 expect() { # expect SESSION PATTERN DESCRIPTION
     if wait_for "$1" "$2"; then ok; else bad "$3: '$2' not on screen"; screen "$1" >&2; fi
-}
-# wait_re SESSION ERE [seconds]: like wait_for, with grep -E
-wait_re() {
-    local s=$1 re=$2 secs=${3:-6} i
-    for ((i = 0; i < secs * 10; i++)); do
-        screen "$s" 2>/dev/null | grep -qE -- "$re" && return 0
-        sleep 0.1
-    done
-    return 1
 }
 expect_not() {
     if screen "$1" | grep -qF -- "$2"; then bad "$3: '$2' unexpectedly on screen"; else ok; fi
