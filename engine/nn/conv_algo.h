@@ -11,10 +11,10 @@
  * does, tests compare). */
 dacc_conv_algo dacc_conv_rule(const dacc_conv_shape *s, int lanes, int precise);
 /* The rule's choice for the forward op of table k if k has it, else direct
- * (training's forward; F(5x5) where it fits, conv_algo.c). */
+ * (training's forward). */
 dacc_conv_algo dacc_conv_fwd_algo(const dacc_kernels *k, const dacc_conv_shape *s, int precise);
 /* The forward of evaluation: as dacc_conv_fwd_algo without precise, and
- * F(6x6) where it fits. */
+ * F(5x5) or F(6x6) where they fit (conv_algo.c). */
 dacc_conv_algo dacc_conv_eval_fwd_algo(const dacc_kernels *k, const dacc_conv_shape *s);
 /* Backward-data: the rule on the equivalent forward shape (stride-1 3x3
  * layers: dy convolved with the flipped kernel) if k has it, else direct. */

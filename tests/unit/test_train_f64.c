@@ -4,8 +4,7 @@
  * The step: a few steps of shared history (default table), then one step
  * (forward in training mode with dropout, loss, backward, Adam) with the
  * table under test, twice on tables that have Winograd kernels: with the
- * training convolutions as dacc runs them (F(4x4) where the rule picks it,
- * and with 8-lane vectors F(5x5) in conv64_1's forward)
+ * training convolutions as dacc runs them (F(4x4) where the rule picks it)
  * and with precise rounding (F(2x2) or direct; dacc_model_set_train_precise).
  * The reference is the same step in double, written here over dacc's layer
  * list: the parameters, Adam moments, input bytes and dropout masks of the
@@ -457,7 +456,7 @@ static void restore(dacc_model *m, const before *b) {
 typedef struct step32 {
     double loss;
     float *logits, *grads, *update;
-    int f4;                       /* some training convolution ran F(4x4) or F(5x5) */
+    int f4;                       /* some training convolution ran F(4x4) */
 } step32;
 
 /* From state b, one training step with table k; m keeps its activations,
@@ -481,7 +480,6 @@ static void float_step(dacc_model *m, const before *b, const dacc_kernels *k, in
     for (int i = 0; i < m->n_layers; i++)
         if (m->layers[i].kind == DACC_L_CONV)
             r->f4 |= dacc_conv_inner(m->conv[i].train_fwd) == DACC_CONV_WINO4 ||
-                     dacc_conv_inner(m->conv[i].train_fwd) == DACC_CONV_WINO5 ||
                      dacc_conv_inner(m->conv[i].train_bwd) == DACC_CONV_WINO4 ||
                      dacc_conv_inner(m->conv[i].train_wgt) == DACC_CONV_WINO4 ||
                      dacc_conv_is_poly(m->conv[i].train_fwd) || dacc_conv_is_poly(m->conv[i].train_wgt);
@@ -719,7 +717,7 @@ int main(void) {
                      mode ? " precise" : "");
             if (worst[isa][mode].tensor > 0) print_errs(what, &worst[isa][mode]);
             if (mode && worst_ratio[isa] > 0)
-                fprintf(stderr, "%s: worst F(4x4)/F(5x5) / precise error ratio %.2f (bound %.0f)\n",
+                fprintf(stderr, "%s: worst F(4x4) / precise error ratio %.2f (bound %.0f)\n",
                         dacc_isa_name((dacc_isa)isa), worst_ratio[isa], F4_FACTOR);
         }
     return test_finish();
