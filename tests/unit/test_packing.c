@@ -9,7 +9,9 @@
 #include <string.h>
 
 static dacc_kernels real;
-static int fwd_packs, bwd_packs;
+/* atomic: the training step packs its layers on the pool's threads (two
+ * here), and a plain ++ from both lost a count (CI's ASan run at 05c5aee) */
+static _Atomic int fwd_packs, bwd_packs;
 
 static void count_fwd(const dacc_conv_shape *s, dacc_conv_algo a, const float *w,
                       const float *b, float *packed) {
