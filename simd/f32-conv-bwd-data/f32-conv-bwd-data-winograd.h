@@ -144,7 +144,7 @@ static void wbt_run(const dacc_conv_shape *s, const float *dy, const float *pack
     wino_plan pl; /* the forward's plan with ic and oc swapped: K = OC, N = IC */
     wino_plan_init(&pl, 4, OC, IC, packed, scratch);
     const wino_tiles tl = {dy, (size_t)s->oh * s->ow * OC, (size_t)s->ow * OC, s->n, th, tw, dx};
-    const size_t total = (size_t)s->n * th * tw, P = 36, vtile = P * pl.ldv, mtile = P * pl.Np;
+    const size_t total = (size_t)s->n * th * tw, P = 36, vtile = pl.vtile, mtile = pl.mtile;
     const size_t orow = (size_t)s->ow * OC, xrow = (size_t)s->iw * IC;
     for (size_t T0 = 0; T0 < total; T0 += pl.chunk) {
         const int cnt = (int)(total - T0 < pl.chunk ? total - T0 : pl.chunk);
@@ -157,7 +157,7 @@ static void wbt_run(const dacc_conv_shape *s, const float *dy, const float *pack
             wgw_dy_tile(4, d, orow, OC, nr, nc, pl.V + j * vtile, pl.ldv, NULL);
         }
         for (int t = 0; t < (int)P; t++) {
-            igemm_pixels px = {pl.V + t * pl.ldv, 0, 1, 1, cnt, 0, (int)P, (int)pl.ldv,
+            igemm_pixels px = {pl.V + t * pl.ldv, 0, 1, 1, cnt, 0, (int)(vtile / pl.ldv), (int)pl.ldv,
                                pl.M + t * pl.Np, mtile, 0, 0};
             igemm_run_ex(&px, 1, (size_t)OC, pl.U + t * wino_pos_stride(OC, pl.Np), pl.Np,
                          (int)pl.Np, NULL, 1, 0);

@@ -170,6 +170,62 @@ static int igemm_block_nr(int nvec_left, int nr_max) {
     return nvec_left < nr_max ? nvec_left : nr_max;
 }
 
+/* Reduction bytes of one column block's weights per pass over the pixels.
+ * A block whose whole reduction exceeds it (conv128: 1024 steps x 3
+ * vectors, 96 KB) is run in passes of about this much, each pass over
+ * every pixel tile adding into C, so that its weights are read from L1 by
+ * all tiles instead of from L2 (or L3) by each. Each output still sums its
+ * products in the same order, so the bits do not change. */
+#ifndef IGEMM_KBLOCK_BYTES
+#define IGEMM_KBLOCK_BYTES 16384
+#endif
+
+/* One pass over every pixel tile of px with g (A pointers offset by aoff
+ * floats); tail rows of the last tile go to dummy. */
+static void igemm_tiles(const igemm_pixels *px, igemm_fn *fn, int MR, const igemm_args *g,
+                        size_t aoff, size_t coff, float *dummy) {
+    const size_t P = (size_t)px->nimg * px->oh * px->ow;
+    const float *a[IGEMM_MR_MAX];
+    float *c[IGEMM_MR_MAX];
+    /* pointers advance incrementally: this set-up is paid per tile, and
+     * with short reductions (conv32_1: 9 steps) it rivals the FMAs */
+    const size_t xstep = (size_t)px->stride * px->ch, ystep = (size_t)px->stride * px->sw * px->ch;
+    const float *img_base = px->src + aoff, *row = img_base, *ap = img_base;
+    const size_t out_rs = px->out_rs ? px->out_rs : (size_t)px->ow * px->ldc;
+    const size_t out_is = px->out_is ? px->out_is : (size_t)px->oh * out_rs;
+    float *cp = px->out + coff, *cimg = cp, *crow = cp;
+    int y = 0, x = 0;
+    for (size_t p0 = 0; p0 < P; p0 += MR) {
+        int m = 0;
+        for (; m < MR && p0 + m < P; m++) {
+            a[m] = ap;
+            c[m] = cp;
+            cp += px->ldc;
+            ap += xstep;
+            if (++x == px->ow) {
+                x = 0;
+                if (++y == px->oh) {
+                    y = 0;
+                    img_base += px->img_stride;
+                    row = img_base;
+                    cimg += out_is;
+                    crow = cimg;
+                } else {
+                    row += ystep;
+                    crow += out_rs;
+                }
+                ap = row;
+                cp = crow;
+            }
+        }
+        for (int t = m; t < MR; t++) { /* tail: repeat the last pixel into a dummy row */
+            a[t] = a[m - 1];
+            c[t] = dummy;
+        }
+        fn(a, c, g);
+    }
+}
+
 /* C for every pixel of px, columns [0, N); w is [rows*K][ldw] with ldw >=
  * round_up(N, VL) and zeros past N; init (if not NULL) likewise padded.
  * Columns past N are not written when store_pad is 0. */
@@ -178,52 +234,35 @@ static void igemm_run_ex(const igemm_pixels *px, size_t rows, size_t K, const fl
     igemm_fn *const *fns = relu ? igemm_relu_fns : igemm_fns;
     const size_t P = (size_t)px->nimg * px->oh * px->ow;
     const size_t rs = (size_t)px->sw * px->ch;
-    float dummy[IGEMM_NR_MAX * VL] __attribute__((aligned(64)));
+    float dummy[IGEMM_NR_MAX * VL] __attribute__((aligned(64))) = {0};
     const int nvec = (N + VL - 1) / VL, nr_max = igemm_nr_max(rows * K);
     for (int v0 = 0; v0 < nvec;) {
         const int NR = igemm_block_nr(nvec - v0, nr_max), MR = igemm_mr[NR];
         const int cols_left = N - v0 * VL;
-        igemm_args g = {rows, rs, K, w + (size_t)v0 * VL, ldw,
-                        init ? init + (size_t)v0 * VL : NULL,
-                        store_pad || cols_left >= NR * VL ? VL : cols_left - (NR - 1) * VL, 0};
-        const float *a[IGEMM_MR_MAX];
-        float *c[IGEMM_MR_MAX];
-        /* pointers advance incrementally: this set-up is paid per tile, and
-         * with short reductions (conv32_1: 9 steps) it rivals the FMAs */
-        const size_t xstep = (size_t)px->stride * px->ch, ystep = (size_t)px->stride * px->sw * px->ch;
-        const float *img_base = px->src, *row = px->src, *ap = px->src;
-        const size_t out_rs = px->out_rs ? px->out_rs : (size_t)px->ow * px->ldc;
-        const size_t out_is = px->out_is ? px->out_is : (size_t)px->oh * out_rs;
-        float *cp = px->out + (size_t)v0 * VL, *cimg = cp, *crow = cp;
-        int y = 0, x = 0;
-        for (size_t p0 = 0; p0 < P; p0 += MR) {
-            int m = 0;
-            for (; m < MR && p0 + m < P; m++) {
-                a[m] = ap;
-                c[m] = cp;
-                cp += px->ldc;
-                ap += xstep;
-                if (++x == px->ow) {
-                    x = 0;
-                    if (++y == px->oh) {
-                        y = 0;
-                        img_base += px->img_stride;
-                        row = img_base;
-                        cimg += out_is;
-                        crow = cimg;
-                    } else {
-                        row += ystep;
-                        crow += out_rs;
-                    }
-                    ap = row;
-                    cp = crow;
+        const int last = store_pad || cols_left >= NR * VL ? VL : cols_left - (NR - 1) * VL;
+        const float *wb = w + (size_t)v0 * VL, *ib = init ? init + (size_t)v0 * VL : NULL;
+        size_t kb = IGEMM_KBLOCK_BYTES / ((size_t)NR * VL * sizeof(float));
+        if (K > kb) kb = (K + (K + kb - 1) / kb - 1) / ((K + kb - 1) / kb); /* even parts */
+        if (P <= (size_t)MR || rows * K <= kb) {
+            igemm_args g = {rows, rs, K, wb, ldw, ib, last, 0};
+            igemm_tiles(px, fns[NR], MR, &g, 0, (size_t)v0 * VL, dummy);
+        } else if (K <= kb) { /* passes of whole tap rows */
+            const size_t rp = kb / K;
+            for (size_t r0 = 0; r0 < rows; r0 += rp) {
+                igemm_args g = {rows - r0 < rp ? rows - r0 : rp, rs, K, wb + r0 * K * ldw, ldw, ib,
+                                last, r0 > 0};
+                igemm_fn *fn = r0 + rp >= rows ? fns[NR] : igemm_fns[NR];
+                igemm_tiles(px, fn, MR, &g, r0 * rs, (size_t)v0 * VL, dummy);
+            }
+        } else { /* passes of part of a tap row */
+            for (size_t r = 0; r < rows; r++)
+                for (size_t k0 = 0; k0 < K; k0 += kb) {
+                    igemm_args g = {1, rs, K - k0 < kb ? K - k0 : kb, wb + (r * K + k0) * ldw,
+                                    ldw, ib, last, r > 0 || k0 > 0};
+                    const int final = r + 1 == rows && k0 + kb >= K;
+                    igemm_tiles(px, final ? fns[NR] : igemm_fns[NR], MR, &g, r * rs + k0,
+                                (size_t)v0 * VL, dummy);
                 }
-            }
-            for (int t = m; t < MR; t++) { /* tail: repeat the last pixel into a dummy row */
-                a[t] = a[m - 1];
-                c[t] = dummy;
-            }
-            fns[NR](a, c, &g);
         }
         v0 += NR;
     }

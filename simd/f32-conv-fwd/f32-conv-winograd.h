@@ -399,7 +399,7 @@ static void wino6_output(const wino_tiles *tl, int oh, int ow, int OC, size_t T0
  * and the work areas V and M in the caller's scratch. */
 typedef struct wino_plan {
     int m, P, IC, OC;
-    size_t Np, ldv, chunk;
+    size_t Np, ldv, chunk, vtile, mtile;
     const float *U, *bp;
     float *V, *M;
 } wino_plan;
@@ -410,15 +410,21 @@ static size_t wino_packed_floats(int m, int IC, int OC) {
     return P * wino_pos_stride(IC, Np) + Np;
 }
 
+/* Positions (rows of ld floats) from one tile of V or M to the next: one
+ * more than the P a tile holds. With exactly P, F(6x6)'s 64 x 32 floats put
+ * a position's rows of every tile of a chunk 8 KB apart, all in the same
+ * L1 sets. */
+static inline size_t wino_tile_rows(size_t P) { return P + 1; }
+
 /* Tiles per chunk; *work_out = floats of V and M for one chunk. */
 static size_t wino_chunk(int m, int IC, int OC, size_t *work_out) {
-    const size_t P = (size_t)(m + 2) * (m + 2);
+    const size_t P = (size_t)(m + 2) * (m + 2), R = wino_tile_rows(P);
     const size_t Np = round_up((size_t)OC, VL), ldv = round_up((size_t)IC, VL);
     size_t chunk = WINO_CHUNK_FLOATS / (P * (ldv + Np));
     const size_t q = m == 6 ? WINO6_CHUNK_QUANTUM : WINO_CHUNK_QUANTUM;
     chunk = chunk / q * q;
     if (chunk < q) chunk = q;
-    *work_out = P * chunk * (ldv + Np);
+    *work_out = R * chunk * (ldv + Np);
     return chunk;
 }
 
@@ -446,8 +452,10 @@ static void wino_plan_init(wino_plan *pl, int m, int IC, int OC, const float *pa
     pl->chunk = wino_chunk(m, IC, OC, &work_floats);
     pl->U = packed;
     pl->bp = packed + (size_t)pl->P * wino_pos_stride(IC, pl->Np);
+    pl->vtile = wino_tile_rows((size_t)pl->P) * pl->ldv;
+    pl->mtile = wino_tile_rows((size_t)pl->P) * pl->Np;
     pl->V = work;
-    pl->M = pl->V + (size_t)pl->P * pl->chunk * pl->ldv;
+    pl->M = pl->V + pl->chunk * pl->vtile;
 }
 
 /* Every tile of tl: input transform, P GEMMs, output transform, chunk by
@@ -457,7 +465,7 @@ static void wino_run(const wino_plan *pl, const wino_tiles *tl, int oh, int ow, 
     /* tile-major V[j][t][ldv] and M[j][t][Np]: the transforms read and
      * write one contiguous block per tile (position-major, 36 streams 3 KB
      * apart, kept the output transform waiting on L2) */
-    const size_t P = (size_t)pl->P, vtile = P * pl->ldv, mtile = P * pl->Np;
+    const size_t vtile = pl->vtile, mtile = pl->mtile;
     for (size_t T0 = 0; T0 < total; T0 += pl->chunk) {
         const int cnt = (int)(total - T0 < pl->chunk ? total - T0 : pl->chunk);
         static void (*const input[7])(const wino_tiles *, int, size_t, int, float *, size_t,
@@ -466,7 +474,7 @@ static void wino_run(const wino_plan *pl, const wino_tiles *tl, int oh, int ow, 
         input[pl->m](tl, pl->IC, T0, cnt, pl->V, vtile, pl->ldv);
         for (int t = 0; t < pl->P; t++) {
             /* the cnt tiles as a row of "pixels" cnt wide, a tile apart */
-            igemm_pixels px = {pl->V + t * pl->ldv, 0, 1, 1, cnt, 0, pl->P, (int)pl->ldv,
+            igemm_pixels px = {pl->V + t * pl->ldv, 0, 1, 1, cnt, 0, (int)(vtile / pl->ldv), (int)pl->ldv,
                                pl->M + t * pl->Np, mtile, 0, 0};
             igemm_run_ex(&px, 1, (size_t)pl->IC, pl->U + t * wino_pos_stride(pl->IC, pl->Np), pl->Np,
                          (int)pl->Np, NULL, 1, 0);
