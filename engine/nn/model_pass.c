@@ -11,6 +11,7 @@
 #include "core/rng.h"
 #include "core/threadpool.h"
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 
 typedef struct pass {
@@ -35,6 +36,14 @@ static float *partials(const dacc_model *m, int set, int t) {
     return m->scratch + ((size_t)set * (size_t)dacc_pool_threads(m->pool) + (size_t)t) * m->scratch_per_thread;
 }
 static float *dact(dacc_model *m, int id) { return m->dacts + m->dact_off[id]; }
+/* A spin-wait's pause: lets the core's other work (and a hypervisor) run. */
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
 static void range(int n, int task, int ntasks, int *lo, int *hi) {
     *lo = (int)((long)n * task / ntasks);
     *hi = (int)((long)n * (task + 1) / ntasks);
@@ -244,6 +253,7 @@ typedef struct eval_run {
     const dacc_eval_plan *plan;
     const uint8_t *images;
     int n;
+    atomic_int next_group, groups_done; /* t_eval's groups of the steps before split */
 } eval_run;
 
 /* Can step i of a call running steps [.., s1) keep its output in the
@@ -319,25 +329,36 @@ static void eval_images(const eval_run *e, int t, int s0, int s1, int lo, int n)
     }
 }
 
-/* A thread's images go through the network in groups, so that a group's
- * activations between two layers stay in the core's caches (32 images of
- * conv32_1's output are 2.8 MB; L2 is 1 MB): the plan's steps [0, split)
- * (more than DACC_EVAL_SMALL_FLOATS floats per image in or out; conv32_1 ..
- * pool_1 in the network) in groups of DACC_EVAL_GROUP_BIG, the rest in
- * groups of DACC_EVAL_GROUP_SMALL (model_plan.h). */
+/* Images go through the network in groups, so that a group's activations
+ * between two layers stay in the core's caches (32 images of conv32_1's
+ * output are 2.8 MB; L2 is 1 MB): the plan's steps [0, split) (more than
+ * DACC_EVAL_SMALL_FLOATS floats per image in or out; conv32_1 .. pool_1 in
+ * the network) in groups of DACC_EVAL_GROUP_BIG, the rest in groups of
+ * DACC_EVAL_GROUP_SMALL (model_plan.h). The big groups, most of the work,
+ * go to whichever task is free next, so a core that runs slower for a
+ * while (a shared VM's often do) does fewer of them instead of holding up
+ * the other at the end; the rest, which reads the big groups' outputs from
+ * the arena, starts when they are all done and is split evenly. An image's
+ * result does not depend on its group or task. */
 static void t_eval(void *ctx, int t, int nt) {
     eval_run *e = ctx;
     const int split = e->plan->split, steps = e->plan->steps, big = DACC_EVAL_GROUP_BIG,
-              small = DACC_EVAL_GROUP_SMALL;
+              small = DACC_EVAL_GROUP_SMALL, groups = (e->n + big - 1) / big;
+    for (int g; (g = atomic_fetch_add_explicit(&e->next_group, 1, memory_order_relaxed)) < groups;) {
+        const int lo = g * big;
+        eval_images(e, t, 0, split, lo, e->n - lo < big ? e->n - lo : big);
+        atomic_fetch_add_explicit(&e->groups_done, 1, memory_order_release);
+    }
+    /* every group is claimed; the ones still running are near their end */
+    while (atomic_load_explicit(&e->groups_done, memory_order_acquire) < groups) cpu_relax();
     int lo, hi;
     range(e->n, t, nt, &lo, &hi);
-    for (int i = lo; i < hi; i += big) eval_images(e, t, 0, split, i, hi - i < big ? hi - i : big);
     for (int i = lo; i < hi; i += small)
         eval_images(e, t, split, steps, i, hi - i < small ? hi - i : small);
 }
 
 static const float *forward_eval(dacc_model *m, const uint8_t *images, int n) {
-    eval_run e = {m, dacc_model_eval_plan(m), images, n};
+    eval_run e = {m, dacc_model_eval_plan(m), images, n, 0, 0};
     dacc_pool_run(m->pool, t_eval, &e, ntasks(m, n));
     return act(m, m->layers[m->n_layers - 1].out);
 }

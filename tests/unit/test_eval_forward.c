@@ -7,8 +7,8 @@
  * exercised; PyTorch's fixtures (test_torch_agreement) only have gamma = 1.
  * Then parameters change behind the model's back and it must notice, also
  * after training steps that packed weights the eval plan shares.
- * Every variant, 1 and 2 threads, batch sizes 1, 3 and 37, every ISA table
- * this CPU runs. */
+ * Every variant, 1 and 2 threads (the same bits), batch sizes 1, 3 and 37,
+ * every ISA table this CPU runs. */
 #include "nn/batchnorm.h"
 #include "nn/model_internal.h"
 #include "nn/conv_algo.h"
@@ -132,6 +132,9 @@ int main(void) {
      * reused: every table and thread count starts from the same random
      * state, so parameters and images are the same */
     static float ref[2][NB][MAXN * DACC_CLASSES];
+    /* each table's logits on one thread: two threads must give the same
+     * bits (an image's result does not depend on which task ran it) */
+    static float one[DACC_ISA_COUNT][2][NB][MAXN * DACC_CLASSES];
     static dacc_kernels tables[DACC_ISA_COUNT];
     CHECK(dacc_kernels_for_isa(DACC_ISA_SCALAR, &tables[DACC_ISA_SCALAR]) == 0,
           "no scalar kernel table");
@@ -182,6 +185,11 @@ int main(void) {
                      * a wrong fold or a max where a min belongs is O(1) */
                     CHECK(rel < 1e-4 && den > 0, "%s %s, %d thread(s), batch %d, round %d: logits rel. diff %.3g",
                           var.name, dacc_isa_name((dacc_isa)isa), threads, n, round, rel);
+                    float *bits = one[isa][round][b];
+                    if (threads == 1) memcpy(bits, got, sizeof(float) * n * DACC_CLASSES);
+                    else CHECK(!memcmp(bits, got, sizeof(float) * n * DACC_CLASSES),
+                               "%s %s, batch %d, round %d: 2 threads' logits differ from 1 thread's",
+                               var.name, dacc_isa_name((dacc_isa)isa), n, round);
                 }
                 have_ref = 1;
                 dacc_model_free(&m);
