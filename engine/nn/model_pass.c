@@ -254,6 +254,7 @@ typedef struct eval_run {
     const uint8_t *images;
     int n;
     atomic_int next_group, groups_done; /* t_eval's groups of the steps before split */
+    atomic_int next_small;              /* and of the steps after it */
 } eval_run;
 
 /* Can step i of a call running steps [.., s1) keep its output in the
@@ -329,36 +330,43 @@ static void eval_images(const eval_run *e, int t, int s0, int s1, int lo, int n)
     }
 }
 
+/* Steps [s0, s1) over groups of `size` images, each group claimed from
+ * *next by whichever task is free (done, if not NULL, counts the groups
+ * finished). */
+static void eval_groups(eval_run *e, int t, int s0, int s1, int size, atomic_int *next,
+                        atomic_int *done) {
+    const int groups = (e->n + size - 1) / size;
+    for (int g; (g = atomic_fetch_add_explicit(next, 1, memory_order_relaxed)) < groups;) {
+        const int lo = g * size;
+        eval_images(e, t, s0, s1, lo, e->n - lo < size ? e->n - lo : size);
+        if (done) atomic_fetch_add_explicit(done, 1, memory_order_release);
+    }
+    /* every group is claimed; any still running is near its end */
+    while (done && atomic_load_explicit(done, memory_order_acquire) < groups) cpu_relax();
+}
+
 /* Images go through the network in groups, so that a group's activations
  * between two layers stay in the core's caches (32 images of conv32_1's
  * output are 2.8 MB; L2 is 1 MB): the plan's steps [0, split) (more than
  * DACC_EVAL_SMALL_FLOATS floats per image in or out; conv32_1 .. pool_1 in
- * the network) in groups of DACC_EVAL_GROUP_BIG, the rest in groups of
- * DACC_EVAL_GROUP_SMALL (model_plan.h). The big groups, most of the work,
- * go to whichever task is free next, so a core that runs slower for a
- * while (a shared VM's often do) does fewer of them instead of holding up
- * the other at the end; the rest, which reads the big groups' outputs from
- * the arena, starts when they are all done and is split evenly. An image's
- * result does not depend on its group or task. */
+ * the network) in groups of DACC_EVAL_GROUP_BIG, then, once those are all
+ * done (the rest reads their outputs from the arena), the rest in groups
+ * of at most DACC_EVAL_GROUP_SMALL, at least four per task (model_plan.h).
+ * Groups go to whichever task is free next, so a core that runs slower for
+ * a while (a shared VM's often do) does fewer of them instead of holding
+ * up the other at the end. An image's result does not depend on its group
+ * or task. */
 static void t_eval(void *ctx, int t, int nt) {
     eval_run *e = ctx;
-    const int split = e->plan->split, steps = e->plan->steps, big = DACC_EVAL_GROUP_BIG,
-              small = DACC_EVAL_GROUP_SMALL, groups = (e->n + big - 1) / big;
-    for (int g; (g = atomic_fetch_add_explicit(&e->next_group, 1, memory_order_relaxed)) < groups;) {
-        const int lo = g * big;
-        eval_images(e, t, 0, split, lo, e->n - lo < big ? e->n - lo : big);
-        atomic_fetch_add_explicit(&e->groups_done, 1, memory_order_release);
-    }
-    /* every group is claimed; the ones still running are near their end */
-    while (atomic_load_explicit(&e->groups_done, memory_order_acquire) < groups) cpu_relax();
-    int lo, hi;
-    range(e->n, t, nt, &lo, &hi);
-    for (int i = lo; i < hi; i += small)
-        eval_images(e, t, split, steps, i, hi - i < small ? hi - i : small);
+    const int big = DACC_EVAL_GROUP_BIG;
+    eval_groups(e, t, 0, e->plan->split, big, &e->next_group, &e->groups_done);
+    int small = (e->n + 4 * nt - 1) / (4 * nt);
+    small = small > DACC_EVAL_GROUP_SMALL ? DACC_EVAL_GROUP_SMALL : small < big ? big : small;
+    eval_groups(e, t, e->plan->split, e->plan->steps, small, &e->next_small, NULL);
 }
 
 static const float *forward_eval(dacc_model *m, const uint8_t *images, int n) {
-    eval_run e = {m, dacc_model_eval_plan(m), images, n, 0, 0};
+    eval_run e = {m, dacc_model_eval_plan(m), images, n, 0, 0, 0};
     dacc_pool_run(m->pool, t_eval, &e, ntasks(m, n));
     return act(m, m->layers[m->n_layers - 1].out);
 }
