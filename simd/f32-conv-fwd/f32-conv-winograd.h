@@ -37,7 +37,9 @@
  * 3.0-3.6 ms against 3.3-5.3; the sixth 5.3 against 4.7). 12 is a
  * multiple of AVX2's 6-, 4- and 3-tile blocks, not of 8x1's (output
  * channels in one vector), whose chunks then each end in a short tile. */
+#ifndef WINO6_CHUNK_QUANTUM
 #define WINO6_CHUNK_QUANTUM 12
+#endif
 /* Floats of V plus M per chunk: an L2-resident working set (chunks of
  * 12 to 96 tiles measured within noise of each other). */
 #ifndef WINO_CHUNK_FLOATS
