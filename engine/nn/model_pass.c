@@ -11,6 +11,7 @@
 #include "core/rng.h"
 #include "core/threadpool.h"
 #include <math.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -341,8 +342,11 @@ static void eval_groups(eval_run *e, int t, int s0, int s1, int size, atomic_int
         eval_images(e, t, s0, s1, lo, e->n - lo < size ? e->n - lo : size);
         if (done) atomic_fetch_add_explicit(done, 1, memory_order_release);
     }
-    /* every group is claimed; any still running is near its end */
-    while (done && atomic_load_explicit(done, memory_order_acquire) < groups) cpu_relax();
+    /* every group is claimed; any still running is near its end (yield
+     * now and then, in case its task waits for this core) */
+    for (unsigned i = 1; done && atomic_load_explicit(done, memory_order_acquire) < groups; i++)
+        if (i % 4096) cpu_relax();
+        else sched_yield();
 }
 
 /* Images go through the network in groups, so that a group's activations
@@ -351,7 +355,7 @@ static void eval_groups(eval_run *e, int t, int s0, int s1, int size, atomic_int
  * DACC_EVAL_SMALL_FLOATS floats per image in or out; conv32_1 .. pool_1 in
  * the network) in groups of DACC_EVAL_GROUP_BIG, then, once those are all
  * done (the rest reads their outputs from the arena), the rest in groups
- * of at most DACC_EVAL_GROUP_SMALL, at least four per task (model_plan.h).
+ * of at most DACC_EVAL_GROUP_SMALL, about four per task (model_plan.h).
  * Groups go to whichever task is free next, so a core that runs slower for
  * a while (a shared VM's often do) does fewer of them instead of holding
  * up the other at the end. An image's result does not depend on its group

@@ -23,8 +23,8 @@ typedef struct dacc_eval_step {
  * per image (model_pass.c runs them in smaller groups of images). */
 #define DACC_EVAL_SMALL_FLOATS 8192
 /* Images per group in the two stages of the eval forward (model_pass.c;
- * the second stage's groups at most this, smaller when the batch is not
- * four per task); the sizes measured best with bench_network
+ * the second stage's groups at most this, smaller so that a task gets
+ * about four); the sizes measured best with bench_network
  * (docs/PERFORMANCE.md). */
 #ifndef DACC_EVAL_GROUP_BIG
 #define DACC_EVAL_GROUP_BIG 4

@@ -172,7 +172,8 @@ static int igemm_block_nr(int nvec_left, int nr_max) {
 
 /* Reduction bytes of one column block's weights per pass over the pixels.
  * A block whose whole reduction exceeds it (conv128: 1024 steps x 3
- * vectors, 96 KB) is run in passes of about this much, each pass over
+ * vectors, 96 KB) is run in passes of at most this much (whole tap rows,
+ * or a tap row in even parts), each pass over
  * every pixel tile adding into C, so that its weights are read from L1 by
  * all tiles instead of from L2 (or L3) by each. Each output still sums its
  * products in the same order, so the bits do not change. */
@@ -242,6 +243,7 @@ static void igemm_run_ex(const igemm_pixels *px, size_t rows, size_t K, const fl
         const int last = store_pad || cols_left >= NR * VL ? VL : cols_left - (NR - 1) * VL;
         const float *wb = w + (size_t)v0 * VL, *ib = init ? init + (size_t)v0 * VL : NULL;
         size_t kb = IGEMM_KBLOCK_BYTES / ((size_t)NR * VL * sizeof(float));
+        if (kb == 0) kb = 1; /* an override below one step */
         if (K > kb) kb = (K + (K + kb - 1) / kb - 1) / ((K + kb - 1) / kb); /* even parts */
         if (P <= (size_t)MR || rows * K <= kb) {
             igemm_args g = {rows, rs, K, wb, ldw, ib, last, 0};

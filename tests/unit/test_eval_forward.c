@@ -125,7 +125,7 @@ static void test_eval_after_training(const dacc_variant *var, uint8_t *img, int 
 
 int main(void) {
     rng = test_seed();
-    static const int batches[] = {1, 3, 37}; /* 37: groups of 16 + a rest */
+    static const int batches[] = {1, 3, 37}; /* 37: groups of 4 (and 10 or 5) + a rest */
     enum { NB = 3, MAXN = 37 };
     uint8_t *img = malloc(MAXN * 784);
     /* the reference per (round, batch), computed on the first table and
