@@ -245,27 +245,21 @@ static void igemm_run_ex(const igemm_pixels *px, size_t rows, size_t K, const fl
         size_t kb = IGEMM_KBLOCK_BYTES / ((size_t)NR * VL * sizeof(float));
         if (kb == 0) kb = 1; /* an override below one step */
         if (K > kb) kb = (K + (K + kb - 1) / kb - 1) / ((K + kb - 1) / kb); /* even parts */
-        if (P <= (size_t)MR || rows * K <= kb) {
-            igemm_args g = {rows, rs, K, wb, ldw, ib, last, 0};
-            igemm_tiles(px, fns[NR], MR, &g, 0, (size_t)v0 * VL, dummy);
-        } else if (K <= kb) { /* passes of whole tap rows */
-            const size_t rp = kb / K;
-            for (size_t r0 = 0; r0 < rows; r0 += rp) {
-                igemm_args g = {rows - r0 < rp ? rows - r0 : rp, rs, K, wb + r0 * K * ldw, ldw, ib,
-                                last, r0 > 0};
-                igemm_fn *fn = r0 + rp >= rows ? fns[NR] : igemm_fns[NR];
-                igemm_tiles(px, fn, MR, &g, r0 * rs, (size_t)v0 * VL, dummy);
-            }
-        } else { /* passes of part of a tap row */
-            for (size_t r = 0; r < rows; r++)
-                for (size_t k0 = 0; k0 < K; k0 += kb) {
-                    igemm_args g = {1, rs, K - k0 < kb ? K - k0 : kb, wb + (r * K + k0) * ldw,
-                                    ldw, ib, last, r > 0 || k0 > 0};
-                    const int final = r + 1 == rows && k0 + kb >= K;
-                    igemm_tiles(px, final ? fns[NR] : igemm_fns[NR], MR, &g, r * rs + k0,
-                                (size_t)v0 * VL, dummy);
-                }
+        /* passes of rp tap rows x kp steps: one pass when the block fits
+         * or when a single tile has nothing to share it with */
+        size_t rp = rows, kp = K;
+        if (P > (size_t)MR && rows * K > kb) {
+            if (K <= kb) rp = kb / K;
+            else rp = 1, kp = kb;
         }
+        for (size_t r0 = 0; r0 < rows; r0 += rp)
+            for (size_t k0 = 0; k0 < K; k0 += kp) {
+                const int first = r0 == 0 && k0 == 0, final = r0 + rp >= rows && k0 + kp >= K;
+                igemm_args g = {rows - r0 < rp ? rows - r0 : rp, rs, K - k0 < kp ? K - k0 : kp,
+                                wb + (r0 * K + k0) * ldw, ldw, ib, last, !first};
+                igemm_tiles(px, final ? fns[NR] : igemm_fns[NR], MR, &g, r0 * rs + k0,
+                            (size_t)v0 * VL, dummy);
+            }
         v0 += NR;
     }
 }
