@@ -178,6 +178,14 @@ static void w_conv_bwd_filter(const dacc_conv_shape *s, dacc_conv_algo a, const 
     if (li < 0) li = poly_layer_of(s); /* x: the input phases, in the kernels' scratch */
     t_end(t0, li, COL_BWD);
 }
+/* both backward ops in one call: its time shows in the bwd column */
+static void w_conv_bwd_both(const dacc_conv_shape *s, dacc_conv_algo da, dacc_conv_algo wa,
+                            const float *x, const float *dy, const float *packed, float *dx,
+                            float *dw, float *db, float *scratch) {
+    stamp t0 = t_begin();
+    ins.real.conv_bwd_both(s, da, wa, x, dy, packed, dx, dw, db, scratch);
+    t_end(t0, layer_of(x, DACC_L_CONV, 0), COL_BWD);
+}
 static void w_maxpool_fwd(const dacc_pool_shape *s, const float *x, float *y, int32_t *idx) {
     stamp t0 = t_begin();
     ins.real.maxpool_fwd(s, x, y, idx);
@@ -271,6 +279,7 @@ static dacc_kernels wrapped_table(const dacc_kernels *real) {
     w.conv_fwd = w_conv_fwd;
     w.conv_bwd_data = w_conv_bwd_data;
     w.conv_bwd_filter = w_conv_bwd_filter;
+    w.conv_bwd_both = w_conv_bwd_both;
     w.maxpool_fwd = w_maxpool_fwd;
     w.maxpool_bwd = w_maxpool_bwd;
     w.maxpool_affine = w_maxpool_affine;

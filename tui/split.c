@@ -52,8 +52,11 @@ int ts_split_line(const dacc_rd_task *t, int rows, int k, char *buf, size_t n) {
     } else if (k < 2 + shown) {
         const double *p = s->ms[idx[k - 2]];
         double sum = p[0] + p[1] + p[2];
-        snprintf(buf, n, "%-18.18s %9.3f %9.3f %9.3f %9.3f %5.1f%%", s->name[idx[k - 2]], per_step(s, p[0]),
-                 per_step(s, p[1]), per_step(s, p[2]), per_step(s, sum), 100 * sum / total);
+        char bd[16]; /* a fused backward's time is all in bwd-wts */
+        if (s->fused[idx[k - 2]]) snprintf(bd, sizeof bd, "%9s", "(in wts)");
+        else snprintf(bd, sizeof bd, "%9.3f", per_step(s, p[1]));
+        snprintf(buf, n, "%-18.18s %9.3f %s %9.3f %9.3f %5.1f%%", s->name[idx[k - 2]], per_step(s, p[0]), bd,
+                 per_step(s, p[2]), per_step(s, sum), 100 * sum / total);
     } else if (more && k == 2 + shown) {
         snprintf(buf, n, "(+%d smaller layers not shown)", s->n - shown);
     } else if (k == lines - 1) {

@@ -24,7 +24,9 @@ static const flag_command bench_cmd = {
     "bench", "usage: dacc bench [--isa LIST] [--layer NAME] [--batch N] [--threads N] [--reps N] [--json]",
     "Times every op of every layer of the network (the six presets' layers:\n"
     "convolution forward, forward as in evaluation, backward-data and\n"
-    "backward-weights; pooling, batch-norm, ReLU, dropout forward and backward;\n"
+    "backward-weights, and bwd-both where a table runs the two in one pass as\n"
+    "training does (its GFLOP/s count both ops' work); pooling, batch-norm,\n"
+    "ReLU, dropout forward and backward;\n"
     "the input normalisation, the loss's softmax and the Adam step) with each\n"
     "kernel table (ISA) this CPU runs. Each op's result is first checked\n"
     "against the scalar table's (WRONG and not timed when they differ by more\n"

@@ -252,3 +252,18 @@ void dacc_conv_bwd_filter(const dacc_kernels *k, const dacc_conv_shape *s, dacc_
     if (dacc_conv_is_poly(a)) poly_bwd_filter(k, s, a, x, dy, dw, db, scratch);
     else k->conv_bwd_filter(s, a, x, dy, dw, db, scratch);
 }
+
+int dacc_conv_bwd_both_query(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo data_algo,
+                             dacc_conv_algo wgt_algo, dacc_conv_need *need) {
+    if (dacc_conv_is_poly(data_algo) || dacc_conv_is_poly(wgt_algo)) {
+        need->packed_size = need->scratch_size = 0;
+        return -1; /* the polyphase form rearranges dy and dx around each op */
+    }
+    return k->conv_bwd_both_query(s, data_algo, wgt_algo, need);
+}
+
+void dacc_conv_bwd_both(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo data_algo,
+                        dacc_conv_algo wgt_algo, const float *x, const float *dy,
+                        const float *packed, float *dx, float *dw, float *db, float *scratch) {
+    k->conv_bwd_both(s, data_algo, wgt_algo, x, dy, packed, dx, dw, db, scratch);
+}

@@ -51,5 +51,14 @@ int dacc_conv_bwd_filter_query(const dacc_kernels *k, const dacc_conv_shape *s,
                                dacc_conv_algo a, dacc_conv_need *need);
 void dacc_conv_bwd_filter(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
                           const float *x, const float *dy, float *dw, float *db, float *scratch);
+/* Backward-data and backward-weights in one pass (kernels.h:
+ * conv_bwd_both): the query refuses (-1) where the kernels do not fuse the
+ * pair, the polyphase form included; then call the two ops. packed is
+ * conv_bwd_data's for data_algo. */
+int dacc_conv_bwd_both_query(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo data_algo,
+                             dacc_conv_algo wgt_algo, dacc_conv_need *need);
+void dacc_conv_bwd_both(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo data_algo,
+                        dacc_conv_algo wgt_algo, const float *x, const float *dy,
+                        const float *packed, float *dx, float *dw, float *db, float *scratch);
 
 #endif

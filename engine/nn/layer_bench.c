@@ -13,8 +13,9 @@
 
 /* Items that are not layers of the list. */
 enum { K_INPUT = 100, K_SOFTMAX, K_ADAM };
-enum { OP_FWD, OP_FWD_EVAL, OP_BWD_DATA, OP_BWD_W, OP_BWD, OP_N };
-static const char *const op_names[OP_N] = {"fwd", "fwd-eval", "bwd-data", "bwd-weights", "bwd"};
+enum { OP_FWD, OP_FWD_EVAL, OP_BWD_DATA, OP_BWD_W, OP_BWD_BOTH, OP_BWD, OP_N };
+static const char *const op_names[OP_N] = {"fwd", "fwd-eval", "bwd-data", "bwd-weights",
+                                           "bwd-both", "bwd"};
 /* a result this far from the scalar table's is a wrong kernel, not rounding
  * (F(4x4) Winograd, the loosest, is ~1e-5 on these sizes) */
 #define MAX_REL_ERR 1e-3
@@ -42,7 +43,7 @@ typedef struct bctx {
     const item *it;
     int op, batch;
     const dacc_kernels *k;
-    dacc_conv_algo algo;
+    dacc_conv_algo algo, algo_w; /* algo_w: bwd-both's backward-weights */
     float *packed, *ks;
     size_t ks_per_task;
     bufs *b;
@@ -72,6 +73,9 @@ static void task_conv(const bctx *c, int t, int lo, int n) {
         dacc_conv_fwd(c->k, &s, c->algo, x, c->packed, b->y + lo * b->out_sz, ks);
     else if (c->op == OP_BWD_DATA)
         dacc_conv_bwd_data(c->k, &s, c->algo, dy, c->packed, b->dx + lo * b->in_sz, ks);
+    else if (c->op == OP_BWD_BOTH)
+        dacc_conv_bwd_both(c->k, &s, c->algo, c->algo_w, x, dy, c->packed, b->dx + lo * b->in_sz,
+                           part, part + b->nw, ks);
     else
         dacc_conv_bwd_filter(c->k, &s, c->algo, x, dy, part, part + b->nw, ks);
 }
@@ -183,6 +187,7 @@ static int item_ops(const item *it, int *ops) {
     switch (it->kind) {
     case DACC_L_CONV:
         ops[n++] = OP_FWD, ops[n++] = OP_FWD_EVAL, ops[n++] = OP_BWD_DATA, ops[n++] = OP_BWD_W;
+        ops[n++] = OP_BWD_BOTH; /* where the engine fuses the two */
         break;
     case DACC_L_MAXPOOL: ops[n++] = OP_FWD, ops[n++] = OP_FWD_EVAL, ops[n++] = OP_BWD; break;
     case DACC_L_AVGPOOL: case DACC_L_RELU: case DACC_L_BN: ops[n++] = OP_FWD, ops[n++] = OP_BWD; break;
@@ -256,15 +261,29 @@ static const float *op_output(const item *it, int op, const bufs *b, int batch, 
     size_t ni = it->kind == K_ADAM ? it->count : (size_t)batch * b->in_sz,
            no = it->kind == K_ADAM ? it->count : (size_t)batch * b->out_sz;
     if (op == OP_BWD_W) return *n = b->nw + it->l.oc, b->part;
-    if (op == OP_BWD_DATA || op == OP_BWD) return *n = ni, b->dx;
+    if (op == OP_BWD_DATA || op == OP_BWD || op == OP_BWD_BOTH) return *n = ni, b->dx;
     return *n = no, b->y;
 }
 
 /* ---- one (item, op, table) ---- */
 
+/* bwd-both's query: the fused op's needs, or (the scalar table, the
+ * reference) the two ops' run apart; 1 where the table does not fuse. */
+static int both_query(const bctx *c, const dacc_conv_shape *s, dacc_conv_need *need) {
+    if (!dacc_conv_bwd_both_query(c->k, s, c->algo, c->algo_w, need)) return 0;
+    if (c->k->isa != DACC_ISA_SCALAR) return 1;
+    dacc_conv_need f;
+    if (dacc_conv_bwd_data_query(c->k, s, c->algo, need) ||
+        dacc_conv_bwd_filter_query(c->k, s, c->algo_w, &f))
+        return -1;
+    if (f.scratch_size > need->scratch_size) need->scratch_size = f.scratch_size;
+    return 0;
+}
+
 /* Chooses the algorithm as the engine does (fwd as training, fwd-eval as
  * evaluation: they differ where eval runs F(6x6)),
- * packs the weights and allocates the kernels' scratch for nt tasks. */
+ * packs the weights and allocates the kernels' scratch for nt tasks;
+ * 1: the table has no such op here (bwd-both where it does not fuse). */
 static int prepare(bctx *c, int nt) {
     const item *it = c->it;
     c->algo = DACC_CONV_DIRECT, c->packed = c->ks = NULL, c->ks_per_task = 0;
@@ -273,20 +292,23 @@ static int prepare(bctx *c, int nt) {
     dacc_conv_shape s = {c->batch, l->h, l->w, l->c, l->oh, l->ow, l->oc, l->k, l->k, l->stride, l->pad, 0};
     c->algo = c->op == OP_FWD        ? dacc_conv_fwd_algo(c->k, &s, 0)
             : c->op == OP_FWD_EVAL ? dacc_conv_eval_fwd_algo(c->k, &s)
-            : c->op == OP_BWD_DATA ? dacc_conv_bwd_data_algo(c->k, &s, 0)
+            : c->op == OP_BWD_DATA || c->op == OP_BWD_BOTH ? dacc_conv_bwd_data_algo(c->k, &s, 0)
                                    : dacc_conv_bwd_filter_algo(c->k, &s, 0);
+    c->algo_w = dacc_conv_bwd_filter_algo(c->k, &s, 0);
     dacc_conv_need need;
     const int rc = c->op == OP_BWD_W      ? dacc_conv_bwd_filter_query(c->k, &s, c->algo, &need)
                  : c->op == OP_BWD_DATA ? dacc_conv_bwd_data_query(c->k, &s, c->algo, &need)
+                 : c->op == OP_BWD_BOTH ? both_query(c, &s, &need)
                                         : dacc_conv_fwd_query(c->k, &s, c->algo, &need);
-    if (rc) return -1; /* scratch for s->n images covers fewer */
+    if (rc) return rc > 0 ? 1 : -1; /* scratch for s->n images covers fewer */
     c->ks_per_task = dacc_conv_lines(need.scratch_size);
     c->packed = dacc_conv_alloc(need.packed_size);
     c->ks = dacc_conv_alloc(c->ks_per_task * (size_t)nt);
     if (!c->packed || !c->ks) return -1;
     if (c->op == OP_FWD || c->op == OP_FWD_EVAL)
         dacc_conv_fwd_pack(c->k, &s, c->algo, c->b->w, c->b->bias, c->packed, c->ks);
-    if (c->op == OP_BWD_DATA) dacc_conv_bwd_data_pack(c->k, &s, c->algo, c->b->w, c->packed, c->ks);
+    if (c->op == OP_BWD_DATA || c->op == OP_BWD_BOTH)
+        dacc_conv_bwd_data_pack(c->k, &s, c->algo, c->b->w, c->packed, c->ks);
     return 0;
 }
 
@@ -335,7 +357,7 @@ static void row_work(const item *it, int op, const bufs *b, int batch, dacc_benc
     size_t ni = (size_t)batch * b->in_sz, no = (size_t)batch * b->out_sz;
     r->flops = r->bytes = 0;
     if (it->kind == DACC_L_CONV) {
-        r->flops = 2.0 * no * l->c * l->k * l->k;
+        r->flops = 2.0 * no * l->c * l->k * l->k * (op == OP_BWD_BOTH ? 2 : 1);
         snprintf(r->shape, sizeof r->shape, "%dx%dx%dx%d>%d k%d/%d", batch, l->h, l->w, l->c, l->oc, l->k,
                  l->stride);
         return;
@@ -368,22 +390,27 @@ typedef struct bench_run {
 /* Every selected table on one op of one item: checked, then timed. */
 static int bench_op(bench_run *br, const item *it, int op, bufs *b, dacc_err *e) {
     const dacc_bench_opts *o = br->o;
-    bctx c = {it, op, o->batch, &br->scalar, DACC_CONV_DIRECT, NULL, NULL, 0, b};
+    bctx c = {it, op, o->batch, &br->scalar, DACC_CONV_DIRECT, DACC_CONV_DIRECT, NULL, NULL, 0, b};
     size_t n;
     if (prepare(&c, br->nt)) return unprepare(&c), dacc_fail(e, "%s %s: out of memory", it->name, op_names[op]);
     run_once(&c);
     unprepare(&c);
     const float *out = op_output(it, op, b, o->batch, &n);
-    float *ref = malloc((n + 1) * sizeof *ref);
+    /* bwd-both: dx, then the weight gradients (checked too) */
+    const size_t nw = op == OP_BWD_BOTH ? b->nw + it->l.oc : 0;
+    float *ref = malloc((n + nw + 1) * sizeof *ref);
     if (!ref) return dacc_fail(e, "out of memory");
     memcpy(ref, out, n * sizeof *ref);
+    if (nw) memcpy(ref + n, b->part, nw * sizeof *ref);
     int rc = 0;
     for (int isa = 0; isa < DACC_ISA_COUNT && !rc; isa++) {
         dacc_kernels k;
         if (!(o->isas >> isa & 1) || dacc_kernels_for_isa((dacc_isa)isa, &k)) continue;
         c.k = &k;
-        if (prepare(&c, br->nt)) {
+        const int prc = prepare(&c, br->nt);
+        if (prc) {
             unprepare(&c);
+            if (prc > 0) continue; /* not fused with this table */
             rc = dacc_fail(e, "%s %s: out of memory", it->name, op_names[op]);
             break;
         }
@@ -396,6 +423,10 @@ static int bench_op(bench_run *br, const item *it, int op, bufs *b, dacc_err *e)
         r.threads = br->nt;
         run_once(&c);
         r.rel_err = rel_err(op_output(it, op, b, o->batch, &n), ref, n);
+        if (nw) {
+            const double ew = rel_err(b->part, ref + n, nw);
+            if (!(ew <= r.rel_err)) r.rel_err = ew;
+        }
         r.ok = r.rel_err <= MAX_REL_ERR;
         row_work(it, op, b, o->batch, &r);
         if (r.ok) time_op(&c, br->pool, br->nt, o, &r.med_s, &r.best_s);

@@ -12,6 +12,10 @@ double dacc_model_layer_time(const dacc_model *m, int i, int part) {
     return m->times.s[i][part];
 }
 
+int dacc_model_layer_bwd_fused(const dacc_model *m, int i) {
+    return i >= 0 && i < m->n_layers && m->layers[i].kind == DACC_L_CONV && m->conv[i].train_both;
+}
+
 void dacc_model_step_times(const dacc_model *m, dacc_step_times *out) {
     *out = (dacc_step_times){m->times.pack_s, m->times.loss_s, m->times.adam_s, m->times.steps};
 }

@@ -45,10 +45,12 @@ typedef struct dacc_tensor_ref {
  * parameter change, batch-norm folded in; the training forward's copy
  * when no batch-norm is folded and the algorithm is the same, as both then
  * hold the same bits); train_wgt, the backward-weights algorithm, has no
- * packed weights. */
+ * packed weights; train_both: the two backward ops run fused, on
+ * backward-data's packed weights. */
 typedef struct dacc_conv_packs {
     dacc_conv_algo train_fwd, train_bwd, eval_fwd;
     dacc_conv_algo train_wgt;
+    int train_both; /* backward-data and -weights in one kernel call (conv_ops.h) */
     size_t train_fwd_off, train_bwd_off, eval_fwd_off;
 } dacc_conv_packs;
 /* Time of the training steps per layer (layer_times.c; dacc_model_times). */

@@ -465,6 +465,12 @@ static void t_bwd(void *ctx, int t, int nt) {
         float *ks = dacc_model_kscratch(m, t);
         size_t nw = (size_t)l->k * l->k * l->c * l->oc;
         double t0 = t == 0 ? dacc_lt_now() : 0, t1 = 0; /* task 0 splits the round's time */
+        if (c->train_both) { /* one pass: its time counts as backward-weights */
+            dacc_conv_bwd_both(k, &s, c->train_bwd, c->train_wgt, x, dy,
+                               m->packed + c->train_bwd_off, dx, part, part + nw, ks);
+            if (t == 0) m->times.split_weights_s = dacc_lt_now() - t0, m->times.split_data_s = 0;
+            break;
+        }
         dacc_conv_bwd_filter(k, &s, c->train_wgt, x, dy, part, part + nw, ks);
         if (t == 0) t1 = dacc_lt_now();
         if (l->in != 0)

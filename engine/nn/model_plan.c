@@ -19,13 +19,15 @@ static size_t layer_scratch(const dacc_model *m, const dacc_kernels *k, const da
     size_t most = 0;
     for (int n = 1; n <= m->max_batch; n++) {
         dacc_conv_shape s = dacc_model_conv_shape(l, n);
-        dacc_conv_need a, b, f, e;
+        dacc_conv_need a, b, f, e, both = {0};
         dacc_conv_fwd_query(k, &s, c->train_fwd, &a);
         dacc_conv_bwd_data_query(k, &s, c->train_bwd, &b);
         dacc_conv_bwd_filter_query(k, &s, c->train_wgt, &f);
         dacc_conv_fwd_query(k, &s, c->eval_fwd, &e);
+        if (c->train_both) dacc_conv_bwd_both_query(k, &s, c->train_bwd, c->train_wgt, &both);
         most = max_size(most, max_size(max_size(a.scratch_size, b.scratch_size),
                                        max_size(f.scratch_size, e.scratch_size)));
+        most = max_size(most, both.scratch_size);
     }
     return most;
 }
@@ -50,6 +52,9 @@ static size_t plan_layout(dacc_model *m, const dacc_kernels *k, size_t *scratch)
         c->train_bwd = dacc_conv_bwd_data_algo(k, &s, m->train_precise);
         c->eval_fwd = dacc_conv_eval_fwd_algo(k, &s);
         c->train_wgt = dacc_conv_bwd_filter_algo(k, &s, m->train_precise);
+        /* the first layer's input gradient is never asked for */
+        c->train_both = l->in != 0 &&
+                        !dacc_conv_bwd_both_query(k, &s, c->train_bwd, c->train_wgt, &need);
         c->train_fwd_off = packed;
         dacc_conv_fwd_query(k, &s, c->train_fwd, &need);
         packed += dacc_conv_lines(need.packed_size);

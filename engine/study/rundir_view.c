@@ -108,6 +108,11 @@ static void read_layer_ms(const dacc_jv *o, int epoch, dacc_rd_layer_ms *out) {
          l = l->next) {
         copy_str(out->name[out->n], sizeof out->name[0], dacc_json_str(dacc_json_get(l, "name"), "?"));
         for (int k = 0; k < DACC_RD_PARTS; k++) out->ms[out->n][k] = ms_or_nan(dacc_json_get(l, parts[k]));
+        const dacc_jv *bd = dacc_json_get(l, "bwd_data");
+        if (bd && bd->type == DACC_J_NULL && !isnan(out->ms[out->n][DACC_RD_BWD_WEIGHTS])) {
+            out->fused[out->n] = 1;
+            out->ms[out->n][DACC_RD_BWD_DATA] = 0;
+        }
         out->n++;
     }
 }

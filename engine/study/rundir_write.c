@@ -180,7 +180,9 @@ int dacc_rd_mark_done(const char *task_dir, dacc_err *e) {
 /* ---- metrics.jsonl / metrics.csv ---- */
 
 /* ,"layer_ms":{...}: the epoch's milliseconds per layer and part, the
- * packing, loss and Adam step, and the rest of the training steps. */
+ * packing, loss and Adam step, and the rest of the training steps;
+ * "bwd_data":null where the layer's two backward ops run as one call
+ * (its time is in "bwd_weights"). */
 static void put_layer_ms(FILE *f, const dacc_model *m, double train_s) {
     dacc_step_times st;
     dacc_model_step_times(m, &st);
@@ -194,7 +196,11 @@ static void put_layer_ms(FILE *f, const dacc_model *m, double train_s) {
         dacc_model_layer_label(m, i, name, sizeof name);
         fprintf(f, "%s{\"name\":", n++ ? "," : "");
         dacc_json_put_str(f, name);
-        fprintf(f, ",\"fwd\":%.3f,\"bwd_data\":%.3f,\"bwd_weights\":%.3f}", 1e3 * p[0], 1e3 * p[1], 1e3 * p[2]);
+        if (dacc_model_layer_bwd_fused(m, i))
+            fprintf(f, ",\"fwd\":%.3f,\"bwd_data\":null,\"bwd_weights\":%.3f}", 1e3 * p[0], 1e3 * p[2]);
+        else
+            fprintf(f, ",\"fwd\":%.3f,\"bwd_data\":%.3f,\"bwd_weights\":%.3f}", 1e3 * p[0], 1e3 * p[1],
+                    1e3 * p[2]);
         sum += p[0] + p[1] + p[2];
     }
     double rest = train_s - sum;

@@ -81,6 +81,17 @@ typedef void dacc_conv_bwd_data_t(const dacc_conv_shape *s, dacc_conv_algo algo,
 typedef void dacc_conv_bwd_filter_t(const dacc_conv_shape *s, dacc_conv_algo algo,
                                     const float *x, const float *dy, float *dw, float *db,
                                     float *scratch);
+/* conv_bwd_data then conv_bwd_filter (same s, dy), fused: the two ops'
+ * results, bit for bit, from one pass over dy where the query accepts the
+ * pair (data_algo, wgt_algo); packed is conv_bwd_data's (same ISA), and
+ * need->packed_size its size. Where the query refuses (-1), the engine
+ * calls the two ops; the compute op then still gives their results. */
+typedef int dacc_conv_bwd_both_query_t(const dacc_conv_shape *s, dacc_conv_algo data_algo,
+                                       dacc_conv_algo wgt_algo, dacc_conv_need *need);
+typedef void dacc_conv_bwd_both_t(const dacc_conv_shape *s, dacc_conv_algo data_algo,
+                                  dacc_conv_algo wgt_algo, const float *x, const float *dy,
+                                  const float *packed, float *dx, float *dw, float *db,
+                                  float *scratch);
 /* Max pooling, padding counts as -inf (PyTorch). idx[o] = offset of the
  * winning input element within its image (h*iw*c + w*c + ch); ties go to the
  * first in row-major window order. */
@@ -160,6 +171,8 @@ typedef void dacc_u8_normalize_t(size_t n, const uint8_t *x, float scale,
     X(conv_bwd_data, dacc_conv_bwd_data_t)           \
     X(conv_bwd_filter_query, dacc_conv_bwd_filter_query_t) \
     X(conv_bwd_filter, dacc_conv_bwd_filter_t)       \
+    X(conv_bwd_both_query, dacc_conv_bwd_both_query_t) \
+    X(conv_bwd_both, dacc_conv_bwd_both_t)           \
     X(maxpool_fwd, dacc_maxpool_fwd_t)               \
     X(maxpool_bwd, dacc_maxpool_bwd_t)               \
     X(maxpool_affine, dacc_maxpool_affine_t)         \

@@ -89,6 +89,9 @@ void dacc_model_times_reset(dacc_model *m);
 int dacc_model_layer_count(const dacc_model *m);
 /* Seconds of layer i in part (DACC_TIME_*); 0 out of range. */
 double dacc_model_layer_time(const dacc_model *m, int i, int part);
+/* Whether layer i's backward-data and backward-weights run as one kernel
+ * call (conv_bwd_both): its time is then all under backward-weights. */
+int dacc_model_layer_bwd_fused(const dacc_model *m, int i);
 void dacc_model_step_times(const dacc_model *m, dacc_step_times *out);
 /* A layer's name for reports: its PyTorch name, pool_1/pool_2 for the
  * parameterless pooling layers, <layer>+relu and <layer>+dropout for the

@@ -131,6 +131,9 @@ typedef struct dacc_rd_layer_ms {
     long steps;
     char name[DACC_RD_MAX_LAYERS][32];
     double ms[DACC_RD_MAX_LAYERS][DACC_RD_PARTS];
+    /* bwd_data null: the layer's backward ran as one call, all of it in
+     * bwd_weights (ms[i][DACC_RD_BWD_DATA] is then 0) */
+    unsigned char fused[DACC_RD_MAX_LAYERS];
     double train, pack, loss, adam, rest; /* NAN when absent */
 } dacc_rd_layer_ms;
 

@@ -2,10 +2,12 @@
  * over every image and output position, o in 4-lane vectors (a rank-1
  * update per tap), scalar remainder; db[o] += dy[o]. */
 #include "f32-conv-fwd/f32-conv-plain.h"
+#include "f32-conv-bwd-filter/f32-conv-bwd-both-apart.h"
 #include <arm_neon.h>
 #include <string.h>
 
 CONV_PLAIN_BWD_FILTER(neon, 4)
+CONV_BWD_BOTH_APART(neon, 4)
 
 void dacc_f32_conv_bwd_filter__neon(const dacc_conv_shape *s, dacc_conv_algo algo,
                                  const float *x, const float *dy, float *dw, float *db,

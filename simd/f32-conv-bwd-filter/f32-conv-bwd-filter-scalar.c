@@ -1,9 +1,11 @@
 /* Reference convolution backward-weights: dw[kh][kw][ic][oc] and db[oc]
  * summed over every image and output position. */
 #include "f32-conv-fwd/f32-conv-plain.h"
+#include "f32-conv-bwd-filter/f32-conv-bwd-both-apart.h"
 #include <string.h>
 
 CONV_PLAIN_BWD_FILTER(scalar, 1)
+CONV_BWD_BOTH_APART(scalar, 1)
 
 void dacc_f32_conv_bwd_filter__scalar(const dacc_conv_shape *s, dacc_conv_algo algo,
                                  const float *x, const float *dy, float *dw, float *db,

@@ -155,6 +155,13 @@ static wgrad3_fn *const wgrad3_fns[2][4] = {{0}, {0, wgrad3_1x1, wgrad3_2x1, wgr
 #endif
 
 #include "f32-conv-bwd-filter/f32-conv-bwd-filter-winograd.h"
+/* the transposed backward-data's tile pass, for the fused op below; its
+ * own driver and packing are not used here */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#include "f32-conv-bwd-data/f32-conv-bwd-data-winograd.h"
+#pragma GCC diagnostic pop
+#include "f32-conv-bwd-filter/f32-conv-bwd-both-winograd.h"
 
 /* The chunking of one call: the input padded per group of images when a
  * window can leave it, dy and dw padded to whole vectors when oc is not a
@@ -330,4 +337,33 @@ void CONV_SYM(dacc_f32_conv_bwd_filter__)(const dacc_conv_shape *s, dacc_conv_al
     if (pad_oc)
         for (size_t r = 0; r < KH * M; r++) memcpy(dw + r * OC, dwp + r * Np, sizeof(float) * OC);
     if (db) memcpy(db, dbacc, sizeof(float) * OC);
+}
+
+int CONV_SYM(dacc_f32_conv_bwd_both_query__)(const dacc_conv_shape *s, dacc_conv_algo data_algo,
+                                             dacc_conv_algo wgt_algo, dacc_conv_need *need) {
+    need->lanes = VL;
+    need->packed_size = 0;
+    need->scratch_size = 0;
+    /* with 8-lane vectors only, as the transposed backward-data
+     * (f32-conv-bwd-data-tmpl.h: bwd_data_use_transposed), whose packing
+     * this reads */
+    if (VL != 8 || !wboth_fits(s, data_algo, wgt_algo)) return -1;
+    need->packed_size = wbt_packed_floats(s);
+    need->scratch_size = wboth_geometry(s).scratch;
+    return 0;
+}
+
+dacc_conv_bwd_data_t CONV_SYM(dacc_f32_conv_bwd_data__);
+
+void CONV_SYM(dacc_f32_conv_bwd_both__)(const dacc_conv_shape *s, dacc_conv_algo data_algo,
+                                        dacc_conv_algo wgt_algo, const float *x, const float *dy,
+                                        const float *packed, float *dx, float *dw, float *db,
+                                        float *scratch) {
+    if (VL == 8 && wboth_fits(s, data_algo, wgt_algo)) {
+        wboth_run(s, x, dy, packed, dx, dw, db, scratch);
+        return;
+    }
+    /* a pair the query refuses: the two ops in turn */
+    CONV_SYM(dacc_f32_conv_bwd_data__)(s, data_algo, dy, packed, dx, scratch);
+    CONV_SYM(dacc_f32_conv_bwd_filter__)(s, wgt_algo, x, dy, dw, db, scratch);
 }

@@ -133,6 +133,26 @@ static void wgw_final(int m, const float *U, size_t us, int IC, int OC, size_t N
     else wgw_final_m(4, U, us, IC, OC, Np, dw);
 }
 
+/* One position's GEMM over a chunk of cnt tiles: Ut[ic][oc] += sum over
+ * tiles of Vt[tile][ic] * Qt[tile][oc] (tiles vtile and qtile floats
+ * apart), on the register tiles. */
+static void wgw_position(const wgw_geom *g, int IC, int cnt, const float *Vt, size_t vtile,
+                         const float *Qt, size_t qtile, float *Ut) {
+    const int nvec = (int)(g->Np / VL);
+    for (int v0 = 0; v0 < nvec;) {
+        const int NR = nvec - v0 < WGRAD_NR_MAX ? nvec - v0 : WGRAD_NR_MAX;
+        for (int m0 = 0; m0 < IC;) {
+            const int MR = IC - m0 < wgrad_mr[NR] ? IC - m0 : wgrad_mr[NR];
+            /* the cnt tiles as one row of "pixels", a tile apart */
+            wgrad_args a = {1, 1, cnt, Vt + m0, 0, 0, vtile, Qt + (size_t)v0 * VL, 0, 0, qtile,
+                            Ut + (size_t)m0 * g->Np + (size_t)v0 * VL, g->Np};
+            wgrad_fns[NR][MR](&a);
+            m0 += MR;
+        }
+        v0 += NR;
+    }
+}
+
 /* Tiles T0 .. T0+cnt-1 of tl (whose dy starts at dyi, oh x ow x OC per
  * image): V and Q, then the P position GEMMs into U; m a compile-time
  * constant at each call (wgw_chunk). */
@@ -153,21 +173,8 @@ CONV_INLINE void wgw_chunk_m(const int m, const dacc_conv_shape *s, const wgw_ge
         wgw_prefetch_dy(d, m, orow, OC);
         wgw_dy_tile(m, d, orow, OC, nr, nc, Q + j * g->qtile, g->Np, db);
     }
-    const int nvec = (int)(g->Np / VL);
     for (int t = 0; t < g->P; t++)
-        for (int v0 = 0; v0 < nvec;) {
-            const int NR = nvec - v0 < WGRAD_NR_MAX ? nvec - v0 : WGRAD_NR_MAX;
-            for (int m0 = 0; m0 < IC;) {
-                const int MR = IC - m0 < wgrad_mr[NR] ? IC - m0 : wgrad_mr[NR];
-                /* the cnt tiles as one row of "pixels", a tile apart */
-                wgrad_args a = {1, 1, cnt, V + t * g->ldv + m0, 0, 0, g->vtile,
-                                Q + t * g->Np + (size_t)v0 * VL, 0, 0, g->qtile,
-                                U + t * g->us + (size_t)m0 * g->Np + (size_t)v0 * VL, g->Np};
-                wgrad_fns[NR][MR](&a);
-                m0 += MR;
-            }
-            v0 += NR;
-        }
+        wgw_position(g, IC, cnt, V + t * g->ldv, g->vtile, Q + t * g->Np, g->qtile, U + t * g->us);
 }
 static void wgw_chunk(const dacc_conv_shape *s, const wgw_geom *g, const wino_tiles *tl,
                       const float *dyi, size_t T0, int cnt, float *V, float *Q, float *U,

@@ -749,7 +749,10 @@ static void run_op(const dacc_kernel_impl *ref, const dacc_kernel_impl *im) {
     case DACC_OP_conv_fwd_pack:
     case DACC_OP_conv_bwd_data_query:
     case DACC_OP_conv_bwd_data_pack:
-    case DACC_OP_conv_bwd_filter_query: break;
+    case DACC_OP_conv_bwd_filter_query:
+    /* the fused backward: against the same ISA's two ops in test_conv_kernels */
+    case DACC_OP_conv_bwd_both_query:
+    case DACC_OP_conv_bwd_both: break;
     case DACC_OP_maxpool_fwd: t_maxpool_fwd(ref, im); break;
     case DACC_OP_maxpool_bwd: t_maxpool_bwd(ref, im); break;
     case DACC_OP_maxpool_affine: t_maxpool_affine(ref, im); break;

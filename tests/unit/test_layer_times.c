@@ -3,7 +3,9 @@
  * time and most of it), every conv layer has time in each of its parts,
  * and the run directory's metrics line carries them as "layer_ms", which
  * the reader gets back; a line without one, or with bad values, is
- * tolerated. No speed is asserted. */
+ * tolerated. A convolution whose backward runs as one call (AVX2:
+ * conv32_2, conv64_2) has all of it as backward-weights, "bwd_data":null
+ * in the line, read back as fused. No speed is asserted. */
 #include "harness.h"
 #include "nn/model_internal.h"
 #include "dacc/train.h"
@@ -40,7 +42,10 @@ static void check_timers(const dacc_model *m, const seen *x) {
         if (l->kind != DACC_L_CONV) continue;
         CHECK(m->times.s[i][DACC_TIME_FWD] > 0, "%s: no forward time", l->name);
         CHECK(m->times.s[i][DACC_TIME_BWD_WEIGHTS] > 0, "%s: no backward-weights time", l->name);
-        CHECK(l->in == 0 || m->times.s[i][DACC_TIME_BWD_DATA] > 0, "%s: no backward-data time", l->name);
+        if (dacc_model_layer_bwd_fused(m, i))
+            CHECK(m->times.s[i][DACC_TIME_BWD_DATA] == 0, "%s: fused, yet backward-data time", l->name);
+        else
+            CHECK(l->in == 0 || m->times.s[i][DACC_TIME_BWD_DATA] > 0, "%s: no backward-data time", l->name);
     }
 }
 
@@ -68,6 +73,11 @@ static void check_rundir(const dacc_model *m, const seen *x) {
     dacc_model_layer_label(m, 0, first, sizeof first);
     CHECK(s.n > 0 && !strcmp(s.name[0], first), "first layer '%s', want '%s'", s.n ? s.name[0] : "", first);
     for (int i = 0; i < s.n; i++) sum += s.ms[i][0] + s.ms[i][1] + s.ms[i][2];
+    int fused = 0, read_fused = 0;
+    for (int i = 0; i < m->n_layers; i++) fused += dacc_model_layer_bwd_fused(m, i);
+    for (int i = 0; i < s.n; i++) read_fused += s.fused[i] && !strncmp(s.name[i], "conv", 4);
+    CHECK(read_fused == fused, "%d layers read back as fused, the model fuses %d", read_fused, fused);
+    if (m->k->isa == DACC_ISA_AVX2) CHECK(fused == 2, "AVX2 table: %d fused layers, want 2", fused);
     CHECK(fabs(sum - s.train) <= 0.01 * s.train + 0.1, "parts sum to %g ms, train %g ms", sum, s.train);
     CHECK(fabs(s.train - 1e3 * x->s.train_seconds) < 0.01, "train %g ms, want %g", s.train, 1e3 * x->s.train_seconds);
     free(buf);
@@ -85,6 +95,12 @@ static void check_reader_tolerance(void) {
     CHECK(s.n == 1 && s.epoch == 2 && s.steps == 0 && !strcmp(s.name[0], "?") && isnan(s.ms[0][0]) &&
               isnan(s.ms[0][1]) && isnan(s.ms[0][2]) && isnan(s.rest),
           "bad values: n %d epoch %d steps %ld name '%s'", s.n, s.epoch, s.steps, s.name[0]);
+    static const char nul[] = "{\"epoch\":4,\"layer_ms\":{\"steps\":2,\"layers\":["
+                              "{\"name\":\"a\",\"fwd\":1,\"bwd_data\":null,\"bwd_weights\":5},"
+                              "{\"name\":\"b\",\"fwd\":1,\"bwd_data\":null,\"bwd_weights\":null}]}}\n";
+    dacc_rd_parse_layer_ms(nul, sizeof nul - 1, &s);
+    CHECK(s.n == 2 && s.fused[0] && s.ms[0][1] == 0 && s.ms[0][2] == 5 && !s.fused[1] && isnan(s.ms[1][1]),
+          "bwd_data null: fused %d %d", s.fused[0], s.fused[1]);
 }
 
 int main(void) {
