@@ -204,49 +204,6 @@ static void poly_bwd_filter(const dacc_kernels *k, const dacc_conv_shape *s, dac
     }
 }
 
-/* Both backward ops per call of the 3x3 form, fused by the kernels: the
- * same calls (chunks), each with the input phases, their gradient, its 3x3
- * weight gradients and the kernels' scratch, so the same bits as
- * poly_bwd_data then poly_bwd_filter. */
-static int poly_both_query(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo da,
-                           dacc_conv_algo wa, dacc_conv_need *need) {
-    int chunk;
-    need->packed_size = need->scratch_size = 0;
-    if (!dacc_conv_poly_fits(s) || !dacc_conv_is_poly(da) || !dacc_conv_is_poly(wa)) return -1;
-    const dacc_conv_shape p = chunk_shape(s, &chunk);
-    dacc_conv_need n;
-    if (k->conv_bwd_both_query(&p, dacc_conv_inner(da), dacc_conv_inner(wa), &n)) return -1;
-    const size_t ph = dacc_conv_lines((size_t)chunk * phase_floats(&p));
-    need->lanes = n.lanes;
-    need->packed_size = n.packed_size;
-    need->scratch_size = 2 * ph + dacc_conv_lines(w3_floats(&p) + s->oc) + n.scratch_size;
-    return 0;
-}
-
-static void poly_bwd_both(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo da,
-                          dacc_conv_algo wa, const float *x, const float *dy, const float *packed,
-                          float *dx, float *dw, float *db, float *scratch) {
-    int chunk;
-    dacc_conv_shape p = chunk_shape(s, &chunk);
-    const size_t nw = w3_floats(&p), phn = dacc_conv_lines((size_t)chunk * phase_floats(&p));
-    float *ph = scratch, *dph = ph + phn, *g = dph + phn, *ks = g + dacc_conv_lines(nw + s->oc);
-    if (s->n <= 0) { /* no images: zero gradients */
-        memset(dw, 0, sizeof(float) * s->kh * s->kw * s->ic * s->oc);
-        if (db) memset(db, 0, sizeof(float) * s->oc);
-    }
-    for (int b = 0; b < s->n; b += chunk) {
-        p.n = s->n - b < chunk ? s->n - b : chunk;
-        to_phases(s, &p, p.n, x + b * in_floats(s), ph);
-        k->conv_bwd_both(&p, dacc_conv_inner(da), dacc_conv_inner(wa), ph, dy + b * out_floats(s),
-                         packed, dph, g, g + nw, ks);
-        from_phases(s, &p, p.n, dph, dx + b * in_floats(s));
-        fold_weights(s, &p, g, b > 0, dw);
-        if (db && b == 0) memcpy(db, g + nw, sizeof(float) * s->oc);
-        else if (db)
-            for (int o = 0; o < s->oc; o++) db[o] += g[nw + o];
-    }
-}
-
 /* ---- the ops ---- */
 
 int dacc_conv_fwd_query(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
@@ -298,14 +255,15 @@ void dacc_conv_bwd_filter(const dacc_kernels *k, const dacc_conv_shape *s, dacc_
 
 int dacc_conv_bwd_both_query(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo data_algo,
                              dacc_conv_algo wgt_algo, dacc_conv_need *need) {
-    if (dacc_conv_is_poly(data_algo) || dacc_conv_is_poly(wgt_algo))
-        return poly_both_query(k, s, data_algo, wgt_algo, need);
+    if (dacc_conv_is_poly(data_algo) || dacc_conv_is_poly(wgt_algo)) {
+        need->packed_size = need->scratch_size = 0;
+        return -1; /* the polyphase form rearranges dy and dx around each op */
+    }
     return k->conv_bwd_both_query(s, data_algo, wgt_algo, need);
 }
 
 void dacc_conv_bwd_both(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo data_algo,
                         dacc_conv_algo wgt_algo, const float *x, const float *dy,
                         const float *packed, float *dx, float *dw, float *db, float *scratch) {
-    if (dacc_conv_is_poly(data_algo)) poly_bwd_both(k, s, data_algo, wgt_algo, x, dy, packed, dx, dw, db, scratch);
-    else k->conv_bwd_both(s, data_algo, wgt_algo, x, dy, packed, dx, dw, db, scratch);
+    k->conv_bwd_both(s, data_algo, wgt_algo, x, dy, packed, dx, dw, db, scratch);
 }

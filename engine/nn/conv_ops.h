@@ -52,10 +52,9 @@ int dacc_conv_bwd_filter_query(const dacc_kernels *k, const dacc_conv_shape *s,
 void dacc_conv_bwd_filter(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo a,
                           const float *x, const float *dy, float *dw, float *db, float *scratch);
 /* Backward-data and backward-weights in one pass (kernels.h:
- * conv_bwd_both; the polyphase form where the kernels fuse its 3x3 form,
- * both algorithms polyphase): the query refuses (-1) where the kernels do
- * not fuse the pair; then call the two ops. packed is conv_bwd_data's for
- * data_algo. */
+ * conv_bwd_both): the query refuses (-1) where the kernels do not fuse the
+ * pair, the polyphase form included; then call the two ops. packed is
+ * conv_bwd_data's for data_algo. */
 int dacc_conv_bwd_both_query(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo data_algo,
                              dacc_conv_algo wgt_algo, dacc_conv_need *need);
 void dacc_conv_bwd_both(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo data_algo,

@@ -12,9 +12,7 @@
  * F(2x2) must be refused, as must every pair on a table that does not
  * fuse. The refused shapes still give the two ops' results through the
  * compute op where a table's query refuses everything (its compute then
- * runs them in turn). The engine's polyphase form (ConvPool's 5x5
- * stride-2 layers on the 3x3 ops) is fused where the kernels fuse its 3x3
- * form, with the bits of its two ops too. */
+ * runs them in turn). */
 #include "dacc/kernels.h"
 #include "harness.h"
 #include "guarded.h"
@@ -147,56 +145,6 @@ static void test_table(const dacc_kernels *k) {
     }
 }
 
-/* The engine's ops (conv_ops.h) in polyphase form, F(4x4) for both:
- * fused against apart; returns whether fused. */
-static int compare_poly(const dacc_kernels *k, const dacc_conv_shape *s) {
-    const dacc_conv_algo a = dacc_conv_poly(DACC_CONV_WINO4);
-    const char *name = k->names[DACC_OP_conv_bwd_both];
-    dacc_conv_need nd, nf, nb;
-    if (dacc_conv_bwd_data_query(k, s, a, &nd) || dacc_conv_bwd_filter_query(k, s, a, &nf) ||
-        dacc_conv_bwd_both_query(k, s, a, a, &nb))
-        return 0;
-    const size_t nx = (size_t)s->n * s->ih * s->iw * s->ic, ny = (size_t)s->n * s->oh * s->ow * s->oc;
-    const size_t nw = (size_t)25 * s->ic * s->oc;
-    size_t sc = nd.scratch_size > nf.scratch_size ? nd.scratch_size : nf.scratch_size;
-    if (nb.scratch_size > sc) sc = nb.scratch_size;
-    float *x = random_buf(nx), *dy = random_buf(ny), *w = random_buf(nw);
-    float *packed = alloc_guarded(nd.packed_size), *scratch = alloc_guarded(sc);
-    dacc_conv_bwd_data_pack(k, s, a, w, packed, scratch);
-    float *dx0 = alloc_guarded(nx), *dw0 = alloc_guarded(nw), *db0 = alloc_guarded(s->oc);
-    float *dx1 = alloc_guarded(nx), *dw1 = alloc_guarded(nw), *db1 = alloc_guarded(s->oc);
-    dacc_conv_bwd_data(k, s, a, dy, packed, dx0, scratch);
-    dacc_conv_bwd_filter(k, s, a, x, dy, dw0, db0, scratch);
-    float *sb = alloc_guarded(nb.scratch_size);
-    dacc_conv_bwd_both(k, s, a, a, x, dy, packed, dx1, dw1, db1, sb);
-    CHECK(!memcmp(dx0, dx1, sizeof(float) * nx) && !memcmp(dw0, dw1, sizeof(float) * nw) &&
-              !memcmp(db0, db1, sizeof(float) * s->oc),
-          "%s, polyphase form: not the bits of its two ops (%s)", name, str(s));
-    CHECK(guards_ok(sb, nb.scratch_size), "%s, polyphase form: wrote past its scratch (%s)", name,
-          str(s));
-    free(x), free(dy), free(w), free(packed), free(scratch), free(sb);
-    free(dx0), free(dw0), free(db0), free(dx1), free(dw1), free(db1);
-    return 1;
-}
-
-static void test_poly(const dacc_kernels *k, int fuses) {
-    static const int shapes[][5] = {
-        /* n, ih, ic, oc, pad */
-        {5, 24, 32, 32, 2}, /* ConvPool pool_1 */
-        {3, 8, 64, 64, 2},  /* pool_2 (its backward-data runs direct in training) */
-        {2, 16, 17, 12, 2}, {1, 24, 8, 40, 2},
-        {7, 64, 16, 8, 2}, /* 34x34x64 phase floats per image: calls of 3, 3 and 1 images */
-    };
-    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
-        const int *h = shapes[i];
-        dacc_conv_shape s = {h[0], h[1], h[1], h[2], 0, 0, h[3], 5, 5, 2, h[4], 0};
-        s.oh = s.ow = (h[1] + 2 * h[4] - 5) / 2 + 1;
-        const int f = compare_poly(k, &s);
-        CHECK(f == fuses, "%s: polyphase F(4x4) %s on %s", k->names[DACC_OP_conv_bwd_both],
-              f ? "fused" : "not fused", str(&s));
-    }
-}
-
 int main(void) {
     rng = test_seed();
     int tables = 0, fusing = 0;
@@ -208,9 +156,7 @@ int main(void) {
         tables++;
         dacc_conv_need need;
         const dacc_conv_shape s = shape(2, 26, 32, 32, 0);
-        const int fuses = k.conv_bwd_both_query(&s, DACC_CONV_WINO4, DACC_CONV_WINO4, &need) == 0;
-        test_poly(&k, fuses);
-        fusing += fuses;
+        fusing += k.conv_bwd_both_query(&s, DACC_CONV_WINO4, DACC_CONV_WINO4, &need) == 0;
         if (test_failed > before) fprintf(stderr, "table %s failed\n", dacc_isa_name(k.isa));
     }
     fprintf(stderr, "%d tables, %d fuse\n", tables, fusing);
