@@ -265,5 +265,10 @@ int dacc_conv_bwd_both_query(const dacc_kernels *k, const dacc_conv_shape *s, da
 void dacc_conv_bwd_both(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo data_algo,
                         dacc_conv_algo wgt_algo, const float *x, const float *dy,
                         const float *packed, float *dx, float *dw, float *db, float *scratch) {
+    if (dacc_conv_is_poly(data_algo) || dacc_conv_is_poly(wgt_algo)) { /* never fused: apart */
+        dacc_conv_bwd_data(k, s, data_algo, dy, packed, dx, scratch);
+        dacc_conv_bwd_filter(k, s, wgt_algo, x, dy, dw, db, scratch);
+        return;
+    }
     k->conv_bwd_both(s, data_algo, wgt_algo, x, dy, packed, dx, dw, db, scratch);
 }

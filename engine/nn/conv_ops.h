@@ -53,7 +53,8 @@ void dacc_conv_bwd_filter(const dacc_kernels *k, const dacc_conv_shape *s, dacc_
                           const float *x, const float *dy, float *dw, float *db, float *scratch);
 /* Backward-data and backward-weights in one pass (kernels.h:
  * conv_bwd_both): the query refuses (-1) where the kernels do not fuse the
- * pair, the polyphase form included; then call the two ops. packed is
+ * pair, the polyphase form included; then call the two ops (the compute
+ * op would too, given scratch for the larger need). packed is
  * conv_bwd_data's for data_algo. */
 int dacc_conv_bwd_both_query(const dacc_kernels *k, const dacc_conv_shape *s, dacc_conv_algo data_algo,
                              dacc_conv_algo wgt_algo, dacc_conv_need *need);

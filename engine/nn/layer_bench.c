@@ -44,6 +44,7 @@ typedef struct bctx {
     int op, batch;
     const dacc_kernels *k;
     dacc_conv_algo algo, algo_w; /* algo_w: bwd-both's backward-weights */
+    int ref;                     /* the scalar reference run */
     float *packed, *ks;
     size_t ks_per_task;
     bufs *b;
@@ -267,11 +268,11 @@ static const float *op_output(const item *it, int op, const bufs *b, int batch, 
 
 /* ---- one (item, op, table) ---- */
 
-/* bwd-both's query: the fused op's needs, or (the scalar table, the
- * reference) the two ops' run apart; 1 where the table does not fuse. */
+/* bwd-both's query: the fused op's needs, or (the scalar reference run)
+ * the two ops' run apart; 1 where the table does not fuse. */
 static int both_query(const bctx *c, const dacc_conv_shape *s, dacc_conv_need *need) {
     if (!dacc_conv_bwd_both_query(c->k, s, c->algo, c->algo_w, need)) return 0;
-    if (c->k->isa != DACC_ISA_SCALAR) return 1;
+    if (!c->ref) return 1;
     dacc_conv_need f;
     if (dacc_conv_bwd_data_query(c->k, s, c->algo, need) ||
         dacc_conv_bwd_filter_query(c->k, s, c->algo_w, &f))
@@ -387,11 +388,27 @@ typedef struct bench_run {
     dacc_kernels scalar;
 } bench_run;
 
+/* Whether a selected table runs layer it's two backward ops in one pass. */
+static int any_table_fuses(const dacc_bench_opts *o, const item *it) {
+    const dacc_layer *l = &it->l;
+    dacc_conv_shape s = {o->batch, l->h, l->w, l->c, l->oh, l->ow, l->oc, l->k, l->k, l->stride, l->pad, 0};
+    for (int isa = 0; isa < DACC_ISA_COUNT; isa++) {
+        dacc_kernels k;
+        dacc_conv_need need;
+        if (!(o->isas >> isa & 1) || dacc_kernels_for_isa((dacc_isa)isa, &k)) continue;
+        if (!dacc_conv_bwd_both_query(&k, &s, dacc_conv_bwd_data_algo(&k, &s, 0),
+                                      dacc_conv_bwd_filter_algo(&k, &s, 0), &need))
+            return 1;
+    }
+    return 0;
+}
+
 /* Every selected table on one op of one item: checked, then timed. */
 static int bench_op(bench_run *br, const item *it, int op, bufs *b, dacc_err *e) {
     const dacc_bench_opts *o = br->o;
-    bctx c = {it, op, o->batch, &br->scalar, DACC_CONV_DIRECT, DACC_CONV_DIRECT, NULL, NULL, 0, b};
+    bctx c = {it, op, o->batch, &br->scalar, DACC_CONV_DIRECT, DACC_CONV_DIRECT, 1, NULL, NULL, 0, b};
     size_t n;
+    if (op == OP_BWD_BOTH && !any_table_fuses(o, it)) return 0;
     if (prepare(&c, br->nt)) return unprepare(&c), dacc_fail(e, "%s %s: out of memory", it->name, op_names[op]);
     run_once(&c);
     unprepare(&c);
@@ -406,7 +423,7 @@ static int bench_op(bench_run *br, const item *it, int op, bufs *b, dacc_err *e)
     for (int isa = 0; isa < DACC_ISA_COUNT && !rc; isa++) {
         dacc_kernels k;
         if (!(o->isas >> isa & 1) || dacc_kernels_for_isa((dacc_isa)isa, &k)) continue;
-        c.k = &k;
+        c.k = &k, c.ref = 0;
         const int prc = prepare(&c, br->nt);
         if (prc) {
             unprepare(&c);

@@ -85,7 +85,8 @@ typedef void dacc_conv_bwd_filter_t(const dacc_conv_shape *s, dacc_conv_algo alg
  * results, bit for bit, from one pass over dy where the query accepts the
  * pair (data_algo, wgt_algo); packed is conv_bwd_data's (same ISA), and
  * need->packed_size its size. Where the query refuses (-1), the engine
- * calls the two ops; the compute op then still gives their results. */
+ * calls the two ops; the compute op then still gives their results, with
+ * scratch for the larger of the two ops' needs. */
 typedef int dacc_conv_bwd_both_query_t(const dacc_conv_shape *s, dacc_conv_algo data_algo,
                                        dacc_conv_algo wgt_algo, dacc_conv_need *need);
 typedef void dacc_conv_bwd_both_t(const dacc_conv_shape *s, dacc_conv_algo data_algo,

@@ -11,21 +11,24 @@
  *
  * Same bits as the two ops apart: Q comes from the same code; the weight
  * GEMMs add each tile in turn into dU (its bits do not depend on the
- * chunking), and neither does the backward-data's result. Shapes: what both ops take in F(4x4) (wbt_fits) with outputs
- * a multiple of 4 per side, so that the weight gradients need no padded
- * copy of the input (wgw_geometry's need_pad). */
+ * chunking), and neither does the backward-data's result. */
 #ifndef DACC_F32_CONV_BWD_BOTH_WINOGRAD_H
 #define DACC_F32_CONV_BWD_BOTH_WINOGRAD_H
 
+/* Shapes and algorithms the pass takes: F(4x4) for both, 8-lane vectors
+ * (the transposed backward-data's, whose packing it reads), an unpadded
+ * layer with dx = dy + 2 per side and outputs a multiple of 4 (then the
+ * weight gradients need no padded copy of the input: wgw_geometry's
+ * need_pad is 0). */
 static int wboth_fits(const dacc_conv_shape *s, dacc_conv_algo data_algo, dacc_conv_algo wgt_algo) {
-    return data_algo == DACC_CONV_WINO4 && wgt_algo == DACC_CONV_WINO4 && wbt_fits(s) &&
-           s->oh % 4 == 0 && s->ow % 4 == 0 && s->n > 0 && s->ic > 0 && s->oc > 0 &&
-           !wgw_geometry(s, 4).need_pad;
+    return VL == 8 && data_algo == DACC_CONV_WINO4 && wgt_algo == DACC_CONV_WINO4 && wbt_fits(s) &&
+           s->oh > 0 && s->ow > 0 && s->oh % 4 == 0 && s->ow % 4 == 0 && s->n > 0 && s->ic > 0 &&
+           s->oc > 0;
 }
 
-/* The work areas of one call: V and dU as wgw_run's, Q and
- * M with wbt_run's tile strides (P + 1 rows of one vector-padded channel
- * row each: the GEMM engine's pixel stride is a whole number of rows). */
+/* The work areas of one call: V and dU as wgw_run's, Q and M with
+ * wbt_run's tile strides (P + 1 rows of one vector-padded channel row
+ * each: the GEMM engine's pixel stride is a whole number of rows). */
 typedef struct wboth_geom {
     wgw_geom g;
     size_t ldq, qtile, ldm, mtile, scratch;
@@ -34,7 +37,7 @@ typedef struct wboth_geom {
 static wboth_geom wboth_geometry(const dacc_conv_shape *s) {
     wboth_geom b;
     b.g = wgw_geometry(s, 4);
-#ifdef WBOTH_CHUNK /* experiments */
+#if defined(WBOTH_CHUNK) && WBOTH_CHUNK > 0 /* tiles per chunk, for experiments */
     b.g.chunk = WBOTH_CHUNK;
 #endif
     const size_t R = wino_tile_rows((size_t)b.g.P);
@@ -46,49 +49,79 @@ static wboth_geom wboth_geometry(const dacc_conv_shape *s) {
     return b;
 }
 
+/* The work areas in scratch. */
+typedef struct wboth_areas {
+    float *V, *Q, *M, *U, *db;
+} wboth_areas;
+
+/* Tiles T0 .. T0+cnt-1: each patch's V and each dy tile's Q (db summed
+ * when asked). */
+static void wboth_transforms(const dacc_conv_shape *s, const wboth_geom *b, const wino_tiles *tl,
+                             const float *dy, size_t T0, int cnt, const wboth_areas *a, int with_db) {
+    const int IC = s->ic, OC = s->oc;
+    const size_t orow = (size_t)s->ow * OC;
+    wino_pos q = wino_pos_of(tl, T0);
+    for (int j = 0; j < cnt; j++, wino_pos_next(tl, &q)) {
+        const float *p = tl->src + q.img * tl->img_stride + 4 * (size_t)q.ty * tl->rs + 4 * (size_t)q.tx * IC;
+        wino_prefetch(p, 4, tl->rs, IC);
+        wino_input_tile(4, p, tl->rs, IC, a->V + j * b->g.vtile, b->g.ldv);
+        const float *d = dy + ((q.img * s->oh + 4 * (size_t)q.ty) * s->ow + 4 * (size_t)q.tx) * OC;
+        wgw_prefetch_dy(d, 4, orow, OC);
+        wgw_dy_tile(4, d, orow, OC, 4, 4, a->Q + j * b->qtile, b->ldq, with_db ? a->db : NULL);
+    }
+}
+
+/* Each position's two GEMMs over the chunk, the second while Q's rows are
+ * in L1: dU += V^T Q (weights), M = Q U (data). */
+static void wboth_positions(const dacc_conv_shape *s, const wboth_geom *b, int cnt,
+                            const float *packed, const wboth_areas *a) {
+    const wgw_geom *g = &b->g;
+    const size_t ustride = wino_pos_stride(s->oc, b->ldm);
+    for (int t = 0; t < g->P; t++) {
+        const float *Qt = a->Q + t * b->ldq;
+        wgw_position(g, s->ic, cnt, a->V + t * g->ldv, g->vtile, Qt, b->qtile, a->U + t * g->us);
+        igemm_pixels px = {Qt, 0, 1, 1, cnt, 0, (int)(b->qtile / b->ldq), (int)b->ldq,
+                           a->M + t * b->ldm, b->mtile, 0, 0};
+        igemm_run_ex(&px, 1, (size_t)s->oc, packed + t * ustride, b->ldm, (int)b->ldm, NULL, 1, 0);
+    }
+}
+
+/* Tiles T0 .. T0+cnt-1: each patch's gradient B M B^T into dx. */
+static void wboth_patches(const dacc_conv_shape *s, const wboth_geom *b, const wino_tiles *tl,
+                          size_t T0, int cnt, const float *M, float *dx) {
+    const int IC = s->ic;
+    const size_t xrow = (size_t)s->iw * IC;
+    wino_pos q = wino_pos_of(tl, T0);
+    for (int j = 0; j < cnt; j++, wino_pos_next(tl, &q)) {
+        float *dst = dx + ((q.img * s->ih + 4 * (size_t)q.ty) * s->iw + 4 * (size_t)q.tx) * IC;
+        const int nr = s->ih - 4 * q.ty < 6 ? s->ih - 4 * q.ty : 6;
+        const int nc = s->iw - 4 * q.tx < 6 ? s->iw - 4 * q.tx : 6;
+        wbt_patch_tile(M + j * b->mtile, b->ldm, IC, nr, nc, q.ty > 0, q.tx > 0, dst, xrow);
+    }
+}
+
 /* dx, dw and db (db may be NULL) of every image of s (wboth_fits), from
  * the backward-data's packed weights (wbt_pack). */
 static void wboth_run(const dacc_conv_shape *s, const float *x, const float *dy,
                       const float *packed, float *dx, float *dw, float *db, float *scratch) {
-    const int IC = s->ic, OC = s->oc;
     const wboth_geom b = wboth_geometry(s);
     const wgw_geom *g = &b.g;
-    float *V = scratch, *Q = V + g->chunk * g->vtile, *M = Q + g->chunk * b.qtile;
-    float *U = M + g->chunk * b.mtile, *dbacc = U + (size_t)g->P * g->us;
-    memset(U, 0, sizeof(float) * g->P * g->us);
-    memset(dbacc, 0, sizeof(float) * g->Np);
-    const wino_tiles tl = {x, (size_t)s->ih * s->iw * IC, (size_t)s->iw * IC, s->n, g->th, g->tw,
+    wboth_areas a;
+    a.V = scratch, a.Q = a.V + g->chunk * g->vtile, a.M = a.Q + g->chunk * b.qtile;
+    a.U = a.M + g->chunk * b.mtile, a.db = a.U + (size_t)g->P * g->us;
+    memset(a.U, 0, sizeof(float) * g->P * g->us);
+    memset(a.db, 0, sizeof(float) * g->Np);
+    const wino_tiles tl = {x, (size_t)s->ih * s->iw * s->ic, (size_t)s->iw * s->ic, s->n, g->th, g->tw,
                            NULL};
-    const size_t orow = (size_t)s->ow * OC, xrow = (size_t)s->iw * IC;
-    const size_t total = (size_t)s->n * g->th * g->tw, ustride = wino_pos_stride(OC, b.ldm);
+    const size_t total = (size_t)s->n * g->th * g->tw;
     for (size_t T0 = 0; T0 < total; T0 += g->chunk) {
         const int cnt = (int)(total - T0 < g->chunk ? total - T0 : g->chunk);
-        wino_pos q = wino_pos_of(&tl, T0);
-        for (int j = 0; j < cnt; j++, wino_pos_next(&tl, &q)) {
-            const float *p = x + q.img * tl.img_stride + 4 * (size_t)q.ty * tl.rs + 4 * (size_t)q.tx * IC;
-            wino_prefetch(p, 4, tl.rs, IC);
-            wino_input_tile(4, p, tl.rs, IC, V + j * g->vtile, g->ldv);
-            const float *d = dy + ((q.img * s->oh + 4 * (size_t)q.ty) * s->ow + 4 * (size_t)q.tx) * OC;
-            wgw_prefetch_dy(d, 4, orow, OC);
-            wgw_dy_tile(4, d, orow, OC, 4, 4, Q + j * b.qtile, b.ldq, db ? dbacc : NULL);
-        }
-        for (int t = 0; t < g->P; t++) {
-            const float *Qt = Q + t * b.ldq;
-            wgw_position(g, IC, cnt, V + t * g->ldv, g->vtile, Qt, b.qtile, U + t * g->us);
-            igemm_pixels px = {Qt, 0, 1, 1, cnt, 0, (int)(b.qtile / b.ldq), (int)b.ldq,
-                               M + t * b.ldm, b.mtile, 0, 0};
-            igemm_run_ex(&px, 1, (size_t)OC, packed + t * ustride, b.ldm, (int)b.ldm, NULL, 1, 0);
-        }
-        q = wino_pos_of(&tl, T0);
-        for (int j = 0; j < cnt; j++, wino_pos_next(&tl, &q)) {
-            float *dst = dx + ((q.img * s->ih + 4 * (size_t)q.ty) * s->iw + 4 * (size_t)q.tx) * IC;
-            const int nr = s->ih - 4 * q.ty < 6 ? s->ih - 4 * q.ty : 6;
-            const int nc = s->iw - 4 * q.tx < 6 ? s->iw - 4 * q.tx : 6;
-            wbt_patch_tile(M + j * b.mtile, b.ldm, IC, nr, nc, q.ty > 0, q.tx > 0, dst, xrow);
-        }
+        wboth_transforms(s, &b, &tl, dy, T0, cnt, &a, db != NULL);
+        wboth_positions(s, &b, cnt, packed, &a);
+        wboth_patches(s, &b, &tl, T0, cnt, a.M, dx);
     }
-    wgw_final(4, U, g->us, IC, OC, g->Np, dw);
-    if (db) memcpy(db, dbacc, sizeof(float) * OC);
+    wgw_final(4, a.U, g->us, s->ic, s->oc, g->Np, dw);
+    if (db) memcpy(db, a.db, sizeof(float) * s->oc);
 }
 
 #endif

@@ -344,10 +344,7 @@ int CONV_SYM(dacc_f32_conv_bwd_both_query__)(const dacc_conv_shape *s, dacc_conv
     need->lanes = VL;
     need->packed_size = 0;
     need->scratch_size = 0;
-    /* with 8-lane vectors only, as the transposed backward-data
-     * (f32-conv-bwd-data-tmpl.h: bwd_data_use_transposed), whose packing
-     * this reads */
-    if (VL != 8 || !wboth_fits(s, data_algo, wgt_algo)) return -1;
+    if (!wboth_fits(s, data_algo, wgt_algo)) return -1;
     need->packed_size = wbt_packed_floats(s);
     need->scratch_size = wboth_geometry(s).scratch;
     return 0;
@@ -359,7 +356,7 @@ void CONV_SYM(dacc_f32_conv_bwd_both__)(const dacc_conv_shape *s, dacc_conv_algo
                                         dacc_conv_algo wgt_algo, const float *x, const float *dy,
                                         const float *packed, float *dx, float *dw, float *db,
                                         float *scratch) {
-    if (VL == 8 && wboth_fits(s, data_algo, wgt_algo)) {
+    if (wboth_fits(s, data_algo, wgt_algo)) {
         wboth_run(s, x, dy, packed, dx, dw, db, scratch);
         return;
     }

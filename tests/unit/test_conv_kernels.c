@@ -555,11 +555,13 @@ static const char *isa_suffix(const char *sym) {
     return p ? p : sym;
 }
 static void check_same_isa(const dacc_kernels *k) {
-    static const dacc_op fam[3][3] = {
+    static const dacc_op fam[4][3] = {
         {DACC_OP_conv_fwd_query, DACC_OP_conv_fwd_pack, DACC_OP_conv_fwd},
         {DACC_OP_conv_bwd_data_query, DACC_OP_conv_bwd_data_pack, DACC_OP_conv_bwd_data},
-        {DACC_OP_conv_bwd_filter_query, DACC_OP_conv_bwd_filter, DACC_OP_conv_bwd_filter}};
-    for (int f = 0; f < 3; f++)
+        {DACC_OP_conv_bwd_filter_query, DACC_OP_conv_bwd_filter, DACC_OP_conv_bwd_filter},
+        /* the fused backward reads conv_bwd_data's packing */
+        {DACC_OP_conv_bwd_data_pack, DACC_OP_conv_bwd_both_query, DACC_OP_conv_bwd_both}};
+    for (int f = 0; f < 4; f++)
         for (int j = 1; j < 3; j++)
             CHECK(!strcmp(isa_suffix(k->names[fam[f][0]]), isa_suffix(k->names[fam[f][j]])),
                   "table %s: %s and %s from different ISAs", dacc_isa_name(k->isa),

@@ -750,7 +750,7 @@ static void run_op(const dacc_kernel_impl *ref, const dacc_kernel_impl *im) {
     case DACC_OP_conv_bwd_data_query:
     case DACC_OP_conv_bwd_data_pack:
     case DACC_OP_conv_bwd_filter_query:
-    /* the fused backward: against the same ISA's two ops in test_conv_kernels */
+    /* the fused backward: against the same ISA's two ops in test_conv_bwd_both */
     case DACC_OP_conv_bwd_both_query:
     case DACC_OP_conv_bwd_both: break;
     case DACC_OP_maxpool_fwd: t_maxpool_fwd(ref, im); break;
