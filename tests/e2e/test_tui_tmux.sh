@@ -114,6 +114,8 @@ expect a "dacc_f32_conv_fwd__avx2_8x8" "system panel kernels"
 expect a "Training time per step, 05-AveragePool-s1 epoch 3 (938 steps)" "system panel per-layer split"
 expect a "forward  bwd-data   bwd-wts" "system panel split columns"
 expect a "conv32_1               0.147     0.000     0.020     0.167" "system panel conv32_1 split"
+# a layer whose two backward ops ran as one call ("bwd_data":null in the fixture)
+expect a "conv64_2               0.110  (in wts)     0.572     0.682" "system panel fused layer"
 expect a "the rest" "system panel rest of the step"
 T send-keys -t a Tab
 expect a "Training: loss" "Tab wraps to the first panel"
