@@ -295,7 +295,7 @@ static int prepare(bctx *c, int nt) {
             : c->op == OP_FWD_EVAL ? dacc_conv_eval_fwd_algo(c->k, &s)
             : c->op == OP_BWD_DATA || c->op == OP_BWD_BOTH ? dacc_conv_bwd_data_algo(c->k, &s, 0)
                                    : dacc_conv_bwd_filter_algo(c->k, &s, 0);
-    c->algo_w = dacc_conv_bwd_filter_algo(c->k, &s, 0);
+    c->algo_w = c->op == OP_BWD_BOTH ? dacc_conv_bwd_filter_algo(c->k, &s, 0) : DACC_CONV_DIRECT;
     dacc_conv_need need;
     const int rc = c->op == OP_BWD_W      ? dacc_conv_bwd_filter_query(c->k, &s, c->algo, &need)
                  : c->op == OP_BWD_DATA ? dacc_conv_bwd_data_query(c->k, &s, c->algo, &need)

@@ -137,6 +137,29 @@ static void wbt_patch_tile(const float *mj, size_t ms, int IC, int nr, int nc, i
         wbt_patch(mj + i0, ms, IC - i0 < VL ? IC - i0 : VL, nr, nc, top, left, 0, dst + i0, xrow, IC);
 }
 
+/* Position t's GEMM over a chunk of cnt tiles: Mt[tile] = Qt[tile] Ut
+ * (Q's tiles qtile floats apart with ldq-float rows, a whole number of
+ * rows; M's mtile apart with ldm-float rows, ldm also Ut's row). */
+static void wbt_position(const float *Qt, size_t qtile, size_t ldq, int cnt, int OC, const float *Ut,
+                         float *Mt, size_t mtile, size_t ldm) {
+    igemm_pixels px = {Qt, 0, 1, 1, cnt, 0, (int)(qtile / ldq), (int)ldq, Mt, mtile, 0, 0};
+    igemm_run_ex(&px, 1, (size_t)OC, Ut, ldm, (int)ldm, NULL, 1, 0);
+}
+
+/* Tiles T0 .. T0+cnt-1 of tl: each patch's gradient B M B^T into dx. */
+static void wbt_patches(const dacc_conv_shape *s, const wino_tiles *tl, size_t T0, int cnt,
+                        const float *M, size_t mtile, size_t ldm, float *dx) {
+    const int IC = s->ic;
+    const size_t xrow = (size_t)s->iw * IC;
+    wino_pos q = wino_pos_of(tl, T0);
+    for (int j = 0; j < cnt; j++, wino_pos_next(tl, &q)) {
+        float *dst = dx + ((q.img * s->ih + 4 * (size_t)q.ty) * s->iw + 4 * (size_t)q.tx) * IC;
+        const int nr = s->ih - 4 * q.ty < 6 ? s->ih - 4 * q.ty : 6;
+        const int nc = s->iw - 4 * q.tx < 6 ? s->iw - 4 * q.tx : 6;
+        wbt_patch_tile(M + j * mtile, ldm, IC, nr, nc, q.ty > 0, q.tx > 0, dst, xrow);
+    }
+}
+
 /* dx of every image of s from dy (wbt_fits(s); packed by wbt_pack). */
 static void wbt_run(const dacc_conv_shape *s, const float *dy, const float *packed, float *dx,
                     float *scratch) {
@@ -145,7 +168,7 @@ static void wbt_run(const dacc_conv_shape *s, const float *dy, const float *pack
     wino_plan_init(&pl, 4, OC, IC, packed, scratch);
     const wino_tiles tl = {dy, (size_t)s->oh * s->ow * OC, (size_t)s->ow * OC, s->n, th, tw, dx};
     const size_t total = (size_t)s->n * th * tw, P = 36, vtile = pl.vtile, mtile = pl.mtile;
-    const size_t orow = (size_t)s->ow * OC, xrow = (size_t)s->iw * IC;
+    const size_t orow = (size_t)s->ow * OC;
     for (size_t T0 = 0; T0 < total; T0 += pl.chunk) {
         const int cnt = (int)(total - T0 < pl.chunk ? total - T0 : pl.chunk);
         wino_pos q = wino_pos_of(&tl, T0);
@@ -156,19 +179,10 @@ static void wbt_run(const dacc_conv_shape *s, const float *dy, const float *pack
             wgw_prefetch_dy(d, 4, orow, OC);
             wgw_dy_tile(4, d, orow, OC, nr, nc, pl.V + j * vtile, pl.ldv, NULL);
         }
-        for (int t = 0; t < (int)P; t++) {
-            igemm_pixels px = {pl.V + t * pl.ldv, 0, 1, 1, cnt, 0, (int)(vtile / pl.ldv), (int)pl.ldv,
-                               pl.M + t * pl.Np, mtile, 0, 0};
-            igemm_run_ex(&px, 1, (size_t)OC, pl.U + t * wino_pos_stride(OC, pl.Np), pl.Np,
-                         (int)pl.Np, NULL, 1, 0);
-        }
-        q = wino_pos_of(&tl, T0);
-        for (int j = 0; j < cnt; j++, wino_pos_next(&tl, &q)) {
-            float *dst = dx + ((q.img * s->ih + 4 * (size_t)q.ty) * s->iw + 4 * (size_t)q.tx) * IC;
-            const int nr = s->ih - 4 * q.ty < 6 ? s->ih - 4 * q.ty : 6;
-            const int nc = s->iw - 4 * q.tx < 6 ? s->iw - 4 * q.tx : 6;
-            wbt_patch_tile(pl.M + j * mtile, pl.Np, IC, nr, nc, q.ty > 0, q.tx > 0, dst, xrow);
-        }
+        for (int t = 0; t < (int)P; t++)
+            wbt_position(pl.V + t * pl.ldv, vtile, pl.ldv, cnt, OC, pl.U + t * wino_pos_stride(OC, pl.Np),
+                         pl.M + t * pl.Np, mtile, pl.Np);
+        wbt_patches(s, &tl, T0, cnt, pl.M, mtile, pl.Np, dx);
     }
 }
 

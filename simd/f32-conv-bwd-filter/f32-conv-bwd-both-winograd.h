@@ -54,23 +54,6 @@ typedef struct wboth_areas {
     float *V, *Q, *M, *U, *db;
 } wboth_areas;
 
-/* Tiles T0 .. T0+cnt-1: each patch's V and each dy tile's Q (db summed
- * when asked). */
-static void wboth_transforms(const dacc_conv_shape *s, const wboth_geom *b, const wino_tiles *tl,
-                             const float *dy, size_t T0, int cnt, const wboth_areas *a, int with_db) {
-    const int IC = s->ic, OC = s->oc;
-    const size_t orow = (size_t)s->ow * OC;
-    wino_pos q = wino_pos_of(tl, T0);
-    for (int j = 0; j < cnt; j++, wino_pos_next(tl, &q)) {
-        const float *p = tl->src + q.img * tl->img_stride + 4 * (size_t)q.ty * tl->rs + 4 * (size_t)q.tx * IC;
-        wino_prefetch(p, 4, tl->rs, IC);
-        wino_input_tile(4, p, tl->rs, IC, a->V + j * b->g.vtile, b->g.ldv);
-        const float *d = dy + ((q.img * s->oh + 4 * (size_t)q.ty) * s->ow + 4 * (size_t)q.tx) * OC;
-        wgw_prefetch_dy(d, 4, orow, OC);
-        wgw_dy_tile(4, d, orow, OC, 4, 4, a->Q + j * b->qtile, b->ldq, with_db ? a->db : NULL);
-    }
-}
-
 /* Each position's two GEMMs over the chunk, the second while Q's rows are
  * in L1: dU += V^T Q (weights), M = Q U (data). */
 static void wboth_positions(const dacc_conv_shape *s, const wboth_geom *b, int cnt,
@@ -80,23 +63,8 @@ static void wboth_positions(const dacc_conv_shape *s, const wboth_geom *b, int c
     for (int t = 0; t < g->P; t++) {
         const float *Qt = a->Q + t * b->ldq;
         wgw_position(g, s->ic, cnt, a->V + t * g->ldv, g->vtile, Qt, b->qtile, a->U + t * g->us);
-        igemm_pixels px = {Qt, 0, 1, 1, cnt, 0, (int)(b->qtile / b->ldq), (int)b->ldq,
-                           a->M + t * b->ldm, b->mtile, 0, 0};
-        igemm_run_ex(&px, 1, (size_t)s->oc, packed + t * ustride, b->ldm, (int)b->ldm, NULL, 1, 0);
-    }
-}
-
-/* Tiles T0 .. T0+cnt-1: each patch's gradient B M B^T into dx. */
-static void wboth_patches(const dacc_conv_shape *s, const wboth_geom *b, const wino_tiles *tl,
-                          size_t T0, int cnt, const float *M, float *dx) {
-    const int IC = s->ic;
-    const size_t xrow = (size_t)s->iw * IC;
-    wino_pos q = wino_pos_of(tl, T0);
-    for (int j = 0; j < cnt; j++, wino_pos_next(tl, &q)) {
-        float *dst = dx + ((q.img * s->ih + 4 * (size_t)q.ty) * s->iw + 4 * (size_t)q.tx) * IC;
-        const int nr = s->ih - 4 * q.ty < 6 ? s->ih - 4 * q.ty : 6;
-        const int nc = s->iw - 4 * q.tx < 6 ? s->iw - 4 * q.tx : 6;
-        wbt_patch_tile(M + j * b->mtile, b->ldm, IC, nr, nc, q.ty > 0, q.tx > 0, dst, xrow);
+        wbt_position(Qt, b->qtile, b->ldq, cnt, s->oc, packed + t * ustride, a->M + t * b->ldm,
+                     b->mtile, b->ldm);
     }
 }
 
@@ -116,9 +84,9 @@ static void wboth_run(const dacc_conv_shape *s, const float *x, const float *dy,
     const size_t total = (size_t)s->n * g->th * g->tw;
     for (size_t T0 = 0; T0 < total; T0 += g->chunk) {
         const int cnt = (int)(total - T0 < g->chunk ? total - T0 : g->chunk);
-        wboth_transforms(s, &b, &tl, dy, T0, cnt, &a, db != NULL);
+        wgw_transforms(4, s, g, &tl, dy, T0, cnt, a.V, a.Q, b.qtile, db ? a.db : NULL);
         wboth_positions(s, &b, cnt, packed, &a);
-        wboth_patches(s, &b, &tl, T0, cnt, a.M, dx);
+        wbt_patches(s, &tl, T0, cnt, a.M, b.mtile, b.ldm, dx);
     }
     wgw_final(4, a.U, g->us, s->ic, s->oc, g->Np, dw);
     if (db) memcpy(db, a.db, sizeof(float) * s->oc);

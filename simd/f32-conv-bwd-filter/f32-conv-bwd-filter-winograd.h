@@ -153,12 +153,12 @@ static void wgw_position(const wgw_geom *g, int IC, int cnt, const float *Vt, si
     }
 }
 
-/* Tiles T0 .. T0+cnt-1 of tl (whose dy starts at dyi, oh x ow x OC per
- * image): V and Q, then the P position GEMMs into U; m a compile-time
- * constant at each call (wgw_chunk). */
-CONV_INLINE void wgw_chunk_m(const int m, const dacc_conv_shape *s, const wgw_geom *g,
-                             const wino_tiles *tl, const float *dyi, size_t T0, int cnt,
-                             float *V, float *Q, float *U, float *db) {
+/* Tiles T0 .. T0+cnt-1 of tl (dy from dyi, oh x ow x OC per image): each
+ * patch's V and each dy tile's Q (tiles qtile floats apart, rows g->Np),
+ * db summed unless NULL; m a compile-time constant at each call. */
+CONV_INLINE void wgw_transforms(const int m, const dacc_conv_shape *s, const wgw_geom *g,
+                                const wino_tiles *tl, const float *dyi, size_t T0, int cnt,
+                                float *V, float *Q, size_t qtile, float *db) {
     const int IC = s->ic, OC = s->oc, oh = s->oh, ow = s->ow;
     const size_t orow = (size_t)ow * OC;
     wino_pos q = wino_pos_of(tl, T0);
@@ -171,8 +171,18 @@ CONV_INLINE void wgw_chunk_m(const int m, const dacc_conv_shape *s, const wgw_ge
         const int nc = ow - m * q.tx < m ? ow - m * q.tx : m;
         const float *d = dyi + ((q.img * oh + (size_t)m * q.ty) * ow + (size_t)m * q.tx) * OC;
         wgw_prefetch_dy(d, m, orow, OC);
-        wgw_dy_tile(m, d, orow, OC, nr, nc, Q + j * g->qtile, g->Np, db);
+        wgw_dy_tile(m, d, orow, OC, nr, nc, Q + j * qtile, g->Np, db);
     }
+}
+
+/* Tiles T0 .. T0+cnt-1 of tl (whose dy starts at dyi, oh x ow x OC per
+ * image): V and Q, then the P position GEMMs into U; m a compile-time
+ * constant at each call (wgw_chunk). */
+CONV_INLINE void wgw_chunk_m(const int m, const dacc_conv_shape *s, const wgw_geom *g,
+                             const wino_tiles *tl, const float *dyi, size_t T0, int cnt,
+                             float *V, float *Q, float *U, float *db) {
+    const int IC = s->ic;
+    wgw_transforms(m, s, g, tl, dyi, T0, cnt, V, Q, g->qtile, db);
     for (int t = 0; t < g->P; t++)
         wgw_position(g, IC, cnt, V + t * g->ldv, g->vtile, Q + t * g->Np, g->qtile, U + t * g->us);
 }
