@@ -3,6 +3,11 @@
 #include "nn/conv_ops.h"
 #include <stdlib.h>
 
+/* The x86 tables' vector width and up (AVX2 8 lanes, AVX-512 16): the
+ * forms below that were written and timed there only (the polyphase
+ * form, F(5x5)/F(6x6), the transposed backward-data); NEON's 4 lanes
+ * keep the plain rule. */
+#define X86_LANES 8
 /* Winograd needs this many input channels: with fewer the GEMMs are too
  * short to pay for the transforms (ic 8, oc 32: no gain with AVX-512). */
 #define WINO_MIN_IC 16
@@ -54,7 +59,7 @@ dacc_conv_algo dacc_conv_rule(const dacc_conv_shape *s, int lanes, int precise) 
 
 /* Polyphase form (conv_ops.h) for 5x5 stride-2 layers, on the kernels'
  * Winograd ops for the 3x3 form (never on direct: its 36 taps against 25
- * would only add work). Measured with 8-lane vectors (AVX2) only, on
+ * would only add work). Measured with 8-lane vectors (AVX2), on
  * ConvPool's pool_1 and pool_2, batch 64, 1 thread: forward 0.46-0.68x,
  * backward-weights 0.59-0.83x and backward-data (F(4x4) transposed, one
  * tile per 4x4 of dy; the flipped form over the padded phases measured
@@ -67,11 +72,16 @@ dacc_conv_algo dacc_conv_rule(const dacc_conv_shape *s, int lanes, int precise) 
  * (~0.4 ms per batch of 64, under 1% of a ConvPool step) for 2 MB more
  * packed weights per model (its 3x3 form's U over 4 x 64 input channels),
  * which took two ConvPool models at once (`dacc run --variants ConvPool
- * --seeds 3`) past the 200 MB peak-memory target. */
+ * --seeds 3`) past the 200 MB peak-memory target. With AVX-512 (16 lanes,
+ * 3 interleaved rounds): forward 0.62-0.64x (pool_1) and 0.52-0.53x
+ * (pool_2), pool_1's backward-data 0.62-0.66x, but backward-weights
+ * 0.98-1.14x and 1.04-1.08x, so there the weights stay direct
+ * (POLY_WGRAD_LANES). */
+#define POLY_WGRAD_LANES 8
 #define POLY_MIN_IC 16
 #define POLY_BWD_DATA_MIN_OUT 8
 static int poly_wins(const dacc_conv_shape *s, int lanes, int precise) {
-    return !precise && lanes == 8 && dacc_conv_poly_fits(s) && s->ic >= POLY_MIN_IC;
+    return !precise && lanes >= X86_LANES && dacc_conv_poly_fits(s) && s->ic >= POLY_MIN_IC;
 }
 
 /* Evaluation's forward in F(6x6) or F(5x5) (f32-conv-winograd-f56.h)
@@ -90,12 +100,14 @@ static int poly_wins(const dacc_conv_shape *s, int lanes, int precise) {
  * fixture keeps its inputs 1e-5 from a kink) and took test_train_f64's
  * error ratio to 5.8-7.0 (bound 8); F(5x5) in conv64_1's alone did the
  * same in CI (the ASan build's AveragePool fixture; a BatchNorm step at
- * ratio 9.2). Measured with 8-lane vectors (AVX2) only, where the kernels
- * accept them, batch 64, 1 thread, interleaved rounds (docs/
+ * ratio 9.2). Measured with 8-lane vectors (AVX2), batch 64, 1 thread,
+ * interleaved rounds (docs/
  * PERFORMANCE.md): conv64_1's eval forward 0.60-0.64x F(4x4)'s time;
- * conv32_2's a median 0.88x over 12 rounds on a noisy host. */
+ * conv32_2's a median 0.88x over 12 rounds on a noisy host. With AVX-512
+ * (3 interleaved rounds): conv64_1's 0.60-0.62x F(2x2)'s, conv32_2's
+ * 0.82-0.85x F(4x4)'s. */
 static dacc_conv_algo wino56_rule(const dacc_conv_shape *s, int lanes, int precise, int max_m) {
-    if (precise || lanes != 8 || dacc_conv_rule(s, lanes, precise) == DACC_CONV_DIRECT)
+    if (precise || lanes < X86_LANES || dacc_conv_rule(s, lanes, precise) == DACC_CONV_DIRECT)
         return DACC_CONV_DIRECT;
     if (max_m >= 6 && s->oh % 6 == 0 && s->ow % 6 == 0) return DACC_CONV_WINO6;
     if (max_m >= 5 && s->oh % 5 == 0 && s->ow % 5 == 0) return DACC_CONV_WINO5;
@@ -148,15 +160,17 @@ dacc_conv_algo dacc_conv_bwd_data_algo(const dacc_kernels *k, const dacc_conv_sh
     }
     if (s->kh != 3 || s->kw != 3 || s->stride != 1) return DACC_CONV_DIRECT;
     /* dx is dy convolved with the flipped kernel, ic and oc swapped (f);
-     * but where the kernels run F(4x4) transposed (f32-conv-bwd-data-tmpl.h:
-     * 8 lanes, unpadded, dx = dy + 2) its GEMMs reduce over oc into ic
-     * columns on dy's tiles (g), and that shape decides F(4x4) */
-    const int transposed = need.lanes == 8 && s->pad == 0 && s->ih == s->oh + 2 && s->iw == s->ow + 2;
+     * but where the x86 kernels run F(4x4) transposed (f32-conv-bwd-data-
+     * tmpl.h: unpadded, dx = dy + 2) its GEMMs reduce over oc into ic
+     * columns on dy's tiles (g): F(4x4) where g's rule or f's picks it (the
+     * transposed form's tiles are dy's, never more than f's; conv64_1's
+     * 10x10 dy, 9 tiles either way, with AVX-512: 0.60 ms transposed, 0.72
+     * flipped, 1.10-1.14 ms in F(2x2)) */
+    const int transposed = need.lanes >= X86_LANES && s->pad == 0 && s->ih == s->oh + 2 && s->iw == s->ow + 2;
     const dacc_conv_shape f = {s->n, s->oh, s->ow, s->oc, s->ih, s->iw, s->ic, 3, 3, 1, 2 - s->pad, 0};
     const dacc_conv_shape g = {s->n, s->ih, s->iw, s->oc, s->oh, s->ow, s->ic, 3, 3, 1, 0, 0};
     dacc_conv_algo a = dacc_conv_rule(&f, need.lanes, precise);
     if (transposed && dacc_conv_rule(&g, need.lanes, precise) == DACC_CONV_WINO4) a = DACC_CONV_WINO4;
-    else if (transposed && a == DACC_CONV_WINO4) a = dacc_conv_rule(&f, need.lanes, 1); /* no F(4x4) */
     return a != DACC_CONV_DIRECT && k->conv_bwd_data_query(s, a, &need) ? DACC_CONV_DIRECT : a;
 }
 
@@ -167,14 +181,18 @@ dacc_conv_algo dacc_conv_bwd_data_algo(const dacc_kernels *k, const dacc_conv_sh
  *   direct time, ic 16 0.96-1.02x, ic 32-64 0.57-0.90x; AVX2 won from
  *   ic 4 (0.76x); oc 8-64 all won with ic >= 16 (direct pads oc to a
  *   vector);
- * - F(4x4) with 8-lane vectors (AVX2, where it was measured: AVX-512 not
- *   yet) where its tiles cover at most WINO4_MAX_COVER / 16 of the output
+ * - F(4x4) with 8-lane vectors (AVX2) where its tiles cover at most
+ *   WINO4_MAX_COVER / 16 of the output
  *   (24x24 and 8x8 in the network: 2.25 products per output and channel
  *   pair instead of F(2x2)'s 4; at conv64_1's 10x10, 1.44x, it measured
  *   the same as F(2x2)), unless precise: its error against float64 is
  *   3-8x F(2x2)'s, ~1e-6 of the terms' scale
  *   (tests/unit/test_conv_kernels.c), and test_train_f64 bounds the
- *   training step with it;
+ *   training step with it. Not yet with AVX-512: there it trained 1.02x
+ *   and 1.04x faster (2 and 1 threads, 8 alternating pairs each), but it
+ *   ran test_train_f64 on 13 seeds only, one of which (62523) showed how
+ *   that test's update error counted rounding on gradients that are 0
+ *   exactly (mended in the test since);
  * - else F(2x2) where its tiles cover at most 1.5x the output pixels: 5x5
  *   outputs (1.44x) 0.91-0.95x (AVX-512) and 0.77-0.81x (AVX2), 3x3
  *   (1.78x) 1.06-1.09x on AVX-512, 1x1 1.8-2.6x. */
@@ -189,7 +207,7 @@ dacc_conv_algo dacc_conv_bwd_filter_algo(const dacc_kernels *k, const dacc_conv_
                                          int precise) {
     dacc_conv_need need;
     k->conv_bwd_filter_query(s, DACC_CONV_DIRECT, &need);
-    if (poly_wins(s, need.lanes, precise)) {
+    if (poly_wins(s, need.lanes, precise) && need.lanes == POLY_WGRAD_LANES) {
         const dacc_conv_shape p = dacc_conv_poly_shape(s);
         const dacc_conv_algo in = dacc_conv_bwd_filter_algo(k, &p, precise);
         if (in != DACC_CONV_DIRECT) return dacc_conv_poly(in);

@@ -43,11 +43,11 @@ static conv_fwd_geom conv_fwd_geometry(const dacc_conv_shape *s, int m) {
     return g;
 }
 
-/* F(5x5) and F(6x6) with 8-lane vectors only: the width they were timed
- * with (AVX2). */
+/* F(2x2) and F(4x4); F(5x5) and F(6x6) (evaluation's forward only, by
+ * the engine's rule in engine/nn/conv_algo.c). */
 static int conv_fwd_wino_ok(const dacc_conv_shape *s, dacc_conv_algo algo) {
     return (algo == DACC_CONV_WINO2 || algo == DACC_CONV_WINO4 ||
-            ((algo == DACC_CONV_WINO5 || algo == DACC_CONV_WINO6) && VL == 8)) &&
+            algo == DACC_CONV_WINO5 || algo == DACC_CONV_WINO6) &&
            s->kh == 3 && s->kw == 3 && s->stride == 1;
 }
 

@@ -115,12 +115,10 @@ static int compare_all(const dacc_kernels *k, const dacc_conv_shape *s) {
 }
 
 static void test_table(const dacc_kernels *k) {
-    dacc_conv_need need;
-    k->conv_bwd_data_query(&(dacc_conv_shape){1, 4, 4, 1, 2, 2, 1, 3, 3, 1, 0, 0}, DACC_CONV_DIRECT,
-                           &need);
-    const int fuses = need.lanes == 8 && !k->conv_bwd_data_query(&(dacc_conv_shape){1, 10, 10, 64, 8, 8,
-                                                                                      64, 3, 3, 1, 0, 0},
-                                                                   DACC_CONV_WINO4, &need);
+    /* the AVX2 table fuses (its backward-data runs F(4x4) transposed, as
+     * AVX-512's, which measured no gain from the pass); the others run the
+     * two ops apart */
+    const int fuses = strstr(k->names[DACC_OP_conv_bwd_data], "__avx2") != NULL;
     const char *name = k->names[DACC_OP_conv_bwd_both];
     /* fused where both run F(4x4): the network's conv32_2 and conv64_2,
      * a batch of one, channel tails */
@@ -142,6 +140,7 @@ static void test_table(const dacc_kernels *k) {
     CHECK(compare_all(k, &wide) == fuses, "%s: 12x8 outputs %s", name, fuses ? "not fused" : "fused");
     CHECK(!compare_all(k, &odd), "%s fused 12x9 outputs", name);
     if (!fuses) return;
+    dacc_conv_need need;
     /* the engine's choice for conv32_2 and conv64_2 leads to the fused op */
     for (int i = 0; i < 2; i++) {
         const dacc_conv_shape s = i ? shape(32, 10, 64, 64, 0) : shape(32, 26, 32, 32, 0);
