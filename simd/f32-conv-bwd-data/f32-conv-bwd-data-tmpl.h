@@ -7,7 +7,7 @@
  *   packed once;
  * - Winograd F(4x4), transposed (f32-conv-bwd-data-winograd.h): the
  *   forward's own tiles run backwards, for unpadded layers whose dx is
- *   dy + 2 per side, with 8-lane vectors (bwd_data_use_transposed);
+ *   dy + 2 per side (bwd_data_use_transposed);
  * - a 1x1, stride-1, unpadded convolution (the linear layer) just stores
  *   dy x W^T;
  * - gather: the forward engine over padded dy, one pass per stride phase,

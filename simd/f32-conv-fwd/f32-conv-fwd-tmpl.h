@@ -1,7 +1,7 @@
 /* Forward convolution shared by the AVX-512 and AVX2 kernels. The engine
  * chooses the algorithm: Winograd F(6x6,3x3), F(5x5,3x3), F(4x4,3x3) or
  * F(2x2,3x3) for 3x3 stride-1 layers (f32-conv-winograd.h, 5.1x, 4.6x, 4x
- * or 2.25x fewer multiplies; the first two with 8-lane vectors only), or
+ * or 2.25x fewer multiplies; the first two in evaluation only), or
  * direct (no im2col copy): the weights are packed beforehand with oc padded
  * to the vector width (and, for Winograd, transformed), the input is
  * zero-padded into scratch only when a window can leave the image, then

@@ -4,8 +4,8 @@
  *   F(4x4,3x3): 4x4 output tiles from 6x6 input patches, 36 products;
  *   F(5x5,3x3): 5x5 output tiles from 7x7 input patches, 49 products;
  *   F(6x6,3x3): 6x6 output tiles from 8x8 input patches, 64 products
- *               (the last two in f32-conv-winograd-f56.h; the kernels
- *               accept them with 8-lane vectors only).
+ *               (the last two in f32-conv-winograd-f56.h; the engine
+ *               runs them in evaluation only).
  * With input transform B^T, kernel transform G and output transform A^T,
  *   Y = A^T [ (G g G^T) .* (B^T d B) ] A
  * and the element-wise products, summed over input channels, are P GEMMs

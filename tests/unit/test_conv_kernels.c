@@ -6,8 +6,8 @@
  * forward's partial tiles, padding and channel tails).
  *
  * Each kernel runs through its own ISA's query and pack ops, with every
- * algorithm its query accepts (direct, Winograd F(2x2) and F(4x4), with
- * 8-lane vectors also F(5x5) and F(6x6), whose acceptance where the engine
+ * algorithm its query accepts (direct, Winograd F(2x2) and F(4x4), on the
+ * x86 tables also F(5x5) and F(6x6), whose acceptance where the engine
  * picks them is checked too;
  * backward-weights: direct, F(2x2) and F(4x4), their bounds from float64
  * below).
