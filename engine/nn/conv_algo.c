@@ -181,24 +181,22 @@ dacc_conv_algo dacc_conv_bwd_data_algo(const dacc_kernels *k, const dacc_conv_sh
  *   direct time, ic 16 0.96-1.02x, ic 32-64 0.57-0.90x; AVX2 won from
  *   ic 4 (0.76x); oc 8-64 all won with ic >= 16 (direct pads oc to a
  *   vector);
- * - F(4x4) with 8-lane vectors (AVX2) where its tiles cover at most
- *   WINO4_MAX_COVER / 16 of the output
+ * - F(4x4) where its tiles cover at most WINO4_MAX_COVER / 16 of the
+ *   output
  *   (24x24 and 8x8 in the network: 2.25 products per output and channel
  *   pair instead of F(2x2)'s 4; at conv64_1's 10x10, 1.44x, it measured
  *   the same as F(2x2)), unless precise: its error against float64 is
  *   3-8x F(2x2)'s, ~1e-6 of the terms' scale
  *   (tests/unit/test_conv_kernels.c), and test_train_f64 bounds the
- *   training step with it. Not yet with AVX-512: there it trained 1.02x
- *   and 1.04x faster (2 and 1 threads, 8 alternating pairs each), but it
- *   ran test_train_f64 on 13 seeds only, one of which (62523) showed how
- *   that test's update error counted rounding on gradients that are 0
- *   exactly (mended in the test since);
+ *   training step with it. Written and timed on AVX2; with AVX-512 it
+ *   trained 1.02x and 1.04x faster (2 and 1 threads, 8 alternating pairs
+ *   each), test_train_f64's AVX-512 ratio 3.05-3.80 over 20 seeds;
  * - else F(2x2) where its tiles cover at most 1.5x the output pixels: 5x5
  *   outputs (1.44x) 0.91-0.95x (AVX-512) and 0.77-0.81x (AVX2), 3x3
  *   (1.78x) 1.06-1.09x on AVX-512, 1x1 1.8-2.6x. */
 dacc_conv_algo dacc_conv_wgrad_rule(const dacc_conv_shape *s, int lanes, int precise) {
     if (s->kh != 3 || s->kw != 3 || s->stride != 1 || s->ic < lanes) return DACC_CONV_DIRECT;
-    if (!precise && lanes == 8 && wino4_covers(s)) return DACC_CONV_WINO4;
+    if (!precise && wino4_covers(s)) return DACC_CONV_WINO4;
     const size_t th = (size_t)(s->oh + 1) / 2, tw = (size_t)(s->ow + 1) / 2;
     return 8 * th * tw <= 3 * (size_t)s->oh * s->ow ? DACC_CONV_WINO2 : DACC_CONV_DIRECT;
 }
